@@ -1,0 +1,148 @@
+// Package procfile is devcluster's manifest model: it reads a Procfile
+// (foreman/honcho syntax), a devcluster.yaml or .env files, validates them,
+// reports every problem as FILE:LINE: message, and plans which instances run
+// on which ports.
+//
+// The package does no exec, opens no sockets and reads no environment
+// variables, so that what a manifest means depends on the manifest alone.
+package procfile
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Defaults applied by the consumers of a Manifest when a field is left zero.
+const (
+	DefaultListen      = "127.0.0.1:8080"
+	DefaultStrategy    = "roundrobin"
+	DefaultCookie      = "DEVCLUSTER_SRV"
+	DefaultRetries     = 3
+	DefaultRestart     = "always"
+	DefaultStopSignal  = "TERM"
+	DefaultStopTimeout = 5 * time.Second
+	DefaultBasePort    = 5000
+)
+
+// Manifest is a parsed Procfile or devcluster.yaml.
+type Manifest struct {
+	Path      string     // file it was read from (as given)
+	Dir       string     // directory of Path; commands run here
+	Format    string     // "procfile" or "yaml"
+	Processes []*Process // manifest order
+	Proxy     ProxyConfig
+}
+
+// ProxyConfig is the top-level proxy: section of devcluster.yaml.
+type ProxyConfig struct {
+	Listen          string // "" → DefaultListen "127.0.0.1:8080"
+	Strategy        string // "" → "roundrobin"; roundrobin|leastconn|random|source|uri|first
+	Sticky          string // "" | "cookie" | "source"
+	Cookie          string // cookie name for sticky: cookie; "" → "DEVCLUSTER_SRV"
+	Retries         *int   // nil → 3
+	ConnectTimeout  time.Duration
+	ResponseTimeout time.Duration // 0 → defaults
+	Line            int           // line of the proxy: key (yaml) for errors
+}
+
+// Process is one named command of the manifest, run as one or more instances.
+type Process struct {
+	Name        string
+	Command     string
+	Line        int               // manifest line where the process is defined
+	Instances   int               // 0 = not set in manifest
+	Port        int               // pinned base port; 0 = automatic
+	Env         map[string]string // manifest env (yaml)
+	Restart     string            // "always" (default) | "on-failure" | "never"
+	StopSignal  string            // "TERM" (default), "INT", "QUIT", "HUP", "KILL", "USR1", "USR2"; stored without "SIG"
+	StopTimeout time.Duration     // 0 → 5s
+	Health      Health            // Path "" = TCP check
+	Balanced    *bool             // nil → default: balanced iff Name == "web"
+	Prefix      string            // path prefix it is balanced under; "" → "/"
+	Weight      int               // 0 → 1
+	MaxConn     int               // 0 → unlimited (used by strategy first)
+	Watch       Watch
+}
+
+// Health configures the readiness check of a process's instances.
+type Health struct {
+	Path              string
+	Interval, Timeout time.Duration
+	Rise, Fall        int
+}
+
+// Watch says which files, when changed, reload a process.
+type Watch struct {
+	Paths, Include, Exclude []string
+	Line                    int
+}
+
+// Process returns the process with that name, or nil.
+func (m *Manifest) Process(name string) *Process {
+	for _, p := range m.Processes {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// IsBalanced reports whether the proxy sends requests to p's instances:
+// as set in the manifest, else only for the process named "web" (the
+// foreman convention for the process that serves HTTP).
+func (m *Manifest) IsBalanced(p *Process) bool {
+	if p.Balanced != nil {
+		return *p.Balanced
+	}
+	return p.Name == "web"
+}
+
+// manifestNames are the files Find looks for, in order of preference.
+func manifestNames() []string { return []string{"devcluster.yaml", "devcluster.yml", "Procfile"} }
+
+// Find returns the manifest in dir: devcluster.yaml, devcluster.yml, then Procfile.
+func Find(dir string) (string, error) {
+	for _, name := range manifestNames() {
+		path := filepath.Join(dir, name)
+		fi, err := os.Stat(path)
+		if err == nil && !fi.IsDir() {
+			return path, nil
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("look for a manifest: %w", err)
+		}
+	}
+	return "", fmt.Errorf("no manifest in %s: looked for %s; run \"devcluster init\" to write one, or pass -f FILE",
+		dir, strings.Join(manifestNames(), ", "))
+}
+
+// Load reads and parses the manifest at path: .yaml and .yml files as
+// devcluster.yaml, anything else as a Procfile.
+func Load(path string) (*Manifest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	defer f.Close()
+	var m *Manifest
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yaml", ".yml":
+		m, err = ParseYAML(path, f)
+	default:
+		m, err = ParseProcfile(path, f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.Path = path
+	m.Dir = filepath.Dir(path)
+	if abs, err := filepath.Abs(m.Dir); err == nil {
+		m.Dir = abs
+	}
+	return m, nil
+}
