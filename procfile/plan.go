@@ -108,12 +108,12 @@ func (m *Manifest) Plan(formation map[string]int, basePort int) ([]Instance, err
 			id := p.Name + "." + strconv.Itoa(i)
 			port := m.PortFor(p, i, basePort)
 			if port > 65535 {
-				errs = append(errs, fmt.Errorf("plan instances: %s would get port %d, above 65535; choose a lower --port or pin a lower port: for %s",
+				errs = append(errs, fmt.Errorf("plan instances: %s would get port %d, above 65535; choose a lower --port, or a lower \"port:\" for %s in devcluster.yaml",
 					id, port, p.Name))
 				break
 			}
 			if other, taken := owner[port]; taken {
-				errs = append(errs, fmt.Errorf("plan instances: %s and %s would both get port %d; run fewer instances of %s or pin another port: for %s in devcluster.yaml",
+				errs = append(errs, fmt.Errorf("plan instances: %s and %s would both get port %d; run fewer instances of %s, or give %s another \"port:\" in devcluster.yaml",
 					other, id, port, strings.SplitN(other, ".", 2)[0], p.Name))
 				break
 			}

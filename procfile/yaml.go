@@ -607,18 +607,17 @@ func suggest(s string, known []string) string {
 	return " (known: " + strings.Join(known, ", ") + ")"
 }
 
-// closest returns the entry of known within two edits of s, or "".
+// closest returns the entry of known nearest to s when it is a plausible
+// typo of it (two edits, or a third of a long word), or "".
 func closest(s string, known []string) string {
-	best, bestDist := "", 3
+	best, bestDist := "", 1<<30
 	for _, k := range known {
-		if d := editDistance(strings.ToLower(s), k); d < bestDist {
+		d := editDistance(strings.ToLower(s), k)
+		if d < bestDist && d <= max(2, len(k)/3) && d < len(k) {
 			best, bestDist = k, d
 		}
 	}
-	if best != "" && bestDist < len(best) {
-		return best
-	}
-	return ""
+	return best
 }
 
 // editDistance is the Levenshtein distance between a and b, capped in
