@@ -45,7 +45,8 @@ const (
 // ("yaml: line 3: mapping values are not allowed in this context").
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// ParseYAML parses a devcluster.yaml. It walks yaml.v3's node tree rather
+// ParseYAML parses a devcluster.yaml. Top-level keys starting with "x-"
+// are ignored, so that they can hold YAML anchors shared by processes. It walks yaml.v3's node tree rather
 // than decoding into structs so that every problem (an unknown key, a value
 // of the wrong type, an invalid setting) carries the line it is on; all of
 // them are reported at once, as an ErrorList. Processes keep file order.
@@ -95,11 +96,15 @@ func ParseYAML(file string, r io.Reader) (m *Manifest, err error) {
 		return nil, c.err()
 	}
 	var processesLine int
-	y.mapping(root, "at the top level", topKeys(), func(key string, k, v *yaml.Node) {
-		switch key {
-		case "proxy":
+	y.mapping(root, "at the top level", nil, func(key string, k, v *yaml.Node) {
+		switch {
+		case strings.HasPrefix(key, "x-"):
+			// Extension fields, as in compose files: a place for &anchors.
+		case !contains(topKeys(), key):
+			y.c.addf(k.Line, "unknown key %q at the top level%s", key, suggest(key, topKeys()))
+		case key == "proxy":
 			m.Proxy = y.proxyConfig(k, v)
-		case "processes":
+		case key == "processes":
 			processesLine = k.Line
 			m.Processes = y.processes(v)
 		}

@@ -1,0 +1,125 @@
+package procfile
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// The seed corpus lives in testdata/fuzz/FuzzXxx/ and replays in plain
+// "go test"; run "go test -fuzz=FuzzParseEnv -fuzztime=30s ./procfile" to
+// search for more.
+
+func FuzzParseProcfile(f *testing.F) {
+	f.Add("web: python3 app.py\nworker:python3 w.py\r\n# c\n\n")
+	f.Fuzz(func(t *testing.T, input string) {
+		m, err := ParseProcfile("Procfile", strings.NewReader(input))
+		if err != nil {
+			checkErrorList(t, err)
+			return
+		}
+		if len(m.Processes) == 0 {
+			t.Fatal("successful parse with no processes")
+		}
+		// Written back as "name: command" lines, the processes parse the same.
+		var b strings.Builder
+		for _, p := range m.Processes {
+			b.WriteString(p.Name + ": " + p.Command + "\n")
+		}
+		again, err := ParseProcfile("Procfile", strings.NewReader(b.String()))
+		if err != nil {
+			t.Fatalf("re-parse of %q: %v", b.String(), err)
+		}
+		if len(again.Processes) != len(m.Processes) {
+			t.Fatalf("re-parse: got %d processes, want %d", len(again.Processes), len(m.Processes))
+		}
+		for i, p := range again.Processes {
+			if p.Name != m.Processes[i].Name || p.Command != m.Processes[i].Command {
+				t.Fatalf("re-parse: got %q: %q, want %q: %q", p.Name, p.Command, m.Processes[i].Name, m.Processes[i].Command)
+			}
+		}
+	})
+}
+
+func FuzzParseEnv(f *testing.F) {
+	f.Add("export A=1\nB='x y'\nC=\"a\\nb\" # c\nD=v # c\n")
+	f.Fuzz(func(t *testing.T, input string) {
+		vars, err := ParseEnv(".env", strings.NewReader(input))
+		if err != nil {
+			checkErrorList(t, err)
+			return
+		}
+		// Written back double-quoted, the values parse the same.
+		var b strings.Builder
+		for _, v := range vars {
+			if !validEnvKey(v.Key) {
+				t.Fatalf("accepted invalid key %q", v.Key)
+			}
+			b.WriteString(v.Key + "=" + quoteEnv(v.Value) + "\n")
+		}
+		again, err := ParseEnv(".env", strings.NewReader(b.String()))
+		if err != nil {
+			t.Fatalf("re-parse of %q: %v", b.String(), err)
+		}
+		if len(again) != len(vars) {
+			t.Fatalf("re-parse: got %d vars, want %d", len(again), len(vars))
+		}
+		for i := range again {
+			if again[i].Key != vars[i].Key || again[i].Value != vars[i].Value {
+				t.Fatalf("re-parse: got %q=%q, want %q=%q", again[i].Key, again[i].Value, vars[i].Key, vars[i].Value)
+			}
+		}
+	})
+}
+
+// quoteEnv writes v as a double-quoted .env value.
+func quoteEnv(v string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
+	return `"` + r.Replace(v) + `"`
+}
+
+func FuzzParseYAML(f *testing.F) {
+	f.Add(fullYAML)
+	f.Fuzz(func(t *testing.T, input string) {
+		m, err := ParseYAML("devcluster.yaml", strings.NewReader(input))
+		if err != nil {
+			checkErrorList(t, err)
+			return
+		}
+		if len(m.Processes) == 0 {
+			t.Fatal("successful parse with no processes")
+		}
+		seen := map[string]bool{}
+		for _, p := range m.Processes {
+			if !validName(p.Name) || p.Command == "" || p.Line < 1 || seen[p.Name] {
+				t.Fatalf("accepted bad process %+v", p)
+			}
+			seen[p.Name] = true
+		}
+		if _, err := m.Plan(nil, 0); err != nil && !strings.Contains(err.Error(), "port") {
+			t.Fatalf("plan: %v", err)
+		}
+		ReloaderWarnings(m)
+	})
+}
+
+// checkErrorList fails unless err is a non-empty ErrorList of located,
+// non-empty messages in line order.
+func checkErrorList(t *testing.T, err error) {
+	t.Helper()
+	var list ErrorList
+	if !errors.As(err, &list) || len(list) == 0 {
+		t.Fatalf("got error %v (%T), want a non-empty ErrorList", err, err)
+	}
+	for i, e := range list {
+		if e.Msg == "" || e.Line < 0 {
+			t.Fatalf("bad error %+v", e)
+		}
+		if i > 0 && e.Line < list[i-1].Line {
+			t.Fatalf("errors out of line order: %v", list)
+		}
+	}
+	if list.Error() == "" {
+		t.Fatal("empty error text")
+	}
+}
