@@ -1,0 +1,645 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Client connection states, for graceful shutdown: idle connections are closed
+// at once, active ones after their current response, tunnels at once.
+const (
+	connIdle int32 = iota
+	connActive
+	connTunnel
+	connClosed
+)
+
+// clientConn serves one client connection in one goroutine: it reads a request,
+// writes it on a backend connection that this client connection owns, reads the
+// response and copies it back. Nothing is handed to another goroutine, which is
+// what makes this path several times cheaper than http.Server + http.Transport.
+type clientConn struct {
+	p        *Proxy
+	ctx      context.Context
+	conn     net.Conn
+	lr       connReader
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	clientIP string
+	state    atomic.Int32
+
+	cache   []*backendConn // at most one idle connection per backend
+	fr      fwdReq         // reused for each request
+	scratch []byte
+}
+
+// backendConn is a keep-alive connection to one incarnation of a backend.
+type backendConn struct {
+	b        *backend
+	ep       *endpoint
+	conn     net.Conn
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	lastUsed time.Time
+}
+
+// connReader limits how much the request header may take (→ 431), as net/http does.
+type connReader struct {
+	conn   net.Conn
+	remain int64
+	hit    bool
+}
+
+func (r *connReader) Read(p []byte) (int, error) {
+	if r.remain <= 0 {
+		r.hit = true
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.remain {
+		p = p[:r.remain]
+	}
+	n, err := r.conn.Read(p)
+	r.remain -= int64(n)
+	return n, err
+}
+
+// fwdReq is the per-request state of the forwarding path.
+type fwdReq struct {
+	req            *http.Request
+	uri            string
+	hasBody        bool
+	chunkedBody    bool
+	body           countingReader
+	expectContinue bool
+	sentContinue   bool
+	upgrade        string // Upgrade header of an upgrade request
+	keep           bool   // client connection stays open after the response
+	idempotent     bool
+	cookie         string // the sticky cookie's value sent by the client
+	hadCookie      bool
+	ri             reqInfo
+}
+
+// countingReader counts what was read of a request body, to know whether a
+// retry is still possible and whether the client connection can be reused.
+type countingReader struct {
+	r       io.Reader
+	n       int64
+	eof     bool
+	readErr error
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err == io.EOF {
+		c.eof = true
+	} else if err != nil {
+		c.readErr = err
+	}
+	return n, err
+}
+
+func (p *Proxy) newClientConn(ctx context.Context, nc net.Conn) *clientConn {
+	c := &clientConn{p: p, ctx: ctx, conn: nc}
+	c.lr = connReader{conn: nc, remain: math.MaxInt64}
+	c.br = p.getReader(&c.lr)
+	c.bw = p.getWriter(nc)
+	if host, _, err := net.SplitHostPort(nc.RemoteAddr().String()); err == nil {
+		c.clientIP = host
+	} else {
+		c.clientIP = nc.RemoteAddr().String()
+	}
+	c.state.Store(connActive)
+	p.track(c, true)
+	return c
+}
+
+func (c *clientConn) close() {
+	c.state.Store(connClosed)
+	c.p.track(c, false)
+	c.conn.Close()
+	for _, bc := range c.cache {
+		c.p.closeBackendConn(bc)
+	}
+	c.cache = nil
+	c.p.putReader(c.br)
+	c.p.putWriter(c.bw)
+	c.br, c.bw = nil, nil
+}
+
+func (c *clientConn) serve() {
+	defer c.close()
+	for {
+		if !c.state.CompareAndSwap(connActive, connIdle) || c.ctx.Err() != nil {
+			return
+		}
+		if c.br.Buffered() == 0 {
+			c.conn.SetReadDeadline(time.Now().Add(c.p.cfg.IdleTimeout))
+			if _, err := c.br.Peek(1); err != nil {
+				return
+			}
+		}
+		if !c.state.CompareAndSwap(connIdle, connActive) {
+			return
+		}
+		c.conn.SetReadDeadline(time.Now().Add(c.p.cfg.ReadHeaderTimeout))
+		c.lr.remain = int64(c.p.cfg.MaxHeaderBytes) + 4096
+		req, err := http.ReadRequest(c.br)
+		c.lr.remain = math.MaxInt64
+		if err != nil {
+			switch {
+			case c.lr.hit:
+				c.writeError(nil, http.StatusRequestHeaderFieldsTooLarge, "",
+					"request header is larger than "+strconv.Itoa(c.p.cfg.MaxHeaderBytes)+" bytes", false)
+			case isTimeout(err), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+			default:
+				c.writeError(nil, http.StatusBadRequest, "", "malformed request: "+err.Error(), false)
+			}
+			return
+		}
+		c.conn.SetReadDeadline(time.Time{})
+		if !c.handle(req) {
+			return
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// handle forwards one request, with retries, and reports whether the client
+// connection can serve another.
+func (c *clientConn) handle(req *http.Request) bool {
+	fr := &c.fr
+	*fr = fwdReq{req: req, ri: reqInfo{path: req.URL.Path, clientIP: c.clientIP}}
+	fr.keep = !req.Close && c.ctx.Err() == nil
+	fr.hasBody = req.Body != http.NoBody && req.ContentLength != 0
+	fr.chunkedBody = fr.hasBody && req.ContentLength < 0
+	fr.body = countingReader{r: req.Body}
+	fr.idempotent = isIdempotent(req.Method)
+	fr.uri = req.RequestURI
+	if req.URL.IsAbs() {
+		fr.uri = req.URL.RequestURI()
+	}
+	// A body we do not read leaves the connection unusable.
+	bodyKeep := func() bool { return fr.keep && (!fr.hasBody || fr.body.eof) }
+
+	if req.ProtoMajor != 1 {
+		c.writeError(fr, http.StatusHTTPVersionNotSupported, "", "only HTTP/1.x is proxied", false)
+		return false
+	}
+	if ex := req.Header["Expect"]; len(ex) > 0 {
+		if len(ex) != 1 || !strings.EqualFold(ex[0], "100-continue") {
+			c.writeError(fr, http.StatusExpectationFailed, "", "unsupported Expect: "+strings.Join(ex, ", "), false)
+			return false
+		}
+		fr.expectContinue = fr.hasBody
+	}
+	if isUpgrade(req) {
+		fr.upgrade = req.Header.Get("Upgrade")
+	}
+	pl := c.p.route(req.URL.Path)
+	if pl == nil {
+		c.writeError(fr, http.StatusNotFound, "", "no process is balanced under "+req.URL.Path, bodyKeep())
+		return bodyKeep()
+	}
+	st := c.p.sticky
+	if st != nil && st.mode == "cookie" {
+		if v, rest, ok := splitCookie(req.Header["Cookie"], st.cookie); ok {
+			fr.cookie, fr.hadCookie = v, true
+			if len(rest) == 0 {
+				delete(req.Header, "Cookie")
+			} else {
+				req.Header["Cookie"] = rest
+			}
+		}
+	}
+
+	var tried [8]*backend
+	nTried := 0
+	var waitUntil time.Time
+	var last *proxyError
+	for attempt := 0; ; attempt++ {
+		v := pl.view.Load()
+		if len(v.ready) == 0 {
+			if waitUntil.IsZero() {
+				waitUntil = time.Now().Add(c.p.cfg.WaitForBackend)
+			}
+			if v = pl.wait(c.ctx, waitUntil); v == nil {
+				if last != nil {
+					c.writeProxyError(fr, last, bodyKeep())
+				} else {
+					c.writeError(fr, http.StatusServiceUnavailable, "", pl.describe(), bodyKeep())
+				}
+				return bodyKeep()
+			}
+		}
+		b := c.pick(pl, v, fr, tried[:nTried])
+		out := c.forward(b, fr)
+		if out.err == nil {
+			return out.keep
+		}
+		last = out.err
+		if !out.retry || attempt >= c.p.cfg.Retries {
+			if out.err.status != 0 {
+				c.writeProxyError(fr, out.err, bodyKeep() && out.keep)
+			}
+			return bodyKeep() && out.keep
+		}
+		if nTried < len(tried) {
+			tried[nTried] = b
+			nTried++
+		}
+	}
+}
+
+// pick chooses a backend: the sticky one while it is up, else by strategy,
+// avoiding instances already tried for this request when others exist.
+func (c *clientConn) pick(pl *pool, v *poolView, fr *fwdReq, tried []*backend) *backend {
+	st := c.p.sticky
+	if st != nil {
+		if id := st.lookup(&fr.ri, fr.cookie); id != "" {
+			if b := v.find(id); b != nil && !contains(tried, b) {
+				return b
+			}
+		}
+	}
+	ready, ring := v.ready, v.ring
+	if len(tried) > 0 {
+		ready = without(ready, tried)
+		ring = without(ring, tried)
+	}
+	b := pl.sel.choose(ready, ring, &fr.ri)
+	if st != nil {
+		st.remember(&fr.ri, b.id)
+	}
+	return b
+}
+
+func contains(bs []*backend, b *backend) bool {
+	for _, x := range bs {
+		if x == b {
+			return true
+		}
+	}
+	return false
+}
+
+func isIdempotent(m string) bool {
+	switch m {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	return false
+}
+
+func isUpgrade(req *http.Request) bool {
+	if len(req.Header["Upgrade"]) == 0 {
+		return false
+	}
+	for _, v := range req.Header["Connection"] {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// outcome of one forwarding attempt. err nil: a response was sent (or the client
+// went away); err non-nil: nothing reached the client yet.
+type outcome struct {
+	keep  bool
+	err   *proxyError
+	retry bool
+}
+
+// forward runs one attempt against b.
+func (c *clientConn) forward(b *backend, fr *fwdReq) outcome {
+	b.begin()
+	defer b.end()
+	req := fr.req
+	bc, reused, err := c.backendConn(b)
+	if err != nil {
+		detail := describeDialError(b.addr(), err, c.p.cfg.ConnectTimeout)
+		// Passive check: a refused connection takes the instance down at once; a
+		// connect timeout counts as one failed check.
+		b.pool.report(b, false, detail, !isTimeout(err))
+		return outcome{retry: true, keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}}
+	}
+
+	err = c.writeRequestHead(bc.bw, b, fr)
+	if err == nil && fr.hasBody {
+		if fr.expectContinue && !fr.sentContinue {
+			fr.sentContinue = true
+			c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+			if err := c.bw.Flush(); err != nil {
+				c.dropBackend(bc)
+				return outcome{keep: false}
+			}
+		}
+		var n int64
+		n, err = c.copyBody(bc.bw, &fr.body, fr.chunkedBody, c.br)
+		b.bytesIn.Add(uint64(n))
+		if fr.body.readErr != nil {
+			c.dropBackend(bc)
+			return outcome{keep: false, err: &proxyError{status: http.StatusBadRequest, msg: "reading the request body: " + fr.body.readErr.Error()}}
+		}
+	}
+	if err == nil {
+		err = bc.bw.Flush()
+	}
+	if err != nil {
+		c.dropBackend(bc)
+		detail := "sending the request to " + b.addr() + ": " + err.Error()
+		b.pool.setLastError(b, detail)
+		return outcome{retry: fr.body.n == 0, keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}}
+	}
+
+	bc.conn.SetReadDeadline(time.Now().Add(c.p.cfg.ResponseTimeout))
+	resp, err := http.ReadResponse(bc.br, req)
+	for err == nil && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+		// Interim response (103 Early Hints, 100 Continue): pass it on.
+		c.writeResponseHead(b, fr, resp, framingNone)
+		c.bw.Flush()
+		resp, err = http.ReadResponse(bc.br, req)
+	}
+	if err != nil {
+		c.dropBackend(bc)
+		if isTimeout(err) {
+			detail := "no response header within " + c.p.cfg.ResponseTimeout.String()
+			b.pool.setLastError(b, detail)
+			return outcome{keep: false, err: &proxyError{status: http.StatusGatewayTimeout, b: b, msg: detail}}
+		}
+		detail := "reading the response: " + err.Error()
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			detail = "connection closed before a response"
+		}
+		b.pool.setLastError(b, detail)
+		// The request was sent: only an idempotent request without a body may be
+		// replayed. A reused connection closed by the instance while idle was
+		// caught by alive; reused is kept for that reason only.
+		retry := !fr.hasBody && fr.idempotent
+		_ = reused
+		return outcome{retry: retry, keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}}
+	}
+	bc.conn.SetReadDeadline(time.Time{})
+
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		if fr.upgrade == "" {
+			c.dropBackend(bc)
+			return outcome{keep: false, err: &proxyError{status: http.StatusBadGateway, b: b, msg: "101 Switching Protocols without an upgrade request"}}
+		}
+		c.tunnel(b, bc, fr, resp)
+		return outcome{keep: false}
+	}
+	keep := c.copyResponse(b, bc, fr, resp)
+	return outcome{keep: keep}
+}
+
+// backendConn returns this client connection's idle connection to b, or dials one.
+func (c *clientConn) backendConn(b *backend) (*backendConn, bool, error) {
+	ep := b.ep.Load()
+	for i, bc := range c.cache {
+		if bc.b != b {
+			continue
+		}
+		c.cache = append(c.cache[:i], c.cache[i+1:]...)
+		if bc.ep == ep && bc.alive() {
+			c.cache = append(c.cache, bc)
+			return bc, true, nil
+		}
+		c.p.closeBackendConn(bc)
+		break
+	}
+	nc, err := c.p.dialer.DialContext(c.ctx, "tcp", ep.addr)
+	if err != nil {
+		return nil, false, err
+	}
+	bc := &backendConn{b: b, ep: ep, conn: nc, br: c.p.getReader(nc), bw: c.p.getWriter(nc)}
+	c.cache = append(c.cache, bc)
+	return bc, false, nil
+}
+
+// staleAfter is how long a cached backend connection may sit unused before it is
+// checked for a close by the instance (an idle timeout) before reuse.
+const staleAfter = 500 * time.Millisecond
+
+// alive reports whether the instance has not closed bc while it sat idle. Only
+// connections idle for a while are probed, with a non-blocking read.
+func (bc *backendConn) alive() bool {
+	if bc.br.Buffered() > 0 {
+		return false // unsolicited bytes: the connection is out of step
+	}
+	if time.Since(bc.lastUsed) < staleAfter {
+		return true
+	}
+	bc.conn.SetReadDeadline(time.Unix(1, 0))
+	_, err := bc.br.Peek(1)
+	bc.conn.SetReadDeadline(time.Time{})
+	return isTimeout(err)
+}
+
+func (c *clientConn) dropBackend(bc *backendConn) {
+	for i, x := range c.cache {
+		if x == bc {
+			c.cache = append(c.cache[:i], c.cache[i+1:]...)
+			break
+		}
+	}
+	c.p.closeBackendConn(bc)
+}
+
+func (p *Proxy) closeBackendConn(bc *backendConn) {
+	bc.conn.Close()
+	p.putReader(bc.br)
+	p.putWriter(bc.bw)
+	bc.br, bc.bw = nil, nil
+}
+
+// hopByHop lists the headers that belong to one connection (RFC 9110 7.6.1).
+func hopByHop(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
+}
+
+// listedIn reports whether header k is named by a Connection header.
+func listedIn(conn []string, k string) bool {
+	for _, v := range conn {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), k) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func writeHeader(w *bufio.Writer, k, v string) {
+	w.WriteString(k)
+	w.WriteString(": ")
+	w.WriteString(v)
+	w.WriteString("\r\n")
+}
+
+// writeRequestHead writes the request line and headers for the instance: Host
+// kept, hop-by-hop dropped, X-Forwarded-* and X-Real-IP set.
+func (c *clientConn) writeRequestHead(w *bufio.Writer, b *backend, fr *fwdReq) error {
+	req := fr.req
+	w.WriteString(req.Method)
+	w.WriteByte(' ')
+	w.WriteString(fr.uri)
+	w.WriteString(" HTTP/1.1\r\n")
+	writeHeader(w, "Host", req.Host)
+	conn := req.Header["Connection"]
+	for k, vv := range req.Header {
+		switch k {
+		case "Content-Length", "Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Real-Ip", "Expect":
+			continue
+		}
+		if hopByHop(k) || len(conn) > 0 && listedIn(conn, k) {
+			continue
+		}
+		for _, v := range vv {
+			writeHeader(w, k, v)
+		}
+	}
+	w.WriteString("X-Forwarded-For: ")
+	for _, v := range req.Header["X-Forwarded-For"] {
+		w.WriteString(v)
+		w.WriteString(", ")
+	}
+	w.WriteString(c.clientIP)
+	w.WriteString("\r\n")
+	writeHeader(w, "X-Forwarded-Proto", "http")
+	writeHeader(w, "X-Forwarded-Host", req.Host)
+	writeHeader(w, "X-Real-Ip", c.clientIP)
+	switch {
+	case fr.chunkedBody:
+		w.WriteString("Transfer-Encoding: chunked\r\n")
+	case fr.hasBody || len(req.Header["Content-Length"]) > 0:
+		c.scratch = strconv.AppendInt(c.scratch[:0], req.ContentLength, 10)
+		w.WriteString("Content-Length: ")
+		w.Write(c.scratch)
+		w.WriteString("\r\n")
+	}
+	if fr.upgrade != "" {
+		w.WriteString("Connection: Upgrade\r\n")
+		writeHeader(w, "Upgrade", fr.upgrade)
+	}
+	_, err := w.WriteString("\r\n")
+	return err
+}
+
+// Body framings of a response written to the client.
+const (
+	framingNone    = iota // no body (HEAD, 204, 304, 1xx)
+	framingLength         // Content-Length
+	framingChunked        // chunked transfer coding
+	framingClose          // until the connection closes (HTTP/1.0 clients)
+)
+
+// copyResponse sends resp to the client and reports whether the client
+// connection can serve another request. The backend connection is kept only when
+// its response was read completely and it did not ask to close.
+func (c *clientConn) copyResponse(b *backend, bc *backendConn, fr *fwdReq, resp *http.Response) bool {
+	framing := framingLength
+	switch {
+	case fr.req.Method == http.MethodHead || resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified:
+		framing = framingNone
+	case resp.ContentLength >= 0:
+	case fr.req.ProtoAtLeast(1, 1):
+		framing = framingChunked
+	default:
+		framing = framingClose
+		fr.keep = false
+	}
+	if fr.hasBody && !fr.body.eof {
+		fr.keep = false // the instance answered before reading the whole body
+	}
+	c.writeResponseHead(b, fr, resp, framing)
+	var n int64
+	var rerr, werr error
+	if framing != framingNone {
+		n, rerr, werr = c.copyResponseBody(resp.Body, framing == framingChunked, bc.br)
+	}
+	if werr == nil {
+		werr = c.bw.Flush()
+	}
+	b.bytesOut.Add(uint64(n))
+	if rerr != nil || werr != nil || resp.Close {
+		c.dropBackend(bc)
+		if rerr != nil {
+			b.pool.setLastError(b, "reading the response body: "+rerr.Error())
+		}
+		return fr.keep && rerr == nil && werr == nil
+	}
+	bc.lastUsed = time.Now()
+	return fr.keep
+}
+
+func (c *clientConn) writeResponseHead(b *backend, fr *fwdReq, resp *http.Response, framing int) {
+	w := c.bw
+	w.WriteString("HTTP/1.1 ")
+	if resp.Status != "" {
+		w.WriteString(resp.Status)
+	} else {
+		w.WriteString(strconv.Itoa(resp.StatusCode))
+	}
+	w.WriteString("\r\n")
+	conn := resp.Header["Connection"]
+	for k, vv := range resp.Header {
+		if k == "Content-Length" || hopByHop(k) || len(conn) > 0 && listedIn(conn, k) {
+			continue
+		}
+		for _, v := range vv {
+			writeHeader(w, k, v)
+		}
+	}
+	writeHeader(w, "X-Devcluster-Instance", b.id)
+	if st := c.p.sticky; st != nil && st.mode == "cookie" && resp.StatusCode >= 200 && (!fr.hadCookie || fr.cookie != b.id) {
+		writeHeader(w, "Set-Cookie", st.cookie+"="+b.id+"; Path=/")
+		if len(resp.Header["Cache-Control"]) == 0 {
+			writeHeader(w, "Cache-Control", "private")
+		}
+	}
+	switch framing {
+	case framingNone:
+		if cl := resp.Header["Content-Length"]; len(cl) > 0 && resp.StatusCode != http.StatusNoContent && resp.StatusCode >= 200 {
+			writeHeader(w, "Content-Length", cl[0])
+		}
+	case framingLength:
+		c.scratch = strconv.AppendInt(c.scratch[:0], resp.ContentLength, 10)
+		w.WriteString("Content-Length: ")
+		w.Write(c.scratch)
+		w.WriteString("\r\n")
+	case framingChunked:
+		w.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	if resp.StatusCode >= 200 {
+		if !fr.keep {
+			w.WriteString("Connection: close\r\n")
+		} else if !fr.req.ProtoAtLeast(1, 1) {
+			w.WriteString("Connection: keep-alive\r\n")
+		}
+	}
+	w.WriteString("\r\n")
+}

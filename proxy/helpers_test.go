@@ -1,0 +1,167 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a log writer safe for the proxy's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type testProxy struct {
+	*Proxy
+	URL  string
+	Addr string
+	log  *syncBuffer
+}
+
+// startProxy serves a proxy with cfg and pools on a loopback port until the test ends.
+func startProxy(t testing.TB, cfg Config, pools ...PoolConfig) *testProxy {
+	t.Helper()
+	logBuf := &syncBuffer{}
+	if cfg.Log == nil {
+		cfg.Log = logBuf
+	}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if len(pools) == 0 {
+		pools = []PoolConfig{{Process: "web"}}
+	}
+	for _, pc := range pools {
+		if err := p.AddPool(pc); err != nil {
+			t.Fatalf("AddPool: %v", err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return &testProxy{Proxy: p, URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), log: logBuf}
+}
+
+// backendServer is a loopback instance that names itself in its answers.
+type backendServer struct {
+	*httptest.Server
+	Addr string
+}
+
+func startBackend(t testing.TB, name string, h http.HandlerFunc) *backendServer {
+	t.Helper()
+	if h == nil {
+		h = func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, name) }
+	}
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return &backendServer{Server: s, Addr: strings.TrimPrefix(s.URL, "http://")}
+}
+
+// startWeb starts n named backends and enables them as web.1..web.n.
+func startWeb(t testing.TB, tp *testProxy, n int) []*backendServer {
+	t.Helper()
+	var bs []*backendServer
+	for i := 1; i <= n; i++ {
+		id := "web." + string(rune('0'+i))
+		b := startBackend(t, id, nil)
+		tp.Enable(id, b.Addr)
+		bs = append(bs, b)
+	}
+	return bs
+}
+
+func newClient(t testing.TB) *http.Client {
+	t.Helper()
+	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 20 * time.Second}
+}
+
+// get returns status, instance header and body.
+func get(t testing.TB, c *http.Client, url string) (int, string, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: read body: %v", url, err)
+	}
+	return resp.StatusCode, resp.Header.Get("X-Devcluster-Instance"), string(b)
+}
+
+func statsOf(p *Proxy, id string) BackendStats {
+	for _, s := range p.Stats() {
+		if s.ID == id {
+			return s
+		}
+	}
+	return BackendStats{}
+}
+
+// deadAddr returns a loopback address on which nothing listens.
+func deadAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+var errTest = errors.New("test")

@@ -1,0 +1,388 @@
+// Package proxy is devcluster's HTTP load balancer: pools of instances per
+// balanced process, HAProxy's balancing strategies, active and passive health
+// checks, retries, sticky sessions, WebSocket tunnels and streaming.
+//
+// Plain HTTP/1.1 requests take a lean forwarding path (fastpath.go) in which each
+// client connection owns its backend connections: no goroutine hand-off and no
+// http.Transport between the client's socket and the instance's.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults for the zero values of Config and HealthConfig.
+const (
+	DefaultListen            = "127.0.0.1:8080"
+	DefaultRetries           = 3
+	DefaultConnectTimeout    = 2 * time.Second
+	DefaultResponseTimeout   = 60 * time.Second
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 1 << 20
+	DefaultWaitForBackend    = 5 * time.Second
+	DefaultShutdownTimeout   = 5 * time.Second
+	DefaultCookieName        = "DEVCLUSTER_SRV"
+	DefaultHealthInterval    = time.Second
+	DefaultHealthTimeout     = time.Second
+	DefaultHealthRise        = 1
+	DefaultHealthFall        = 2
+)
+
+// Config configures a Proxy. Zero values take the defaults above.
+type Config struct {
+	Listen            string // default 127.0.0.1:8080
+	Strategy          string // roundrobin (default), leastconn, random, source, uri, first
+	Sticky            string // "" | cookie | source
+	CookieName        string // for Sticky "cookie"; default DEVCLUSTER_SRV
+	Retries           int    // default 3 (set -1 for 0)
+	ConnectTimeout    time.Duration
+	ResponseTimeout   time.Duration // time to the response header; then 504
+	ReadHeaderTimeout time.Duration // against slow clients
+	IdleTimeout       time.Duration // keep-alive client connections; default 120s
+	MaxHeaderBytes    int           // larger request headers get 431
+	WaitForBackend    time.Duration // hold requests this long when no instance is ready (default 5s)
+	ShutdownTimeout   time.Duration // Serve waits this long for in-flight requests after ctx is done
+	Log               io.Writer     // one line per health state change; nil discards
+	Now               func() time.Time
+}
+
+// HealthConfig is the active health check of a pool's instances.
+type HealthConfig struct {
+	Path     string // "" → TCP connect; else GET Path, 2xx/3xx is up
+	Interval time.Duration
+	Timeout  time.Duration
+	Rise     int // good checks to come back up
+	Fall     int // bad checks to go down
+}
+
+func (h HealthConfig) withDefaults() HealthConfig {
+	if h.Interval <= 0 {
+		h.Interval = DefaultHealthInterval
+	}
+	if h.Timeout <= 0 {
+		h.Timeout = DefaultHealthTimeout
+	}
+	if h.Rise <= 0 {
+		h.Rise = DefaultHealthRise
+	}
+	if h.Fall <= 0 {
+		h.Fall = DefaultHealthFall
+	}
+	return h
+}
+
+// PoolConfig declares one balanced process.
+type PoolConfig struct {
+	Process string         // "web"; instance IDs "web.N" belong to it
+	Prefix  string         // "/" by default; longest prefix wins
+	Health  HealthConfig   // Path "" → TCP; Interval 1s, Timeout 1s, Rise 1, Fall 2
+	Weights map[string]int // instance ID → weight (default 1)
+	MaxConn int            // per instance, for strategy first
+}
+
+// Proxy balances HTTP requests over the ready instances of its pools. Enable,
+// Drain and Remove satisfy supervisor.Balancer.
+type Proxy struct {
+	cfg    Config
+	dialer net.Dialer
+	check  *http.Client
+	sticky *stickiness
+
+	logMu sync.Mutex
+
+	mu     sync.Mutex
+	pools  atomic.Pointer[[]*pool] // sorted by prefix length, longest first
+	byProc map[string]*pool
+
+	runMu sync.Mutex
+	run   *runState // non-nil while Serve runs
+
+	connMu sync.Mutex
+	conns  map[*clientConn]struct{}
+
+	bufs bufPools
+}
+
+// runState owns the health-check goroutines of one Serve call.
+type runState struct {
+	ctx context.Context
+	wg  sync.WaitGroup
+}
+
+// New validates cfg. It starts nothing.
+func New(cfg Config) (*Proxy, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	switch {
+	case cfg.Retries == 0:
+		cfg.Retries = DefaultRetries
+	case cfg.Retries < 0:
+		cfg.Retries = 0
+	}
+	setDefault(&cfg.ConnectTimeout, DefaultConnectTimeout)
+	setDefault(&cfg.ResponseTimeout, DefaultResponseTimeout)
+	setDefault(&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&cfg.WaitForBackend, DefaultWaitForBackend)
+	setDefault(&cfg.ShutdownTimeout, DefaultShutdownTimeout)
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if cfg.CookieName == "" {
+		cfg.CookieName = DefaultCookieName
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if _, err := newSelector(cfg.Strategy, 0); err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	sticky, err := newStickiness(cfg.Sticky, cfg.CookieName)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	p := &Proxy{
+		cfg:    cfg,
+		dialer: net.Dialer{Timeout: cfg.ConnectTimeout},
+		sticky: sticky,
+		byProc: map[string]*pool{},
+		conns:  map[*clientConn]struct{}{},
+	}
+	p.check = &http.Client{
+		Transport: &http.Transport{
+			Proxy:             nil, // health checks go straight to loopback
+			DialContext:       p.dialer.DialContext,
+			DisableKeepAlives: true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	p.pools.Store(&[]*pool{})
+	return p, nil
+}
+
+func setDefault(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+func (p *Proxy) now() time.Time { return p.cfg.Now() }
+
+func (p *Proxy) logf(format string, args ...any) {
+	p.logMu.Lock()
+	defer p.logMu.Unlock()
+	fmt.Fprintf(p.cfg.Log, format+"\n", args...)
+}
+
+// AddPool declares a balanced process. Instances are added with Enable.
+func (p *Proxy) AddPool(pc PoolConfig) error {
+	if pc.Process == "" || strings.Contains(pc.Process, ".") {
+		return fmt.Errorf("add pool: bad process name %q", pc.Process)
+	}
+	if pc.Prefix == "" {
+		pc.Prefix = "/"
+	}
+	if !strings.HasPrefix(pc.Prefix, "/") {
+		return fmt.Errorf("add pool %s: prefix %q must start with /", pc.Process, pc.Prefix)
+	}
+	sel, err := newSelector(p.cfg.Strategy, pc.MaxConn)
+	if err != nil {
+		return fmt.Errorf("add pool %s: %w", pc.Process, err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.byProc[pc.Process]; ok {
+		return fmt.Errorf("add pool %s: already added", pc.Process)
+	}
+	old := *p.pools.Load()
+	for _, o := range old {
+		if o.cfg.Prefix == pc.Prefix {
+			return fmt.Errorf("add pool %s: prefix %s is already balanced to %s", pc.Process, pc.Prefix, o.cfg.Process)
+		}
+	}
+	pl := newPool(p, pc, sel)
+	pools := append(append([]*pool(nil), old...), pl)
+	sort.SliceStable(pools, func(i, j int) bool { return len(pools[i].cfg.Prefix) > len(pools[j].cfg.Prefix) })
+	p.byProc[pc.Process] = pl
+	p.pools.Store(&pools)
+	return nil
+}
+
+func (p *Proxy) poolOf(id string) *pool {
+	i := strings.LastIndexByte(id, '.')
+	if i <= 0 {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.byProc[id[:i]]
+}
+
+// Enable puts instance id ("web.2") at addr into its process's rotation. An id
+// whose process has no pool is ignored. Enabling again (after Drain, or with a
+// new address) starts a fresh incarnation: cached connections are dropped.
+func (p *Proxy) Enable(id, addr string) {
+	if pl := p.poolOf(id); pl != nil {
+		pl.enable(id, addr)
+	}
+}
+
+// Drain takes id out of rotation and waits until its in-flight requests have
+// finished or ctx is done. It stays out until the next Enable.
+func (p *Proxy) Drain(ctx context.Context, id string) error {
+	pl := p.poolOf(id)
+	if pl == nil {
+		return nil
+	}
+	if err := pl.drain(ctx, id); err != nil {
+		return fmt.Errorf("drain %s: %w", id, err)
+	}
+	return nil
+}
+
+// Remove takes id out of rotation and forgets it.
+func (p *Proxy) Remove(id string) {
+	if pl := p.poolOf(id); pl != nil {
+		pl.remove(id)
+	}
+}
+
+// route returns the pool with the longest prefix matching path, by whole path
+// segments ("/api" matches "/api" and "/api/x", not "/apix").
+func (p *Proxy) route(path string) *pool {
+	for _, pl := range *p.pools.Load() {
+		pre := pl.cfg.Prefix
+		if pre == "/" {
+			return pl
+		}
+		if strings.HasPrefix(path, pre) && (len(path) == len(pre) || pre[len(pre)-1] == '/' || path[len(pre)] == '/') {
+			return pl
+		}
+	}
+	return nil
+}
+
+// ListenAndServe listens on Config.Listen and serves until ctx is done.
+func (p *Proxy) ListenAndServe(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", p.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("proxy: listen on %s: %w", p.cfg.Listen, err)
+	}
+	return p.Serve(ctx, ln)
+}
+
+// Serve accepts connections on ln and runs the health checks until ctx is done.
+// Then it closes ln, lets in-flight requests finish (up to ShutdownTimeout),
+// closes every connection and returns once every goroutine it started has ended.
+func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
+	p.runMu.Lock()
+	if p.run != nil {
+		p.runMu.Unlock()
+		ln.Close()
+		return errors.New("proxy: Serve is already running")
+	}
+	runCtx, cancelRun := context.WithCancel(ctx)
+	run := &runState{ctx: runCtx}
+	p.run = run
+	p.runMu.Unlock()
+	p.startChecks()
+
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var conns sync.WaitGroup
+	var acceptErr error
+	backoff := 5 * time.Millisecond
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t := time.NewTimer(backoff)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+				}
+				t.Stop()
+				backoff = min(2*backoff, time.Second)
+				continue
+			}
+			acceptErr = fmt.Errorf("proxy: accept on %s: %w", ln.Addr(), err)
+			break
+		}
+		backoff = 5 * time.Millisecond
+		cc := p.newClientConn(ctx, nc)
+		conns.Add(1)
+		go func() {
+			defer conns.Done()
+			cc.serve()
+		}()
+	}
+	ln.Close()
+	p.shutdown(&conns)
+	cancelRun()
+	run.wg.Wait()
+	p.stopChecks()
+	return acceptErr
+}
+
+// shutdown closes idle connections until none is left or ShutdownTimeout has
+// passed, then closes the rest and waits for every connection goroutine.
+func (p *Proxy) shutdown(conns *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() { conns.Wait(); close(done) }()
+	deadline := time.NewTimer(p.cfg.ShutdownTimeout)
+	defer deadline.Stop()
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		p.closeConns(false)
+		select {
+		case <-done:
+			return
+		case <-poll.C:
+		case <-deadline.C:
+			p.closeConns(true)
+			<-done
+			return
+		}
+	}
+}
+
+func (p *Proxy) closeConns(all bool) {
+	p.connMu.Lock()
+	defer p.connMu.Unlock()
+	for cc := range p.conns {
+		if all || cc.state.CompareAndSwap(connIdle, connClosed) || cc.state.Load() == connTunnel {
+			cc.conn.Close()
+		}
+	}
+}
+
+func (p *Proxy) track(cc *clientConn, add bool) {
+	p.connMu.Lock()
+	defer p.connMu.Unlock()
+	if add {
+		p.conns[cc] = struct{}{}
+	} else {
+		delete(p.conns, cc)
+	}
+}

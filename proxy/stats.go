@@ -1,0 +1,49 @@
+package proxy
+
+import (
+	"sort"
+	"time"
+)
+
+// BackendStats is a snapshot of one instance as the proxy sees it.
+type BackendStats struct {
+	ID, Process, Addr string
+	State             string // up, down, draining, drained
+	Since             time.Time
+	Active            int64  // requests (and tunnels) in flight
+	Requests          uint64 // forwarding attempts
+	Failures          uint64 // failed checks and failed attempts
+	LastError         string
+	BytesIn           uint64 // request body bytes sent to the instance
+	BytesOut          uint64 // response body bytes sent to clients
+	Weight            int
+}
+
+// Stats returns every known instance, ordered by process and index.
+func (p *Proxy) Stats() []BackendStats {
+	var out []BackendStats
+	for _, pl := range *p.pools.Load() {
+		pl.mu.Lock()
+		for _, b := range pl.backends {
+			out = append(out, BackendStats{
+				ID: b.id, Process: pl.cfg.Process, Addr: b.addr(),
+				State: b.state().String(), Since: b.since,
+				Active: b.active.Load(), Requests: b.requests.Load(), Failures: b.failures.Load(),
+				LastError: b.lastErr,
+				BytesIn:   b.bytesIn.Load(), BytesOut: b.bytesOut.Load(),
+				Weight: int(b.weight.Load()),
+			})
+		}
+		pl.mu.Unlock()
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Process != out[j].Process {
+			return out[i].Process < out[j].Process
+		}
+		if a, b := instanceIndex(out[i].ID), instanceIndex(out[j].ID); a != b {
+			return a < b
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
