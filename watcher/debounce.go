@@ -1,0 +1,86 @@
+package watcher
+
+import (
+	"sort"
+	"time"
+)
+
+// debouncer gathers changed paths into one batch. It holds no timer and
+// reads no clock: the caller passes the time of each event and asks when the
+// batch is due, so the rules are tested with made-up times.
+//
+// A batch is due Quiet after its last event (an editor's save is several
+// events; a git checkout is hundreds), but never later than Max after its
+// first event, so a process that writes continuously cannot hold changes back
+// forever.
+type debouncer struct {
+	quiet, max  time.Duration
+	pending     map[string]struct{}
+	first, last time.Time
+}
+
+func newDebouncer(quiet, max time.Duration) *debouncer {
+	return &debouncer{quiet: quiet, max: max, pending: make(map[string]struct{})}
+}
+
+// add records path as changed at now.
+func (d *debouncer) add(path string, now time.Time) {
+	if len(d.pending) == 0 {
+		d.first = now
+	}
+	d.last = now
+	d.pending[path] = struct{}{}
+}
+
+// due returns when the pending batch closes; ok is false when nothing is pending.
+func (d *debouncer) due() (at time.Time, ok bool) {
+	if len(d.pending) == 0 {
+		return time.Time{}, false
+	}
+	at = d.last.Add(d.quiet)
+	if capAt := d.first.Add(d.max); capAt.Before(at) {
+		at = capAt
+	}
+	return at, true
+}
+
+// take returns the pending paths, sorted, if the batch is due at now, and
+// starts a new batch.
+func (d *debouncer) take(now time.Time) []string {
+	at, ok := d.due()
+	if !ok || now.Before(at) {
+		return nil
+	}
+	paths := make([]string, 0, len(d.pending))
+	for p := range d.pending {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	clear(d.pending)
+	return paths
+}
+
+// mergeSorted returns the sorted union of two sorted, duplicate-free lists.
+func mergeSorted(a, b []string) []string {
+	if len(a) == 0 {
+		return b
+	}
+	out := make([]string, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case a[i] > b[j]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}

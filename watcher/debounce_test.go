@@ -1,0 +1,81 @@
+package watcher
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestDebouncer(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	type event struct {
+		at   int // ms
+		path string
+	}
+	tests := []struct {
+		name    string
+		events  []event
+		wantDue int // ms
+		take    int // ms: take at this time
+		want    []string
+	}{
+		{"single event closes after quiet", []event{{0, "/a.py"}}, 300, 300, []string{"/a.py"}},
+		{"not yet due", []event{{0, "/a.py"}}, 300, 299, nil},
+		{"each event extends", []event{{0, "/a.py"}, {200, "/b.py"}, {400, "/c.py"}}, 700, 700, []string{"/a.py", "/b.py", "/c.py"}},
+		{"duplicates collapse", []event{{0, "/a.py"}, {10, "/a.py"}, {20, "/a.py"}}, 320, 320, []string{"/a.py"}},
+		{"sorted", []event{{0, "/z.py"}, {1, "/a.py"}, {2, "/m.py"}}, 302, 302, []string{"/a.py", "/m.py", "/z.py"}},
+		{"capped at max wait", []event{{0, "/a.py"}, {250, "/a.py"}, {500, "/a.py"}, {750, "/a.py"}, {1000, "/a.py"}, {1250, "/a.py"}, {1500, "/a.py"}, {1750, "/a.py"}, {1990, "/b.py"}}, 2000, 2000, []string{"/a.py", "/b.py"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newDebouncer(300*time.Millisecond, 2*time.Second)
+			if _, ok := d.due(); ok {
+				t.Fatalf("due on an empty debouncer: got ok, want none pending")
+			}
+			for _, e := range tt.events {
+				d.add(e.path, ms(e.at))
+			}
+			due, ok := d.due()
+			if !ok || !due.Equal(ms(tt.wantDue)) {
+				t.Errorf("due: got %v %v, want %v", due.Sub(t0), ok, time.Duration(tt.wantDue)*time.Millisecond)
+			}
+			if got := d.take(ms(tt.take)); !slices.Equal(got, tt.want) {
+				t.Errorf("take at %dms: got %v, want %v", tt.take, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDebouncerStartsNewBatchAfterTake(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(0, 0)
+	d := newDebouncer(100*time.Millisecond, time.Second)
+	d.add("/a.py", t0)
+	if got := d.take(t0.Add(100 * time.Millisecond)); !slices.Equal(got, []string{"/a.py"}) {
+		t.Fatalf("first take: got %v, want [/a.py]", got)
+	}
+	if _, ok := d.due(); ok {
+		t.Fatalf("due after take: got pending, want none")
+	}
+	// The max-wait cap counts from the first event of the new batch.
+	d.add("/b.py", t0.Add(5*time.Second))
+	if due, _ := d.due(); !due.Equal(t0.Add(5*time.Second + 100*time.Millisecond)) {
+		t.Errorf("due of second batch: got %v, want 5.1s", due.Sub(t0))
+	}
+}
+
+func TestMergeSorted(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ a, b, want []string }{
+		{nil, []string{"a"}, []string{"a"}},
+		{[]string{"a"}, nil, []string{"a"}},
+		{[]string{"a", "c"}, []string{"b", "c", "d"}, []string{"a", "b", "c", "d"}},
+	}
+	for _, tt := range tests {
+		if got := mergeSorted(tt.a, tt.b); !slices.Equal(got, tt.want) {
+			t.Errorf("mergeSorted(%v, %v): got %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
