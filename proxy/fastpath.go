@@ -144,6 +144,9 @@ func (c *clientConn) serve() {
 		if !c.state.CompareAndSwap(connActive, connIdle) || c.ctx.Err() != nil {
 			return
 		}
+		// The header limit counts from the first byte read for this request,
+		// including what the wait for it buffered.
+		c.lr.remain = int64(c.p.cfg.MaxHeaderBytes) + 4096 - int64(c.br.Buffered())
 		if c.br.Buffered() == 0 {
 			c.conn.SetReadDeadline(time.Now().Add(c.p.cfg.IdleTimeout))
 			if _, err := c.br.Peek(1); err != nil {
@@ -154,7 +157,6 @@ func (c *clientConn) serve() {
 			return
 		}
 		c.conn.SetReadDeadline(time.Now().Add(c.p.cfg.ReadHeaderTimeout))
-		c.lr.remain = int64(c.p.cfg.MaxHeaderBytes) + 4096
 		req, err := http.ReadRequest(c.br)
 		c.lr.remain = math.MaxInt64
 		if err != nil {
