@@ -124,7 +124,7 @@ func (m limitMessage) String() string {
 			width = max(width, len(t.path))
 		}
 		for _, t := range m.biggest {
-			fmt.Fprintf(&b, "    %-*s  %d directories\n", width, t.path, t.dirs)
+			fmt.Fprintf(&b, "    %-*s  %d %s\n", width, t.path, t.dirs, plural(t.dirs, "directory", "directories"))
 		}
 	}
 	fmt.Fprintf(&b, "  Raise the limit:  sudo sysctl fs.inotify.%s=%d\n", name, raise)

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 )
 
 func TestClassifyLimit(t *testing.T) {
@@ -82,4 +84,91 @@ func TestReadLimit(t *testing.T) {
 	if _, err := readLimit(dir, "max_user_instances"); err == nil {
 		t.Errorf("readLimit of a missing file: got nil error, want one")
 	}
+}
+
+// enospcAfter lets n watches through, then fails like a kernel whose
+// fs.inotify.max_user_watches is used up.
+func enospcAfter(n int) func(*Watcher) {
+	return func(w *Watcher) {
+		added := 0 // only Run's goroutine calls addWatch
+		w.addWatch = func(fsw *fsnotify.Watcher, dir string) error {
+			if added >= n {
+				return fmt.Errorf("add watch %s: %w", dir, syscall.ENOSPC)
+			}
+			added++
+			return fsw.Add(dir)
+		}
+	}
+}
+
+func TestWatchLimitFallsBackToPolling(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"a/a.py":          "v1",
+		"big/1/x.py":      "v1",
+		"big/2/":          "",
+		"big/3/deep/":     "",
+		"mid/1/":          "",
+		"small/s.py":      "v1",
+		"node_modules/x/": "", // ignored: not counted
+	})
+	// root and a/ get watches; big/, its 4 subdirectories, mid/, mid/1 and small/ are polled.
+	h := start(t, Config{Root: root, PollInterval: 20 * time.Millisecond}, enospcAfter(2))
+
+	log := h.log.String()
+	want := []string{
+		"inotify watch limit reached",
+		"after watching 2 directories",
+		"big/  5 directories",
+		"mid/  2 directories",
+		"a/    1 directory\n",
+		"sudo sysctl fs.inotify.max_user_watches=524288",
+		"polling 8 directories every 20ms",
+	}
+	if n, err := MaxUserWatches(); err == nil {
+		want = append(want, fmt.Sprintf("fs.inotify.max_user_watches = %d", n))
+	}
+	for _, s := range want {
+		if !strings.Contains(log, s) {
+			t.Errorf("log: got\n%s\nwant it to contain %q", log, s)
+		}
+	}
+
+	h.write("big/1/x.py", "v2 polled") // unwatched: found by polling
+	h.expect("big/1/x.py")
+	h.write("a/a.py", "v2 watched")
+	h.expect("a/a.py")
+	h.write("big/3/deep/new.py", "v1")
+	h.expect("big/3/deep/new.py")
+	// A directory created under a watched one cannot get a watch either.
+	h.write("a/newdir/n.py", "v1")
+	h.expect("a/newdir/n.py")
+	h.write("a/newdir/n.py", "v2")
+	h.expect("a/newdir/n.py")
+	h.expectNothingElse()
+
+	if got := strings.Count(h.log.String(), "inotify watch limit reached"); got != 1 {
+		t.Errorf("limit messages: got %d, want 1:\n%s", got, h.log.String())
+	}
+}
+
+func TestInstanceLimitPollsEverything(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"app.py": "v1", "pkg/m.py": "v1"})
+	h := start(t, Config{Root: root, PollInterval: 20 * time.Millisecond}, func(w *Watcher) {
+		w.newFS = func() (*fsnotify.Watcher, error) {
+			return nil, fmt.Errorf("inotify_init1: %w", syscall.EMFILE)
+		}
+	})
+	log := h.log.String()
+	for _, s := range []string{"cannot start inotify", "fs.inotify.max_user_instances", "sudo sysctl fs.inotify.max_user_instances=1024", "polling 2 directories"} {
+		if !strings.Contains(log, s) {
+			t.Errorf("log: got\n%s\nwant it to contain %q", log, s)
+		}
+	}
+	h.write("pkg/m.py", "v2")
+	h.expect("pkg/m.py")
+	h.expectNothingElse()
 }
