@@ -1,0 +1,307 @@
+// Package scaffold is "devcluster init": it looks at a Python web project,
+// works out how to run it (Flask, Django, gunicorn), and writes a commented
+// devcluster.yaml for it. It reads files only; it runs nothing.
+package scaffold
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Kinds of project Detect recognises.
+const (
+	KindFlask  = "flask"
+	KindDjango = "django"
+)
+
+// Project is what Detect found in a directory.
+type Project struct {
+	Dir  string
+	Kind string // KindFlask or KindDjango
+
+	// Flask: AppModule is the module holding the app ("app", "mypkg.wsgi")
+	// and AppObject the variable or factory call in it ("app",
+	// "create_app()"), "" when Flask finds it by itself.
+	// Django: AppModule is the project package ("mysite"), AppObject "".
+	AppModule string
+	AppObject string
+
+	// Django only: the settings and WSGI modules ("mysite.settings", "mysite.wsgi").
+	SettingsModule string
+	WSGIModule     string
+
+	// Gunicorn is true when gunicorn is a dependency of the project
+	// (requirements*.txt, pyproject.toml or Pipfile); it is then used as
+	// server. GunicornCommand is the virtualenv's gunicorn when there is
+	// one (".venv/bin/gunicorn"), else "gunicorn".
+	Gunicorn        bool
+	GunicornCommand string
+
+	// Python is the interpreter of a virtualenv inside the project
+	// (".venv/bin/python3"), relative to Dir; "" when there is none.
+	Python string
+
+	// HealthPath is "/health" (or "/healthz", or Django's "/health/") when
+	// such a route appears in the source, else "/".
+	HealthPath string
+
+	// Found lists what was detected and where, for the user to check.
+	Found []string
+}
+
+var (
+	flaskAppEnvRE  = regexp.MustCompile(`(?m)^[ \t]*(?:export[ \t]+)?FLASK_APP[ \t]*=[ \t]*["']?([^"'\s#]+)`)
+	flaskAssignRE  = regexp.MustCompile(`(?m)^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[ \t]*(?:flask\.)?Flask\(`)
+	flaskFactoryRE = regexp.MustCompile(`(?m)^def[ \t]+(create_app|make_app)[ \t]*\(`)
+	settingsRE     = regexp.MustCompile(`DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']`)
+	gunicornRE     = regexp.MustCompile(`(?im)(^[ \t]*|["'])gunicorn([^\w.-]|$)`)
+	healthRouteRE  = regexp.MustCompile(`["'](/healthz?/?)["']`)
+	djangoHealthRE = regexp.MustCompile(`\bpath\(\s*["'](healthz?)(/?)["']`)
+)
+
+// Limits of the source scan for health routes, so that init stays quick in
+// a project with a large tree.
+const (
+	maxScanFiles = 500
+	maxScanBytes = 1 << 20
+	maxScanDepth = 4
+)
+
+// Detect looks at dir and reports which kind of Python web project it holds:
+// a Django project (manage.py) or a Flask app (app.py, wsgi.py or main.py
+// calling Flask(, or FLASK_APP in .env or .flaskenv). Django wins when both
+// are present, since manage.py marks the project root.
+func Detect(dir string) (*Project, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("detect project: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("detect project: %s is not a directory", dir)
+	}
+	p := &Project{Dir: dir}
+	switch {
+	case exists(dir, "manage.py"):
+		if err := detectDjango(p); err != nil {
+			return nil, err
+		}
+	case detectFlask(p):
+	default:
+		looked := `manage.py (Django), app.py, wsgi.py or main.py containing "Flask(", and FLASK_APP in .env or .flaskenv`
+		if src, ok := findGunicorn(dir); ok {
+			return nil, fmt.Errorf("found gunicorn in %s but no app in %s: looked for %s; run \"devcluster init\" in the app's directory, or write devcluster.yaml by hand",
+				src, dir, looked)
+		}
+		return nil, fmt.Errorf("no Flask or Django app found in %s: looked for %s; run \"devcluster init\" in the app's directory, or write devcluster.yaml by hand",
+			dir, looked)
+	}
+	if src, ok := findGunicorn(dir); ok {
+		p.Gunicorn = true
+		p.Found = append(p.Found, "gunicorn listed in "+src)
+	}
+	p.Python = findVenvPython(dir)
+	if p.Python != "" {
+		p.Found = append(p.Found, "virtualenv interpreter "+p.Python)
+	}
+	if p.Gunicorn {
+		p.GunicornCommand = "gunicorn"
+		if p.Python != "" {
+			if bin := filepath.Join(filepath.Dir(p.Python), "gunicorn"); exists(dir, bin) {
+				p.GunicornCommand = bin
+			}
+		}
+	}
+	p.HealthPath = "/"
+	if path, file := findHealthRoute(dir, p.Kind); path != "" {
+		p.HealthPath = path
+		p.Found = append(p.Found, fmt.Sprintf("health route %s in %s", path, file))
+	}
+	return p, nil
+}
+
+// detectDjango reads manage.py for the settings module and finds the
+// project package holding wsgi.py.
+func detectDjango(p *Project) error {
+	p.Kind = KindDjango
+	data, err := os.ReadFile(filepath.Join(p.Dir, "manage.py"))
+	if err != nil {
+		return fmt.Errorf("detect Django project: %w", err)
+	}
+	if m := settingsRE.FindSubmatch(data); m != nil {
+		p.SettingsModule = string(m[1])
+		p.AppModule, _, _ = strings.Cut(p.SettingsModule, ".")
+	} else if pkgs := packagesWith(p.Dir, "settings.py"); len(pkgs) > 0 {
+		p.AppModule = pkgs[0]
+		p.SettingsModule = pkgs[0] + ".settings"
+	}
+	switch {
+	case p.AppModule != "" && exists(p.Dir, filepath.Join(p.AppModule, "wsgi.py")):
+		p.WSGIModule = p.AppModule + ".wsgi"
+	default:
+		if pkgs := packagesWith(p.Dir, "wsgi.py"); len(pkgs) > 0 {
+			p.WSGIModule = pkgs[0] + ".wsgi"
+			if p.AppModule == "" {
+				p.AppModule = pkgs[0]
+			}
+		}
+	}
+	found := "Django project (manage.py"
+	if p.SettingsModule != "" {
+		found += ", settings " + p.SettingsModule
+	}
+	if p.WSGIModule != "" {
+		found += ", WSGI " + p.WSGIModule
+	}
+	p.Found = append(p.Found, found+")")
+	return nil
+}
+
+// detectFlask finds the Flask app: FLASK_APP in .flaskenv or .env first (the
+// user said so), else the first of app.py, wsgi.py, main.py that calls Flask(.
+func detectFlask(p *Project) bool {
+	for _, name := range []string{".flaskenv", ".env"} {
+		data, err := os.ReadFile(filepath.Join(p.Dir, name))
+		if err != nil {
+			continue
+		}
+		if m := flaskAppEnvRE.FindSubmatch(data); m != nil {
+			p.Kind = KindFlask
+			p.AppModule, p.AppObject = splitFlaskApp(string(m[1]))
+			p.Found = append(p.Found, fmt.Sprintf("Flask app FLASK_APP=%s in %s", m[1], name))
+			return true
+		}
+	}
+	for _, name := range []string{"app.py", "wsgi.py", "main.py"} {
+		data, err := os.ReadFile(filepath.Join(p.Dir, name))
+		if err != nil || !strings.Contains(string(data), "Flask(") {
+			continue
+		}
+		p.Kind = KindFlask
+		p.AppModule = strings.TrimSuffix(name, ".py")
+		if m := flaskAssignRE.FindSubmatch(data); m != nil {
+			p.AppObject = string(m[1])
+		} else if m := flaskFactoryRE.FindSubmatch(data); m != nil {
+			p.AppObject = string(m[1]) + "()"
+		}
+		found := "Flask app in " + name
+		if p.AppObject != "" {
+			found += " (" + p.AppModule + ":" + p.AppObject + ")"
+		}
+		p.Found = append(p.Found, found)
+		return true
+	}
+	return false
+}
+
+// splitFlaskApp turns a FLASK_APP value ("app.py", "pkg/app.py",
+// "pkg.app:create_app()") into a module and an object.
+func splitFlaskApp(v string) (module, object string) {
+	module, object, _ = strings.Cut(v, ":")
+	module = strings.TrimSuffix(module, ".py")
+	module = strings.ReplaceAll(strings.TrimPrefix(module, "./"), "/", ".")
+	return module, object
+}
+
+// findGunicorn reports the first dependency file that lists gunicorn.
+func findGunicorn(dir string) (string, bool) {
+	reqs, _ := filepath.Glob(filepath.Join(dir, "requirements*.txt"))
+	sort.Strings(reqs)
+	candidates := append(reqs, filepath.Join(dir, "pyproject.toml"), filepath.Join(dir, "Pipfile"))
+	for _, path := range candidates {
+		data, err := os.ReadFile(path)
+		if err == nil && gunicornRE.Match(data) {
+			return filepath.Base(path), true
+		}
+	}
+	return "", false
+}
+
+// findVenvPython returns the interpreter of a virtualenv in dir, relative to it.
+func findVenvPython(dir string) string {
+	for _, venv := range []string{".venv", "venv", "env"} {
+		for _, exe := range []string{"python3", "python"} {
+			rel := filepath.Join(venv, "bin", exe)
+			if fi, err := os.Stat(filepath.Join(dir, rel)); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+				return rel
+			}
+		}
+	}
+	return ""
+}
+
+// findHealthRoute scans the project's Python source for a health route.
+func findHealthRoute(dir, kind string) (path, file string) {
+	scanned := 0
+	errStop := errors.New("stop")
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // unreadable parts of the tree are simply not scanned
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.IsDir() {
+			if p != dir && (skipDir(d.Name()) || strings.Count(rel, string(filepath.Separator)) >= maxScanDepth) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(d.Name(), ".py") {
+			return nil
+		}
+		if scanned++; scanned > maxScanFiles {
+			return errStop
+		}
+		if fi, err := d.Info(); err != nil || fi.Size() > maxScanBytes {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil
+		}
+		if m := healthRouteRE.FindSubmatch(data); m != nil {
+			path, file = string(m[1]), rel
+			return errStop
+		}
+		if kind == KindDjango {
+			if m := djangoHealthRE.FindSubmatch(data); m != nil {
+				path, file = "/"+string(m[1])+string(m[2]), rel
+				return errStop
+			}
+		}
+		return nil
+	})
+	return path, file
+}
+
+// skipDir names directories that hold no project source.
+func skipDir(name string) bool {
+	switch name {
+	case "venv", "env", "node_modules", "__pycache__", "site-packages", "static", "media":
+		return true
+	}
+	return strings.HasPrefix(name, ".")
+}
+
+// packagesWith returns the sorted names of dir's subdirectories holding file.
+func packagesWith(dir, file string) []string {
+	matches, _ := filepath.Glob(filepath.Join(dir, "*", file))
+	var pkgs []string
+	for _, m := range matches {
+		pkg := filepath.Base(filepath.Dir(m))
+		if !skipDir(pkg) {
+			pkgs = append(pkgs, pkg)
+		}
+	}
+	sort.Strings(pkgs)
+	return pkgs
+}
+
+func exists(dir, name string) bool {
+	fi, err := os.Stat(filepath.Join(dir, name))
+	return err == nil && !fi.IsDir()
+}
