@@ -1,0 +1,210 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// outputGrace is how long a child's output may keep flowing after its leader was
+// reaped and its group killed (something outside the group may still hold the
+// pipe); then the read end is closed so Run can return.
+const outputGrace = time.Second
+
+// removedEnv belong to Flask's and Django's own reloaders: inherited, they make
+// the child believe it is a reloader's worker and reuse a dead parent's socket.
+var removedEnv = []string{"WERKZEUG_RUN_MAIN", "WERKZEUG_SERVER_FD", "RUN_MAIN"}
+
+// childEnv is spec.Env minus the reloader variables, plus devcluster's own.
+func childEnv(sp InstanceSpec) []string {
+	set := map[string]string{
+		"PS":                  sp.ID,
+		"DEVCLUSTER_PROCESS":  sp.Process,
+		"DEVCLUSTER_INSTANCE": strconv.Itoa(sp.Index),
+		"PYTHONUNBUFFERED":    "1",
+	}
+	if sp.Port > 0 {
+		set["PORT"] = strconv.Itoa(sp.Port)
+	}
+	env := make([]string, 0, len(sp.Env)+len(set))
+	for _, kv := range sp.Env {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, ours := set[k]; ours || k == "PORT" || contains(removedEnv, k) {
+			continue
+		}
+		env = append(env, kv)
+	}
+	for _, k := range []string{"PORT", "PS", "DEVCLUSTER_PROCESS", "DEVCLUSTER_INSTANCE", "PYTHONUNBUFFERED"} {
+		if v, ok := set[k]; ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// watchdogScript starts, in the child's process group, a subshell blocked reading
+// fd 3: the read end of a pipe whose only write end devcluster holds. When
+// devcluster dies by any means the read returns EOF and the subshell SIGKILLs the
+// whole group — what Pdeathsig (which reaches only sh) cannot do for the
+// grandchildren of a compound command.
+const watchdogScript = "( read _ <&3; kill -KILL 0 ) & exec 3<&-\n"
+
+// shellScript is what sh -c runs. A simple command is exec'd, so the program
+// itself is the group leader and gets the Pdeathsig; a compound one runs under sh.
+// Either way, when watchdog is true, the watchdog subshell guards the group, so
+// grandchildren (a reloader's worker, the second half of "a && b") die too.
+func shellScript(command string, watchdog bool) string {
+	script := command
+	if simpleCommand(command) && !strings.HasPrefix(strings.TrimSpace(command), "exec ") {
+		script = "exec " + command
+	}
+	if watchdog {
+		script = watchdogScript + script
+	}
+	return script
+}
+
+// spawner forks every child from one goroutine locked to its OS thread: Linux
+// sends Pdeathsig when the *thread* that forked a child exits, and Go may retire
+// any unlocked thread at any time.
+type spawner struct {
+	reqs chan func()
+}
+
+// run serves spawn requests until done is closed. It never unlocks the thread, so
+// the thread exits with the goroutine — by then every child has been reaped.
+func (sp *spawner) run(done <-chan struct{}) {
+	runtime.LockOSThread()
+	for {
+		select {
+		case f := <-sp.reqs:
+			f()
+		case <-done:
+			return
+		}
+	}
+}
+
+func (sp *spawner) do(f func() error) error {
+	errc := make(chan error, 1)
+	sp.reqs <- func() { errc <- f() }
+	return <-errc
+}
+
+// child is one running OS process of an instance.
+type child struct {
+	pid     int
+	started time.Time
+	exited  chan struct{} // closed once reaped and its output drained
+	state   *os.ProcessState
+	waitErr error
+	ready   chan struct{} // closed by the readiness prober
+}
+
+// exitString says how the child ended: "exit status 1", "signal: killed".
+func (c *child) exitString() string {
+	if c.state != nil {
+		return c.state.String()
+	}
+	if c.waitErr != nil {
+		return c.waitErr.Error()
+	}
+	return "unknown exit"
+}
+
+func (c *child) exitCode() int {
+	if c.state == nil {
+		return -1
+	}
+	return c.state.ExitCode()
+}
+
+// signalGroup sends sig to the process group led by pid.
+func signalGroup(pid int, sig syscall.Signal) error {
+	err := syscall.Kill(-pid, sig)
+	if errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	return err
+}
+
+// spawn starts sp's command and the goroutines that copy its output, reap it and
+// probe its readiness.
+func (s *Supervisor) spawn(sp InstanceSpec) (*child, error) {
+	cmd := exec.Command("/bin/sh", "-c", shellScript(sp.Command, s.watchR != nil))
+	cmd.Dir = sp.Dir
+	cmd.Env = childEnv(sp)
+	if s.watchR != nil {
+		cmd.ExtraFiles = []*os.File{s.watchR}
+	}
+	var out *os.File
+	err := s.spawner.do(func() error {
+		if s.cfg.PTY {
+			f, err := pty.StartWithAttrs(cmd, nil, ptyAttrs())
+			out = f
+			return err
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		cmd.Stdout, cmd.Stderr = w, w
+		cmd.SysProcAttr = groupAttrs()
+		err = cmd.Start()
+		_ = w.Close()
+		if err != nil {
+			_ = r.Close()
+			return err
+		}
+		out = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := &child{
+		pid:     cmd.Process.Pid,
+		started: s.now(),
+		exited:  make(chan struct{}),
+		ready:   make(chan struct{}),
+	}
+	probeCtx, stopProbe := context.WithCancel(context.Background())
+	readDone := make(chan struct{})
+	s.goroutine(func() {
+		defer close(readDone)
+		copyLines(out, func(line string) { s.out.line(sp.ID, line) })
+	})
+	s.goroutine(func() {
+		c.waitErr = cmd.Wait()
+		c.state = cmd.ProcessState
+		stopProbe()
+		// Whatever the leader left behind in its group goes with it.
+		_ = signalGroup(c.pid, syscall.SIGKILL)
+		select {
+		case <-readDone:
+		case <-time.After(outputGrace):
+		}
+		_ = out.Close()
+		<-readDone
+		close(c.exited)
+	})
+	s.goroutine(func() { probe(probeCtx, sp, c.ready) })
+	return c, nil
+}

@@ -1,0 +1,469 @@
+package supervisor
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// helperEnv selects what TestHelperProcess does when the test binary runs as a child.
+const helperEnv = "SUPERVISOR_HELPER"
+
+// tagEnv marks every process a test starts, so the test can find leftovers in /proc.
+const tagEnv = "SUPERVISOR_TEST_TAG"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		helperMain(os.Getenv(helperEnv))
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// helperMain is the child side: the test binary re-executed with SUPERVISOR_HELPER
+// set (the os/exec TestHelperProcess pattern, dispatched from TestMain so no test
+// flags are needed).
+func helperMain(mode string) {
+	switch mode {
+	case "serve":
+		if f := os.Getenv("HELPER_BROKEN_FILE"); f != "" {
+			if _, err := os.Stat(f); err == nil {
+				fmt.Println("Traceback (most recent call last):")
+				fmt.Println(`  File "app.py", line 3`)
+				fmt.Println("SyntaxError: invalid syntax")
+				os.Exit(1)
+			}
+		}
+		if f := os.Getenv("HELPER_LISTEN_FILE"); f != "" {
+			fmt.Println("waiting for", f)
+			waitFile(f)
+		}
+		if d, _ := time.ParseDuration(os.Getenv("HELPER_START_DELAY")); d > 0 {
+			time.Sleep(d)
+		}
+		serve()
+	case "env":
+		for _, k := range []string{"PORT", "PS", "DEVCLUSTER_PROCESS", "DEVCLUSTER_INSTANCE", "PYTHONUNBUFFERED",
+			"WERKZEUG_RUN_MAIN", "WERKZEUG_SERVER_FD", "RUN_MAIN", "FOO"} {
+			v, ok := os.LookupEnv(k)
+			fmt.Printf("ENV %s=%s set=%v\n", k, v, ok)
+		}
+		fmt.Println("ENV done")
+		block()
+	case "crash":
+		fmt.Println("about to crash")
+		os.Exit(1)
+	case "exit0":
+		fmt.Println("done")
+		os.Exit(0)
+	case "ignore-term":
+		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("ignoring SIGTERM")
+		block()
+	case "grandchild":
+		gc := exec.Command(os.Args[0])
+		gc.Env = append(os.Environ(), helperEnv+"=sleep")
+		if err := gc.Start(); err != nil {
+			fmt.Println("grandchild:", err)
+			os.Exit(2)
+		}
+		fmt.Printf("GRANDCHILD %d\n", gc.Process.Pid)
+		block()
+	case "sleep":
+		block()
+	case "partial":
+		os.Stdout.WriteString("no newline at the end")
+		os.Exit(0)
+	case "long":
+		os.Stdout.WriteString(strings.Repeat("x", maxLineBytes+100) + "\n")
+		block()
+	case "spam":
+		id := os.Getenv("PS")
+		body := strings.Repeat("y", 5000)
+		for i := range 300 {
+			fmt.Printf("%s %d %s END\n", id, i, body)
+		}
+		fmt.Println("spam done")
+		block()
+	case "count":
+		for i := 1; i <= 10; i++ {
+			fmt.Printf("line %d\n", i)
+		}
+		block()
+	case "tty":
+		fi, _ := os.Stdout.Stat()
+		_, pipe := fi.Sys().(*syscall.Stat_t)
+		fmt.Printf("tty=%v\n", pipe && fi.Mode()&os.ModeCharDevice != 0 && fi.Mode()&os.ModeNamedPipe == 0)
+		block()
+	case "devcluster":
+		devclusterMain()
+	default:
+		fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
+		os.Exit(2)
+	}
+}
+
+func block() {
+	select {}
+}
+
+func waitFile(f string) {
+	for {
+		if _, err := os.Stat(f); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// serve answers "/" with the instance and pid, "/health" with 503 until
+// HELPER_HEALTH_FILE exists, and exits 0 on SIGTERM.
+func serve() {
+	ln, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
+	if err != nil {
+		fmt.Println("listen:", err)
+		os.Exit(3)
+	}
+	fmt.Println("listening on", ln.Addr())
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s pid %d\n", os.Getenv("PS"), os.Getpid())
+	})
+	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		if f := os.Getenv("HELPER_HEALTH_FILE"); f != "" {
+			if _, err := os.Stat(f); err != nil {
+				fmt.Println("health 503")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGTERM)
+	go func() {
+		<-c
+		os.Exit(0)
+	}()
+	_ = http.Serve(ln, mux)
+}
+
+// devclusterMain runs a Supervisor inside a helper process, for the test that
+// SIGKILLs it: one simple command and one compound command with a grandchild.
+func devclusterMain() {
+	self := shellQuote(os.Args[0])
+	env := os.Environ()
+	port, _ := strconv.Atoi(os.Getenv("HELPER_PORT"))
+	s, err := New(Config{
+		Specs: []InstanceSpec{
+			{ID: "web.1", Process: "web", Index: 1, Port: port, Balanced: true, Command: self,
+				Env: append(env, helperEnv+"=serve")},
+			{ID: "worker.1", Process: "worker", Index: 1, Command: "true && " + self,
+				Env: append(env, helperEnv+"=grandchild")},
+		},
+		Output: os.Stdout,
+		Log:    os.Stdout,
+	})
+	if err != nil {
+		fmt.Println("new:", err)
+		os.Exit(2)
+	}
+	go func() {
+		<-s.Ready()
+		fmt.Println("ALL READY")
+	}()
+	if err := s.Run(context.Background()); err != nil {
+		fmt.Println("run:", err)
+		os.Exit(2)
+	}
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// --- test side ---
+
+// syncBuffer is a bytes.Buffer safe for the supervisor's writers and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// fakeBalancer records the supervisor's calls and how many instances of each
+// process are out of rotation at once.
+type fakeBalancer struct {
+	mu      sync.Mutex
+	events  []string
+	in      map[string]bool // enabled
+	out     map[string]bool // drained or removed after having been enabled
+	maxOut  int
+	drained chan string // optional: told about every Drain
+}
+
+func newFakeBalancer() *fakeBalancer {
+	return &fakeBalancer{in: make(map[string]bool), out: make(map[string]bool)}
+}
+
+func (f *fakeBalancer) Enable(id, addr string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, "enable "+id)
+	f.in[id] = true
+	delete(f.out, id)
+}
+
+func (f *fakeBalancer) Drain(ctx context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, "drain "+id)
+	f.takeOut(id)
+	return nil
+}
+
+func (f *fakeBalancer) Remove(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, "remove "+id)
+	f.takeOut(id)
+}
+
+func (f *fakeBalancer) takeOut(id string) {
+	if f.in[id] {
+		delete(f.in, id)
+		f.out[id] = true
+	}
+	f.maxOut = max(f.maxOut, len(f.out))
+}
+
+// reset forgets the events so far and the out-of-rotation high-water mark.
+func (f *fakeBalancer) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = nil
+	f.maxOut = len(f.out)
+}
+
+func (f *fakeBalancer) snapshot() ([]string, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.events...), f.maxOut
+}
+
+// waitFor polls cond every 10ms until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// freePort returns a port the kernel just handed out on 127.0.0.1.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func newTag(t *testing.T) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// taggedPIDs lists the live (non-zombie) processes whose environment carries tag.
+func taggedPIDs(tag string) []int {
+	want := []byte(tagEnv + "=" + tag + "\x00")
+	var pids []int
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", d.Name(), "environ"))
+		if err != nil || !bytes.Contains(env, want) {
+			continue
+		}
+		if stat, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat")); err == nil {
+			if i := bytes.LastIndexByte(stat, ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
+				continue
+			}
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// cluster is a Supervisor under test with its helpers.
+type cluster struct {
+	t      *testing.T
+	s      *Supervisor
+	out    *syncBuffer
+	log    *syncBuffer
+	bal    *fakeBalancer
+	tag    string
+	cancel context.CancelFunc
+	errc   chan error
+	done   bool
+	runErr error
+}
+
+// helperSpec is an instance that runs the test binary in mode.
+func helperSpec(tag, id string, port int, mode string, extraEnv ...string) InstanceSpec {
+	process, idx, _ := strings.Cut(id, ".")
+	index, _ := strconv.Atoi(idx)
+	env := append(os.Environ(), helperEnv+"="+mode, tagEnv+"="+tag)
+	return InstanceSpec{
+		ID: id, Process: process, Index: index, Port: port,
+		Command: shellQuote(os.Args[0]), Env: append(env, extraEnv...),
+		Balanced: process == "web", StopTimeout: 2 * time.Second,
+	}
+}
+
+// startCluster runs cfg in the background; at cleanup it stops the cluster and
+// checks that no tagged process is left.
+func startCluster(t *testing.T, tag string, cfg Config) *cluster {
+	t.Helper()
+	c := &cluster{t: t, out: &syncBuffer{}, log: &syncBuffer{}, bal: newFakeBalancer(), tag: tag, errc: make(chan error, 1)}
+	if cfg.Balancer == nil {
+		cfg.Balancer = c.bal
+	}
+	cfg.Output, cfg.Log = c.out, c.log
+	if cfg.Backoff == nil {
+		cfg.Backoff = func(int) time.Duration { return time.Millisecond }
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	c.s = s
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	go func() { c.errc <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		c.stop()
+		if pids := taggedPIDs(tag); len(pids) > 0 {
+			t.Errorf("processes left running after Run returned: %v", pids)
+		}
+		if t.Failed() {
+			t.Logf("log:\n%s", c.log.String())
+		}
+	})
+	return c
+}
+
+// stop cancels Run and waits for it; it returns Run's error.
+func (c *cluster) stop() error {
+	c.t.Helper()
+	if c.done {
+		return c.runErr
+	}
+	c.cancel()
+	select {
+	case c.runErr = <-c.errc:
+	case <-time.After(20 * time.Second):
+		c.t.Fatalf("Run did not return within 20s after cancel")
+	}
+	c.done = true
+	return c.runErr
+}
+
+// wait waits for Run to return on its own.
+func (c *cluster) wait() error {
+	c.t.Helper()
+	select {
+	case c.runErr = <-c.errc:
+	case <-time.After(20 * time.Second):
+		c.t.Fatalf("Run did not return within 20s")
+	}
+	c.done = true
+	return c.runErr
+}
+
+func (c *cluster) waitReady() {
+	c.t.Helper()
+	select {
+	case <-c.s.Ready():
+	case err := <-c.errc:
+		c.done, c.runErr = true, err
+		c.t.Fatalf("Run returned before ready: %v", err)
+	case <-time.After(15 * time.Second):
+		c.t.Fatalf("not ready after 15s; log:\n%s", c.log.String())
+	}
+}
+
+func (c *cluster) status(id string) InstanceStatus {
+	for _, st := range c.s.Status() {
+		if st.ID == id {
+			return st
+		}
+	}
+	return InstanceStatus{}
+}
+
+func (c *cluster) waitState(id, state string) {
+	c.t.Helper()
+	waitFor(c.t, 10*time.Second, id+" "+state, func() bool { return c.status(id).State == state })
+}
+
+// waitLine waits until id has printed a line containing sub.
+func (c *cluster) waitLine(id, sub string) string {
+	c.t.Helper()
+	var found string
+	waitFor(c.t, 10*time.Second, fmt.Sprintf("%s to print %q", id, sub), func() bool {
+		for _, l := range c.s.Logs([]string{id}, 0) {
+			if strings.Contains(l.Text, sub) {
+				found = l.Text
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+func pidAlive(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || len(stat) <= i+2 || stat[i+2] != 'Z'
+}

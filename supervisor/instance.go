@@ -1,0 +1,500 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type cmdKind int
+
+const (
+	cmdStop    cmdKind = iota // drain, stop, stay stopped
+	cmdStart                  // start if not running; reply when ready
+	cmdRestart                // drain, stop, port free, start new generation; reply when ready
+	cmdRemove                 // drain, stop, then the goroutine returns
+)
+
+// command is a request to an instance's goroutine. reply (buffered) gets nil once
+// the command is done — for start and restart, once the instance is ready — or an
+// error saying why it failed.
+type command struct {
+	kind  cmdKind
+	gen   int
+	reply chan error
+}
+
+// instance is one "web.2". Everything below the mutex-guarded status is owned by
+// the goroutine running run; others talk to it through cmds.
+type instance struct {
+	s       *Supervisor
+	spec    InstanceSpec
+	initial bool // started by Run itself: a failed first start stops the cluster
+	cmds    chan command
+	done    chan struct{} // closed when run returns
+
+	mu     sync.Mutex
+	status InstanceStatus // snapshot published for Status
+
+	child     *child
+	isReady   bool
+	enabled   bool // in the Balancer's rotation
+	readyAt   time.Time
+	wanted    bool // false after StopInstance: no automatic restart
+	failures  int  // exits in a row without a healthy run
+	starts    int
+	gen       int
+	everReady bool
+	state     string
+	retryC    <-chan time.Time
+	retry     *time.Timer
+	deadline  *time.Timer
+	deadlineC <-chan time.Time
+	waiters   []chan error
+}
+
+func newInstance(s *Supervisor, sp InstanceSpec, initial bool, gen int) *instance {
+	in := &instance{
+		s: s, spec: sp, initial: initial, wanted: true, gen: gen,
+		cmds: make(chan command),
+		done: make(chan struct{}),
+	}
+	in.status = InstanceStatus{
+		ID: sp.ID, Process: sp.Process, Index: sp.Index, Port: sp.Port,
+		State: StateStopped, Since: s.now(), Generation: gen,
+	}
+	return in
+}
+
+func (in *instance) snapshot() InstanceStatus {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.status
+}
+
+func (in *instance) publish(f func(st *InstanceStatus)) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	f(&in.status)
+}
+
+func (in *instance) setState(state string) {
+	if in.state == state {
+		return
+	}
+	in.state = state
+	now := in.s.now()
+	in.publish(func(st *InstanceStatus) { st.State, st.Since = state, now })
+}
+
+func (in *instance) balanced() bool {
+	return in.spec.Balanced && in.spec.Port > 0 && in.s.cfg.Balancer != nil
+}
+
+func (in *instance) addr() string { return fmt.Sprintf("127.0.0.1:%d", in.spec.Port) }
+
+// send hands c to the instance's goroutine and waits for its reply, ctx's end, or
+// the goroutine's end.
+func (in *instance) send(ctx context.Context, c command) error {
+	c.reply = make(chan error, 1)
+	select {
+	case in.cmds <- c:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-in.done:
+		return fmt.Errorf("%s: no longer running", in.spec.ID)
+	}
+	select {
+	case err := <-c.reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-in.done:
+		select {
+		case err := <-c.reply:
+			return err
+		default:
+			return fmt.Errorf("%s: no longer running", in.spec.ID)
+		}
+	}
+}
+
+// run is the instance's state machine. It returns after the child is reaped,
+// when ctx ends, Kill is called, or the instance is removed.
+func (in *instance) run(ctx context.Context) {
+	defer close(in.done)
+	defer in.stopTimers()
+	if in.wanted {
+		in.start()
+	}
+	for {
+		var exited, ready <-chan struct{}
+		if in.child != nil {
+			exited = in.child.exited
+			if !in.isReady {
+				ready = in.child.ready
+			}
+		}
+		select {
+		case <-ctx.Done():
+			in.halt(ctx)
+			return
+		case <-in.s.killCtx.Done():
+			in.halt(ctx)
+			return
+		case c := <-in.cmds:
+			if in.handle(ctx, c) {
+				return
+			}
+		case <-exited:
+			in.onExit()
+		case <-ready:
+			in.onReady()
+		case <-in.retryC:
+			in.retryC = nil
+			in.start()
+		case <-in.deadlineC:
+			in.deadlineC = nil
+			in.onStartTimeout()
+		}
+	}
+}
+
+// handle runs one command; it reports whether the goroutine must return.
+func (in *instance) handle(ctx context.Context, c command) bool {
+	switch c.kind {
+	case cmdStop, cmdRemove:
+		in.wanted = false
+		in.cancelRetry()
+		in.stopChild(ctx, true, errors.New(in.spec.ID+" was stopped"))
+		in.setState(StateStopped)
+		c.reply <- nil
+		return c.kind == cmdRemove
+	case cmdStart:
+		in.wanted = true
+		if in.child == nil {
+			in.failures = 0
+			in.cancelRetry()
+			if err := in.start(); err != nil {
+				c.reply <- err
+				return false
+			}
+		}
+		in.await(c.reply)
+	case cmdRestart:
+		in.wanted = true
+		in.failures = 0
+		in.cancelRetry()
+		in.stopChild(ctx, true, errors.New(in.spec.ID+" was restarted again"))
+		in.waitPortFree(ctx)
+		in.gen = c.gen
+		in.publish(func(st *InstanceStatus) { st.Generation = c.gen })
+		if ctx.Err() != nil || in.s.killCtx.Err() != nil {
+			c.reply <- errors.New("devcluster is shutting down")
+			return false
+		}
+		if err := in.start(); err != nil {
+			c.reply <- err
+			return false
+		}
+		in.await(c.reply)
+	}
+	return false
+}
+
+// await replies at once if the instance is ready, else when it becomes ready or fails.
+func (in *instance) await(reply chan error) {
+	if in.isReady {
+		reply <- nil
+		return
+	}
+	in.waiters = append(in.waiters, reply)
+}
+
+func (in *instance) answer(err error) {
+	for _, w := range in.waiters {
+		w <- err
+	}
+	in.waiters = nil
+}
+
+// start spawns the child. A spawn error (a missing Dir, say) counts as a failed
+// start: fatal at the initial start, retried with backoff afterwards.
+func (in *instance) start() error {
+	if in.child != nil {
+		return nil
+	}
+	if in.starts > 0 {
+		in.publish(func(st *InstanceStatus) { st.Restarts++ })
+	}
+	in.starts++
+	if in.failures < crashLoopAfter {
+		in.setState(StateStarting)
+	}
+	c, err := in.s.spawn(in.spec)
+	if err != nil {
+		err = fmt.Errorf("start %s: %w", in.spec.ID, err)
+		in.answer(err)
+		if in.initial && !in.everReady {
+			in.setState(StateDown)
+			in.s.fail(err)
+			return err
+		}
+		in.s.out.logf("%s", err)
+		in.scheduleRetry(err.Error(), false)
+		return err
+	}
+	in.child = c
+	in.isReady = false
+	in.publish(func(st *InstanceStatus) { st.PID = c.pid })
+	in.deadline = time.NewTimer(in.s.cfg.StartTimeout)
+	in.deadlineC = in.deadline.C
+	return nil
+}
+
+func (in *instance) onReady() {
+	c := in.child
+	in.isReady = true
+	in.readyAt = in.s.now()
+	in.stopDeadline()
+	in.setState(StateReady)
+	if in.balanced() {
+		in.s.cfg.Balancer.Enable(in.spec.ID, in.addr())
+		in.enabled = true
+	}
+	took := in.readyAt.Sub(c.started).Seconds()
+	if in.spec.Port > 0 && (in.spec.Balanced || in.spec.HealthPath != "") {
+		in.s.out.logf("%s ready on %s (pid %d, %.2fs)", in.spec.ID, in.addr(), c.pid, took)
+	} else {
+		in.s.out.logf("%s started (pid %d)", in.spec.ID, c.pid)
+	}
+	in.answer(nil)
+	if !in.everReady {
+		in.everReady = true
+		if in.initial {
+			in.s.instanceReady()
+		}
+	}
+}
+
+func (in *instance) onStartTimeout() {
+	err := fmt.Errorf("%s is not ready after %s", in.spec.ID, in.s.cfg.StartTimeout)
+	what := "its process runs"
+	if in.spec.Balanced && in.spec.Port > 0 {
+		what = fmt.Sprintf("port %d does not accept connections", in.spec.Port)
+	}
+	if in.spec.HealthPath != "" {
+		what = fmt.Sprintf("GET %s on port %d does not answer 2xx/3xx", in.spec.HealthPath, in.spec.Port)
+	}
+	in.s.out.logf("%s (%s); still waiting", err, what)
+	in.answer(err)
+}
+
+// onExit handles a child that exited on its own: out of rotation at once, then
+// restarted per policy with backoff.
+func (in *instance) onExit() {
+	c := in.child
+	exit := c.exitString()
+	in.forget(c, fmt.Errorf("%s exited (%s) before it was ready", in.spec.ID, exit))
+	if c.exitCode() == 127 {
+		if prog := notFoundProgram(in.s.out.tail(in.spec.ID, 5, c.started)); prog != "" {
+			err := notFoundError(in.spec.ID, prog)
+			if in.initial && !in.everReady {
+				in.setState(StateDown)
+				in.s.fail(err)
+				return
+			}
+			in.s.out.logf("%s", err)
+		}
+	}
+	if !in.readyAt.IsZero() && in.s.now().Sub(in.readyAt) >= healthyReset {
+		in.failures = 0
+	}
+	switch {
+	case in.spec.Restart == "never":
+		in.s.out.logf("%s exited (%s); restart policy is never, leaving it down", in.spec.ID, exit)
+		in.setState(StateDown)
+	case in.spec.Restart == "on-failure" && c.exitCode() == 0:
+		in.s.out.logf("%s exited (%s); restart policy is on-failure, leaving it down", in.spec.ID, exit)
+		in.setState(StateDown)
+	default:
+		in.scheduleRetry(exit, true)
+	}
+}
+
+// scheduleRetry counts a failure and arms the restart timer, logging the exit
+// until the instance is declared crash-looping, then that once.
+func (in *instance) scheduleRetry(reason string, exited bool) {
+	in.failures++
+	d := in.s.backoff(in.failures)
+	switch {
+	case in.failures == crashLoopAfter:
+		in.s.out.logf("%s is crash-looping: exited %d times in a row (last: %s); retrying every %s",
+			in.spec.ID, in.failures, reason, fmtDelay(in.s.backoffCap()))
+	case in.failures < crashLoopAfter && exited:
+		in.s.out.logf("%s exited (%s), restarting in %s", in.spec.ID, reason, fmtDelay(d))
+	case in.failures < crashLoopAfter:
+		in.s.out.logf("%s: retrying in %s", in.spec.ID, fmtDelay(d))
+	}
+	if in.failures >= crashLoopAfter {
+		in.setState(StateCrashLooping)
+	} else {
+		in.setState(StateDown)
+	}
+	in.retry = time.NewTimer(d)
+	in.retryC = in.retry.C
+}
+
+// forget clears the state of a child that has been reaped: out of the rotation,
+// waiters failed with why.
+func (in *instance) forget(c *child, why error) {
+	if in.enabled {
+		in.s.cfg.Balancer.Remove(in.spec.ID)
+		in.enabled = false
+	}
+	in.child = nil
+	in.isReady = false
+	in.stopDeadline()
+	exit := c.exitString()
+	in.publish(func(st *InstanceStatus) { st.PID, st.LastExit = 0, exit })
+	in.answer(why)
+}
+
+// stopChild runs the stop contract: drain (when asked and in rotation), the stop
+// signal to the whole group, StopTimeout, SIGKILL to the group, reap. Kill cuts
+// every wait short.
+func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
+	c := in.child
+	if c == nil {
+		return
+	}
+	if drain && in.enabled {
+		in.setState(StateDraining)
+		dctx, cancel := context.WithTimeout(ctx, in.s.cfg.DrainTimeout)
+		stop := context.AfterFunc(in.s.killCtx, cancel)
+		if err := in.s.cfg.Balancer.Drain(dctx, in.spec.ID); err != nil && ctx.Err() == nil && in.s.killCtx.Err() == nil {
+			in.s.out.logf("%s: drain: %v; stopping anyway", in.spec.ID, err)
+		}
+		stop()
+		cancel()
+	}
+	in.setState(StateStopping)
+	sig := in.spec.StopSignal
+	if in.s.killCtx.Err() != nil {
+		sig = syscall.SIGKILL
+	}
+	if err := signalGroup(c.pid, sig); err != nil {
+		in.s.out.logf("stop %s: signal process group %d: %v", in.spec.ID, c.pid, err)
+	}
+	timer := time.NewTimer(in.spec.StopTimeout)
+	defer timer.Stop()
+	select {
+	case <-c.exited:
+	case <-timer.C:
+		in.s.out.logf("%s did not stop within %s after %s; sending SIGKILL to its process group",
+			in.spec.ID, in.spec.StopTimeout, signalName(in.spec.StopSignal))
+		_ = signalGroup(c.pid, syscall.SIGKILL)
+		<-c.exited
+	case <-in.s.killCtx.Done():
+		_ = signalGroup(c.pid, syscall.SIGKILL)
+		<-c.exited
+	}
+	in.forget(c, why)
+}
+
+// halt stops the instance for good: Run is returning.
+func (in *instance) halt(ctx context.Context) {
+	in.cancelRetry()
+	in.stopChild(ctx, false, errors.New("devcluster is shutting down"))
+	in.answer(errors.New("devcluster is shutting down"))
+	in.setState(StateStopped)
+}
+
+// waitPortFree polls until the instance's port can be bound again: a stopped
+// server's socket, or a grandchild that escaped the group, may hold it a moment.
+func (in *instance) waitPortFree(ctx context.Context) {
+	if in.spec.Port <= 0 {
+		return
+	}
+	deadline := time.NewTimer(in.s.cfg.PortFreeTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(probeInterval)
+	defer tick.Stop()
+	for !portFree(in.spec.Port) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-in.s.killCtx.Done():
+			return
+		case <-deadline.C:
+			in.s.out.logf("%v; starting anyway", busyPortError(in.spec.ID, in.spec.Port))
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (in *instance) cancelRetry() {
+	if in.retry != nil {
+		in.retry.Stop()
+	}
+	in.retry, in.retryC = nil, nil
+}
+
+func (in *instance) stopDeadline() {
+	if in.deadline != nil {
+		in.deadline.Stop()
+	}
+	in.deadline, in.deadlineC = nil, nil
+}
+
+func (in *instance) stopTimers() {
+	in.cancelRetry()
+	in.stopDeadline()
+}
+
+// notFoundProgram finds sh's "not found" complaint among lines ("sh: 1: flsk: not
+// found" from dash, "flsk: command not found" from bash) and returns the program.
+func notFoundProgram(lines []LogLine) string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		t := strings.TrimSpace(lines[i].Text)
+		var rest string
+		switch {
+		case strings.HasSuffix(t, ": command not found"):
+			rest = strings.TrimSuffix(t, ": command not found")
+		case strings.HasSuffix(t, ": not found"):
+			rest = strings.TrimSuffix(t, ": not found")
+		default:
+			continue
+		}
+		if j := strings.LastIndex(rest, ": "); j >= 0 {
+			rest = rest[j+2:]
+		}
+		return strings.TrimSpace(rest)
+	}
+	return ""
+}
+
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGQUIT:
+		return "SIGQUIT"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	case syscall.SIGUSR1:
+		return "SIGUSR1"
+	case syscall.SIGUSR2:
+		return "SIGUSR2"
+	}
+	return sig.String()
+}

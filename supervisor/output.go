@@ -1,0 +1,260 @@
+package supervisor
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fatih/color"
+)
+
+// maxLineBytes is where an endless line is cut, so one child printing megabytes
+// without a newline neither grows memory nor holds the terminal.
+const maxLineBytes = 64 << 10
+
+// followBuffer is how many lines a Follow subscriber may lag behind before lines
+// are dropped for it (children never wait for a slow reader).
+const followBuffer = 256
+
+// palette is the per-instance prefix colours, assigned in order of first output.
+var palette = []color.Attribute{
+	color.FgCyan, color.FgYellow, color.FgGreen, color.FgMagenta, color.FgBlue,
+	color.FgHiCyan, color.FgHiYellow, color.FgHiGreen, color.FgHiMagenta, color.FgHiBlue, color.FgRed,
+}
+
+// output multiplexes every child's lines onto Output and devcluster's own messages
+// onto Log. One mutex, taken around each whole-line write, is what keeps lines from
+// different children from tearing or interleaving.
+type output struct {
+	mu     sync.Mutex
+	out    io.Writer
+	log    io.Writer
+	color  bool
+	now    func() time.Time
+	size   int
+	rings  map[string]*ring
+	colors map[string]*color.Color
+	subs   map[*subscriber]struct{}
+	closed bool
+}
+
+type subscriber struct {
+	ids     map[string]bool // nil = every instance
+	ch      chan LogLine
+	dropped int
+}
+
+func newOutput(out, log io.Writer, useColor bool, now func() time.Time, size int) *output {
+	if out == nil {
+		out = io.Discard
+	}
+	if log == nil {
+		log = io.Discard
+	}
+	return &output{
+		out: out, log: log, color: useColor, now: now, size: size,
+		rings:  make(map[string]*ring),
+		colors: make(map[string]*color.Color),
+		subs:   make(map[*subscriber]struct{}),
+	}
+}
+
+// logf writes one "devcluster | ..." line to Log.
+func (o *output) logf(format string, args ...any) {
+	line := "devcluster | " + fmt.Sprintf(format, args...) + "\n"
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	_, _ = io.WriteString(o.log, line)
+}
+
+// logBlock writes several "devcluster | ..." lines in one piece.
+func (o *output) logBlock(lines []string) {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString("devcluster | ")
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	_, _ = io.WriteString(o.log, b.String())
+}
+
+// line records one line of id's output: prefixed on Output, into id's ring buffer
+// and to every follower.
+func (o *output) line(id, text string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	t := o.now()
+	prefix := fmt.Sprintf("%s %s |", t.Format("15:04:05"), id)
+	if o.color {
+		c, ok := o.colors[id]
+		if !ok {
+			c = color.New(palette[len(o.colors)%len(palette)])
+			c.EnableColor()
+			o.colors[id] = c
+		}
+		prefix = c.Sprint(prefix)
+	}
+	_, _ = io.WriteString(o.out, prefix+" "+text+"\n")
+
+	ll := LogLine{ID: id, Time: t, Text: text}
+	r := o.rings[id]
+	if r == nil {
+		r = &ring{buf: make([]LogLine, 0, min(o.size, 64)), size: o.size}
+		o.rings[id] = r
+	}
+	r.add(ll)
+	for s := range o.subs {
+		if s.ids != nil && !s.ids[id] {
+			continue
+		}
+		if s.dropped > 0 {
+			marker := LogLine{ID: id, Time: t, Text: fmt.Sprintf("[devcluster: %d lines dropped, reader too slow]", s.dropped)}
+			select {
+			case s.ch <- marker:
+				s.dropped = 0
+			default:
+				s.dropped++
+				continue
+			}
+		}
+		select {
+		case s.ch <- ll:
+		default:
+			s.dropped++
+		}
+	}
+}
+
+// tail returns up to n of id's lines recorded at or after since.
+func (o *output) tail(id string, n int, since time.Time) []LogLine {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	r := o.rings[id]
+	if r == nil {
+		return nil
+	}
+	var lines []LogLine
+	for _, l := range r.lines() {
+		if !l.Time.Before(since) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}
+
+// logs returns the last n lines of each id (every id when ids is empty), merged in
+// time order. n <= 0 means everything buffered.
+func (o *output) logs(ids []string, n int) []LogLine {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(ids) == 0 {
+		for id := range o.rings {
+			ids = append(ids, id)
+		}
+	}
+	var all []LogLine
+	for _, id := range ids {
+		r := o.rings[id]
+		if r == nil {
+			continue
+		}
+		l := r.lines()
+		if n > 0 && len(l) > n {
+			l = l[len(l)-n:]
+		}
+		all = append(all, l...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Time.Before(all[j].Time) })
+	return all
+}
+
+// subscribe returns a subscriber that gets every new line of ids (all when empty).
+// The channel is closed by unsubscribe or closeAll.
+func (o *output) subscribe(ids []string) *subscriber {
+	s := &subscriber{ch: make(chan LogLine, followBuffer)}
+	if len(ids) > 0 {
+		s.ids = make(map[string]bool, len(ids))
+		for _, id := range ids {
+			s.ids[id] = true
+		}
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		close(s.ch)
+		return s
+	}
+	o.subs[s] = struct{}{}
+	return s
+}
+
+func (o *output) unsubscribe(s *subscriber) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, ok := o.subs[s]; ok {
+		delete(o.subs, s)
+		close(s.ch)
+	}
+}
+
+// closeAll ends every Follow: called when Run returns.
+func (o *output) closeAll() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for s := range o.subs {
+		close(s.ch)
+	}
+	clear(o.subs)
+	o.closed = true
+}
+
+// ring is a fixed-size buffer of the latest lines of one instance.
+type ring struct {
+	buf   []LogLine
+	size  int
+	start int // index of the oldest line once full
+}
+
+func (r *ring) add(l LogLine) {
+	if len(r.buf) < r.size {
+		r.buf = append(r.buf, l)
+		return
+	}
+	r.buf[r.start] = l
+	r.start = (r.start + 1) % r.size
+}
+
+func (r *ring) lines() []LogLine {
+	out := make([]LogLine, 0, len(r.buf))
+	out = append(out, r.buf[r.start:]...)
+	return append(out, r.buf[:r.start]...)
+}
+
+// copyLines reads r until EOF or error and hands each line to emit: lines longer
+// than maxLineBytes are cut, a final partial line is flushed, and a trailing \r
+// (terminals under --pty write \r\n) is dropped.
+func copyLines(r io.Reader, emit func(string)) {
+	br := bufio.NewReaderSize(r, maxLineBytes)
+	for {
+		b, err := br.ReadSlice('\n')
+		if len(b) > 0 {
+			b = bytes.TrimSuffix(b, []byte("\n"))
+			b = bytes.TrimSuffix(b, []byte("\r"))
+			emit(string(b))
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return
+		}
+	}
+}

@@ -1,0 +1,101 @@
+// Package supervisor runs the instances of a devcluster: one OS process group per
+// instance, restarted on crash with backoff, joined to a load balancer only once
+// ready, rolled one at a time on reload, and stopped with the group-wide
+// SIGTERM → wait → SIGKILL contract.
+//
+// Each instance's state has exactly one owner: the goroutine started for it by Run.
+// Every other caller (Reload, StopInstance, Scale, ...) sends that goroutine a
+// command on a channel and waits for its reply; Status reads a snapshot the owner
+// publishes. Children are forked from one goroutine locked to its OS thread, because
+// Linux's Pdeathsig fires when the forking *thread* exits, not the process.
+//
+// The package imports nothing else from devcluster: cmd/devcluster converts the
+// manifest into InstanceSpecs and plugs the proxy in as the Balancer.
+package supervisor
+
+import (
+	"context"
+	"io"
+	"syscall"
+	"time"
+)
+
+// InstanceSpec is everything needed to run one instance ("web.2").
+type InstanceSpec struct {
+	ID      string // "web.2"
+	Process string // "web"
+	Index   int    // 2
+	Port    int    // 0 = none; otherwise passed as PORT and probed for readiness
+	Command string // run as sh -c COMMAND
+	Dir     string
+	// Env is the full environment, already merged by cmd (os env + .env + manifest
+	// env). The supervisor adds PORT, PS, DEVCLUSTER_PROCESS, DEVCLUSTER_INSTANCE and
+	// PYTHONUNBUFFERED, and removes WERKZEUG_RUN_MAIN, WERKZEUG_SERVER_FD and
+	// RUN_MAIN, which belong to Flask's and Django's own reloaders.
+	Env         []string
+	Restart     string         // always (default) | on-failure | never
+	StopSignal  syscall.Signal // 0 → SIGTERM
+	StopTimeout time.Duration  // 0 → 5s
+	HealthPath  string         // readiness also requires GET path → 2xx/3xx
+	Balanced    bool           // only balanced instances are given to the Balancer
+}
+
+// Balancer is what the supervisor needs from the proxy; proxy.Proxy satisfies it.
+type Balancer interface {
+	Enable(id, addr string)
+	Drain(ctx context.Context, id string) error // stop sending new requests, wait in-flight
+	Remove(id string)
+}
+
+// Config configures a Supervisor. Only Specs is required.
+type Config struct {
+	Specs    []InstanceSpec
+	Balancer Balancer  // may be nil
+	Output   io.Writer // children's prefixed lines (stdout); nil → discarded
+	Log      io.Writer // devcluster's own messages ("devcluster | ..."); nil → discarded
+	Color    bool      // colour the prefixes; when false no escape code is written
+	PTY      bool      // run each child under a pseudo-terminal
+
+	StartTimeout time.Duration                    // not ready in time → failed start (default 30s)
+	Backoff      func(failures int) time.Duration // nil → exponential 0.5s..10s with jitter
+	Now          func() time.Time                 // nil → time.Now
+	LogLines     int                              // ring buffer per instance (default 1000)
+	// SpecFor builds the spec of a new instance when scaling up.
+	SpecFor func(process string, index int) (InstanceSpec, error)
+
+	// DrainTimeout bounds Balancer.Drain during a stop or a roll (default 5s).
+	DrainTimeout time.Duration
+	// PortFreeTimeout bounds the wait for a stopped instance's port to be free
+	// again before its successor starts (default 3s).
+	PortFreeTimeout time.Duration
+}
+
+// Instance states, as shown by Status and `devcluster ps`.
+const (
+	StateStarting     = "starting"
+	StateReady        = "ready"
+	StateDraining     = "draining"
+	StateStopping     = "stopping"
+	StateStopped      = "stopped"
+	StateDown         = "down"
+	StateCrashLooping = "crash-looping"
+)
+
+// InstanceStatus is a snapshot of one instance.
+type InstanceStatus struct {
+	ID, Process string
+	Index, Port int
+	PID         int // 0 when no process runs
+	State       string
+	Since       time.Time // when State was entered
+	Restarts    int
+	LastExit    string // "exit status 1", "signal: killed", "" before the first exit
+	Generation  int    // bumped by every Reload/Restart of the instance's process
+}
+
+// LogLine is one line of a child's output.
+type LogLine struct {
+	ID   string
+	Time time.Time
+	Text string
+}

@@ -1,0 +1,428 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Supervisor runs and controls the instances. Create it with New, start it with
+// Run; every other method talks to the running instances.
+type Supervisor struct {
+	cfg     Config
+	out     *output
+	killCtx context.Context // done once Kill was called
+	kill    context.CancelFunc
+	ready   chan struct{}
+	fatal   chan error // the first failed initial start
+
+	mu           sync.Mutex
+	instances    []*instance // manifest order, then index
+	gens         map[string]int
+	rolls        map[string]*roll
+	runCtx       context.Context
+	running      bool
+	started      bool
+	pendingReady int
+	readyClosed  bool
+
+	wg      sync.WaitGroup // every goroutine Run and the instances start
+	spawner *spawner
+	watchR  *os.File // read end of the watchdog pipe (see watchdogScript)
+}
+
+// New checks cfg and prepares the instances; it starts nothing.
+func New(cfg Config) (*Supervisor, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = 30 * time.Second
+	}
+	if cfg.LogLines <= 0 {
+		cfg.LogLines = 1000
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 5 * time.Second
+	}
+	if cfg.PortFreeTimeout <= 0 {
+		cfg.PortFreeTimeout = 3 * time.Second
+	}
+	s := &Supervisor{
+		cfg:   cfg,
+		out:   newOutput(cfg.Output, cfg.Log, cfg.Color, cfg.Now, cfg.LogLines),
+		ready: make(chan struct{}),
+		fatal: make(chan error, 1),
+		gens:  make(map[string]int),
+		rolls: make(map[string]*roll),
+	}
+	s.killCtx, s.kill = context.WithCancel(context.Background())
+	seen := make(map[string]bool)
+	var errs []error
+	for _, sp := range cfg.Specs {
+		sp, err := normalize(sp)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if seen[sp.ID] {
+			errs = append(errs, fmt.Errorf("instance %s: defined twice", sp.ID))
+			continue
+		}
+		seen[sp.ID] = true
+		s.gens[sp.Process] = 1
+		s.instances = append(s.instances, newInstance(s, sp, true, 1))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	s.pendingReady = len(s.instances)
+	return s, nil
+}
+
+// normalize fills a spec's defaults and rejects what cannot run.
+func normalize(sp InstanceSpec) (InstanceSpec, error) {
+	if sp.ID == "" {
+		sp.ID = fmt.Sprintf("%s.%d", sp.Process, sp.Index)
+	}
+	if sp.Process == "" || sp.Index < 1 {
+		return sp, fmt.Errorf("instance %q: needs a process name and an index ≥ 1", sp.ID)
+	}
+	if sp.Command == "" {
+		return sp, fmt.Errorf("instance %s: empty command", sp.ID)
+	}
+	switch sp.Restart {
+	case "":
+		sp.Restart = "always"
+	case "always", "on-failure", "never":
+	default:
+		return sp, fmt.Errorf("instance %s: restart policy %q: want always, on-failure or never", sp.ID, sp.Restart)
+	}
+	if sp.StopSignal == 0 {
+		sp.StopSignal = syscall.SIGTERM
+	}
+	if sp.StopTimeout <= 0 {
+		sp.StopTimeout = 5 * time.Second
+	}
+	return sp, nil
+}
+
+func (s *Supervisor) now() time.Time { return s.cfg.Now() }
+
+func (s *Supervisor) backoff(failures int) time.Duration {
+	if s.cfg.Backoff != nil {
+		return s.cfg.Backoff(failures)
+	}
+	return defaultBackoff(failures)
+}
+
+// backoffCap is the delay between retries of a crash-looping instance, for the
+// crash-loop message.
+func (s *Supervisor) backoffCap() time.Duration {
+	if s.cfg.Backoff != nil {
+		return s.cfg.Backoff(1 << 10)
+	}
+	return backoffCap
+}
+
+// goroutine runs f in a goroutine Run waits for.
+func (s *Supervisor) goroutine(f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+}
+
+// fail makes Run stop everything and return err (the first one wins).
+func (s *Supervisor) fail(err error) {
+	select {
+	case s.fatal <- err:
+	default:
+	}
+}
+
+func (s *Supervisor) instanceReady() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pendingReady--
+	if s.pendingReady <= 0 && !s.readyClosed {
+		s.readyClosed = true
+		close(s.ready)
+	}
+}
+
+// CheckPorts reports every instance port that cannot be bound on 127.0.0.1, each
+// naming the process that holds it when /proc tells.
+func (s *Supervisor) CheckPorts() error {
+	s.mu.Lock()
+	specs := make([]InstanceSpec, 0, len(s.instances))
+	for _, in := range s.instances {
+		specs = append(specs, in.spec)
+	}
+	s.mu.Unlock()
+	return checkPorts(specs)
+}
+
+// Run checks commands and ports, starts every instance and keeps them running
+// until ctx ends (or an instance fails its initial start: a missing command, an
+// unusable directory), then stops them all. It returns only when every child has
+// been reaped and every goroutine it started has returned. A clean stop returns nil.
+func (s *Supervisor) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return errors.New("supervisor: Run called twice")
+	}
+	s.started = true
+	specs := make([]InstanceSpec, 0, len(s.instances))
+	for _, in := range s.instances {
+		specs = append(specs, in.spec)
+	}
+	s.mu.Unlock()
+	if err := errors.Join(CheckCommands(specs), checkPorts(specs)); err != nil {
+		return err
+	}
+
+	watchR, watchW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("create the watchdog pipe: %w", err)
+	}
+	s.watchR = watchR
+	defer func() { _ = watchW.Close(); _ = watchR.Close() }()
+
+	s.spawner = &spawner{reqs: make(chan func())}
+	spawnerDone := make(chan struct{})
+	spawnerExited := make(chan struct{})
+	go func() {
+		defer close(spawnerExited)
+		s.spawner.run(spawnerDone)
+	}()
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.mu.Lock()
+	s.runCtx = runCtx
+	s.running = true
+	if s.pendingReady <= 0 && !s.readyClosed {
+		s.readyClosed = true
+		close(s.ready)
+	}
+	for _, in := range s.instances {
+		s.goroutine(func() { in.run(runCtx) })
+	}
+	s.mu.Unlock()
+
+	var runErr error
+	select {
+	case <-runCtx.Done():
+	case <-s.killCtx.Done():
+	case runErr = <-s.fatal:
+	}
+	cancel()
+	s.mu.Lock()
+	s.running = false
+	s.mu.Unlock()
+	s.wg.Wait()
+	close(spawnerDone)
+	<-spawnerExited
+	s.out.closeAll()
+	return runErr
+}
+
+// Kill SIGKILLs every process group now (the second Ctrl-C) and makes Run return
+// as soon as they are reaped, skipping drains and stop timeouts.
+func (s *Supervisor) Kill() { s.kill() }
+
+// Ready is closed once every instance Run started has been ready once.
+func (s *Supervisor) Ready() <-chan struct{} { return s.ready }
+
+// Status returns a snapshot of every instance, in manifest order.
+func (s *Supervisor) Status() []InstanceStatus {
+	s.mu.Lock()
+	list := append([]*instance(nil), s.instances...)
+	s.mu.Unlock()
+	out := make([]InstanceStatus, 0, len(list))
+	for _, in := range list {
+		out = append(out, in.snapshot())
+	}
+	return out
+}
+
+// Logs returns the last n buffered lines of each of ids (all instances when
+// empty), merged in time order; n <= 0 returns everything buffered.
+func (s *Supervisor) Logs(ids []string, n int) []LogLine { return s.out.logs(ids, n) }
+
+// Follow returns a channel of every new line of ids (all when empty) until ctx
+// ends or Run returns, when it is closed. A reader that falls behind loses lines,
+// replaced by a "[devcluster: N lines dropped ...]" marker; children never wait.
+func (s *Supervisor) Follow(ctx context.Context, ids []string) <-chan LogLine {
+	sub := s.out.subscribe(ids)
+	context.AfterFunc(ctx, func() { s.out.unsubscribe(sub) })
+	return sub.ch
+}
+
+var errNotRunning = errors.New("the cluster is not running")
+
+// lookup returns the running instance id.
+func (s *Supervisor) lookup(id string) (*instance, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.running {
+		return nil, errNotRunning
+	}
+	for _, in := range s.instances {
+		if in.spec.ID == id {
+			return in, nil
+		}
+	}
+	return nil, fmt.Errorf("no instance named %q", id)
+}
+
+// processInstances returns process's instances in index order.
+func (s *Supervisor) processInstances(process string) []*instance {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var list []*instance
+	for _, in := range s.instances {
+		if in.spec.Process == process {
+			list = append(list, in)
+		}
+	}
+	return list
+}
+
+// StopInstance takes id out of the rotation (drain), stops it, and leaves it
+// stopped — no automatic restart — until StartInstance.
+func (s *Supervisor) StopInstance(ctx context.Context, id string) error {
+	in, err := s.lookup(id)
+	if err != nil {
+		return fmt.Errorf("stop %s: %w", id, err)
+	}
+	if err := in.send(ctx, command{kind: cmdStop}); err != nil {
+		return fmt.Errorf("stop %s: %w", id, err)
+	}
+	return nil
+}
+
+// StartInstance starts a stopped (or down) instance and returns once it is ready.
+func (s *Supervisor) StartInstance(ctx context.Context, id string) error {
+	in, err := s.lookup(id)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", id, err)
+	}
+	if err := in.send(ctx, command{kind: cmdStart}); err != nil {
+		return fmt.Errorf("start %s: %w", id, err)
+	}
+	return nil
+}
+
+// Scale sets the number of process's instances to n. New instances (specs from
+// Config.SpecFor, ports checked first) start at once and Scale returns when they
+// are ready; surplus ones are drained and stopped highest-numbered first, one at a
+// time, then forgotten.
+func (s *Supervisor) Scale(ctx context.Context, process string, n int) error {
+	if n < 0 {
+		return fmt.Errorf("scale %s: %d instances: want 0 or more", process, n)
+	}
+	s.mu.Lock()
+	if !s.running {
+		s.mu.Unlock()
+		return fmt.Errorf("scale %s: %w", process, errNotRunning)
+	}
+	if _, known := s.gens[process]; !known {
+		s.mu.Unlock()
+		return fmt.Errorf("scale %s: no such process", process)
+	}
+	var current []*instance
+	last := -1
+	for i, in := range s.instances {
+		if in.spec.Process == process {
+			current = append(current, in)
+			last = i
+		}
+	}
+	if n > len(current) {
+		added, err := s.addInstances(process, current, n)
+		if err != nil {
+			s.mu.Unlock()
+			return fmt.Errorf("scale %s to %d: %w", process, n, err)
+		}
+		if last < 0 {
+			s.instances = append(s.instances, added...)
+		} else {
+			s.instances = append(s.instances[:last+1], append(added, s.instances[last+1:]...)...)
+		}
+		runCtx := s.runCtx
+		for _, in := range added {
+			s.goroutine(func() { in.run(runCtx) })
+		}
+		s.mu.Unlock()
+		var errs []error
+		for _, in := range added {
+			if err := in.send(ctx, command{kind: cmdStart}); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("scale %s to %d: %w", process, n, err)
+		}
+		return nil
+	}
+	s.mu.Unlock()
+	sort.Slice(current, func(i, j int) bool { return current[i].spec.Index > current[j].spec.Index })
+	for _, in := range current[:len(current)-n] {
+		if err := in.send(ctx, command{kind: cmdRemove}); err != nil {
+			return fmt.Errorf("scale %s to %d: stop %s: %w", process, n, in.spec.ID, err)
+		}
+		<-in.done
+		s.mu.Lock()
+		for i, x := range s.instances {
+			if x == in {
+				s.instances = append(s.instances[:i], s.instances[i+1:]...)
+				break
+			}
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// addInstances builds the instances that take process from len(current) to n,
+// checking their specs and ports. Called with s.mu held.
+func (s *Supervisor) addInstances(process string, current []*instance, n int) ([]*instance, error) {
+	if s.cfg.SpecFor == nil {
+		return nil, errors.New("scaling up is not configured (no SpecFor)")
+	}
+	next := 1
+	for _, in := range current {
+		next = max(next, in.spec.Index+1)
+	}
+	var added []*instance
+	var errs []error
+	for i := len(current); i < n; i++ {
+		sp, err := s.cfg.SpecFor(process, next)
+		if err == nil {
+			sp, err = normalize(sp)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			next++
+			continue
+		}
+		if sp.Port > 0 && !portFree(sp.Port) {
+			errs = append(errs, busyPortError(sp.ID, sp.Port))
+		}
+		added = append(added, newInstance(s, sp, false, s.gens[process]))
+		next++
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return added, nil
+}
