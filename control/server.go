@@ -1,0 +1,380 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server serves a Cluster over HTTP/1.1 + JSON. Endpoints:
+//
+//	GET  /v1/status                       → Status
+//	POST /v1/restart {"targets": [...]}   → {}   (no targets: every process)
+//	POST /v1/stop    {"ids": [...]}       → {}
+//	POST /v1/start   {"ids": [...]}       → {}
+//	POST /v1/scale   {"process": "web", "n": 5} → {}
+//	GET  /v1/logs?ids=web.1,web.2&n=50&follow=1 → NDJSON, one LogLine a line
+//	POST /v1/down                         → 202 {}
+//
+// Errors are {"error": "message"} with a 4xx/5xx status. A logs stream that
+// fails after its first line ends with a line {"error": "message"}.
+// Requests from a uid other than the server's are refused with 403.
+type Server struct {
+	cluster Cluster
+
+	// Now is the clock for uptimes the Cluster leaves zero; nil means time.Now.
+	Now func() time.Time
+	// ErrorLog receives the HTTP server's own errors; nil discards them.
+	ErrorLog *log.Logger
+
+	uid      int
+	handlers sync.WaitGroup
+}
+
+// NewServer returns a server for c; it starts nothing.
+func NewServer(c Cluster) *Server {
+	return &Server{cluster: c, uid: os.Getuid()}
+}
+
+// maxBody bounds request bodies; real ones are a few hundred bytes.
+const maxBody = 1 << 20
+
+// finalWriteTimeout bounds the last write of a logs stream to a slow client.
+const finalWriteTimeout = 5 * time.Second
+
+var errNotUnix = errors.New("not a unix socket connection")
+
+type peerKey struct{}
+
+// peer is what the server learnt about a connection's other end.
+type peer struct {
+	uid int
+	err error
+}
+
+// Serve answers requests on ln until ctx is done, then stops accepting,
+// cancels the contexts of running requests (so log followers and long
+// operations end), and returns once every handler has returned. It closes ln,
+// which for a listener from Listen removes the socket: a `devcluster down`
+// client waits for that, so cmd should end Serve last, after the processes are
+// reaped.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	reqCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errLog := s.ErrorLog
+	if errLog == nil {
+		errLog = log.New(io.Discard, "", 0)
+	}
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          errLog,
+		BaseContext:       func(net.Listener) context.Context { return reqCtx },
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			uid, err := peerUID(c)
+			return context.WithValue(ctx, peerKey{}, peer{uid: uid, err: err})
+		},
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+		served <- err // for the receive below
+		err = fmt.Errorf("serve control socket: %w", err)
+	}
+	cancel()
+	// Shutdown closes the listener and idle connections and waits for active
+	// ones to go idle; cancelled handlers get there promptly.
+	if serr := srv.Shutdown(context.Background()); serr != nil && err == nil {
+		err = fmt.Errorf("stop control server: %w", serr)
+	}
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = fmt.Errorf("serve control socket: %w", serr)
+	}
+	s.handlers.Wait()
+	return err
+}
+
+// ServeHTTP routes a request; exported so that Server is an http.Handler for
+// tests and for embedding.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handlers.Add(1)
+	defer s.handlers.Done()
+
+	if p, ok := r.Context().Value(peerKey{}).(peer); ok {
+		switch {
+		case p.err == nil && p.uid != s.uid:
+			writeError(w, Errorf(http.StatusForbidden, "devcluster control: uid %d may not control a cluster run by uid %d", p.uid, s.uid))
+			return
+		case p.err != nil && !errors.Is(p.err, errors.ErrUnsupported):
+			writeError(w, Errorf(http.StatusForbidden, "devcluster control: cannot verify the caller: %v", p.err))
+			return
+		}
+	}
+
+	type route struct {
+		method string
+		h      func(http.ResponseWriter, *http.Request) error
+	}
+	routes := map[string]route{
+		"/v1/status":  {http.MethodGet, s.status},
+		"/v1/restart": {http.MethodPost, s.restart},
+		"/v1/stop":    {http.MethodPost, s.stop},
+		"/v1/start":   {http.MethodPost, s.start},
+		"/v1/scale":   {http.MethodPost, s.scale},
+		"/v1/logs":    {http.MethodGet, s.logs},
+		"/v1/down":    {http.MethodPost, s.down},
+	}
+	rt, ok := routes[r.URL.Path]
+	switch {
+	case !ok:
+		writeError(w, Errorf(http.StatusNotFound, "devcluster control: no endpoint %s (this devcluster serves /v1/)", r.URL.Path))
+		return
+	case r.Method != rt.method:
+		w.Header().Set("Allow", rt.method)
+		writeError(w, Errorf(http.StatusMethodNotAllowed, "devcluster control: %s %s: use %s", r.Method, r.URL.Path, rt.method))
+		return
+	}
+	if err := rt.h(w, r); err != nil {
+		writeError(w, err)
+	}
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.cluster.Status(r.Context())
+	if err != nil {
+		return err
+	}
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	t := now()
+	for i := range st.Instances {
+		in := &st.Instances[i]
+		if in.Uptime == 0 && Live(in.State) && !in.Since.IsZero() && t.After(in.Since) {
+			in.Uptime = t.Sub(in.Since)
+		}
+	}
+	if st.Instances == nil {
+		st.Instances = []Instance{} // [] rather than null for scripts
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// Request bodies.
+type (
+	restartRequest struct {
+		Targets []string `json:"targets"`
+	}
+	idsRequest struct {
+		IDs []string `json:"ids"`
+	}
+	scaleRequest struct {
+		Process string `json:"process"`
+		N       int    `json:"n"`
+	}
+)
+
+func (s *Server) restart(w http.ResponseWriter, r *http.Request) error {
+	var req restartRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.cluster.Restart(r.Context(), req.Targets); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
+
+func (s *Server) stop(w http.ResponseWriter, r *http.Request) error {
+	var req idsRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if len(req.IDs) == 0 {
+		return Errorf(http.StatusBadRequest, "stop: name at least one instance (e.g. web.2)")
+	}
+	if err := s.cluster.Stop(r.Context(), req.IDs); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
+
+func (s *Server) start(w http.ResponseWriter, r *http.Request) error {
+	var req idsRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if len(req.IDs) == 0 {
+		return Errorf(http.StatusBadRequest, "start: name at least one instance (e.g. web.2)")
+	}
+	if err := s.cluster.Start(r.Context(), req.IDs); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
+
+func (s *Server) scale(w http.ResponseWriter, r *http.Request) error {
+	var req scaleRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	switch {
+	case req.Process == "":
+		return Errorf(http.StatusBadRequest, "scale: name a process (e.g. web=3)")
+	case req.N < 0:
+		return Errorf(http.StatusBadRequest, "scale %s: instance count must be 0 or more, got %d", req.Process, req.N)
+	}
+	if err := s.cluster.Scale(r.Context(), req.Process, req.N); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
+
+func (s *Server) down(w http.ResponseWriter, r *http.Request) error {
+	if err := s.cluster.Down(r.Context()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, struct{}{})
+	return nil
+}
+
+// logFrame is a line of the logs stream: a LogLine, or a final error.
+type logFrame struct {
+	LogLine
+	Error string `json:"error,omitempty"`
+}
+
+func (s *Server) logs(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var ids []string
+	for _, v := range q["ids"] {
+		for _, id := range strings.Split(v, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				ids = append(ids, id)
+			}
+		}
+	}
+	n := -1
+	if v := q.Get("n"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			return Errorf(http.StatusBadRequest, "logs: n must be a number of lines, got %q", v)
+		}
+	}
+	follow := false
+	switch v := q.Get("follow"); v {
+	case "", "0", "false":
+	case "1", "true":
+		follow = true
+	default:
+		return Errorf(http.StatusBadRequest, "logs: follow must be 1 or 0, got %q", v)
+	}
+
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	out := make(chan LogLine, 64)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.cluster.Logs(ctx, ids, n, follow, out)
+		close(out)
+	}()
+
+	// The status line waits for the first log line or the end, so that an
+	// error Logs returns at once (an unknown instance) gets its own status.
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	started := false
+	var writeErr error
+	var deadlineMu sync.Mutex
+	streaming := true
+	stopWrites := context.AfterFunc(ctx, func() {
+		// Unblock a write to a client that stopped reading, so that
+		// shutdown does not wait for it.
+		deadlineMu.Lock()
+		defer deadlineMu.Unlock()
+		if streaming {
+			rc.SetWriteDeadline(time.Now())
+		}
+	})
+	defer stopWrites()
+	for line := range out { // drained to the end so that Logs never blocks
+		if writeErr != nil {
+			continue
+		}
+		if !started {
+			started = true
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			w.WriteHeader(http.StatusOK)
+		}
+		writeErr = enc.Encode(logFrame{LogLine: line})
+		if writeErr == nil && len(out) == 0 {
+			writeErr = rc.Flush()
+		}
+		if writeErr != nil {
+			cancel()
+		}
+	}
+	err := <-done
+	// Give the end of the stream (and the final chunk the server writes after
+	// the handler) its own short deadline: the one above may have fired.
+	deadlineMu.Lock()
+	streaming = false
+	rc.SetWriteDeadline(time.Now().Add(finalWriteTimeout))
+	deadlineMu.Unlock()
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		err = nil // the client left or the server is stopping: a normal end
+	}
+	switch {
+	case !started && err != nil:
+		return err
+	case !started:
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.WriteHeader(http.StatusOK)
+	case err != nil && writeErr == nil:
+		enc.Encode(logFrame{Error: err.Error()})
+	}
+	return nil
+}
+
+func readJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return Errorf(http.StatusBadRequest, "devcluster control: bad request body for %s: %v", r.URL.Path, err)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	writeJSON(w, statusCode(err), errorBody{Error: err.Error()})
+}

@@ -1,0 +1,216 @@
+// Package control is the local API of a running devcluster: `devcluster up`
+// serves it over a unix socket in the project (.devcluster/control.sock) and
+// `devcluster ps/restart/stop/start/scale/logs/down` talk to it through Client.
+//
+// The package knows nothing of the supervisor or the proxy: it serves any
+// Cluster, and cmd/devcluster adapts the running parts to that interface.
+// The transport is HTTP/1.1 with JSON bodies; see Server for the endpoints.
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+)
+
+// Cluster is what the control server needs from a running devcluster.
+//
+// Methods are called concurrently, one goroutine per request. ctx is done when
+// the client goes away or the server shuts down; long operations (rolling
+// restarts, scaling, draining) should give up then. Validation of targets is
+// the implementation's job: return an *Error (see Errorf, WithCode) to choose
+// the HTTP status; the message reaches the user unchanged, so write it for them,
+// e.g. `unknown instance "web.9" (instances: web.1, web.2, web.3)`.
+type Cluster interface {
+	// Status describes the cluster and every instance, in display order.
+	// Instance.Uptime may be left zero: the server then computes it from Since
+	// for live states.
+	Status(ctx context.Context) (Status, error)
+	// Restart restarts, one instance at a time, the named processes ("web")
+	// or instances ("web.2"); no targets means every process.
+	Restart(ctx context.Context, targets []string) error
+	// Stop drains and stops each instance; it stays stopped (no auto-restart).
+	Stop(ctx context.Context, ids []string) error
+	// Start brings stopped instances back.
+	Start(ctx context.Context, ids []string) error
+	// Scale sets the number of instances of process to n (n >= 0).
+	Scale(ctx context.Context, process string, n int) error
+	// Logs sends the last n buffered lines of the given instances (all when ids
+	// is empty; n < 0: everything buffered; n == 0: none) on out, oldest first,
+	// and then, if follow, every new line until ctx is done. It must select on
+	// ctx.Done() while sending, must not close out, and returns when done
+	// (nil, or ctx.Err() when following ended because ctx was done).
+	// An error returned before any line was sent becomes the HTTP status.
+	Logs(ctx context.Context, ids []string, n int, follow bool, out chan<- LogLine) error
+	// Down starts the same clean stop as Ctrl-C in the `up` terminal and
+	// returns without waiting for it: the server answers the client first,
+	// and the client then waits for the socket to go away.
+	Down(ctx context.Context) error
+}
+
+// Instance states, as the supervisor reports them.
+const (
+	StateStarting     = "starting"
+	StateReady        = "ready"
+	StateDraining     = "draining"
+	StateStopping     = "stopping"
+	StateStopped      = "stopped"
+	StateDown         = "down"
+	StateCrashLooping = "crash-looping"
+)
+
+// Live reports whether an instance in state has a running process.
+func Live(state string) bool {
+	switch state {
+	case StateStarting, StateReady, StateDraining, StateStopping:
+		return true
+	}
+	return false
+}
+
+// Status is the answer to GET /v1/status and the table of `devcluster ps`.
+type Status struct {
+	PID       int        `json:"pid"`      // the `devcluster up` process
+	Dir       string     `json:"dir"`      // project directory
+	Manifest  string     `json:"manifest"` // manifest path
+	Proxy     string     `json:"proxy"`    // proxy listen address, "" when no proxy
+	Started   time.Time  `json:"started"`
+	Instances []Instance `json:"instances"`
+}
+
+// Instance is one row of `devcluster ps`.
+//
+// In JSON, Uptime is "uptime_seconds" (a number) so that scripts need not parse
+// Go durations; every other field is named after its Go field in snake case.
+type Instance struct {
+	ID         string        `json:"id"`      // "web.2"
+	Process    string        `json:"process"` // "web"
+	Index      int           `json:"index"`   // 1-based
+	Port       int           `json:"port"`
+	PID        int           `json:"pid"` // 0 when no process runs
+	State      string        `json:"state"`
+	Since      time.Time     `json:"since"` // time of the last state change
+	Uptime     time.Duration `json:"-"`     // 0 when no process runs
+	Restarts   int           `json:"restarts"`
+	Requests   uint64        `json:"requests"`  // requests served through the proxy
+	LastExit   string        `json:"last_exit"` // "exit status 1", "signal: killed", "" if none yet
+	Generation int           `json:"generation"`
+}
+
+// instanceFields has Instance's fields without its methods, so that the JSON
+// methods below can embed it without recursing.
+type instanceFields Instance
+
+// MarshalJSON adds "uptime_seconds".
+func (i Instance) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		instanceFields
+		UptimeSeconds float64 `json:"uptime_seconds"`
+	}{instanceFields(i), i.Uptime.Seconds()})
+}
+
+// UnmarshalJSON reads "uptime_seconds" back into Uptime.
+func (i *Instance) UnmarshalJSON(b []byte) error {
+	v := struct {
+		*instanceFields
+		UptimeSeconds float64 `json:"uptime_seconds"`
+	}{instanceFields: (*instanceFields)(i)}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	i.Uptime = time.Duration(math.Round(v.UptimeSeconds * float64(time.Second)))
+	return nil
+}
+
+// LogLine is one line of an instance's output; a line of the NDJSON stream of
+// GET /v1/logs.
+type LogLine struct {
+	ID   string    `json:"id"`
+	Time time.Time `json:"time"`
+	Text string    `json:"text"`
+}
+
+// Error is an error that carries the HTTP status the server answers with. The
+// client returns an *Error for every error answer, with Msg exactly as the
+// server's Cluster worded it.
+type Error struct {
+	Code int    // HTTP status: 400 bad request, 404 unknown target, 409 conflict, 500 ...
+	Msg  string // shown to the user as is
+	err  error  // the cause, server side only
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Unwrap returns the error given to WithCode, if any.
+func (e *Error) Unwrap() error { return e.err }
+
+// Errorf returns an *Error with the given HTTP status code.
+func Errorf(code int, format string, args ...any) error {
+	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+// WithCode gives err an HTTP status without changing its message; nil stays nil.
+func WithCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Code: code, Msg: err.Error(), err: err}
+}
+
+// statusCode is the HTTP status the server answers err with.
+func statusCode(err error) int {
+	var e *Error
+	switch {
+	case errors.As(err, &e) && e.Code >= 400 && e.Code <= 599:
+		return e.Code
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrNotRunning matches (with errors.Is) the error of Dial, and of any Client
+// method, when no cluster answers on the socket.
+var ErrNotRunning = errors.New("no devcluster is running")
+
+// NotRunningError says that no cluster answers in Dir, and why.
+type NotRunningError struct {
+	Dir    string // project directory
+	Reason string // "no .devcluster/control.sock", "stale .devcluster/control.sock: connection refused"
+}
+
+func (e *NotRunningError) Error() string {
+	return fmt.Sprintf("no devcluster is running in %s (%s); start one with \"devcluster up\"", e.Dir, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrNotRunning) true.
+func (e *NotRunningError) Is(target error) bool { return target == ErrNotRunning }
+
+// ErrAlreadyRunning matches (with errors.Is) Listen's error when another
+// cluster serves the project.
+var ErrAlreadyRunning = errors.New("a cluster is already running")
+
+// AlreadyRunningError is Listen's refusal to start a second cluster in Dir.
+type AlreadyRunningError struct {
+	Dir   string
+	PID   int    // 0 if unknown
+	Proxy string // "" if unknown
+}
+
+func (e *AlreadyRunningError) Error() string {
+	var detail string
+	switch {
+	case e.PID != 0 && e.Proxy != "":
+		detail = fmt.Sprintf(" (pid %d, proxy on %s)", e.PID, e.Proxy)
+	case e.PID != 0:
+		detail = fmt.Sprintf(" (pid %d)", e.PID)
+	}
+	return fmt.Sprintf("a cluster is already running in %s%s; stop it with \"devcluster down\" or use it", e.Dir, detail)
+}
+
+// Is makes errors.Is(err, ErrAlreadyRunning) true.
+func (e *AlreadyRunningError) Is(target error) bool { return target == ErrAlreadyRunning }
