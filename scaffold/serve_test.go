@@ -53,7 +53,7 @@ func TestRenderedCommandServes(t *testing.T) {
 	}{
 		{"flask", "python3", "flask", map[string]string{"app.py": flaskApp}},
 		{"django", "/usr/bin/python3", "django", map[string]string{
-			"manage.py": djangoManage,
+			"manage.py":          djangoManage,
 			"mysite/__init__.py": "",
 			"mysite/settings.py": "SECRET_KEY = 'x'\nDEBUG = True\nALLOWED_HOSTS = ['*']\nROOT_URLCONF = 'mysite.urls'\nINSTALLED_APPS = []\nDATABASES = {}\n",
 			"mysite/urls.py": "from django.http import HttpResponse\nfrom django.urls import path\n\n" +
