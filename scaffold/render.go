@@ -48,8 +48,8 @@ func Command(p *Project, opts RenderOptions) string {
 		return python + " manage.py runserver --noreload 127.0.0.1:$PORT"
 	}
 	app := p.AppModule
-	if p.AppObject != "" {
-		app += ":" + p.AppObject
+	if p.AppObject != "" && p.AppObject != "app" && p.AppObject != "application" {
+		app += ":" + p.AppObject // Flask finds only app and application by itself
 	}
 	return python + " -m flask --app " + shellQuote(app) + " run --no-reload --host 127.0.0.1 --port $PORT"
 }

@@ -66,7 +66,7 @@ func TestDetectAndRender(t *testing.T) {
 			name:    "flask app.py",
 			files:   map[string]string{"app.py": flaskApp, "requirements.txt": "flask==3.0\n# gunicorn later\n"},
 			want:    Project{Kind: KindFlask, AppModule: "app", AppObject: "app", HealthPath: "/health"},
-			command: "python3 -m flask --app app:app run --no-reload --host 127.0.0.1 --port $PORT",
+			command: "python3 -m flask --app app run --no-reload --host 127.0.0.1 --port $PORT",
 		},
 		{
 			name:    "flask wsgi.py with another name, no health route",
@@ -107,7 +107,7 @@ func TestDetectAndRender(t *testing.T) {
 			files:   map[string]string{"app.py": flaskApp, "pyproject.toml": "[project]\ndependencies = [\"flask\", \"gunicorn>=21\"]\n"},
 			opts:    RenderOptions{DevServer: true},
 			want:    Project{Kind: KindFlask, AppModule: "app", AppObject: "app", HealthPath: "/health", Gunicorn: true, GunicornCommand: "gunicorn"},
-			command: "python3 -m flask --app app:app run --no-reload --host 127.0.0.1 --port $PORT",
+			command: "python3 -m flask --app app run --no-reload --host 127.0.0.1 --port $PORT",
 		},
 		{
 			name: "django",
