@@ -143,3 +143,28 @@ func TestGitignoreNested(t *testing.T) {
 		})
 	}
 }
+
+// FuzzGitignore checks that any .gitignore line parses and matches any path
+// without panicking, and that negation only flips the decision.
+func FuzzGitignore(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"*.pyc", "a/b.pyc"}, {"!keep.py", "keep.py"}, {"/build/", "build"}, {"a/**/b", "a/x/b"},
+		{"abc/**", "abc"}, {`\#x`, "#x"}, {"[!a-z]*", "Zed"}, {"{a,b}", "{a,b}"}, {"x\\ ", "x "}, {"[", "["},
+	} {
+		f.Add(seed[0], seed[1], false)
+	}
+	f.Fuzz(func(t *testing.T, line, path string, isDir bool) {
+		r, ok := parseGitignoreLine(line)
+		if !ok {
+			return
+		}
+		got := r.match(path, isDir)
+		neg, ok := parseGitignoreLine("!" + line)
+		if !ok || r.negate || strings.HasPrefix(line, `\`) {
+			return
+		}
+		if !neg.negate || neg.match(path, isDir) != got {
+			t.Errorf("line %q: negated rule %+v matches %q differently (%v)", line, neg, path, got)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -171,4 +172,33 @@ func TestInstanceLimitPollsEverything(t *testing.T) {
 	h.write("pkg/m.py", "v2")
 	h.expect("pkg/m.py")
 	h.expectNothingElse()
+}
+
+// TestQueueOverflowReportsRoots: when the kernel drops events, every root is
+// reported as changed, and the reason is logged once.
+func TestQueueOverflowReportsRoots(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"src/": "", "manage.py": ""})
+	log := &syncBuffer{}
+	w, err := New(Config{Root: root, Paths: []string{"src", "manage.py"}, Poll: true, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := w.newSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	now := time.Now()
+	s.handleError(fsnotify.ErrEventOverflow, now)
+	s.handleError(fsnotify.ErrEventOverflow, now)
+	got := s.deb.take(now.Add(time.Hour))
+	want := []string{root, filepath.Join(root, "src")}
+	if !slices.Equal(got, want) {
+		t.Errorf("paths after overflow: got %v, want %v", got, want)
+	}
+	if n := strings.Count(log.String(), "dropped events"); n != 1 {
+		t.Errorf("overflow messages: got %d, want 1 (%q)", n, log.String())
+	}
 }

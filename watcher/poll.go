@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -45,6 +46,10 @@ func (s *session) poll(now time.Time) {
 				}
 				delete(s.polled, dir)
 			}
+			continue
+		}
+		if !s.isRoot(dir) && slices.ContainsFunc(entries, func(e fs.DirEntry) bool { return e.Name() == "pyvenv.cfg" }) {
+			s.forget(dir) // became a virtualenv
 			continue
 		}
 		seen := make(map[string]bool, len(entries))

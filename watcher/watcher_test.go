@@ -451,6 +451,8 @@ func TestPollMode(t *testing.T) {
 	h.expect("app.py")
 	h.write("venv/x.py", "v2")
 	h.write("app.pyc", "x")
+	h.write("penv/pyvenv.cfg", "home = /usr")
+	h.write("penv/lib/site.py", "x")
 	h.expectNothingElse()
 }
 
