@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // procs summarises a manifest's processes as "name=command@line".
@@ -132,5 +133,15 @@ func TestParseErrorFormat(t *testing.T) {
 	var pe *ParseError
 	if !errors.As(error(list), &pe) || pe.Line != 3 {
 		t.Errorf("errors.As(ErrorList, *ParseError): got %v, want the first error", pe)
+	}
+}
+
+func TestLongBadLineIsShortenedOnRuneBoundary(t *testing.T) {
+	t.Parallel()
+	line := strings.Repeat("é", 100) // 200 bytes, no colon
+	_, err := ParseProcfile("Procfile", strings.NewReader(line+"\n"))
+	msg := errLines(t, err)[0]
+	if !utf8.ValidString(msg) || !strings.Contains(msg, "…") || len(msg) > 250 {
+		t.Errorf("got %q, want a short valid UTF-8 message with an ellipsis", msg)
 	}
 }
