@@ -104,7 +104,12 @@ func (c *Client) Scale(ctx context.Context, process string, n int) error {
 // go of its socket (or ctx is done).
 func (c *Client) Down(ctx context.Context) error {
 	if err := c.call(ctx, http.MethodPost, "/v1/down", struct{}{}, nil); err != nil {
-		return err
+		var ce *Error
+		if errors.As(err, &ce) || errors.Is(err, ErrNotRunning) || ctx.Err() != nil {
+			return err
+		}
+		// The connection broke: a cluster stopping fast may close it before
+		// answering. Whether it is going away is what the wait below tells.
 	}
 	c.hc.CloseIdleConnections()
 	t := time.NewTicker(downPoll)

@@ -161,7 +161,7 @@ type served struct {
 
 // serveFake listens in a new project directory and serves a fake cluster
 // until the test ends (or s.cancel). dir is the project directory; "" makes one.
-func serveFake(t *testing.T, dir string) *served {
+func serveFake(t testing.TB, dir string) *served {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
