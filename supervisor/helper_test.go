@@ -170,13 +170,19 @@ func devclusterMain() {
 	self := shellQuote(os.Args[0])
 	env := os.Environ()
 	port, _ := strconv.Atoi(os.Getenv("HELPER_PORT"))
+	specs := []InstanceSpec{
+		{ID: "web.1", Process: "web", Index: 1, Port: port, Balanced: true, Command: self,
+			Env: append(env, helperEnv+"=serve")},
+		{ID: "worker.1", Process: "worker", Index: 1, Command: "true && " + self,
+			Env: append(env, helperEnv+"=grandchild")},
+	}
+	if dir := os.Getenv("HELPER_FLASK_DIR"); dir != "" {
+		flaskPort, _ := strconv.Atoi(os.Getenv("HELPER_FLASK_PORT"))
+		specs = append(specs, InstanceSpec{ID: "flask.1", Process: "flask", Index: 1, Port: flaskPort, Balanced: true,
+			Dir: dir, Env: env, Command: "/usr/bin/python3 -m flask --app app run --no-reload --port $PORT"})
+	}
 	s, err := New(Config{
-		Specs: []InstanceSpec{
-			{ID: "web.1", Process: "web", Index: 1, Port: port, Balanced: true, Command: self,
-				Env: append(env, helperEnv+"=serve")},
-			{ID: "worker.1", Process: "worker", Index: 1, Command: "true && " + self,
-				Env: append(env, helperEnv+"=grandchild")},
-		},
+		Specs:  specs,
 		Output: os.Stdout,
 		Log:    os.Stdout,
 	})

@@ -627,57 +627,75 @@ func TestPTY(t *testing.T) {
 
 // TestChildrenDieWithSIGKILLedSupervisor runs a Supervisor in a helper process,
 // SIGKILLs it, and checks its children — including a compound command's
-// grandchild — are gone within 2s.
+// grandchild, and a real Flask server when available — are gone within 2s.
 func TestChildrenDieWithSIGKILLedSupervisor(t *testing.T) {
 	t.Parallel()
-	tag := newTag(t)
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), helperEnv+"=devcluster", tagEnv+"="+tag, "HELPER_PORT="+strconv.Itoa(freePort(t)))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		for _, pid := range taggedPIDs(tag) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}()
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	ready, grandchild := false, false
-	timeout := time.After(15 * time.Second)
-	for !ready || !grandchild {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatal("helper devcluster exited early")
+	for _, withFlask := range []bool{false, true} {
+		t.Run(fmt.Sprintf("flask=%v", withFlask), func(t *testing.T) {
+			t.Parallel()
+			tag := newTag(t)
+			env := append(os.Environ(), helperEnv+"=devcluster", tagEnv+"="+tag, "HELPER_PORT="+strconv.Itoa(freePort(t)))
+			want := 4 // the helper, web.1, worker.1's sh, its watchdog and the grandchild (sh may be exec'd away)
+			if withFlask {
+				if err := exec.Command("/usr/bin/python3", "-c", "import flask").Run(); err != nil {
+					t.Skip("/usr/bin/python3 has no Flask")
+				}
+				dir := t.TempDir()
+				app := "from flask import Flask\napp = Flask(__name__)\n@app.get('/')\ndef index():\n    return 'hi'\n"
+				if err := os.WriteFile(filepath.Join(dir, "app.py"), []byte(app), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				env = append(env, "HELPER_FLASK_DIR="+dir, "HELPER_FLASK_PORT="+strconv.Itoa(freePort(t)))
+				want++
 			}
-			ready = ready || strings.Contains(l, "ALL READY")
-			grandchild = grandchild || strings.Contains(l, "GRANDCHILD")
-		case <-timeout:
-			t.Fatal("helper devcluster not ready after 15s")
-		}
+			cmd := exec.Command(os.Args[0])
+			cmd.Env = env
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				for _, pid := range taggedPIDs(tag) {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}()
+			lines := make(chan string, 100)
+			go func() {
+				sc := bufio.NewScanner(stdout)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+				close(lines)
+			}()
+			ready, grandchild := false, false
+			timeout := time.After(20 * time.Second)
+			for !ready || !grandchild {
+				select {
+				case l, ok := <-lines:
+					if !ok {
+						t.Fatal("helper devcluster exited early")
+					}
+					ready = ready || strings.Contains(l, "ALL READY")
+					grandchild = grandchild || strings.Contains(l, "GRANDCHILD")
+				case <-timeout:
+					t.Fatal("helper devcluster not ready after 20s")
+				}
+			}
+			if n := len(taggedPIDs(tag)); n < want {
+				t.Fatalf("tagged processes before the kill: got %d, want at least %d", n, want)
+			}
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			_ = cmd.Wait()
+			for range lines {
+			}
+			waitFor(t, 2*time.Second, "every child of the SIGKILLed supervisor gone", func() bool { return len(taggedPIDs(tag)) == 0 })
+		})
 	}
-	// The helper itself, web.1, worker.1's sh, its watchdog and the grandchild.
-	if n := len(taggedPIDs(tag)); n < 4 {
-		t.Fatalf("tagged processes before the kill: got %d, want at least 4", n)
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	for range lines {
-	}
-	waitFor(t, 2*time.Second, "every child of the SIGKILLed supervisor gone", func() bool { return len(taggedPIDs(tag)) == 0 })
 }
 
 func get(t *testing.T, port int, path string) string {
