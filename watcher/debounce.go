@@ -32,6 +32,15 @@ func (d *debouncer) add(path string, now time.Time) {
 	d.pending[path] = struct{}{}
 }
 
+// drop forgets the pending paths at or below dir: it turned out to be ignored.
+func (d *debouncer) drop(dir string) {
+	for p := range d.pending {
+		if isWithin(p, dir) {
+			delete(d.pending, p)
+		}
+	}
+}
+
 // due returns when the pending batch closes; ok is false when nothing is pending.
 func (d *debouncer) due() (at time.Time, ok bool) {
 	if len(d.pending) == 0 {

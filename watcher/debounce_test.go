@@ -79,3 +79,16 @@ func TestMergeSorted(t *testing.T) {
 		}
 	}
 }
+
+func TestDebouncerDrop(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(0, 0)
+	d := newDebouncer(100*time.Millisecond, time.Second)
+	for _, p := range []string{"/p/env/lib/a.py", "/p/env/x.cfg", "/p/envoy.py", "/p/app.py"} {
+		d.add(p, t0)
+	}
+	d.drop("/p/env")
+	if got, want := d.take(t0.Add(time.Second)), []string{"/p/app.py", "/p/envoy.py"}; !slices.Equal(got, want) {
+		t.Errorf("take after drop: got %v, want %v", got, want)
+	}
+}

@@ -48,7 +48,7 @@ func (s *session) poll(now time.Time) {
 			}
 			continue
 		}
-		if !s.isRoot(dir) && slices.ContainsFunc(entries, func(e fs.DirEntry) bool { return e.Name() == "pyvenv.cfg" }) {
+		if !s.isRoot(dir) && slices.ContainsFunc(entries, isPyvenvCfg) {
 			s.forget(dir) // became a virtualenv
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -128,6 +129,10 @@ func (s *session) track(dir string, now time.Time, report bool) {
 		}
 		return
 	}
+	if !s.isRoot(dir) && slices.ContainsFunc(entries, isPyvenvCfg) {
+		s.forget(dir) // became a virtualenv since skipDir looked
+		return
+	}
 	for _, e := range entries {
 		p := filepath.Join(dir, e.Name())
 		if e.IsDir() {
@@ -174,12 +179,15 @@ func (s *session) untrack(dir string) {
 // reporting anything: it turned out to be ignored.
 func (s *session) forget(dir string) {
 	s.untrack(dir)
+	s.deb.drop(dir)
 	for d := range s.polled {
 		if isWithin(d, dir) {
 			delete(s.polled, d)
 		}
 	}
 }
+
+func isPyvenvCfg(e fs.DirEntry) bool { return e.Name() == "pyvenv.cfg" }
 
 func (s *session) isRoot(dir string) bool {
 	for _, d := range s.scope.starts() {
