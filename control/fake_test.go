@@ -25,6 +25,7 @@ type fakeCluster struct {
 	followC   chan LogLine
 	downC     chan struct{} // closed by Down
 	block     chan struct{} // when set, Restart waits for it or ctx
+	logsErr   error         // returned by Logs after the buffered lines
 	blocking  int           // Restart calls waiting on block
 }
 
@@ -89,7 +90,7 @@ func (f *fakeCluster) Scale(ctx context.Context, process string, n int) error {
 	return f.record(fmt.Sprintf("scale %s %d", process, n))
 }
 
-func (f *fakeCluster) Logs(ctx context.Context, ids []string, n int, follow bool, out chan<- LogLine) error {
+func (f *fakeCluster) Logs(ctx context.Context, ids []string, n int, follow bool, out func(LogLine) error) error {
 	if err := f.record(fmt.Sprintf("logs %v %d %v", ids, n, follow)); err != nil {
 		return err
 	}
@@ -113,11 +114,12 @@ func (f *fakeCluster) Logs(ctx context.Context, ids []string, n int, follow bool
 	}
 	f.mu.Unlock()
 	for _, l := range sel {
-		select {
-		case out <- l:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := out(l); err != nil {
+			return err
 		}
+	}
+	if f.logsErr != nil {
+		return f.logsErr
 	}
 	if !follow {
 		return nil
@@ -125,10 +127,8 @@ func (f *fakeCluster) Logs(ctx context.Context, ids []string, n int, follow bool
 	for {
 		select {
 		case l := <-f.followC:
-			select {
-			case out <- l:
-			case <-ctx.Done():
-				return ctx.Err()
+			if err := out(l); err != nil {
+				return err
 			}
 		case <-ctx.Done():
 			return ctx.Err()

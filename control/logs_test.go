@@ -198,3 +198,18 @@ func TestServeReturnsWithStalledFollower(t *testing.T) {
 	cancel()
 	<-done
 }
+
+func TestLogsErrorAfterFirstLine(t *testing.T) {
+	t.Parallel()
+	s := serveFake(t, "")
+	s.fake.lines = testLines()[:2]
+	s.fake.logsErr = errors.New("web.1: log buffer was reset by a scale down")
+	var col collector
+	err := s.client.Logs(context.Background(), nil, -1, false, col.add)
+	if err == nil || err.Error() != "web.1: log buffer was reset by a scale down" {
+		t.Errorf("got %v, want the cluster's error after the lines", err)
+	}
+	if got := col.get(); len(got) != 2 {
+		t.Errorf("got lines %q before the error, want 2", got)
+	}
+}

@@ -292,19 +292,15 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) error {
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	out := make(chan LogLine, 64)
-	done := make(chan error, 1)
-	go func() {
-		done <- s.cluster.Logs(ctx, ids, n, follow, out)
-		close(out)
-	}()
-
-	// The status line waits for the first log line or the end, so that an
-	// error Logs returns at once (an unknown instance) gets its own status.
 	rc := http.NewResponseController(w)
 	enc := json.NewEncoder(w)
-	started := false
+
+	// mu serialises out's writes and the end of the stream.
+	var mu sync.Mutex
+	started, ended := false, false
 	var writeErr error
+	// deadlineMu orders the two deadlines below; not mu, which out may hold
+	// while blocked in the very write the first deadline is to unblock.
 	var deadlineMu sync.Mutex
 	streaming := true
 	stopWrites := context.AfterFunc(ctx, func() {
@@ -317,30 +313,53 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) error {
 		}
 	})
 	defer stopWrites()
-	for line := range out { // drained to the end so that Logs never blocks
-		if writeErr != nil {
-			continue
+	out := func(l LogLine) error {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case ended:
+			return errors.New("logs: line sent after Logs returned")
+		case writeErr != nil:
+			return writeErr
 		}
+		// The status line waits for the first log line (or the end), so
+		// that an error Logs returns at once (an unknown instance) gets its
+		// own status.
 		if !started {
 			started = true
 			w.Header().Set("Content-Type", "application/x-ndjson")
 			w.WriteHeader(http.StatusOK)
 		}
-		writeErr = enc.Encode(logFrame{LogLine: line})
-		if writeErr == nil && len(out) == 0 {
-			writeErr = rc.Flush()
+		err := enc.Encode(logFrame{LogLine: l})
+		if err == nil && follow {
+			// A follower wants each line now; without follow the
+			// response buffer is flushed at the end.
+			err = rc.Flush()
 		}
-		if writeErr != nil {
+		if err != nil {
+			writeErr = fmt.Errorf("logs: client gone: %w", err)
 			cancel()
+			return writeErr
 		}
+		return nil
 	}
-	err := <-done
-	// Give the end of the stream (and the final chunk the server writes after
-	// the handler) its own short deadline: the one above may have fired.
+
+	err := s.cluster.Logs(ctx, ids, n, follow, out)
+
 	deadlineMu.Lock()
 	streaming = false
-	rc.SetWriteDeadline(time.Now().Add(finalWriteTimeout))
+	if !stopWrites() {
+		// The deadline may have fired: give the end of the stream (and the
+		// final chunk written after the handler) a short one of its own.
+		rc.SetWriteDeadline(time.Now().Add(finalWriteTimeout))
+	}
 	deadlineMu.Unlock()
+	mu.Lock()
+	defer mu.Unlock()
+	ended = true
+	if writeErr != nil {
+		return nil // the client is gone: nobody to tell
+	}
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		err = nil // the client left or the server is stopping: a normal end
 	}
@@ -350,7 +369,7 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) error {
 	case !started:
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		w.WriteHeader(http.StatusOK)
-	case err != nil && writeErr == nil:
+	case err != nil:
 		enc.Encode(logFrame{Error: err.Error()})
 	}
 	return nil

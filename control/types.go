@@ -39,13 +39,16 @@ type Cluster interface {
 	Start(ctx context.Context, ids []string) error
 	// Scale sets the number of instances of process to n (n >= 0).
 	Scale(ctx context.Context, process string, n int) error
-	// Logs sends the last n buffered lines of the given instances (all when ids
-	// is empty; n < 0: everything buffered; n == 0: none) on out, oldest first,
-	// and then, if follow, every new line until ctx is done. It must select on
-	// ctx.Done() while sending, must not close out, and returns when done
-	// (nil, or ctx.Err() when following ended because ctx was done).
-	// An error returned before any line was sent becomes the HTTP status.
-	Logs(ctx context.Context, ids []string, n int, follow bool, out chan<- LogLine) error
+	// Logs calls out with the last n buffered lines of the given instances or
+	// processes (all when ids is empty; n < 0: everything buffered; n == 0:
+	// none), oldest first, and then, if follow, with every new line until ctx
+	// is done. out returns an error once the client is gone; Logs should then
+	// return (any error it returns then is ignored). Call out from one
+	// goroutine at a time and never after Logs has returned. Return nil, or
+	// ctx.Err() when following ended because ctx was done. An error returned
+	// before the first line reaches the client with its own HTTP status;
+	// later, it ends the stream as a final {"error": ...} line.
+	Logs(ctx context.Context, ids []string, n int, follow bool, out func(LogLine) error) error
 	// Down starts the same clean stop as Ctrl-C in the `up` terminal and
 	// returns without waiting for it: the server answers the client first,
 	// and the client then waits for the socket to go away.
@@ -78,6 +81,7 @@ type Status struct {
 	Dir       string     `json:"dir"`      // project directory
 	Manifest  string     `json:"manifest"` // manifest path
 	Proxy     string     `json:"proxy"`    // proxy listen address, "" when no proxy
+	Strategy  string     `json:"strategy"` // balancing strategy: roundrobin, leastconn, ...
 	Started   time.Time  `json:"started"`
 	Instances []Instance `json:"instances"`
 }
