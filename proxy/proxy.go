@@ -158,7 +158,9 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	p := &Proxy{
 		cfg:    cfg,
-		dialer: net.Dialer{Timeout: cfg.ConnectTimeout},
+		// No TCP keep-alive probes on loopback: they cost four setsockopt calls per
+		// dial, which matters when an instance closes every connection (Flask).
+		dialer: net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: -1},
 		sticky: sticky,
 		byProc: map[string]*pool{},
 		conns:  map[*clientConn]struct{}{},
@@ -279,7 +281,7 @@ func (p *Proxy) route(path string) *pool {
 
 // ListenAndServe listens on Config.Listen and serves until ctx is done.
 func (p *Proxy) ListenAndServe(ctx context.Context) error {
-	var lc net.ListenConfig
+	lc := net.ListenConfig{KeepAlive: -1} // idle clients are closed by IdleTimeout
 	ln, err := lc.Listen(ctx, "tcp", p.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("proxy: listen on %s: %w", p.cfg.Listen, err)

@@ -1,0 +1,58 @@
+package proxy
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+)
+
+// BenchmarkProxy compares a GET straight to one instance with the same GET
+// through the proxy to three, with keep-alive instances and with instances that
+// answer Connection: close (as Flask's development server does). Client, proxy and
+// instances share the process, so read the ratio, not the absolute figure; the
+// bench/ script measures with wrk against HAProxy and nginx.
+func BenchmarkProxy(b *testing.B) {
+	for _, closeConn := range []bool{false, true} {
+		name := "keepalive"
+		if closeConn {
+			name = "close"
+		}
+		tp := startProxy(b, Config{})
+		var direct string
+		for i := 1; i <= 3; i++ {
+			id := fmt.Sprintf("web.%d", i)
+			be := startBackend(b, id, func(w http.ResponseWriter, r *http.Request) {
+				if closeConn {
+					w.Header().Set("Connection", "close")
+				}
+				io.WriteString(w, "hello from "+id+"\n")
+			})
+			tp.Enable(id, be.Addr)
+			if direct == "" {
+				direct = be.URL + "/"
+			}
+		}
+		for _, target := range []struct{ name, url string }{{"direct", direct}, {"proxy", tp.URL + "/"}} {
+			b.Run(name+"/"+target.name, func(b *testing.B) {
+				c := newClient(b)
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						resp, err := c.Get(target.url)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != 200 {
+							b.Errorf("got %d, want 200", resp.StatusCode)
+							return
+						}
+					}
+				})
+			})
+		}
+	}
+}
