@@ -157,7 +157,7 @@ func New(cfg Config) (*Proxy, error) {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
 	p := &Proxy{
-		cfg:    cfg,
+		cfg: cfg,
 		// No TCP keep-alive probes on loopback: they cost four setsockopt calls per
 		// dial, which matters when an instance closes every connection (Flask).
 		dialer: net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: -1},
