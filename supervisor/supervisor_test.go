@@ -711,3 +711,32 @@ func get(t *testing.T, port int, path string) string {
 	}
 	return string(b)
 }
+
+func TestCanaryNotReadyInTimeStopsRoll(t *testing.T) {
+	t.Parallel()
+	tag := newTag(t)
+	gate := filepath.Join(t.TempDir(), "listen")
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var specs []InstanceSpec
+	for i := 1; i <= 2; i++ {
+		specs = append(specs, helperSpec(tag, fmt.Sprintf("web.%d", i), freePort(t), "serve", "HELPER_LISTEN_FILE="+gate))
+	}
+	c := startCluster(t, tag, Config{Specs: specs, StartTimeout: time.Second})
+	c.waitReady()
+	pid2 := c.status("web.2").PID
+	if err := os.Remove(gate); err != nil { // the new code never listens
+		t.Fatal(err)
+	}
+	err := c.s.Reload(context.Background(), "web")
+	if want := "web.1 is not ready after 1s"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Reload: got %v, want an error containing %q", err, want)
+	}
+	if !strings.Contains(c.log.String(), "web.1 failed to start the new code; web.2 still serves the previous version.") {
+		t.Errorf("log: got %q, want the canary line", c.log.String())
+	}
+	if got := c.status("web.2"); got.PID != pid2 || got.State != StateReady {
+		t.Errorf("web.2: got pid %d state %s, want untouched pid %d, ready", got.PID, got.State, pid2)
+	}
+}
