@@ -26,6 +26,7 @@ type fakeCluster struct {
 	downC     chan struct{} // closed by Down
 	block     chan struct{} // when set, Restart waits for it or ctx
 	logsErr   error         // returned by Logs after the buffered lines
+	noFollow  bool          // Logs returns after the buffered lines even with follow
 	blocking  int           // Restart calls waiting on block
 }
 
@@ -121,7 +122,7 @@ func (f *fakeCluster) Logs(ctx context.Context, ids []string, n int, follow bool
 	if f.logsErr != nil {
 		return f.logsErr
 	}
-	if !follow {
+	if !follow || f.noFollow {
 		return nil
 	}
 	for {

@@ -194,14 +194,6 @@ func notRunning(path string, err error) error {
 	return nil
 }
 
-// Project markers FindProject looks for, in each directory.
-var projectMarkers = []string{
-	filepath.Join(RuntimeDir, SocketName),
-	"devcluster.yaml",
-	"devcluster.yml",
-	"Procfile",
-}
-
 // FindProject returns the project directory for a command run in start: the
 // directory of manifestFlag (the -f FILE flag, relative to start) if given,
 // else the nearest of start and its parents that holds .devcluster/control.sock,
@@ -217,8 +209,9 @@ func FindProject(start, manifestFlag string) (string, error) {
 		}
 		return filepath.Dir(filepath.Clean(manifestFlag)), nil
 	}
+	markers := [...]string{filepath.Join(RuntimeDir, SocketName), "devcluster.yaml", "devcluster.yml", "Procfile"}
 	for dir := start; ; {
-		for _, m := range projectMarkers {
+		for _, m := range markers {
 			if _, err := os.Lstat(filepath.Join(dir, m)); err == nil {
 				return dir, nil
 			}
