@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -421,7 +422,7 @@ func (c *clientConn) backendConn(b *backend) (*backendConn, bool, error) {
 			continue
 		}
 		c.cache = append(c.cache[:i], c.cache[i+1:]...)
-		if bc.ep == ep && bc.alive() {
+		if bc.ep == ep && bc.alive(c.p.staleAfter) {
 			c.cache = append(c.cache, bc)
 			return bc, true, nil
 		}
@@ -437,23 +438,36 @@ func (c *clientConn) backendConn(b *backend) (*backendConn, bool, error) {
 	return bc, false, nil
 }
 
-// staleAfter is how long a cached backend connection may sit unused before it is
-// checked for a close by the instance (an idle timeout) before reuse.
-const staleAfter = 500 * time.Millisecond
+// defaultStaleAfter is how long a cached backend connection may sit unused before
+// it is checked for a close by the instance (an idle timeout) before reuse.
+const defaultStaleAfter = 500 * time.Millisecond
 
 // alive reports whether the instance has not closed bc while it sat idle. Only
-// connections idle for a while are probed, with a non-blocking read.
-func (bc *backendConn) alive() bool {
+// connections idle for a while are probed, with a non-blocking MSG_PEEK read (a
+// read with a past deadline would not reach the socket at all).
+func (bc *backendConn) alive(staleAfter time.Duration) bool {
 	if bc.br.Buffered() > 0 {
 		return false // unsolicited bytes: the connection is out of step
 	}
 	if time.Since(bc.lastUsed) < staleAfter {
 		return true
 	}
-	bc.conn.SetReadDeadline(time.Unix(1, 0))
-	_, err := bc.br.Peek(1)
-	bc.conn.SetReadDeadline(time.Time{})
-	return isTimeout(err)
+	sc, ok := bc.conn.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	alive := false
+	err = rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		alive = n < 0 && errors.Is(err, syscall.EAGAIN) // nothing to read, not closed
+		return true
+	})
+	return err == nil && alive
 }
 
 func (c *clientConn) dropBackend(bc *backendConn) {

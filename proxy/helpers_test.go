@@ -60,6 +60,12 @@ type testProxy struct {
 // startProxy serves a proxy with cfg and pools on a loopback port until the test ends.
 func startProxy(t testing.TB, cfg Config, pools ...PoolConfig) *testProxy {
 	t.Helper()
+	return startProxyWith(t, cfg, nil, pools...)
+}
+
+// startProxyWith is startProxy with a hook that adjusts the Proxy before Serve.
+func startProxyWith(t testing.TB, cfg Config, setup func(*Proxy), pools ...PoolConfig) *testProxy {
+	t.Helper()
 	logBuf := &syncBuffer{}
 	if cfg.Log == nil {
 		cfg.Log = logBuf
@@ -75,6 +81,9 @@ func startProxy(t testing.TB, cfg Config, pools ...PoolConfig) *testProxy {
 		if err := p.AddPool(pc); err != nil {
 			t.Fatalf("AddPool: %v", err)
 		}
+	}
+	if setup != nil {
+		setup(p)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -112,6 +112,8 @@ type Proxy struct {
 	conns  map[*clientConn]struct{}
 
 	bufs bufPools
+
+	staleAfter time.Duration // see defaultStaleAfter; tests shorten it
 }
 
 // runState owns the health-check goroutines of one Serve call.
@@ -164,6 +166,8 @@ func New(cfg Config) (*Proxy, error) {
 		sticky: sticky,
 		byProc: map[string]*pool{},
 		conns:  map[*clientConn]struct{}{},
+
+		staleAfter: defaultStaleAfter,
 	}
 	p.check = &http.Client{
 		Transport: &http.Transport{

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -601,5 +602,71 @@ func TestServeShutdown(t *testing.T) {
 	}
 	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
 		t.Error("listener still accepts after Serve returned")
+	}
+}
+
+func TestInstanceKilledUnderLoadNoFailures(t *testing.T) {
+	tp := startProxy(t, Config{})
+	bs := startWeb(t, tp, 3)
+	c := newClient(t)
+	const workers, perWorker = 8, 60
+	var done, failed atomic.Int64
+	var firstErr atomic.Value
+	finished := make(chan struct{})
+	for range workers {
+		go func() {
+			defer func() { finished <- struct{}{} }()
+			for range perWorker {
+				resp, err := c.Get(tp.URL + "/")
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				if err != nil || resp.StatusCode != 200 {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprint(err, resp))
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	waitFor(t, 10*time.Second, "100 requests done", func() bool { return done.Load() >= 100 })
+	bs[1].Listener.Close() // web.2 dies: refuses new connections, drops open ones
+	bs[1].CloseClientConnections()
+	for range workers {
+		<-finished
+	}
+	if n := failed.Load(); n != 0 {
+		t.Errorf("got %d failed requests of %d (first: %v), want 0", n, workers*perWorker, firstErr.Load())
+	}
+}
+
+// A POST (not replayable) must not be written on a keep-alive connection that the
+// instance closed while it sat idle in the proxy's cache.
+func TestStaleBackendConnNotReused(t *testing.T) {
+	tp := startProxyWith(t, Config{}, func(p *Proxy) { p.staleAfter = 0 })
+	var closed atomic.Int64
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	s.Config.IdleTimeout = 50 * time.Millisecond
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			closed.Add(1)
+		}
+	}
+	s.Start()
+	defer s.Close()
+	tp.Enable("web.1", s.Listener.Addr().String())
+	c := newClient(t)
+	for i := range 3 {
+		resp, err := c.Post(tp.URL+"/", "text/plain", strings.NewReader("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("POST %d: got %d, want 200", i+1, resp.StatusCode)
+		}
+		waitFor(t, 5*time.Second, "the instance to close the idle connection", func() bool { return closed.Load() == int64(i+1) })
 	}
 }
