@@ -52,7 +52,7 @@ stop_pids() {
 }
 
 # holder PORT: pid of the process listening on 127.0.0.1:PORT (empty if none).
-holder() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
+holder() { { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; } || true; }
 
 # leftover_holders: anything still on our ports after devcluster exited is one of its
 # children (so ours): report it as the bug it is, and stop it.

@@ -333,8 +333,8 @@ done
 if [[ -n $PROFILE && -n ${pid_of[devcluster]:-} ]]; then
 	# The profile is written when proxyserver exits.
 	stop_pids
-	say "CPU profile: go tool pprof -top $tmp/proxyserver $prof"
 	cp "$tmp/proxyserver" "$here/out/proxyserver"
+	say "CPU profile of devcluster's proxy: go tool pprof -top $here/out/proxyserver $prof"
 fi
 
 # --- the table -------------------------------------------------------------------------------

@@ -13,7 +13,11 @@
 # It prints every run and the medians, and Flask's cold start (process start → port answers)
 # for comparison, since the roll restarts three of them one after the other.
 #
-# Settings (environment): RUNS=7, PYTHON=python3 (the interpreter the instances run with).
+# Per run it also shows, for each instance, when it stopped answering on its port (down) and
+# when it answered the new version (up): up - down is its restart, the gaps are the roll.
+#
+# Settings (environment): RUNS=7, PYTHON=python3 (the interpreter the instances run with;
+# resolved to the real executable, so that a pyenv shim's start-up is not counted).
 set -euo pipefail
 
 RUNS=${RUNS:-7}
@@ -31,6 +35,9 @@ command -v go >/dev/null || die "go is missing: install Go 1.26 to build devclus
 command -v ss >/dev/null || die "ss is missing: sudo apt-get install iproute2"
 "$PYTHON" -c 'import flask' 2>/dev/null ||
 	die "$PYTHON cannot import flask: $PYTHON -m pip install flask (or sudo apt-get install python3-flask)"
+# Run the interpreter itself, not a wrapper such as a pyenv shim (a shell script that costs
+# a few hundred ms per start, which would be counted as reload time).
+PYTHON=$("$PYTHON" -c 'import sys; print(sys.executable)')
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/devcluster-reload.XXXXXX")
 pids=()
@@ -191,10 +198,17 @@ for k in range(2, runs + 2):
         f.write(src)
     first = direct = None
     seen = {}
+    down, up = {}, {}  # per instance: first time it did not answer, first time it answered the new version
     failures = 0
     deadline = t0 + 30
     while time.monotonic() < deadline:
-        done_direct = [version_at(p) == want for p in ports]
+        answers = [version_at(p) for p in ports]
+        for i, a in enumerate(answers):
+            if a is None and i not in down:
+                down[i] = time.monotonic() - t0
+            if a == want and i not in up:
+                up[i] = time.monotonic() - t0
+        done_direct = [a == want for a in answers]
         if first is None and any(done_direct):
             first = time.monotonic() - t0
         if direct is None and all(done_direct):
@@ -216,6 +230,8 @@ for k in range(2, runs + 2):
     rows.append((first, direct, total))
     print("run %d  %-4s first %.3f s   direct %.3f s   all (direct + proxy) %.3f s   failed via proxy %d"
           % (k - 1, want, first, direct, total, failures))
+    print("       " + "   ".join("%s down %s up %.2f" % (ids[i], "%.2f" % down[i] if i in down else "-", up[i])
+                                for i in sorted(up, key=up.get)))
     time.sleep(1.0)  # quiet gap so that the next save is a batch of its own
 
 med = [statistics.median(c) for c in zip(*rows)]
