@@ -146,6 +146,10 @@ func (pl *pool) enable(id, addr string) {
 	}
 	b.ep.Store(&endpoint{addr: addr})
 	b.st.Store(int32(stateUp))
+	if b.idle != nil { // a Drain in progress is overtaken: let it return
+		close(b.idle)
+		b.idle = nil
+	}
 	b.lastErr, b.okRun, b.failRun, b.since = "", 0, 0, pl.p.now()
 	pl.rebuildLocked()
 	pl.p.startCheckLocked(b)
