@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/devcluster/devcluster/control"
+	"github.com/devcluster/devcluster/proxy"
+	"github.com/devcluster/devcluster/supervisor"
+)
+
+// clusterAPI is the running cluster as the control socket sees it: it validates names,
+// then hands each request to the supervisor (processes) or the proxy (request counts).
+type clusterAPI struct {
+	proj    *project
+	sup     *supervisor.Supervisor
+	px      *proxy.Proxy
+	started time.Time
+	listen  string
+	down    context.CancelFunc
+}
+
+var _ control.Cluster = (*clusterAPI)(nil)
+
+func (a *clusterAPI) Status(ctx context.Context) (control.Status, error) {
+	requests := map[string]uint64{}
+	for _, st := range a.px.Stats() {
+		requests[st.ID] = st.Requests
+	}
+	st := control.Status{
+		PID:      os.Getpid(),
+		Dir:      a.proj.manifest.Dir,
+		Manifest: a.proj.manifest.Path,
+		Proxy:    a.listen,
+		Strategy: a.proj.strategy,
+		Started:  a.started,
+	}
+	for _, in := range a.sup.Status() {
+		st.Instances = append(st.Instances, control.Instance{
+			ID:         in.ID,
+			Process:    in.Process,
+			Index:      in.Index,
+			Port:       in.Port,
+			PID:        in.PID,
+			State:      in.State,
+			Since:      in.Since,
+			Restarts:   in.Restarts,
+			Requests:   requests[in.ID],
+			LastExit:   in.LastExit,
+			Generation: in.Generation,
+		})
+	}
+	return st, nil
+}
+
+// ids lists the instances the supervisor knows, for error messages.
+func (a *clusterAPI) ids() []string {
+	var ids []string
+	for _, in := range a.sup.Status() {
+		ids = append(ids, in.ID)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func (a *clusterAPI) checkInstances(ids []string) error {
+	if len(ids) == 0 {
+		return fmt.Errorf("name at least one instance, e.g. web.2 (instances: %s)", strings.Join(a.ids(), ", "))
+	}
+	known := map[string]bool{}
+	for _, id := range a.ids() {
+		known[id] = true
+	}
+	for _, id := range ids {
+		if !known[id] {
+			return fmt.Errorf("unknown instance %q (instances: %s)", id, strings.Join(a.ids(), ", "))
+		}
+	}
+	return nil
+}
+
+// expandTargets turns process names and instance IDs into a checked list; none means all.
+func (a *clusterAPI) checkTargets(targets []string) error {
+	known := map[string]bool{}
+	for _, n := range a.proj.processNames() {
+		known[n] = true
+	}
+	for _, id := range a.ids() {
+		known[id] = true
+	}
+	for _, t := range targets {
+		if !known[t] {
+			return fmt.Errorf("unknown process or instance %q (processes: %s; instances: %s)", t,
+				strings.Join(a.proj.processNames(), ", "), strings.Join(a.ids(), ", "))
+		}
+	}
+	return nil
+}
+
+func (a *clusterAPI) Restart(ctx context.Context, targets []string) error {
+	if len(targets) == 0 {
+		targets = a.proj.processNames()
+	}
+	if err := a.checkTargets(targets); err != nil {
+		return err
+	}
+	return a.sup.Restart(ctx, targets...)
+}
+
+func (a *clusterAPI) Stop(ctx context.Context, ids []string) error {
+	if err := a.checkInstances(ids); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := a.sup.StopInstance(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *clusterAPI) Start(ctx context.Context, ids []string) error {
+	if err := a.checkInstances(ids); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := a.sup.StartInstance(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *clusterAPI) Scale(ctx context.Context, process string, n int) error {
+	if a.proj.process(process) == nil {
+		return fmt.Errorf("unknown process %q (processes: %s)", process, strings.Join(a.proj.processNames(), ", "))
+	}
+	if n < 0 {
+		return fmt.Errorf("cannot scale %s to %d instances: the count must be 0 or more", process, n)
+	}
+	return a.sup.Scale(ctx, process, n)
+}
+
+func (a *clusterAPI) Logs(ctx context.Context, ids []string, n int, follow bool, out func(control.LogLine) error) error {
+	if len(ids) > 0 {
+		if err := a.checkTargets(ids); err != nil {
+			return err
+		}
+		ids = a.expandProcesses(ids)
+	}
+	for _, l := range a.sup.Logs(ids, n) {
+		if err := out(control.LogLine{ID: l.ID, Time: l.Time, Text: l.Text}); err != nil {
+			return err
+		}
+	}
+	if !follow {
+		return nil
+	}
+	for l := range a.sup.Follow(ctx, ids) {
+		if err := out(control.LogLine{ID: l.ID, Time: l.Time, Text: l.Text}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// expandProcesses replaces process names by their instance IDs.
+func (a *clusterAPI) expandProcesses(targets []string) []string {
+	var out []string
+	for _, t := range targets {
+		if a.proj.process(t) != nil {
+			for _, in := range a.sup.Status() {
+				if in.Process == t {
+					out = append(out, in.ID)
+				}
+			}
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func (a *clusterAPI) Down(ctx context.Context) error {
+	a.down()
+	return nil
+}

@@ -1,0 +1,25 @@
+package main
+
+import (
+	"io"
+	"os"
+
+	"github.com/mattn/go-isatty"
+)
+
+// useColor decides colour for one writer: NO_COLOR wins, then FORCE_COLOR, then whether
+// the writer is a terminal. stdout and stderr are decided separately, so that
+// `devcluster up | tee log` keeps colour on stderr but not in the file.
+func useColor(w io.Writer, getenv func(string) string) bool {
+	if getenv("NO_COLOR") != "" {
+		return false
+	}
+	if v := getenv("FORCE_COLOR"); v != "" && v != "0" && v != "false" {
+		return true
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
+}

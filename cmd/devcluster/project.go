@@ -1,0 +1,259 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/devcluster/devcluster/procfile"
+	"github.com/devcluster/devcluster/supervisor"
+)
+
+// manifestFlags are the flags every command that reads the manifest shares.
+type manifestFlags struct {
+	file      string
+	envFiles  []string
+	formation string
+	basePort  int
+	listen    string
+	strategy  string
+}
+
+// project is a loaded manifest with its environment and formation applied: everything
+// `up` and `check` need before anything is started.
+type project struct {
+	manifest  *procfile.Manifest
+	env       []procfile.EnvVar
+	formation map[string]int
+	instances []procfile.Instance
+	basePort  int
+	listen    string
+	strategy  string
+}
+
+// findManifest resolves -f, or looks for devcluster.yaml then Procfile in dir.
+func findManifest(cwd, file string) (string, error) {
+	if file != "" {
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(cwd, file)
+		}
+		if _, err := os.Stat(file); err != nil {
+			return "", withHint(fmt.Errorf("manifest %s: %w", file, err), "pass an existing Procfile or devcluster.yaml with -f, or run \"devcluster init\"")
+		}
+		return file, nil
+	}
+	path, err := procfile.Find(cwd)
+	if err != nil {
+		return "", withHint(err, "create a Procfile (\"web: python3 -m flask --app app run --no-reload --port $PORT\") or run \"devcluster init\"")
+	}
+	return path, nil
+}
+
+func loadProject(e *env, f *manifestFlags) (*project, error) {
+	path, err := findManifest(e.cwd, f.file)
+	if err != nil {
+		return nil, err
+	}
+	m, err := procfile.Load(path)
+	if err != nil {
+		return nil, withHint(err, "fix the lines named above; every problem in the file is listed")
+	}
+	envVars, err := procfile.LoadEnvFiles([]string{filepath.Join(m.Dir, ".env")}, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.envFiles) > 0 {
+		paths := make([]string, len(f.envFiles))
+		for i, p := range f.envFiles {
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(e.cwd, p)
+			}
+			paths[i] = p
+		}
+		more, err := procfile.LoadEnvFiles(paths, false)
+		if err != nil {
+			return nil, err
+		}
+		envVars = append(envVars, more...)
+	}
+	formation, err := procfile.ParseFormation(f.formation)
+	if err != nil {
+		return nil, withHint(err, "write the formation as -m web=3,worker=1")
+	}
+	base := f.basePort
+	if base == 0 {
+		base = procfile.DefaultBasePort
+	}
+	instances, err := m.Plan(formation, base)
+	if err != nil {
+		return nil, err
+	}
+	listen := f.listen
+	if listen == "" {
+		listen = m.Proxy.Listen
+	}
+	if listen == "" {
+		listen = "127.0.0.1:8080"
+	}
+	strategy := f.strategy
+	if strategy == "" {
+		strategy = m.Proxy.Strategy
+	}
+	if strategy == "" {
+		strategy = "roundrobin"
+	}
+	return &project{
+		manifest:  m,
+		env:       envVars,
+		formation: formation,
+		instances: instances,
+		basePort:  base,
+		listen:    listen,
+		strategy:  strategy,
+	}, nil
+}
+
+// mergedEnv layers the inherited environment, the .env files and the manifest's own env,
+// later layers winning, as foreman does.
+func (p *project) mergedEnv(base []string, proc *procfile.Process) []string {
+	vals := map[string]string{}
+	var order []string
+	set := func(k, v string) {
+		if _, ok := vals[k]; !ok {
+			order = append(order, k)
+		}
+		vals[k] = v
+	}
+	for _, kv := range base {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok {
+			set(k, v)
+		}
+	}
+	for _, ev := range p.env {
+		set(ev.Key, ev.Value)
+	}
+	keys := make([]string, 0, len(proc.Env))
+	for k := range proc.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		set(k, proc.Env[k])
+	}
+	out := make([]string, 0, len(order))
+	for _, k := range order {
+		out = append(out, k+"="+vals[k])
+	}
+	return out
+}
+
+func (p *project) process(name string) *procfile.Process {
+	for _, proc := range p.manifest.Processes {
+		if proc.Name == name {
+			return proc
+		}
+	}
+	return nil
+}
+
+// spec turns one planned instance into what the supervisor runs.
+func (p *project) spec(baseEnv []string, inst procfile.Instance) (supervisor.InstanceSpec, error) {
+	proc := inst.Process
+	sig, err := parseSignal(proc.StopSignal)
+	if err != nil {
+		return supervisor.InstanceSpec{}, fmt.Errorf("%s: process %q: %w", p.manifest.Path, proc.Name, err)
+	}
+	timeout := proc.StopTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
+	restart := proc.Restart
+	if restart == "" {
+		restart = "always"
+	}
+	return supervisor.InstanceSpec{
+		ID:          inst.ID,
+		Process:     proc.Name,
+		Index:       inst.Index,
+		Port:        inst.Port,
+		Command:     proc.Command,
+		Dir:         p.manifest.Dir,
+		Env:         p.mergedEnv(baseEnv, proc),
+		Restart:     restart,
+		StopSignal:  sig,
+		StopTimeout: timeout,
+		HealthPath:  proc.Health.Path,
+		Balanced:    p.manifest.IsBalanced(proc),
+	}, nil
+}
+
+func (p *project) specs(baseEnv []string) ([]supervisor.InstanceSpec, error) {
+	out := make([]supervisor.InstanceSpec, 0, len(p.instances))
+	for _, inst := range p.instances {
+		s, err := p.spec(baseEnv, inst)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// specFor builds the spec of a new instance when scaling up at runtime.
+func (p *project) specFor(baseEnv []string) func(process string, index int) (supervisor.InstanceSpec, error) {
+	return func(process string, index int) (supervisor.InstanceSpec, error) {
+		proc := p.process(process)
+		if proc == nil {
+			return supervisor.InstanceSpec{}, fmt.Errorf("unknown process %q (processes: %s)", process, strings.Join(p.processNames(), ", "))
+		}
+		port := p.manifest.PortFor(proc, index, p.basePort)
+		if port > 65535 {
+			return supervisor.InstanceSpec{}, fmt.Errorf("%s.%d would need port %d, above 65535", process, index, port)
+		}
+		return p.spec(baseEnv, procfile.Instance{Process: proc, Index: index, Port: port, ID: process + "." + strconv.Itoa(index)})
+	}
+}
+
+func (p *project) processNames() []string {
+	names := make([]string, len(p.manifest.Processes))
+	for i, proc := range p.manifest.Processes {
+		names[i] = proc.Name
+	}
+	return names
+}
+
+var signalNames = map[string]syscall.Signal{
+	"TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT, "HUP": syscall.SIGHUP,
+	"KILL": syscall.SIGKILL, "USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "WINCH": syscall.SIGWINCH,
+}
+
+func parseSignal(name string) (syscall.Signal, error) {
+	if name == "" {
+		return syscall.SIGTERM, nil
+	}
+	n := strings.TrimPrefix(strings.ToUpper(name), "SIG")
+	if s, ok := signalNames[n]; ok {
+		return s, nil
+	}
+	return 0, fmt.Errorf("unknown stop_signal %q (use TERM, INT, QUIT, HUP, KILL, USR1 or USR2)", name)
+}
+
+// isLoopbackListen reports whether addr binds only to a loopback address.
+func isLoopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

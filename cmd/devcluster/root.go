@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// env is what every command receives instead of reaching for process globals, so that
+// tests (and testscript) can run commands in-process with their own streams.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	cwd            string
+}
+
+// exitError carries a specific exit status out of a command; only run maps it to a code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// hintError attaches a "Try:" line to an error for the user.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+
+func withHint(err error, hint string) error {
+	if err == nil {
+		return nil
+	}
+	return &hintError{err: err, hint: hint}
+}
+
+// run is main without the os.Exit, so tests can call it.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cwd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: cannot read the current directory: %v\n", err)
+		return 1
+	}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, cwd: cwd}
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err = root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "Error: %s\n", strings.TrimRight(err.Error(), "\n"))
+	var h *hintError
+	if errors.As(err, &h) && h.hint != "" {
+		fmt.Fprintf(stderr, "Try: %s\n", h.hint)
+	}
+	var x *exitError
+	if errors.As(err, &x) {
+		return x.code
+	}
+	return 1
+}
+
+func newRootCmd(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "devcluster",
+		Short: "Run a local multi-instance cluster of your Flask or Django app behind one balancer",
+		Long: `devcluster starts N copies of each process in a Procfile (or devcluster.yaml) on
+consecutive ports, restarts them when they crash, reloads them one at a time when
+their source changes, and balances them behind one HTTP proxy on 127.0.0.1:8080.`,
+		Example: `  devcluster up -f Procfile.example -m web=3
+  devcluster ps
+  devcluster scale web=5`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetVersionTemplate("devcluster {{.Version}}\n")
+	root.AddCommand(
+		newUpCmd(e),
+		newPsCmd(e),
+		newRestartCmd(e),
+		newStopCmd(e),
+		newStartCmd(e),
+		newScaleCmd(e),
+		newLogsCmd(e),
+		newDownCmd(e),
+		newInitCmd(e),
+		newCheckCmd(e),
+	)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return withHint(err, fmt.Sprintf("devcluster %s --help", c.Name()))
+	})
+	return root
+}

@@ -1,0 +1,575 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/devcluster/devcluster/control"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"devcluster": func() {
+			os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		},
+	})
+}
+
+// TestScripts runs testdata/script/*.txtar: the CLI against real clusters of real
+// processes. Scripts that bind fixed ports say so in their name and never run at the
+// same time as another script using the same ports.
+func TestScripts(t *testing.T) {
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("REPO", repo)
+			e.Setenv("NO_COLOR", "1")
+			for _, k := range []string{"PYENV_ROOT", "PYENV_VERSION", "LANG"} {
+				if v := os.Getenv(k); v != "" {
+					e.Setenv(k, v)
+				}
+			}
+			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			// Under CI a missing dependency is a failure, never a silent skip:
+			// .ci/run installs all of them.
+			need := func(ok bool, what string) (bool, error) {
+				if !ok && os.Getenv("CI") != "" {
+					return false, fmt.Errorf("CI=true but %s; .ci/run must install it", what)
+				}
+				return ok, nil
+			}
+			switch cond {
+			case "django":
+				return need(pythonHas("/usr/bin/python3", "django"), "/usr/bin/python3 cannot import django")
+			case "flask":
+				return need(pythonHas("python3", "flask"), "python3 cannot import flask")
+			case "root":
+				return os.Geteuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waithttp":    cmdWaitHTTP,
+			"balance":     cmdBalance,
+			"load":        cmdLoad,
+			"waitstate":   cmdWaitState,
+			"killinst":    cmdKillInstance,
+			"waitrestart": cmdWaitRestart,
+			"savepids":    cmdSavePids,
+			"gone":        cmdGone,
+			"portfree":    cmdPortFree,
+			"fileperm":    cmdFilePerm,
+			"holdport":    cmdHoldPort,
+			"waitbody":    cmdWaitBody,
+			"setversion": func(ts *testscript.TestScript, neg bool, args []string) {
+				editFile(ts, args[0], func(s string) string {
+					return versionLine.ReplaceAllString(s, `VERSION = "`+args[1]+`"`)
+				})
+			},
+			"replace": func(ts *testscript.TestScript, neg bool, args []string) {
+				editFile(ts, args[0], func(s string) string {
+					if !strings.Contains(s, args[1]) {
+						ts.Fatalf("%s does not contain %q", args[0], args[1])
+					}
+					return strings.Replace(s, args[1], args[2], 1)
+				})
+			},
+			"waitversion":    cmdWaitVersion,
+			"waitlog":        cmdWaitLog,
+			"balanceversion": cmdBalanceVersion,
+		},
+	})
+}
+
+func pythonHas(py, module string) bool {
+	return runQuiet(py, "-c", "import "+module) == nil
+}
+
+// waitFor polls try every 20 ms until it returns true or the deadline passes.
+func waitFor(timeout time.Duration, try func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if try() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// argTimeout reads an optional duration argument at index i; 30s when absent.
+func argTimeout(ts *testscript.TestScript, args []string, i int) time.Duration {
+	if len(args) <= i {
+		return 30 * time.Second
+	}
+	d, err := time.ParseDuration(args[i])
+	ts.Check(err)
+	return d
+}
+
+var scriptHTTP = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64, Proxy: nil}}
+
+// waithttp URL [TIMEOUT]: wait until GET URL answers 2xx (default 30s).
+// With !, wait until it no longer answers at all.
+func cmdWaitHTTP(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 {
+		ts.Fatalf("usage: waithttp URL [TIMEOUT]")
+	}
+	timeout := argTimeout(ts, args, 1)
+	var last string
+	ok := waitFor(timeout, func() bool {
+		resp, err := scriptHTTP.Get(args[0])
+		if err != nil {
+			last = err.Error()
+			return neg
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		last = resp.Status
+		if neg {
+			return false
+		}
+		return resp.StatusCode < 300
+	})
+	if !ok {
+		ts.Fatalf("waithttp %s: not reached within %s (last: %s)", args[0], timeout, last)
+	}
+}
+
+// balance URL N: send N sequential requests and print how many each instance answered,
+// one "ID COUNT" line per instance, sorted. Any non-2xx response fails the script.
+func cmdBalance(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: balance URL N")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	counts := map[string]int{}
+	for i := 0; i < n; i++ {
+		resp, err := scriptHTTP.Get(args[0])
+		if err != nil {
+			ts.Fatalf("request %d: %v", i+1, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			ts.Fatalf("request %d: %s: %s", i+1, resp.Status, body)
+		}
+		id := resp.Header.Get("X-Devcluster-Instance")
+		if !strings.Contains(string(body), id) {
+			ts.Fatalf("request %d: header says %q but the body does not: %s", i+1, id, body)
+		}
+		counts[id]++
+	}
+	ids := make([]string, 0, len(counts))
+	for id := range counts {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		fmt.Fprintf(ts.Stdout(), "%s %d\n", id, counts[id])
+	}
+}
+
+// loadRun is a bounded load loop started by "load start" and ended by "load stop".
+type loadRun struct {
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	ok, fail atomic.Int64
+	mu       sync.Mutex
+	errs     []string
+	seen     sync.Map
+}
+
+var loads sync.Map // *testscript.TestScript → *loadRun
+
+// load start URL CONCURRENCY | load stop: clients loop on URL (for 120 s at most) until
+// stopped; stop prints the counts and fails if any request failed.
+func cmdLoad(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) >= 1 && args[0] == "stop" {
+		v, ok := loads.LoadAndDelete(ts)
+		if !ok {
+			ts.Fatalf("load stop: no load running")
+		}
+		lr := v.(*loadRun)
+		lr.cancel()
+		lr.wg.Wait()
+		var seen []string
+		lr.seen.Range(func(k, _ any) bool { seen = append(seen, k.(string)); return true })
+		sort.Strings(seen)
+		fmt.Fprintf(ts.Stdout(), "load: %d ok, %d failed, instances %s\n", lr.ok.Load(), lr.fail.Load(), strings.Join(seen, " "))
+		if lr.fail.Load() > 0 {
+			ts.Fatalf("load: %d failed requests, first: %s", lr.fail.Load(), strings.Join(lr.errs, "; "))
+		}
+		return
+	}
+	if len(args) != 3 || args[0] != "start" {
+		ts.Fatalf("usage: load start URL CONCURRENCY | load stop")
+	}
+	conc, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	lr := &loadRun{cancel: cancel}
+	loads.Store(ts, lr)
+	ts.Defer(func() {
+		cancel()
+		lr.wg.Wait()
+	})
+	for i := 0; i < conc; i++ {
+		lr.wg.Add(1)
+		go func() {
+			defer lr.wg.Done()
+			for ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, "GET", args[1], nil)
+				resp, err := scriptHTTP.Do(req)
+				if ctx.Err() != nil {
+					return
+				}
+				if err != nil {
+					lr.record(err.Error())
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode >= 300 {
+					lr.record(resp.Status)
+					continue
+				}
+				lr.seen.Store(resp.Header.Get("X-Devcluster-Instance"), true)
+				lr.ok.Add(1)
+			}
+		}()
+	}
+}
+
+func (lr *loadRun) record(msg string) {
+	lr.fail.Add(1)
+	lr.mu.Lock()
+	if len(lr.errs) < 3 {
+		lr.errs = append(lr.errs, msg)
+	}
+	lr.mu.Unlock()
+}
+
+// clusterDir is where the script's cluster keeps its socket: $CLUSTER, else the
+// current directory.
+func clusterDir(ts *testscript.TestScript) string {
+	if d := ts.Getenv("CLUSTER"); d != "" {
+		return d
+	}
+	return ts.MkAbs(".")
+}
+
+func scriptStatus(ts *testscript.TestScript) (control.Status, error) {
+	c, err := control.Dial(control.SocketPath(clusterDir(ts)))
+	if err != nil {
+		return control.Status{}, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return c.Status(ctx)
+}
+
+// waitstate ID STATE [TIMEOUT]: wait until instance ID is in STATE ("gone" waits until
+// the cluster no longer lists it).
+func cmdWaitState(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: waitstate ID STATE [TIMEOUT]")
+	}
+	timeout := argTimeout(ts, args, 2)
+	var last string
+	ok := waitFor(timeout, func() bool {
+		st, err := scriptStatus(ts)
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		for _, in := range st.Instances {
+			if in.ID == args[0] {
+				last = in.State
+				return in.State == args[1]
+			}
+		}
+		last = "not listed"
+		return args[1] == "gone"
+	})
+	if !ok {
+		ts.Fatalf("waitstate %s %s: not reached within %s (last: %s)", args[0], args[1], timeout, last)
+	}
+}
+
+var killed sync.Map // *testscript.TestScript → pid killed by killinst
+
+// waitrestart ID [TIMEOUT]: wait until instance ID is ready again with a new pid after
+// killinst.
+func cmdWaitRestart(ts *testscript.TestScript, neg bool, args []string) {
+	old, ok := killed.Load(ts)
+	if !ok {
+		ts.Fatalf("waitrestart: no killinst before")
+	}
+	timeout := argTimeout(ts, args, 1)
+	var last string
+	if !waitFor(timeout, func() bool {
+		st, err := scriptStatus(ts)
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		for _, in := range st.Instances {
+			if in.ID == args[0] {
+				last = fmt.Sprintf("%s pid %d", in.State, in.PID)
+				return in.State == "ready" && in.PID != old.(int) && in.PID > 0
+			}
+		}
+		return false
+	}) {
+		ts.Fatalf("waitrestart %s: not ready with a new pid within %s (last: %s)", args[0], timeout, last)
+	}
+}
+
+// killinst ID: SIGKILL the process of one instance, as a crash would.
+func cmdKillInstance(ts *testscript.TestScript, neg bool, args []string) {
+	st, err := scriptStatus(ts)
+	ts.Check(err)
+	for _, in := range st.Instances {
+		if in.ID == args[0] {
+			if in.PID <= 0 {
+				ts.Fatalf("%s has no pid (state %s)", in.ID, in.State)
+			}
+			killed.Store(ts, in.PID)
+			ts.Check(syscall.Kill(in.PID, syscall.SIGKILL))
+			fmt.Fprintf(ts.Stdout(), "killed %s pid %d\n", in.ID, in.PID)
+			return
+		}
+	}
+	ts.Fatalf("no instance %s", args[0])
+}
+
+// savepids FILE: write the pids of every instance and of their process groups' members.
+func cmdSavePids(ts *testscript.TestScript, neg bool, args []string) {
+	st, err := scriptStatus(ts)
+	ts.Check(err)
+	pids := map[int]bool{}
+	for _, in := range st.Instances {
+		if in.PID > 0 {
+			pids[in.PID] = true
+			for _, p := range groupMembers(in.PID) {
+				pids[p] = true
+			}
+		}
+	}
+	var lines []string
+	for p := range pids {
+		lines = append(lines, strconv.Itoa(p))
+	}
+	sort.Strings(lines)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+}
+
+// groupMembers lists every process in process group pgid, found through /proc.
+func groupMembers(pgid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if g, err := syscall.Getpgid(pid); err == nil && g == pgid {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// gone FILE [TIMEOUT]: every pid listed in FILE has exited (default: now, or within TIMEOUT).
+func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
+	data, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	timeout := time.Duration(0)
+	if len(args) > 1 {
+		timeout, err = time.ParseDuration(args[1])
+		ts.Check(err)
+	}
+	var alive []string
+	waitFor(timeout, func() bool {
+		alive = alive[:0]
+		for _, f := range strings.Fields(string(data)) {
+			pid, _ := strconv.Atoi(f)
+			if processAlive(pid) {
+				alive = append(alive, f)
+			}
+		}
+		return len(alive) == 0
+	})
+	if len(alive) > 0 {
+		ts.Fatalf("still running: pids %s", strings.Join(alive, " "))
+	}
+}
+
+// processAlive is true for a live, non-zombie process.
+func processAlive(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// portfree PORT...: nothing listens on 127.0.0.1:PORT.
+func cmdPortFree(ts *testscript.TestScript, neg bool, args []string) {
+	for _, p := range args {
+		ln, err := net.Listen("tcp", "127.0.0.1:"+p)
+		if err != nil {
+			if !neg {
+				ts.Fatalf("port %s is still in use: %v", p, err)
+			}
+			continue
+		}
+		ln.Close()
+		if neg {
+			ts.Fatalf("port %s is free, want it in use", p)
+		}
+	}
+}
+
+// fileperm MODE PATH: the permission bits of PATH are MODE (octal).
+func cmdFilePerm(ts *testscript.TestScript, neg bool, args []string) {
+	want, err := strconv.ParseUint(args[0], 8, 32)
+	ts.Check(err)
+	fi, err := os.Stat(ts.MkAbs(args[1]))
+	ts.Check(err)
+	if got := uint64(fi.Mode().Perm()); got != want {
+		ts.Fatalf("%s: mode %o, want %o", args[1], got, want)
+	}
+}
+
+func runQuiet(name string, args ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return exec.CommandContext(ctx, name, args...).Run()
+}
+
+var versionLine = regexp.MustCompile(`VERSION = "[^"\n]*"`)
+
+// editFile rewrites a file the way editors save: write a temporary file, rename it over.
+func editFile(ts *testscript.TestScript, name string, change func(string) string) {
+	path := ts.MkAbs(name)
+	data, err := os.ReadFile(path)
+	ts.Check(err)
+	tmp := path + ".devcluster-test~"
+	ts.Check(os.WriteFile(tmp, []byte(change(string(data))), 0o644))
+	ts.Check(os.Rename(tmp, path))
+}
+
+func getBody(url string) (string, string, error) {
+	resp, err := scriptHTTP.Get(url)
+	if err != nil {
+		return "", "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return "", "", fmt.Errorf("%s: %s", resp.Status, body)
+	}
+	return string(body), resp.Header.Get("X-Devcluster-Instance"), err
+}
+
+// waitbody URL TEXT [TIMEOUT]: wait until GET URL answers 2xx with TEXT in the body.
+func cmdWaitBody(ts *testscript.TestScript, neg bool, args []string) {
+	timeout := argTimeout(ts, args, 2)
+	var last string
+	if !waitFor(timeout, func() bool {
+		body, _, err := getBody(args[0])
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		last = body
+		return strings.Contains(body, args[1])
+	}) {
+		ts.Fatalf("waitbody %s %q: not within %s (last: %s)", args[0], args[1], timeout, last)
+	}
+}
+
+// waitversion PORT... VERSION: wait until every instance, asked directly on its port,
+// answers with VERSION.
+func cmdWaitVersion(ts *testscript.TestScript, neg bool, args []string) {
+	want := args[len(args)-1]
+	for _, port := range args[:len(args)-1] {
+		cmdWaitBody(ts, false, []string{"http://127.0.0.1:" + port + "/", want, "30s"})
+	}
+}
+
+// balanceversion URL N VERSION: N requests through the proxy all answer with VERSION.
+func cmdBalanceVersion(ts *testscript.TestScript, neg bool, args []string) {
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	for i := 0; i < n; i++ {
+		body, id, err := getBody(args[0])
+		if err != nil {
+			ts.Fatalf("request %d: %v", i+1, err)
+		}
+		if !strings.Contains(body, args[2]) {
+			ts.Fatalf("request %d answered by %s: %q, want %s", i+1, id, body, args[2])
+		}
+	}
+}
+
+// waitlog ID TEXT [TIMEOUT]: wait until the recent output of instance ID contains TEXT.
+func cmdWaitLog(ts *testscript.TestScript, neg bool, args []string) {
+	timeout := argTimeout(ts, args, 2)
+	if !waitFor(timeout, func() bool {
+		c, err := control.Dial(control.SocketPath(clusterDir(ts)))
+		if err != nil {
+			return false
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		found := false
+		c.Logs(ctx, []string{args[0]}, 200, false, func(l control.LogLine) error {
+			if strings.Contains(l.Text, args[1]) {
+				found = true
+			}
+			return nil
+		})
+		return found
+	}) {
+		ts.Fatalf("waitlog %s %q: not within %s", args[0], args[1], timeout)
+	}
+}
+
+// holdport PORT: listen on 127.0.0.1:PORT until the script ends.
+func cmdHoldPort(ts *testscript.TestScript, neg bool, args []string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:"+args[0])
+	ts.Check(err)
+	ts.Defer(func() { ln.Close() })
+}

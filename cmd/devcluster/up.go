@@ -1,0 +1,472 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/devcluster/devcluster/control"
+	"github.com/devcluster/devcluster/procfile"
+	"github.com/devcluster/devcluster/proxy"
+	"github.com/devcluster/devcluster/supervisor"
+	"github.com/devcluster/devcluster/watcher"
+)
+
+type upFlags struct {
+	manifestFlags
+	scale       string
+	pty         bool
+	noWatch     bool
+	poll        string
+	noGitignore bool
+	sticky      string
+}
+
+func addManifestFlags(cmd *cobra.Command, f *manifestFlags) {
+	cmd.Flags().StringVarP(&f.file, "file", "f", "", "manifest to read (default: devcluster.yaml, then Procfile)")
+	cmd.Flags().StringArrayVarP(&f.envFiles, "env", "e", nil, "extra .env file to load (repeatable; .env next to the manifest is always read)")
+	cmd.Flags().StringVarP(&f.formation, "formation", "m", "", "instances per process, e.g. web=3,worker=1 (web defaults to 2, others to 1)")
+	cmd.Flags().IntVarP(&f.basePort, "port", "p", procfile.DefaultBasePort, "base port: process k gets PORT+100*k, its instances consecutive ports")
+	cmd.Flags().StringVar(&f.listen, "listen", "", "address of the balancing proxy (default 127.0.0.1:8080)")
+	cmd.Flags().StringVar(&f.strategy, "strategy", "", "balancing: roundrobin, leastconn, random, source, uri or first")
+}
+
+func newUpCmd(e *env) *cobra.Command {
+	var f upFlags
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Start every process of the manifest behind the balancing proxy",
+		Long: `up starts N instances of each process on consecutive ports (web: 5000, 5001, ...),
+restarts them when they crash, reloads them one at a time when source files change,
+and balances HTTP requests over the ready instances on 127.0.0.1:8080.
+
+Press Ctrl-C to stop everything (twice to skip the graceful wait). Type r + Enter,
+or send SIGHUP, to roll every process onto fresh code.`,
+		Example: `  devcluster up -f Procfile.example -m web=3
+  devcluster up -m web=4,worker=1 --listen 127.0.0.1:9000
+  devcluster up --strategy leastconn --no-watch`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.scale != "" {
+				if f.formation != "" {
+					f.formation += ","
+				}
+				f.formation += f.scale
+			}
+			return runUp(cmd.Context(), e, &f)
+		},
+	}
+	addManifestFlags(cmd, &f.manifestFlags)
+	cmd.Flags().StringVar(&f.scale, "scale", "", "same as -m")
+	cmd.Flags().BoolVar(&f.pty, "pty", false, "run each instance under a pseudo-terminal (keeps colours of TTY-only programs)")
+	cmd.Flags().BoolVar(&f.noWatch, "no-watch", false, "do not watch files for changes")
+	cmd.Flags().StringVar(&f.poll, "poll", "", "poll files instead of inotify (for network and VM mounts), optionally every INTERVAL")
+	cmd.Flags().Lookup("poll").NoOptDefVal = "500ms"
+	cmd.Flags().BoolVar(&f.noGitignore, "no-gitignore", false, "do not honour .gitignore when watching")
+	cmd.Flags().StringVar(&f.sticky, "sticky", "", "sticky sessions: cookie or source")
+	return cmd
+}
+
+// logWriter prefixes every line it is given with "devcluster | " and writes whole lines
+// under one lock, so that messages from the proxy, the supervisor and cmd never interleave.
+type logWriter struct {
+	mu  sync.Mutex
+	out io.Writer
+	buf []byte
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := strings.IndexByte(string(w.buf), '\n')
+		if i < 0 {
+			break
+		}
+		line := string(w.buf[:i])
+		w.buf = w.buf[i+1:]
+		if !strings.HasPrefix(line, "devcluster |") {
+			line = "devcluster | " + line
+		}
+		if _, err := io.WriteString(w.out, line+"\n"); err != nil {
+			return len(p), err
+		}
+	}
+	return len(p), nil
+}
+
+func (w *logWriter) printf(format string, args ...any) {
+	fmt.Fprintf(w, format+"\n", args...)
+}
+
+func runUp(ctx context.Context, e *env, f *upFlags) error {
+	proj, err := loadProject(e, &f.manifestFlags)
+	if err != nil {
+		return err
+	}
+	m := proj.manifest
+	log := &logWriter{out: e.stderr}
+	for _, w := range procfile.ReloaderWarnings(m) {
+		log.printf("warning: %s", w)
+	}
+	if !isLoopbackListen(proj.listen) {
+		log.printf("WARNING: the proxy listens on %s, which is reachable from other machines. Use --listen 127.0.0.1:PORT to keep it local.", proj.listen)
+	}
+	if len(proj.instances) == 0 {
+		return withHint(errors.New("the formation starts no instance"), "give at least one process a count above 0, e.g. -m web=2")
+	}
+
+	baseEnv := os.Environ()
+	specs, err := proj.specs(baseEnv)
+	if err != nil {
+		return err
+	}
+	if err := supervisor.CheckCommands(specs); err != nil {
+		return withHint(err, "install the program or fix the command in "+filepath.Base(m.Path))
+	}
+
+	px, err := newProxy(proj, f, log)
+	if err != nil {
+		return err
+	}
+	sup, err := supervisor.New(supervisor.Config{
+		Specs:    specs,
+		Balancer: px,
+		Output:   e.stdout,
+		Log:      log,
+		Color:    useColor(e.stdout, e.getenv),
+		PTY:      f.pty,
+		SpecFor:  proj.specFor(baseEnv),
+	})
+	if err != nil {
+		return err
+	}
+	if err := sup.CheckPorts(); err != nil {
+		return withHint(err, "stop what holds the port, or move devcluster with --port BASE")
+	}
+	ln, err := net.Listen("tcp", proj.listen)
+	if err != nil {
+		return withHint(listenError(proj.listen, err), "stop what holds it, or choose another address with --listen 127.0.0.1:PORT")
+	}
+	socket := control.SocketPath(m.Dir)
+	ctlLn, err := control.Listen(socket)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
+	var watchers []*watchedGroup
+	if !f.noWatch {
+		watchers, err = newWatchers(proj, f, log)
+		if err != nil {
+			ln.Close()
+			ctlLn.Close()
+			return err
+		}
+	}
+
+	printTable(e.stderr, proj, specs)
+
+	// stopCtx ends the cluster: a signal, `devcluster down`, or an actor failing.
+	stopCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	proxyCtx, proxyCancel := context.WithCancel(context.Background())
+	supCtx, supCancel := context.WithCancel(context.Background())
+	defer proxyCancel()
+	defer supCancel()
+	proxyDone := make(chan struct{})
+
+	api := &clusterAPI{proj: proj, sup: sup, px: px, started: time.Now(), down: stop, listen: ln.Addr().String()}
+	ctlServer := control.NewServer(api)
+
+	var g actorGroup
+	g.add("stop", func() error { <-stopCtx.Done(); return nil }, func(error) { stop() })
+	g.add("proxy", func() error {
+		defer close(proxyDone)
+		return px.Serve(proxyCtx, ln)
+	}, func(error) { proxyCancel() })
+	supDone := make(chan struct{})
+	g.add("supervisor", func() error {
+		defer close(supDone)
+		return sup.Run(supCtx)
+	}, func(error) {
+		// Stop accepting first, then stop the instances: in-flight requests finish.
+		select {
+		case <-proxyDone:
+		case <-time.After(5 * time.Second):
+		}
+		supCancel()
+	})
+	ctlCtx, ctlCancel := context.WithCancel(context.Background())
+	defer ctlCancel()
+	// The control socket closes last, so that "devcluster down" returns only once every
+	// instance has been reaped.
+	g.add("control", func() error { return ctlServer.Serve(ctlCtx, ctlLn) }, func(error) {
+		<-supDone
+		ctlCancel()
+	})
+
+	var reloads sync.WaitGroup
+	for _, w := range watchers {
+		wctx, wcancel := context.WithCancel(context.Background())
+		g.add("watcher", func() error { return w.w.Run(wctx) }, func(error) { wcancel() })
+		g.add("reloader", func() error {
+			for batch := range w.w.Batches() {
+				log.printf("%s changed; reloading %s one instance at a time", describePaths(m.Dir, batch.Paths), strings.Join(w.processes, ", "))
+				reloads.Add(1)
+				go func() {
+					defer reloads.Done()
+					if err := sup.Reload(supCtx, w.processes...); err != nil && supCtx.Err() == nil {
+						log.printf("reload: %v", err)
+					}
+				}()
+			}
+			return nil
+		}, func(error) {})
+	}
+
+	// Signals: the first SIGINT/SIGTERM stops gracefully, the second kills at once.
+	// SIGHUP rolls every process, like "r" + Enter on the terminal.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	sigDone := make(chan struct{})
+	sigExited := make(chan struct{})
+	reloadAll := func(why string) {
+		log.printf("%s: reloading every process one instance at a time", why)
+		reloads.Add(1)
+		go func() {
+			defer reloads.Done()
+			if err := sup.Reload(supCtx, proj.processNames()...); err != nil && supCtx.Err() == nil {
+				log.printf("reload: %v", err)
+			}
+		}()
+	}
+	go func() {
+		defer close(sigExited)
+		stopping := false
+		for {
+			select {
+			case <-sigDone:
+				return
+			case s := <-sigs:
+				switch {
+				case s == syscall.SIGHUP:
+					reloadAll("SIGHUP")
+				case !stopping:
+					stopping = true
+					log.printf("%s: stopping every instance (press Ctrl-C again to kill them now)", signalName(s))
+					stop()
+				default:
+					log.printf("%s again: killing every instance now", signalName(s))
+					sup.Kill()
+				}
+			}
+		}
+	}()
+	// The terminal reader cannot be interrupted while it blocks in Read, so it is the one
+	// goroutine not waited for; it only ever asks for a reload.
+	go func() {
+		sc := bufio.NewScanner(e.stdin)
+		for sc.Scan() {
+			if strings.TrimSpace(sc.Text()) == "r" && stopCtx.Err() == nil {
+				reloadAll("r pressed")
+			}
+		}
+	}()
+
+	name, runErr := g.run()
+	reloads.Wait()
+	close(sigDone)
+	<-sigExited
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return fmt.Errorf("%s: %w", name, runErr)
+	}
+	log.printf("stopped; every instance has exited")
+	return nil
+}
+
+func signalName(s os.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+// listenError names who holds the proxy's port when it cannot be bound.
+func listenError(addr string, err error) error {
+	_, portStr, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portStr)
+	if errors.Is(err, syscall.EADDRINUSE) && port > 0 {
+		if pid, cmdline, ok := supervisor.PortHolder(port); ok {
+			return fmt.Errorf("proxy cannot listen on %s: address already in use — held by pid %d (%s)", addr, pid, cmdline)
+		}
+		return fmt.Errorf("proxy cannot listen on %s: address already in use", addr)
+	}
+	return fmt.Errorf("proxy cannot listen on %s: %w", addr, err)
+}
+
+func newProxy(proj *project, f *upFlags, log io.Writer) (*proxy.Proxy, error) {
+	m := proj.manifest
+	sticky := f.sticky
+	if sticky == "" {
+		sticky = m.Proxy.Sticky
+	}
+	cfg := proxy.Config{
+		Listen:          proj.listen,
+		Strategy:        proj.strategy,
+		Sticky:          sticky,
+		CookieName:      m.Proxy.Cookie,
+		ConnectTimeout:  m.Proxy.ConnectTimeout,
+		ResponseTimeout: m.Proxy.ResponseTimeout,
+		Log:             log,
+	}
+	if m.Proxy.Retries != nil {
+		cfg.Retries = *m.Proxy.Retries
+		if cfg.Retries == 0 {
+			cfg.Retries = -1
+		}
+	}
+	px, err := proxy.New(cfg)
+	if err != nil {
+		return nil, withHint(err, "fix the proxy settings in "+filepath.Base(m.Path)+" or the flags")
+	}
+	for _, proc := range m.Processes {
+		if !m.IsBalanced(proc) {
+			continue
+		}
+		pc := proxy.PoolConfig{
+			Process: proc.Name,
+			Prefix:  proc.Prefix,
+			MaxConn: proc.MaxConn,
+			Health: proxy.HealthConfig{
+				Path:     proc.Health.Path,
+				Interval: proc.Health.Interval,
+				Timeout:  proc.Health.Timeout,
+				Rise:     proc.Health.Rise,
+				Fall:     proc.Health.Fall,
+			},
+		}
+		if proc.Weight > 0 {
+			pc.Weights = map[string]int{}
+			for _, inst := range proj.instances {
+				if inst.Process == proc {
+					pc.Weights[inst.ID] = proc.Weight
+				}
+			}
+		}
+		if err := px.AddPool(pc); err != nil {
+			return nil, err
+		}
+	}
+	return px, nil
+}
+
+// watchedGroup is one watcher and the processes that reload when it reports a batch.
+// Processes with the same watch settings share one watcher.
+type watchedGroup struct {
+	w         *watcher.Watcher
+	processes []string
+}
+
+func newWatchers(proj *project, f *upFlags, log io.Writer) ([]*watchedGroup, error) {
+	var poll time.Duration
+	if f.poll != "" {
+		d, err := time.ParseDuration(f.poll)
+		if err != nil || d <= 0 {
+			return nil, withHint(fmt.Errorf("--poll=%s: not a duration", f.poll), "write it like --poll=1s")
+		}
+		poll = d
+	}
+	byKey := map[string]*watchedGroup{}
+	var groups []*watchedGroup
+	for _, proc := range proj.manifest.Processes {
+		if proj.formation != nil {
+			if n, ok := proj.formation[proc.Name]; ok && n == 0 {
+				continue
+			}
+		}
+		key := strings.Join(proc.Watch.Paths, "\x00") + "\x01" + strings.Join(proc.Watch.Include, "\x00") + "\x01" + strings.Join(proc.Watch.Exclude, "\x00")
+		if g, ok := byKey[key]; ok {
+			g.processes = append(g.processes, proc.Name)
+			continue
+		}
+		w, err := watcher.New(watcher.Config{
+			Root:         proj.manifest.Dir,
+			Paths:        proc.Watch.Paths,
+			Include:      proc.Watch.Include,
+			Exclude:      proc.Watch.Exclude,
+			Gitignore:    !f.noGitignore,
+			Poll:         poll > 0,
+			PollInterval: poll,
+			Log:          log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("watch files for %s: %w", proc.Name, err)
+		}
+		g := &watchedGroup{w: w, processes: []string{proc.Name}}
+		byKey[key] = g
+		groups = append(groups, g)
+	}
+	return groups, nil
+}
+
+// describePaths names up to three changed files relative to the project.
+func describePaths(dir string, paths []string) string {
+	names := make([]string, 0, 3)
+	for i, p := range paths {
+		if i == 3 {
+			names = append(names, fmt.Sprintf("and %d more", len(paths)-3))
+			break
+		}
+		if rel, err := filepath.Rel(dir, p); err == nil {
+			p = rel
+		}
+		names = append(names, p)
+	}
+	return strings.Join(names, ", ")
+}
+
+func printTable(w io.Writer, proj *project, specs []supervisor.InstanceSpec) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "devcluster | INSTANCE\tPORT\tURL\tCOMMAND")
+	for _, s := range specs {
+		fmt.Fprintf(tw, "devcluster | %s\t%d\thttp://127.0.0.1:%d\t%s\n", s.ID, s.Port, s.Port, s.Command)
+	}
+	var balanced []string
+	for _, s := range specs {
+		if s.Balanced {
+			balanced = append(balanced, s.ID)
+		}
+	}
+	sort.Strings(balanced)
+	fmt.Fprintf(tw, "devcluster | proxy\t%s\thttp://%s\t%s over %s\n", portOf(proj.listen), proj.listen, proj.strategy, strings.Join(balanced, ", "))
+	tw.Flush()
+}
+
+func portOf(addr string) string {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "?"
+	}
+	return p
+}

@@ -1,0 +1,57 @@
+# Sourced by scripts/test.sh and scripts/demo.sh: finds, and as root installs, what
+# devcluster's demo and tests need. Everything comes from Debian's packages; nothing is
+# downloaded from anywhere else. Without root it says exactly what is missing.
+
+# apt_install PKG...: install Debian packages when we are root, else print the command.
+apt_install() {
+	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "devcluster: installing $* with apt-get" >&2
+		if [ -z "${DEVCLUSTER_APT_UPDATED:-}" ]; then
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+			export DEVCLUSTER_APT_UPDATED=1
+		fi
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+	else
+		echo "devcluster: missing: $*" >&2
+		echo "devcluster: install with: sudo apt-get install -y $*" >&2
+		return 1
+	fi
+}
+
+need_go() {
+	if ! command -v go >/dev/null 2>&1; then
+		echo "devcluster: missing: Go 1.26 or newer (https://go.dev/dl/, or your package manager)" >&2
+		return 1
+	fi
+}
+
+# need_flask: python3 on PATH must import flask (the demo and most tests use it).
+need_flask() {
+	if python3 -c 'import flask' >/dev/null 2>&1; then
+		return 0
+	fi
+	if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import flask' >/dev/null 2>&1; then
+		echo "devcluster: python3 on PATH ($(command -v python3)) has no Flask; /usr/bin/python3 has it" >&2
+		echo "devcluster: install Flask for it (pip install flask) or put /usr/bin first on PATH" >&2
+		return 1
+	fi
+	apt_install python3-flask || { echo "devcluster: or: pip install flask" >&2; return 1; }
+	python3 -c 'import flask' >/dev/null 2>&1 || {
+		echo "devcluster: python3-flask is installed for /usr/bin/python3, but python3 on PATH is $(command -v python3); pip install flask for it" >&2
+		return 1
+	}
+}
+
+# need_test_tools: Django (for /usr/bin/python3), HAProxy, nginx and wrk for the tests
+# and benchmarks that compare devcluster with them.
+need_test_tools() {
+	local missing=()
+	{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import django' >/dev/null 2>&1; } || missing+=(python3-django)
+	{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import flask' >/dev/null 2>&1; } || missing+=(python3-flask)
+	command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+	command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+	if [ ${#missing[@]} -gt 0 ]; then
+		apt_install "${missing[@]}"
+	fi
+}

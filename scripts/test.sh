@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The test command of the README: installs (as root) or names what the tests need,
+# then runs gofmt, go vet and the whole suite with the race detector.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+need_go
+need_flask
+need_test_tools
+export PATH="$PATH:/usr/sbin"
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt: these files need formatting (run gofmt -w):" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+go vet ./...
+# Fuzz seeds in testdata/fuzz replay as ordinary tests here.
+go test -race -count=1 -timeout 20m "$@" ./...
