@@ -50,7 +50,7 @@ func findManifest(cwd, file string) (string, error) {
 	}
 	path, err := procfile.Find(cwd)
 	if err != nil {
-		return "", withHint(err, "create a Procfile (\"web: python3 -m flask --app app run --no-reload --port $PORT\") or run \"devcluster init\"")
+		return "", withHint(err, "devcluster init   # or write a Procfile: web: python3 -m flask --app app run --no-reload --port $PORT")
 	}
 	return path, nil
 }
