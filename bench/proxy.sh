@@ -61,8 +61,11 @@ if ((${#missing[@]})); then
 	say "missing: ${missing[*]} — install with: sudo apt-get install ${missing[*]}"
 	have wrk || die "wrk is required for every measurement; nothing measured"
 fi
-if [[ $BACKEND == flask ]] && ! python3 -c 'import flask' 2>/dev/null; then
-	die "BACKEND=flask needs Flask for python3: python3 -m pip install flask (or sudo apt-get install python3-flask)"
+if [[ $BACKEND == flask ]]; then
+	python3 -c 'import flask' 2>/dev/null ||
+		die "BACKEND=flask needs Flask for python3: python3 -m pip install flask (or sudo apt-get install python3-flask)"
+	# The interpreter itself, not a wrapper such as a pyenv shim (one less process to start).
+	python=$(python3 -c 'import sys; print(sys.executable)')
 fi
 
 # --- processes we start, and their cleanup (by PID only) --------------------------------
@@ -123,10 +126,10 @@ if ! (cd "$repo" && go build -o "$tmp/proxyserver" ./bench/proxyserver) 2>"$tmp/
 	sed 's/^/    /' "$tmp/build-proxyserver.log" | head -15 >&2
 fi
 
-# wait_http URL [PID]: poll until URL answers (any HTTP status); give up after 10 s or as
-# soon as PID has exited.
+# wait_http URL [PID [SECS]]: poll until URL answers (any HTTP status); give up after SECS
+# (default 10) or as soon as PID has exited.
 wait_http() {
-	local url=$1 pid=${2:-} deadline=$((SECONDS + 10))
+	local url=$1 pid=${2:-} deadline=$((SECONDS + ${3:-10}))
 	until curl -s -o /dev/null --max-time 1 "$url"; do
 		((SECONDS < deadline)) || return 1
 		[[ -z $pid ]] || kill -0 "$pid" 2>/dev/null || return 1
@@ -152,12 +155,12 @@ for i in 1 2 3; do
 	else
 		start "backend$i" "$tmp/backend$i.log" env -u WERKZEUG_RUN_MAIN -u WERKZEUG_SERVER_FD \
 			PORT="$p" PS="web.$i" PYTHONUNBUFFERED=1 \
-			python3 -m flask --app "$repo/examples/flask/app" run --no-reload --host 127.0.0.1 --port "$p"
+			"$python" -m flask --app "$repo/examples/flask/app" run --no-reload --host 127.0.0.1 --port "$p"
 	fi
 done
 for i in 1 2 3; do
 	p=${backend_ports[i - 1]}
-	wait_http "http://127.0.0.1:$p/" "${pids[i - 1]}" || die "backend web.$i on port $p did not answer within 10 s; its log: $(tail -3 "$tmp/backend$i.log")"
+	wait_http "http://127.0.0.1:$p/" "${pids[i - 1]}" 30 || die "backend web.$i on port $p did not answer within 30 s; its log: $(tail -3 "$tmp/backend$i.log")"
 done
 
 # --- proxies -------------------------------------------------------------------------------
