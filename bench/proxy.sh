@@ -88,6 +88,7 @@ stop_pids() {
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
+	set +e # clean up all of it, whatever fails on the way
 	stop_pids
 	if [[ -n $KEEP ]]; then
 		say "kept $tmp"

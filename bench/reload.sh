@@ -76,6 +76,7 @@ leftover_holders() {
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
+	set +e # clean up all of it, whatever fails on the way
 	stop_pids
 	leftover_holders
 	if [[ -n $KEEP ]]; then say "kept $tmp"; else rm -rf "$tmp"; fi
