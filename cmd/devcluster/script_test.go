@@ -79,6 +79,7 @@ func TestScripts(t *testing.T) {
 			"waitstate":   cmdWaitState,
 			"killinst":    cmdKillInstance,
 			"waitrestart": cmdWaitRestart,
+			"sigcluster":  cmdSigCluster,
 			"savepids":    cmdSavePids,
 			"gone":        cmdGone,
 			"portfree":    cmdPortFree,
@@ -572,4 +573,24 @@ func cmdHoldPort(ts *testscript.TestScript, neg bool, args []string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:"+args[0])
 	ts.Check(err)
 	ts.Defer(func() { ln.Close() })
+}
+
+// sigcluster SIGNAL [WITHIN]: send SIGNAL (INT, TERM, HUP) to the devcluster up process
+// of this script's cluster; with WITHIN, fail unless that process has exited by then.
+func cmdSigCluster(ts *testscript.TestScript, neg bool, args []string) {
+	sigs := map[string]syscall.Signal{"INT": syscall.SIGINT, "TERM": syscall.SIGTERM, "HUP": syscall.SIGHUP}
+	sig, ok := sigs[args[0]]
+	if !ok {
+		ts.Fatalf("sigcluster: unknown signal %q", args[0])
+	}
+	st, err := scriptStatus(ts)
+	ts.Check(err)
+	ts.Check(syscall.Kill(st.PID, sig))
+	if len(args) < 2 {
+		return
+	}
+	within := argTimeout(ts, args, 1)
+	if !waitFor(within, func() bool { return !processAlive(st.PID) }) {
+		ts.Fatalf("devcluster pid %d still running %s after SIG%s", st.PID, within, args[0])
+	}
 }

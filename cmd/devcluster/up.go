@@ -282,14 +282,11 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 	}()
 	// The terminal reader cannot be interrupted while it blocks in Read, so it is the one
 	// goroutine not waited for; it only ever asks for a reload.
-	go func() {
-		sc := bufio.NewScanner(e.stdin)
-		for sc.Scan() {
-			if strings.TrimSpace(sc.Text()) == "r" && stopCtx.Err() == nil {
-				reloadAll("r pressed")
-			}
+	go readReloadKeys(e.stdin, func() {
+		if stopCtx.Err() == nil {
+			reloadAll("r pressed")
 		}
-	}()
+	})
 
 	name, runErr := g.run()
 	reloads.Wait()
@@ -469,4 +466,15 @@ func portOf(addr string) string {
 		return "?"
 	}
 	return p
+}
+
+// readReloadKeys calls reload for every line of r that is just "r" (r + Enter on the
+// terminal of up), until r ends.
+func readReloadKeys(r io.Reader, reload func()) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "r" {
+			reload()
+		}
+	}
 }
