@@ -133,6 +133,16 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 	}
 
 	baseEnv := os.Environ()
+	if e.getenv("DEVCLUSTER_PYENV_SHIMS") != "keep" {
+		var commands []string
+		for _, p := range m.Processes {
+			commands = append(commands, p.Command)
+		}
+		if bin := pyenvBinDir(ctx, m.Dir, baseEnv, commands); bin != "" {
+			baseEnv = withPathFirst(baseEnv, bin)
+			log.printf("python3 is a pyenv shim; instances get %s first on PATH, as \"pyenv exec\" does, which saves ~0.4 s per start (DEVCLUSTER_PYENV_SHIMS=keep turns this off)", bin)
+		}
+	}
 	specs, err := proj.specs(baseEnv)
 	if err != nil {
 		return err
