@@ -112,7 +112,7 @@ dc_pid=$!
 
 show_devcluster_log() {
 	say "devcluster's last output lines:"
-	tail -15 "$tmp/devcluster.err" "$tmp/devcluster.out" >&2 || true
+	tail -n 15 "$tmp/devcluster.err" "$tmp/devcluster.out" >&2 || true
 }
 
 # Ready: every instance and the proxy answer.

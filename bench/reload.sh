@@ -16,8 +16,9 @@
 # Per run it also shows, for each instance, when it stopped answering on its port (down) and
 # when it answered the new version (up): up - down is its restart, the gaps are the roll.
 #
-# Settings (environment): RUNS=7, PYTHON=python3 (the interpreter the instances run with;
-# resolved to the real executable, so that a pyenv shim's start-up is not counted).
+# Settings (environment): RUNS=7, PYTHON=python3 (the interpreter the instances run with,
+# written into the Procfile as given, the way a user writes it; devcluster itself resolves a
+# pyenv shim once at start).
 set -euo pipefail
 
 RUNS=${RUNS:-7}
@@ -35,8 +36,9 @@ command -v go >/dev/null || die "go is missing: install Go 1.26 to build devclus
 command -v ss >/dev/null || die "ss is missing: sudo apt-get install iproute2"
 "$PYTHON" -c 'import flask' 2>/dev/null ||
 	die "$PYTHON cannot import flask: $PYTHON -m pip install flask (or sudo apt-get install python3-flask)"
-# Run the interpreter itself, not a wrapper such as a pyenv shim (a shell script that costs
-# a few hundred ms per start, which would be counted as reload time).
+# The Procfile names the interpreter as the user gave it; the cold-start comparison below
+# runs the interpreter itself, not a wrapper such as a pyenv shim.
+PYTHON_CMD=$PYTHON
 PYTHON=$("$PYTHON" -c 'import sys; print(sys.executable)')
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/devcluster-reload.XXXXXX")
@@ -109,7 +111,7 @@ say "building devcluster into $tmp"
 mkdir -p "$tmp/app"
 cp "$repo/examples/flask/app.py" "$tmp/app/app.py"
 grep -qx 'VERSION = "v1"' "$tmp/app/app.py" || die "examples/flask/app.py has no line VERSION = \"v1\""
-printf 'web: %s -m flask --app app run --no-reload --port $PORT\n' "$PYTHON" >"$tmp/app/Procfile"
+printf 'web: %s -m flask --app app run --no-reload --port $PORT\n' "$PYTHON_CMD" >"$tmp/app/Procfile"
 
 # Flask's cold start, for comparison: three times, process start → port answers.
 say "measuring Flask's cold start (3 times)"
@@ -144,7 +146,7 @@ dc_pid=$!
 
 set +e
 "$PYTHON" - "$tmp/app/app.py" "$base" "$listen_port" "$RUNS" "$dc_pid" "$(cat "$tmp/cold.txt")" <<'PY'
-import json, os, statistics, sys, time, urllib.error, urllib.request
+import http.client, json, os, statistics, sys, time, urllib.error, urllib.request
 
 app_py, base, listen, runs, dc_pid, cold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
 ports = [base, base + 1, base + 2]
@@ -162,7 +164,9 @@ def version_at(port):
     try:
         with urllib.request.urlopen("http://127.0.0.1:%d/?format=json" % port, timeout=1) as r:
             return json.load(r).get("version")
-    except (OSError, ValueError):
+    except (OSError, ValueError, http.client.HTTPException):
+        # Asked directly (not through the proxy), an instance being stopped may
+        # close the connection mid-answer: that counts as down.
         return None
 
 def via_proxy():
@@ -172,7 +176,7 @@ def via_proxy():
             return r.headers.get("X-Devcluster-Instance"), json.load(r).get("version")
     except urllib.error.HTTPError as e:
         return None, "HTTP %d" % e.code
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, http.client.HTTPException) as e:
         return None, str(e)
 
 # Wait for the cluster: all three instances and the proxy answer v1.
@@ -246,6 +250,6 @@ rc=$?
 set -e
 if ((rc != 0)); then
 	say "devcluster's last output lines:"
-	tail -20 "$tmp/devcluster.err" "$tmp/devcluster.out" >&2 || true
+	tail -n 20 "$tmp/devcluster.err" "$tmp/devcluster.out" >&2 || true
 fi
 exit "$rc"
