@@ -39,13 +39,14 @@ func WriteTable(w io.Writer, st Status) error {
 	return tw.Flush()
 }
 
-// FormatUptime is d the way ps shows it: "-" for none, then "42s", "3m12s",
+// FormatUptime is d the way ps shows it: "-" for none, then "0s", "42s", "3m12s",
 // "2h03m", "3d04h".
 func FormatUptime(d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
 	d = d.Truncate(time.Second)
 	switch {
-	case d <= 0:
-		return "-"
 	case d < time.Minute:
 		return fmt.Sprintf("%ds", int(d.Seconds()))
 	case d < time.Hour:

@@ -18,7 +18,7 @@ func TestFormatUptime(t *testing.T) {
 	}{
 		{0, "-"},
 		{-time.Second, "-"},
-		{999 * time.Millisecond, "-"},
+		{999 * time.Millisecond, "0s"}, // regression: a just-started instance showed "-" as if it were not running
 		{42*time.Second + 600*time.Millisecond, "42s"},
 		{3*time.Minute + 12*time.Second, "3m12s"},
 		{2*time.Hour + 3*time.Minute + 59*time.Second, "2h03m"},

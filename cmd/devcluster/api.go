@@ -22,6 +22,7 @@ type clusterAPI struct {
 	started time.Time
 	listen  string
 	down    context.CancelFunc
+	log     *logWriter
 }
 
 var _ control.Cluster = (*clusterAPI)(nil)
@@ -186,6 +187,7 @@ func (a *clusterAPI) expandProcesses(targets []string) []string {
 }
 
 func (a *clusterAPI) Down(ctx context.Context) error {
+	a.log.printf("devcluster down: stopping every instance")
 	a.down()
 	return nil
 }

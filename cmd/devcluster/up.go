@@ -202,7 +202,7 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 	defer supCancel()
 	proxyDone := make(chan struct{})
 
-	api := &clusterAPI{proj: proj, sup: sup, px: px, started: time.Now(), down: stop, listen: ln.Addr().String()}
+	api := &clusterAPI{proj: proj, sup: sup, px: px, started: time.Now(), down: stop, listen: ln.Addr().String(), log: log}
 	ctlServer := control.NewServer(api)
 
 	var g actorGroup
