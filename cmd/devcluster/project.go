@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -43,8 +45,13 @@ func findManifest(cwd, file string) (string, error) {
 		if !filepath.IsAbs(file) {
 			file = filepath.Join(cwd, file)
 		}
-		if _, err := os.Stat(file); err != nil {
+		if fi, err := os.Stat(file); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				err = errors.New("no such file")
+			}
 			return "", withHint(fmt.Errorf("manifest %s: %w", file, err), "pass an existing Procfile or devcluster.yaml with -f, or run \"devcluster init\"")
+		} else if fi.IsDir() {
+			return "", withHint(fmt.Errorf("manifest %s is a directory", file), "pass the Procfile or devcluster.yaml inside it with -f")
 		}
 		return file, nil
 	}

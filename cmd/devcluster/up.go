@@ -132,6 +132,10 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 		return withHint(errors.New("the formation starts no instance"), "give at least one process a count above 0, e.g. -m web=2")
 	}
 
+	px, err := newProxy(proj, f, log)
+	if err != nil {
+		return err
+	}
 	baseEnv := os.Environ()
 	if e.getenv("DEVCLUSTER_PYENV_SHIMS") != "keep" {
 		var commands []string
@@ -151,10 +155,6 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 		return withHint(err, "install the program or fix the command in "+filepath.Base(m.Path))
 	}
 
-	px, err := newProxy(proj, f, log)
-	if err != nil {
-		return err
-	}
 	sup, err := supervisor.New(supervisor.Config{
 		Specs:    specs,
 		Balancer: px,
