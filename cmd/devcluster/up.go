@@ -466,7 +466,11 @@ func printTable(w io.Writer, proj *project, specs []supervisor.InstanceSpec) {
 		}
 	}
 	sort.Strings(balanced)
-	fmt.Fprintf(tw, "devcluster | proxy\t%s\thttp://%s\t%s over %s\n", portOf(proj.listen), proj.listen, proj.strategy, strings.Join(balanced, ", "))
+	over := proj.strategy + " over " + strings.Join(balanced, ", ")
+	if len(balanced) == 0 {
+		over = "no process is balanced (set proxy: true on one in devcluster.yaml, or name it web)"
+	}
+	fmt.Fprintf(tw, "devcluster | proxy\t%s\thttp://%s\t%s\n", portOf(proj.listen), proj.listen, over)
 	tw.Flush()
 }
 
