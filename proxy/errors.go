@@ -39,7 +39,7 @@ func (c *clientConn) writeError(fr *fwdReq, status int, instance, msg string, ke
 		w.WriteString("Connection: close\r\n")
 	}
 	w.WriteString("\r\n")
-	if fr == nil || fr.req.Method != http.MethodHead {
+	if fr == nil || !fr.isHead {
 		w.WriteString(body)
 	}
 	w.Flush()

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -10,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -41,6 +41,10 @@ type clientConn struct {
 
 	cache   []*backendConn // at most one idle connection per backend
 	fr      fwdReq         // reused for each request
+	rh      reqHead        // the current request's head
+	resp    respHead       // the current response's head
+	reqBody lengthReader   // a request body of known length
+	body    lengthReader   // a response body of known length
 	scratch []byte
 }
 
@@ -76,18 +80,19 @@ func (r *connReader) Read(p []byte) (int, error) {
 
 // fwdReq is the per-request state of the forwarding path.
 type fwdReq struct {
-	req            *http.Request
-	uri            string
+	h              *reqHead
+	isHead         bool
 	hasBody        bool
 	chunkedBody    bool
 	body           countingReader
 	expectContinue bool
 	sentContinue   bool
-	upgrade        string // Upgrade header of an upgrade request
+	upgrade        []byte // Upgrade header of an upgrade request
 	keep           bool   // client connection stays open after the response
 	idempotent     bool
 	cookie         string // the sticky cookie's value sent by the client
 	hadCookie      bool
+	cookieRest     []string // the Cookie lines without the sticky cookie, when hadCookie
 	ri             reqInfo
 }
 
@@ -158,7 +163,7 @@ func (c *clientConn) serve() {
 			return
 		}
 		c.conn.SetReadDeadline(time.Now().Add(c.p.cfg.ReadHeaderTimeout))
-		req, err := http.ReadRequest(c.br)
+		err := c.rh.read(c.br)
 		c.lr.remain = math.MaxInt64
 		if err != nil {
 			switch {
@@ -172,7 +177,7 @@ func (c *clientConn) serve() {
 			return
 		}
 		c.conn.SetReadDeadline(time.Time{})
-		if !c.handle(req) {
+		if !c.handle() {
 			return
 		}
 	}
@@ -185,50 +190,46 @@ func isTimeout(err error) bool {
 
 // handle forwards one request, with retries, and reports whether the client
 // connection can serve another.
-func (c *clientConn) handle(req *http.Request) bool {
+func (c *clientConn) handle() bool {
+	h := &c.rh
 	fr := &c.fr
-	*fr = fwdReq{req: req, ri: reqInfo{path: req.URL.Path, clientIP: c.clientIP}}
-	fr.keep = !req.Close && c.ctx.Err() == nil
-	fr.hasBody = req.Body != http.NoBody && req.ContentLength != 0
-	fr.chunkedBody = fr.hasBody && req.ContentLength < 0
-	fr.body = countingReader{r: req.Body}
-	fr.idempotent = isIdempotent(req.Method)
-	fr.uri = req.RequestURI
-	if req.URL.IsAbs() {
-		fr.uri = req.URL.RequestURI()
+	*fr = fwdReq{h: h, ri: reqInfo{path: h.path, clientIP: c.clientIP}}
+	fr.keep = !h.close && c.ctx.Err() == nil
+	fr.hasBody = h.chunked || h.contentLength > 0
+	fr.chunkedBody = h.chunked
+	switch {
+	case h.chunked:
+		fr.body = countingReader{r: newChunkedReader(c.br)}
+	case h.contentLength > 0:
+		c.reqBody = lengthReader{r: c.br, n: h.contentLength}
+		fr.body = countingReader{r: &c.reqBody}
 	}
+	fr.idempotent = isIdempotent(h.method)
+	fr.isHead = string(h.method) == http.MethodHead
 	// A body we do not read leaves the connection unusable.
 	bodyKeep := func() bool { return fr.keep && (!fr.hasBody || fr.body.eof) }
 
-	if req.ProtoMajor != 1 {
+	if h.major != 1 {
 		c.writeError(fr, http.StatusHTTPVersionNotSupported, "", "only HTTP/1.x is proxied", false)
 		return false
 	}
-	if ex := req.Header["Expect"]; len(ex) > 0 {
-		if len(ex) != 1 || !strings.EqualFold(ex[0], "100-continue") {
-			c.writeError(fr, http.StatusExpectationFailed, "", "unsupported Expect: "+strings.Join(ex, ", "), false)
+	if ex := h.expect; len(ex) > 0 {
+		if len(ex) != 1 || !asciiEqualFold(ex[0], "100-continue") {
+			c.writeError(fr, http.StatusExpectationFailed, "", "unsupported Expect: "+string(bytes.Join(ex, []byte(", "))), false)
 			return false
 		}
 		fr.expectContinue = fr.hasBody
 	}
-	if isUpgrade(req) {
-		fr.upgrade = req.Header.Get("Upgrade")
+	if h.upgrade != nil && h.connUpgrade {
+		fr.upgrade = h.upgrade
 	}
-	pl := c.p.route(req.URL.Path)
+	pl := c.p.route(h.path)
 	if pl == nil {
-		c.writeError(fr, http.StatusNotFound, "", "no process is balanced under "+req.URL.Path, bodyKeep())
+		c.writeError(fr, http.StatusNotFound, "", "no process is balanced under "+h.path, bodyKeep())
 		return bodyKeep()
 	}
-	st := c.p.sticky
-	if st != nil && st.mode == "cookie" {
-		if v, rest, ok := splitCookie(req.Header["Cookie"], st.cookie); ok {
-			fr.cookie, fr.hadCookie = v, true
-			if len(rest) == 0 {
-				delete(req.Header, "Cookie")
-			} else {
-				req.Header["Cookie"] = rest
-			}
-		}
+	if st := c.p.sticky; st != nil && st.mode == "cookie" {
+		c.splitStickyCookie(fr, st.cookie)
 	}
 
 	var tried [8]*backend
@@ -301,24 +302,23 @@ func contains(bs []*backend, b *backend) bool {
 	return false
 }
 
-func isIdempotent(m string) bool {
-	switch m {
-	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
-		return true
+// splitStickyCookie takes the proxy's cookie out of the request's Cookie lines.
+func (c *clientConn) splitStickyCookie(fr *fwdReq, name string) {
+	var lines []string
+	for _, f := range fr.h.fields {
+		if f.kind == hCookie {
+			lines = append(lines, string(f.value))
+		}
 	}
-	return false
+	if v, rest, ok := splitCookie(lines, name); ok {
+		fr.cookie, fr.hadCookie, fr.cookieRest = v, true, rest
+	}
 }
 
-func isUpgrade(req *http.Request) bool {
-	if len(req.Header["Upgrade"]) == 0 {
-		return false
-	}
-	for _, v := range req.Header["Connection"] {
-		for _, tok := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
-				return true
-			}
-		}
+func isIdempotent(m []byte) bool {
+	switch string(m) {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
 	}
 	return false
 }
@@ -335,7 +335,6 @@ type outcome struct {
 func (c *clientConn) forward(b *backend, fr *fwdReq) outcome {
 	b.begin()
 	defer b.end()
-	req := fr.req
 	bc, reused, err := c.backendConn(b)
 	if err != nil {
 		detail := describeDialError(b.addr(), err, c.p.cfg.ConnectTimeout)
@@ -374,12 +373,13 @@ func (c *clientConn) forward(b *backend, fr *fwdReq) outcome {
 	}
 
 	bc.conn.SetReadDeadline(time.Now().Add(c.p.cfg.ResponseTimeout))
-	resp, err := http.ReadResponse(bc.br, req)
-	for err == nil && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+	resp := &c.resp
+	err = resp.read(bc.br, fr.isHead)
+	for err == nil && resp.code < 200 && resp.code != http.StatusSwitchingProtocols {
 		// Interim response (103 Early Hints, 100 Continue): pass it on.
 		c.writeResponseHead(b, fr, resp, framingNone)
 		c.bw.Flush()
-		resp, err = http.ReadResponse(bc.br, req)
+		err = resp.read(bc.br, fr.isHead)
 	}
 	if err != nil {
 		c.dropBackend(bc)
@@ -402,8 +402,8 @@ func (c *clientConn) forward(b *backend, fr *fwdReq) outcome {
 	}
 	bc.conn.SetReadDeadline(time.Time{})
 
-	if resp.StatusCode == http.StatusSwitchingProtocols {
-		if fr.upgrade == "" {
+	if resp.code == http.StatusSwitchingProtocols {
+		if fr.upgrade == nil {
 			c.dropBackend(bc)
 			return outcome{keep: false, err: &proxyError{status: http.StatusBadGateway, b: b, msg: "101 Switching Protocols without an upgrade request"}}
 		}
@@ -487,28 +487,6 @@ func (p *Proxy) closeBackendConn(bc *backendConn) {
 	bc.br, bc.bw = nil, nil
 }
 
-// hopByHop lists the headers that belong to one connection (RFC 9110 7.6.1).
-func hopByHop(k string) bool {
-	switch k {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
-		return true
-	}
-	return false
-}
-
-// listedIn reports whether header k is named by a Connection header.
-func listedIn(conn []string, k string) bool {
-	for _, v := range conn {
-		for _, tok := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), k) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func writeHeader(w *bufio.Writer, k, v string) {
 	w.WriteString(k)
 	w.WriteString(": ")
@@ -516,50 +494,66 @@ func writeHeader(w *bufio.Writer, k, v string) {
 	w.WriteString("\r\n")
 }
 
+func writeField(w *bufio.Writer, f *headerField) {
+	w.Write(f.name)
+	w.WriteString(": ")
+	w.Write(f.value)
+	w.WriteString("\r\n")
+}
+
 // writeRequestHead writes the request line and headers for the instance: Host
 // kept, hop-by-hop dropped, X-Forwarded-* and X-Real-IP set.
 func (c *clientConn) writeRequestHead(w *bufio.Writer, b *backend, fr *fwdReq) error {
-	req := fr.req
-	w.WriteString(req.Method)
+	h := fr.h
+	w.Write(h.method)
 	w.WriteByte(' ')
-	w.WriteString(fr.uri)
-	w.WriteString(" HTTP/1.1\r\n")
-	writeHeader(w, "Host", req.Host)
-	conn := req.Header["Connection"]
-	for k, vv := range req.Header {
-		switch k {
-		case "Content-Length", "Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Real-Ip", "Expect":
+	w.Write(h.uri)
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	w.Write(h.host)
+	w.WriteString("\r\n")
+	for i := range h.fields {
+		f := &h.fields[i]
+		switch f.kind {
+		case hContentLength, hHost, hXForwardedFor, hForwardedOwn, hExpect:
 			continue
+		case hCookie:
+			if fr.hadCookie {
+				continue
+			}
 		}
-		if hopByHop(k) || len(conn) > 0 && listedIn(conn, k) {
-			continue
+		if !f.dropped() {
+			writeField(w, f)
 		}
-		for _, v := range vv {
-			writeHeader(w, k, v)
-		}
+	}
+	for _, line := range fr.cookieRest {
+		writeHeader(w, "Cookie", line)
 	}
 	w.WriteString("X-Forwarded-For: ")
-	for _, v := range req.Header["X-Forwarded-For"] {
-		w.WriteString(v)
-		w.WriteString(", ")
+	for i := range h.fields {
+		if f := &h.fields[i]; f.kind == hXForwardedFor {
+			w.Write(f.value)
+			w.WriteString(", ")
+		}
 	}
 	w.WriteString(c.clientIP)
+	w.WriteString("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: ")
+	w.Write(h.host)
+	w.WriteString("\r\nX-Real-Ip: ")
+	w.WriteString(c.clientIP)
 	w.WriteString("\r\n")
-	writeHeader(w, "X-Forwarded-Proto", "http")
-	writeHeader(w, "X-Forwarded-Host", req.Host)
-	writeHeader(w, "X-Real-Ip", c.clientIP)
 	switch {
 	case fr.chunkedBody:
 		w.WriteString("Transfer-Encoding: chunked\r\n")
-	case fr.hasBody || len(req.Header["Content-Length"]) > 0:
-		c.scratch = strconv.AppendInt(c.scratch[:0], req.ContentLength, 10)
+	case h.contentLength >= 0:
+		c.scratch = strconv.AppendInt(c.scratch[:0], h.contentLength, 10)
 		w.WriteString("Content-Length: ")
 		w.Write(c.scratch)
 		w.WriteString("\r\n")
 	}
-	if fr.upgrade != "" {
-		w.WriteString("Connection: Upgrade\r\n")
-		writeHeader(w, "Upgrade", fr.upgrade)
+	if fr.upgrade != nil {
+		w.WriteString("Connection: Upgrade\r\nUpgrade: ")
+		w.Write(fr.upgrade)
+		w.WriteString("\r\n")
 	}
 	_, err := w.WriteString("\r\n")
 	return err
@@ -576,13 +570,13 @@ const (
 // copyResponse sends resp to the client and reports whether the client
 // connection can serve another request. The backend connection is kept only when
 // its response was read completely and it did not ask to close.
-func (c *clientConn) copyResponse(b *backend, bc *backendConn, fr *fwdReq, resp *http.Response) bool {
+func (c *clientConn) copyResponse(b *backend, bc *backendConn, fr *fwdReq, resp *respHead) bool {
 	framing := framingLength
 	switch {
-	case fr.req.Method == http.MethodHead || resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified:
+	case resp.noBody:
 		framing = framingNone
-	case resp.ContentLength >= 0:
-	case fr.req.ProtoAtLeast(1, 1):
+	case resp.contentLength >= 0:
+	case fr.h.atLeast11():
 		framing = framingChunked
 	default:
 		framing = framingClose
@@ -594,14 +588,27 @@ func (c *clientConn) copyResponse(b *backend, bc *backendConn, fr *fwdReq, resp 
 	c.writeResponseHead(b, fr, resp, framing)
 	var n int64
 	var rerr, werr error
-	if framing != framingNone {
-		n, rerr, werr = c.copyResponseBody(resp.Body, framing == framingChunked, bc.br)
+	switch {
+	case framing == framingNone:
+	case framing == framingLength && int64(bc.br.Buffered()) >= resp.contentLength:
+		// The whole body is buffered already (a small response): one copy.
+		body, _ := bc.br.Peek(int(resp.contentLength))
+		_, werr = c.bw.Write(body)
+		bc.br.Discard(len(body))
+		n = int64(len(body))
+	case resp.chunked:
+		n, rerr, werr = c.copyResponseBody(newChunkedReader(bc.br), framing == framingChunked, bc.br)
+	case resp.contentLength >= 0:
+		c.body = lengthReader{r: bc.br, n: resp.contentLength}
+		n, rerr, werr = c.copyResponseBody(&c.body, false, bc.br)
+	default: // until the instance closes the connection
+		n, rerr, werr = c.copyResponseBody(bc.br, framing == framingChunked, bc.br)
 	}
 	if werr == nil {
 		werr = c.bw.Flush()
 	}
 	b.bytesOut.Add(uint64(n))
-	if rerr != nil || werr != nil || resp.Close {
+	if rerr != nil || werr != nil || resp.close {
 		c.dropBackend(bc)
 		if rerr != nil {
 			b.pool.setLastError(b, "reading the response body: "+rerr.Error())
@@ -612,50 +619,48 @@ func (c *clientConn) copyResponse(b *backend, bc *backendConn, fr *fwdReq, resp 
 	return fr.keep
 }
 
-func (c *clientConn) writeResponseHead(b *backend, fr *fwdReq, resp *http.Response, framing int) {
+func (c *clientConn) writeResponseHead(b *backend, fr *fwdReq, resp *respHead, framing int) {
 	w := c.bw
 	w.WriteString("HTTP/1.1 ")
-	if resp.Status != "" {
-		w.WriteString(resp.Status)
-	} else {
-		w.WriteString(strconv.Itoa(resp.StatusCode))
-	}
+	w.Write(resp.status)
 	w.WriteString("\r\n")
-	conn := resp.Header["Connection"]
-	for k, vv := range resp.Header {
-		if k == "Content-Length" || hopByHop(k) || len(conn) > 0 && listedIn(conn, k) {
-			continue
-		}
-		for _, v := range vv {
-			writeHeader(w, k, v)
+	for i := range resp.fields {
+		if f := &resp.fields[i]; f.kind != hContentLength && !f.dropped() {
+			writeField(w, f)
 		}
 	}
-	writeHeader(w, "X-Devcluster-Instance", b.id)
-	if st := c.p.sticky; st != nil && st.mode == "cookie" && resp.StatusCode >= 200 && (!fr.hadCookie || fr.cookie != b.id) {
+	w.WriteString("X-Devcluster-Instance: ")
+	w.WriteString(b.id)
+	w.WriteString("\r\n")
+	if st := c.p.sticky; st != nil && st.mode == "cookie" && resp.code >= 200 && (!fr.hadCookie || fr.cookie != b.id) {
 		writeHeader(w, "Set-Cookie", st.cookie+"="+b.id+"; Path=/")
-		if len(resp.Header["Cache-Control"]) == 0 {
+		if !resp.cacheControl {
 			writeHeader(w, "Cache-Control", "private")
 		}
 	}
 	switch framing {
 	case framingNone:
-		if cl := resp.Header["Content-Length"]; len(cl) > 0 && resp.StatusCode != http.StatusNoContent && resp.StatusCode >= 200 {
-			writeHeader(w, "Content-Length", cl[0])
+		if resp.contentLength >= 0 && resp.code != http.StatusNoContent && resp.code >= 200 {
+			c.writeContentLength(resp.contentLength)
 		}
 	case framingLength:
-		c.scratch = strconv.AppendInt(c.scratch[:0], resp.ContentLength, 10)
-		w.WriteString("Content-Length: ")
-		w.Write(c.scratch)
-		w.WriteString("\r\n")
+		c.writeContentLength(resp.contentLength)
 	case framingChunked:
 		w.WriteString("Transfer-Encoding: chunked\r\n")
 	}
-	if resp.StatusCode >= 200 {
+	if resp.code >= 200 {
 		if !fr.keep {
 			w.WriteString("Connection: close\r\n")
-		} else if !fr.req.ProtoAtLeast(1, 1) {
+		} else if !fr.h.atLeast11() {
 			w.WriteString("Connection: keep-alive\r\n")
 		}
 	}
 	w.WriteString("\r\n")
+}
+
+func (c *clientConn) writeContentLength(n int64) {
+	c.scratch = strconv.AppendInt(c.scratch[:0], n, 10)
+	c.bw.WriteString("Content-Length: ")
+	c.bw.Write(c.scratch)
+	c.bw.WriteString("\r\n")
 }

@@ -3,7 +3,6 @@ package proxy
 import (
 	"bufio"
 	"io"
-	"net/http"
 	"strconv"
 	"sync"
 )
@@ -116,7 +115,7 @@ func (c *clientConn) copyFlushing(dst *bufio.Writer, src io.Reader, chunked bool
 
 // tunnel relays an upgraded connection (WebSocket) both ways until either side
 // closes, then closes both. The request counts as in flight until then.
-func (c *clientConn) tunnel(b *backend, bc *backendConn, fr *fwdReq, resp *http.Response) {
+func (c *clientConn) tunnel(b *backend, bc *backendConn, fr *fwdReq, resp *respHead) {
 	for i, x := range c.cache {
 		if x == bc {
 			c.cache = append(c.cache[:i], c.cache[i+1:]...)
@@ -125,21 +124,17 @@ func (c *clientConn) tunnel(b *backend, bc *backendConn, fr *fwdReq, resp *http.
 	}
 	w := c.bw
 	w.WriteString("HTTP/1.1 ")
-	w.WriteString(resp.Status)
+	w.Write(resp.status)
 	w.WriteString("\r\n")
-	conn := resp.Header["Connection"]
-	for k, vv := range resp.Header {
-		if hopByHop(k) || len(conn) > 0 && listedIn(conn, k) {
-			continue
-		}
-		for _, v := range vv {
-			writeHeader(w, k, v)
+	for i := range resp.fields {
+		if f := &resp.fields[i]; !f.dropped() {
+			writeField(w, f)
 		}
 	}
 	writeHeader(w, "X-Devcluster-Instance", b.id)
-	w.WriteString("Connection: Upgrade\r\n")
-	writeHeader(w, "Upgrade", resp.Header.Get("Upgrade"))
-	w.WriteString("\r\n")
+	w.WriteString("Connection: Upgrade\r\nUpgrade: ")
+	w.Write(resp.upgrade)
+	w.WriteString("\r\n\r\n")
 	if err := w.Flush(); err != nil {
 		c.p.closeBackendConn(bc)
 		return

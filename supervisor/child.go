@@ -63,8 +63,10 @@ func contains(list []string, s string) bool {
 // fd 3: the read end of a pipe whose only write end devcluster holds. When
 // devcluster dies by any means the read returns EOF and the subshell SIGKILLs the
 // whole group — what Pdeathsig (which reaches only sh) cannot do for the
-// grandchildren of a compound command.
-const watchdogScript = "( read _ <&3; kill -KILL 0 ) & exec 3<&-\n"
+// grandchildren of a compound command. The double fork makes the watchdog an
+// orphan rather than a child of the exec'd program, which would otherwise see an
+// unknown child die at every stop (gunicorn's master logs it as a lost worker).
+const watchdogScript = "( ( read _ <&3; kill -KILL 0 ) & ) && exec 3<&-\n"
 
 // shellScript is what sh -c runs. A simple command is exec'd, so the program
 // itself is the group leader and gets the Pdeathsig; a compound one runs under sh.

@@ -87,6 +87,13 @@ func helperMain(mode string) {
 		block()
 	case "sleep":
 		block()
+	case "children":
+		// Lists this process's own children, as a server that manages workers
+		// (gunicorn's master) sees them.
+		time.Sleep(200 * time.Millisecond)
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/children", os.Getpid()))
+		fmt.Printf("CHILDREN [%s]\n", strings.TrimSpace(string(data)))
+		block()
 	case "partial":
 		os.Stdout.WriteString("no newline at the end")
 		os.Exit(0)

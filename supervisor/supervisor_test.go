@@ -51,6 +51,19 @@ func TestChildEnvironment(t *testing.T) {
 	}
 }
 
+// TestWatchdogIsNotAChildOfTheProgram: the group's watchdog subshell used to be a
+// child of the exec'd program, so gunicorn's master saw an unknown worker die at
+// every stop ("Worker with pid N was terminated due to signal 15").
+func TestWatchdogIsNotAChildOfTheProgram(t *testing.T) {
+	t.Parallel()
+	tag := newTag(t)
+	c := startCluster(t, tag, Config{Specs: []InstanceSpec{helperSpec(tag, "worker.1", 0, "children")}})
+	line := c.waitLine("worker.1", "CHILDREN ")
+	if line != "CHILDREN []" {
+		t.Errorf("got %q, want the program to have no children", line)
+	}
+}
+
 func TestStopKillsProcessGroupWithGrandchild(t *testing.T) {
 	t.Parallel()
 	tag := newTag(t)
