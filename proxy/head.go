@@ -1,0 +1,714 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+)
+
+// A lean HTTP/1.x head parser for the forwarding path. net/http's ReadRequest and
+// ReadResponse build a header map and canonicalise every key for each message;
+// here a head is copied into a buffer the connection reuses and cut into byte
+// slices, and only what the proxy acts on is interpreted. It rejects what
+// net/http rejects (a bad start line, a header line without a colon or with an
+// invalid name or value, conflicting Content-Length, a transfer coding other
+// than chunked) and, stricter than net/http, obs-fold continuation lines and
+// requests with both Content-Length and Transfer-Encoding (RFC 9112 6.1, 5.2).
+
+// headError is a malformed message head: the request is answered with 400.
+type headError struct{ msg string }
+
+func (e *headError) Error() string { return e.msg }
+
+func malformed(what string, b []byte) error {
+	const max = 80
+	if len(b) > max {
+		b = b[:max]
+	}
+	return &headError{msg: what + ": " + strconv.Quote(string(b))}
+}
+
+// Header kinds the proxy acts on; every other header is hOther.
+const (
+	hOther uint8 = iota
+	hHost
+	hContentLength
+	hTransferEncoding
+	hConnection
+	hHopByHop // Keep-Alive, Proxy-Connection, Proxy-Authenticate, Proxy-Authorization, TE, Trailer
+	hUpgrade
+	hExpect
+	hCookie
+	hXForwardedFor
+	hForwardedOwn // X-Forwarded-Proto, X-Forwarded-Host, X-Real-IP: replaced by the proxy
+	hCacheControl
+)
+
+type headerField struct {
+	name, value []byte
+	kind        uint8
+	listed      bool // named by a Connection header: hop-by-hop
+}
+
+// msgHead is what requests and responses share.
+type msgHead struct {
+	buf    []byte // the raw head; every slice below points into it
+	fields []headerField
+	major  int
+	minor  int
+
+	contentLength int64 // -1: no Content-Length
+	chunked       bool
+	teSeen        bool // a Transfer-Encoding header, honoured or not
+	connClose     bool
+	connKeepAlive bool
+	connUpgrade   bool
+	upgrade       []byte // the (last) Upgrade header
+	cacheControl  bool
+}
+
+func (h *msgHead) atLeast11() bool { return h.major > 1 || h.major == 1 && h.minor >= 1 }
+
+// reqHead is a parsed request head.
+type reqHead struct {
+	msgHead
+	method []byte
+	uri    []byte // as sent to the instance (origin form)
+	host   []byte
+	path   string // decoded path, for routing
+	expect [][]byte
+	close  bool // the client asked to close after this request
+}
+
+// respHead is a parsed response head.
+type respHead struct {
+	msgHead
+	status []byte // "200 OK"
+	code   int
+	close  bool // the instance closes the connection after this response
+	noBody bool
+}
+
+// readLine appends one line, including its "\n", from br to buf. A line longer
+// than br's buffer is read in pieces.
+func readLine(br *bufio.Reader, buf []byte) ([]byte, error) {
+	for {
+		line, err := br.ReadSlice('\n')
+		buf = append(buf, line...)
+		if err != bufio.ErrBufferFull {
+			return buf, err
+		}
+	}
+}
+
+// trimEOL drops the line ending ("\r\n" or "\n"), as bufio.Reader.ReadLine does.
+func trimEOL(line []byte) []byte {
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line
+}
+
+// readHead reads a start line and header lines up to the empty line into
+// h.buf. checkStart validates the start line before the rest is read, so that a
+// bad one is answered at once. It returns io.EOF when nothing at all was read.
+func (h *msgHead) readHead(br *bufio.Reader, checkStart func([]byte) error) error {
+	buf, err := readLine(br, h.buf[:0])
+	h.buf = buf
+	if err != nil {
+		if len(buf) == 0 {
+			return err
+		}
+		return unexpected(err)
+	}
+	if err := checkStart(trimEOL(buf)); err != nil {
+		return err
+	}
+	for {
+		start := len(buf)
+		buf, err = readLine(br, buf)
+		h.buf = buf
+		if err != nil {
+			return unexpected(err)
+		}
+		if n := len(buf) - start; n == 1 || n == 2 && buf[start] == '\r' {
+			return nil
+		}
+	}
+}
+
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// parseFields cuts the header lines of h.buf (after the start line) into
+// h.fields and interprets the framing headers.
+func (h *msgHead) parseFields(rest []byte) error {
+	h.fields = h.fields[:0]
+	h.contentLength = -1
+	h.chunked, h.teSeen = false, false
+	h.connClose, h.connKeepAlive, h.connUpgrade = false, false, false
+	h.upgrade = nil
+	h.cacheControl = false
+	var cl []byte
+	var te []byte
+	nTE := 0
+	connOther := false
+	first := true
+	for len(rest) > 0 {
+		i := bytes.IndexByte(rest, '\n')
+		line := trimEOL(rest[:i+1])
+		rest = rest[i+1:]
+		if len(line) == 0 {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if first {
+				return malformed("malformed MIME header initial line", line)
+			}
+			return malformed("obsolete line folding in header", line)
+		}
+		first = false
+		colon := bytes.IndexByte(line, ':')
+		if colon < 0 {
+			return malformed("malformed MIME header: missing colon", line)
+		}
+		name, value := line[:colon], line[colon+1:]
+		if len(name) == 0 || !isToken(name) {
+			return malformed("malformed MIME header line", line)
+		}
+		for _, c := range value {
+			if !validValueByte(c) {
+				return malformed("malformed MIME header line", line)
+			}
+		}
+		value = trimSpace(value)
+		kind := classify(name)
+		switch kind {
+		case hContentLength:
+			v := value
+			if cl == nil {
+				cl = v
+			} else if !bytes.Equal(cl, v) {
+				return malformed("message cannot contain multiple Content-Length headers", line)
+			}
+		case hTransferEncoding:
+			te = value
+			nTE++
+		case hConnection:
+			forEachToken(value, func(tok []byte) {
+				switch {
+				case asciiEqualFold(tok, "close"):
+					h.connClose = true
+				case asciiEqualFold(tok, "keep-alive"):
+					h.connKeepAlive = true
+				case asciiEqualFold(tok, "upgrade"):
+					h.connUpgrade = true
+				default:
+					connOther = true
+				}
+			})
+		case hUpgrade:
+			if h.upgrade == nil {
+				h.upgrade = value
+			}
+		case hCacheControl:
+			h.cacheControl = true
+		}
+		h.fields = append(h.fields, headerField{name: name, value: value, kind: kind})
+	}
+	if cl != nil {
+		n, ok := parseContentLength(cl)
+		if !ok {
+			if len(cl) == 0 {
+				return malformed("invalid empty Content-Length", cl)
+			}
+			return malformed("bad Content-Length", cl)
+		}
+		h.contentLength = n
+	}
+	if nTE > 0 {
+		h.teSeen = true
+		// Ignored in HTTP/1.0; HTTP/0.0 counts as 1.1 (both as net/http does).
+		if h.atLeast11() || h.major == 0 && h.minor == 0 {
+			if nTE != 1 || !asciiEqualFold(te, "chunked") {
+				return malformed("unsupported transfer encoding", te)
+			}
+			h.chunked = true
+		}
+	}
+	if connOther {
+		h.markListed()
+	}
+	return nil
+}
+
+// markListed marks the headers that a Connection header names.
+func (h *msgHead) markListed() {
+	for i := range h.fields {
+		if h.fields[i].kind != hConnection {
+			continue
+		}
+		forEachToken(h.fields[i].value, func(tok []byte) {
+			for j := range h.fields {
+				if asciiEqualFoldBytes(h.fields[j].name, tok) {
+					h.fields[j].listed = true
+				}
+			}
+		})
+	}
+}
+
+// dropped reports whether f is not passed on: hop-by-hop, or listed in Connection.
+func (f *headerField) dropped() bool {
+	switch f.kind {
+	case hConnection, hHopByHop, hTransferEncoding, hUpgrade:
+		return true
+	}
+	return f.listed
+}
+
+// read reads and parses one request head from br.
+func (h *reqHead) read(br *bufio.Reader) error {
+	if err := h.readHead(br, checkRequestLine); err != nil {
+		return err
+	}
+	return h.parse()
+}
+
+func checkRequestLine(line []byte) error {
+	_, _, _, err := splitRequestLine(line)
+	return err
+}
+
+func splitRequestLine(line []byte) (method, uri, proto []byte, err error) {
+	method, rest, ok1 := bytes.Cut(line, []byte{' '})
+	uri, proto, ok2 := bytes.Cut(rest, []byte{' '})
+	if !ok1 || !ok2 {
+		return nil, nil, nil, malformed("malformed HTTP request", line)
+	}
+	if !isToken(method) {
+		return nil, nil, nil, malformed("invalid method", method)
+	}
+	if _, _, ok := parseHTTPVersion(proto); !ok {
+		return nil, nil, nil, malformed("malformed HTTP version", proto)
+	}
+	return method, uri, proto, nil
+}
+
+// parse interprets h.buf.
+func (h *reqHead) parse() error {
+	i := bytes.IndexByte(h.buf, '\n')
+	method, uri, proto, err := splitRequestLine(trimEOL(h.buf[:i+1]))
+	if err != nil {
+		return err
+	}
+	h.method, h.uri = method, uri
+	h.major, h.minor, _ = parseHTTPVersion(proto)
+	if err := h.parseFields(h.buf[i+1:]); err != nil {
+		return err
+	}
+	h.host = nil
+	h.expect = h.expect[:0]
+	nHost := 0
+	for _, f := range h.fields {
+		switch f.kind {
+		case hHost:
+			h.host = f.value
+			nHost++
+		case hExpect:
+			h.expect = append(h.expect, f.value)
+		}
+	}
+	if nHost > 1 {
+		return &headError{msg: "too many Host headers"}
+	}
+	if h.chunked && h.contentLength >= 0 {
+		return &headError{msg: "both Content-Length and Transfer-Encoding"}
+	}
+	if h.chunked {
+		h.contentLength = -1
+	}
+	if !simpleURI(h.uri) {
+		if err := h.parseURI(); err != nil {
+			return err
+		}
+	} else if q := bytes.IndexByte(h.uri, '?'); q >= 0 {
+		h.setPath(h.uri[:q])
+	} else {
+		h.setPath(h.uri)
+	}
+	if h.major < 1 {
+		h.close = true
+	} else if h.major == 1 && h.minor == 0 {
+		h.close = h.connClose || !h.connKeepAlive
+	} else {
+		h.close = h.connClose
+	}
+	return nil
+}
+
+// setPath keeps the previous request's path string when it is the same, so that
+// a keep-alive connection asking for the same paths allocates nothing.
+func (h *reqHead) setPath(p []byte) {
+	if string(p) != h.path {
+		h.path = string(p)
+	}
+}
+
+// parseURI handles what simpleURI does not: escapes, absolute form, CONNECT,
+// "*". It accepts and rejects what net/http's ReadRequest does.
+func (h *reqHead) parseURI() error {
+	raw := string(h.uri)
+	justAuthority := string(h.method) == "CONNECT" && (len(raw) == 0 || raw[0] != '/')
+	if justAuthority {
+		raw = "http://" + raw
+	}
+	u, err := url.ParseRequestURI(raw)
+	if err != nil {
+		return &headError{msg: err.Error()}
+	}
+	h.path = u.Path
+	if justAuthority {
+		return nil
+	}
+	if u.IsAbs() {
+		h.uri = []byte(u.RequestURI())
+	}
+	if u.Host != "" {
+		h.host = []byte(u.Host)
+	}
+	return nil
+}
+
+// simpleURI reports whether uri is an origin-form path (and query) that needs no
+// decoding: then the path is the part before "?".
+func simpleURI(uri []byte) bool {
+	if len(uri) == 0 || uri[0] != '/' {
+		return false
+	}
+	for _, c := range uri {
+		if c <= ' ' || c >= 0x7f || c == '%' || c == '#' {
+			return false
+		}
+	}
+	return true
+}
+
+// read reads and parses one response head from br; method is the request's.
+func (h *respHead) read(br *bufio.Reader, head bool) error {
+	if err := h.readHead(br, checkStatusLine); err != nil {
+		return err
+	}
+	i := bytes.IndexByte(h.buf, '\n')
+	proto, status, code, err := splitStatusLine(trimEOL(h.buf[:i+1]))
+	if err != nil {
+		return err
+	}
+	h.status, h.code = status, code
+	h.major, h.minor, _ = parseHTTPVersion(proto)
+	if err := h.parseFields(h.buf[i+1:]); err != nil {
+		return err
+	}
+	h.noBody = head || code/100 == 1 || code == 204 || code == 304
+	if h.chunked {
+		h.contentLength = -1
+	}
+	switch {
+	case h.major < 1:
+		h.close = true
+	case h.major == 1 && h.minor == 0:
+		h.close = h.connClose || !h.connKeepAlive
+	default:
+		h.close = h.connClose
+	}
+	if !h.noBody && !h.chunked && h.contentLength < 0 {
+		h.close = true // the body ends when the connection does
+	}
+	return nil
+}
+
+func checkStatusLine(line []byte) error {
+	_, _, _, err := splitStatusLine(line)
+	return err
+}
+
+func splitStatusLine(line []byte) (proto, status []byte, code int, err error) {
+	proto, status, ok := bytes.Cut(line, []byte{' '})
+	if !ok {
+		return nil, nil, 0, malformed("malformed HTTP response", line)
+	}
+	status = bytes.TrimLeft(status, " ")
+	digits, _, _ := bytes.Cut(status, []byte{' '})
+	if len(digits) != 3 || digits[0] < '0' || digits[0] > '9' || digits[1] < '0' || digits[1] > '9' || digits[2] < '0' || digits[2] > '9' {
+		return nil, nil, 0, malformed("malformed HTTP status code", digits)
+	}
+	code = int(digits[0]-'0')*100 + int(digits[1]-'0')*10 + int(digits[2]-'0')
+	if _, _, ok := parseHTTPVersion(proto); !ok {
+		return nil, nil, 0, malformed("malformed HTTP version", proto)
+	}
+	return proto, status, code, nil
+}
+
+func parseHTTPVersion(v []byte) (major, minor int, ok bool) {
+	if len(v) != len("HTTP/X.Y") || string(v[:5]) != "HTTP/" || v[6] != '.' {
+		return 0, 0, false
+	}
+	if v[5] < '0' || v[5] > '9' || v[7] < '0' || v[7] > '9' {
+		return 0, 0, false
+	}
+	return int(v[5] - '0'), int(v[7] - '0'), true
+}
+
+// parseContentLength accepts what strconv.ParseUint(s, 10, 63) accepts.
+func parseContentLength(s []byte) (int64, bool) {
+	if len(s) == 0 || len(s) > 19 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	if n > 1<<63-1 {
+		return 0, false
+	}
+	return int64(n), true
+}
+
+// classify names the headers the proxy acts on, case-insensitively.
+func classify(name []byte) uint8 {
+	switch len(name) {
+	case 2:
+		if asciiEqualFold(name, "te") {
+			return hHopByHop
+		}
+	case 4:
+		if asciiEqualFold(name, "host") {
+			return hHost
+		}
+	case 6:
+		switch {
+		case asciiEqualFold(name, "cookie"):
+			return hCookie
+		case asciiEqualFold(name, "expect"):
+			return hExpect
+		}
+	case 7:
+		switch {
+		case asciiEqualFold(name, "upgrade"):
+			return hUpgrade
+		case asciiEqualFold(name, "trailer"):
+			return hHopByHop
+		}
+	case 9:
+		if asciiEqualFold(name, "x-real-ip") {
+			return hForwardedOwn
+		}
+	case 10:
+		switch {
+		case asciiEqualFold(name, "connection"):
+			return hConnection
+		case asciiEqualFold(name, "keep-alive"):
+			return hHopByHop
+		}
+	case 13:
+		if asciiEqualFold(name, "cache-control") {
+			return hCacheControl
+		}
+	case 14:
+		if asciiEqualFold(name, "content-length") {
+			return hContentLength
+		}
+	case 15:
+		if asciiEqualFold(name, "x-forwarded-for") {
+			return hXForwardedFor
+		}
+	case 16:
+		switch {
+		case asciiEqualFold(name, "proxy-connection"):
+			return hHopByHop
+		case asciiEqualFold(name, "x-forwarded-host"):
+			return hForwardedOwn
+		}
+	case 17:
+		switch {
+		case asciiEqualFold(name, "transfer-encoding"):
+			return hTransferEncoding
+		case asciiEqualFold(name, "x-forwarded-proto"):
+			return hForwardedOwn
+		}
+	case 18:
+		if asciiEqualFold(name, "proxy-authenticate") {
+			return hHopByHop
+		}
+	case 19:
+		if asciiEqualFold(name, "proxy-authorization") {
+			return hHopByHop
+		}
+	}
+	return hOther
+}
+
+// asciiEqualFold compares b with the lower-case ASCII string s, ignoring case.
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiEqualFoldBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// forEachToken calls f for each non-empty element of a comma-separated list.
+func forEachToken(v []byte, f func([]byte)) {
+	for len(v) > 0 {
+		tok, rest, _ := bytes.Cut(v, []byte{','})
+		v = rest
+		if tok = trimSpace(tok); len(tok) > 0 {
+			f(tok)
+		}
+	}
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// tokenTable marks the bytes allowed in a token (RFC 9110 5.6.2).
+var tokenTable = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-'a'+'A'] = true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
+func isToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if !tokenTable[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// validValueByte: field-vchar, SP, HTAB, obs-text (RFC 9110 5.5).
+func validValueByte(c byte) bool {
+	return c >= 0x20 && c != 0x7f || c == '\t'
+}
+
+// lengthReader reads a body of known length from the connection's reader.
+type lengthReader struct {
+	r *bufio.Reader
+	n int64
+}
+
+func (l *lengthReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	if err == io.EOF && l.n > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// chunkedReader decodes a chunked body and consumes its trailer section, which is
+// not passed on.
+type chunkedReader struct {
+	br   *bufio.Reader
+	cr   io.Reader
+	done bool
+}
+
+func newChunkedReader(br *bufio.Reader) *chunkedReader {
+	return &chunkedReader{br: br, cr: httputil.NewChunkedReader(br)}
+}
+
+// maxTrailerBytes bounds the trailer section of a chunked body.
+const maxTrailerBytes = 64 << 10
+
+var errTrailerTooLarge = errors.New("chunked trailer too large")
+
+func (c *chunkedReader) Read(p []byte) (int, error) {
+	if c.done {
+		return 0, io.EOF
+	}
+	n, err := c.cr.Read(p)
+	if err == io.EOF {
+		read, midLine := 0, false
+		for {
+			line, lerr := c.br.ReadSlice('\n')
+			read += len(line)
+			if lerr == nil && !midLine && (len(line) == 1 || len(line) == 2 && line[0] == '\r') {
+				break
+			}
+			if read > maxTrailerBytes {
+				return n, errTrailerTooLarge
+			}
+			if lerr != nil && lerr != bufio.ErrBufferFull {
+				return n, unexpected(lerr)
+			}
+			midLine = lerr == bufio.ErrBufferFull
+		}
+		c.done = true
+	}
+	return n, err
+}
