@@ -38,6 +38,7 @@ type clientConn struct {
 	bw       *bufio.Writer
 	clientIP string
 	state    atomic.Int32
+	rdl      lazyDeadline
 
 	cache   []*backendConn // at most one idle connection per backend
 	fr      fwdReq         // reused for each request
@@ -56,6 +57,46 @@ type backendConn struct {
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	lastUsed time.Time
+	rdl      lazyDeadline
+}
+
+// lazyDeadline keeps a read deadline armed across requests and moves it only when
+// it is later than wanted or more than a little earlier (a sixteenth of the
+// timeout, at most a second): a keep-alive connection then updates its timer
+// about once a second instead of two or three times per request.
+type lazyDeadline struct {
+	conn net.Conn
+	at   time.Time // zero: no deadline
+}
+
+func (l *lazyDeadline) set(now time.Time, d time.Duration) {
+	want := now.Add(d)
+	if !l.at.IsZero() && !l.at.After(want) && l.at.After(want.Add(-min(d/16, time.Second))) {
+		return
+	}
+	l.conn.SetReadDeadline(want)
+	l.at = want
+}
+
+func (l *lazyDeadline) clear() {
+	if !l.at.IsZero() {
+		l.conn.SetReadDeadline(time.Time{})
+		l.at = time.Time{}
+	}
+}
+
+// headBuffered reports whether b holds a complete message head (an empty line).
+func headBuffered(b []byte) bool {
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return false
+		}
+		b = b[i+1:]
+		if len(b) > 0 && b[0] == '\n' || len(b) > 1 && b[0] == '\r' && b[1] == '\n' {
+			return true
+		}
+	}
 }
 
 // connReader limits how much the request header may take (→ 431), as net/http does.
@@ -118,6 +159,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 func (p *Proxy) newClientConn(ctx context.Context, nc net.Conn) *clientConn {
 	c := &clientConn{p: p, ctx: ctx, conn: nc}
+	c.rdl.conn = nc
 	c.lr = connReader{conn: nc, remain: math.MaxInt64}
 	c.br = p.getReader(&c.lr)
 	c.bw = p.getWriter(nc)
@@ -154,7 +196,7 @@ func (c *clientConn) serve() {
 		// including what the wait for it buffered.
 		c.lr.remain = int64(c.p.cfg.MaxHeaderBytes) + 4096 - int64(c.br.Buffered())
 		if c.br.Buffered() == 0 {
-			c.conn.SetReadDeadline(time.Now().Add(c.p.cfg.IdleTimeout))
+			c.rdl.set(time.Now(), c.p.cfg.IdleTimeout)
 			if _, err := c.br.Peek(1); err != nil {
 				return
 			}
@@ -162,7 +204,10 @@ func (c *clientConn) serve() {
 		if !c.state.CompareAndSwap(connIdle, connActive) {
 			return
 		}
-		c.conn.SetReadDeadline(time.Now().Add(c.p.cfg.ReadHeaderTimeout))
+		// A head that arrived whole needs no deadline of its own.
+		if buf, _ := c.br.Peek(c.br.Buffered()); !headBuffered(buf) {
+			c.rdl.set(time.Now(), c.p.cfg.ReadHeaderTimeout)
+		}
 		err := c.rh.read(c.br)
 		c.lr.remain = math.MaxInt64
 		if err != nil {
@@ -176,7 +221,9 @@ func (c *clientConn) serve() {
 			}
 			return
 		}
-		c.conn.SetReadDeadline(time.Time{})
+		if c.rh.chunked || c.rh.contentLength > 0 || c.rh.upgrade != nil {
+			c.rdl.clear() // a body or a tunnel may take any time
+		}
 		if !c.handle() {
 			return
 		}
@@ -372,7 +419,7 @@ func (c *clientConn) forward(b *backend, fr *fwdReq) outcome {
 		return outcome{retry: fr.body.n == 0, keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}}
 	}
 
-	bc.conn.SetReadDeadline(time.Now().Add(c.p.cfg.ResponseTimeout))
+	bc.rdl.set(time.Now(), c.p.cfg.ResponseTimeout)
 	resp := &c.resp
 	err = resp.read(bc.br, fr.isHead)
 	for err == nil && resp.code < 200 && resp.code != http.StatusSwitchingProtocols {
@@ -400,7 +447,11 @@ func (c *clientConn) forward(b *backend, fr *fwdReq) outcome {
 		_ = reused
 		return outcome{retry: retry, keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}}
 	}
-	bc.conn.SetReadDeadline(time.Time{})
+	// A body that is not all here may take any time (a stream).
+	if resp.code == http.StatusSwitchingProtocols || !resp.noBody &&
+		(resp.contentLength < 0 || int64(bc.br.Buffered()) < resp.contentLength) {
+		bc.rdl.clear()
+	}
 
 	if resp.code == http.StatusSwitchingProtocols {
 		if fr.upgrade == nil {
@@ -434,6 +485,7 @@ func (c *clientConn) backendConn(b *backend) (*backendConn, bool, error) {
 		return nil, false, err
 	}
 	bc := &backendConn{b: b, ep: ep, conn: nc, br: c.p.getReader(nc), bw: c.p.getWriter(nc)}
+	bc.rdl.conn = nc
 	c.cache = append(c.cache, bc)
 	return bc, false, nil
 }
@@ -452,6 +504,7 @@ func (bc *backendConn) alive(staleAfter time.Duration) bool {
 	if time.Since(bc.lastUsed) < staleAfter {
 		return true
 	}
+	bc.rdl.clear() // a deadline that has passed would fail the probe
 	sc, ok := bc.conn.(syscall.Conn)
 	if !ok {
 		return true

@@ -316,3 +316,36 @@ func TestKeepAliveSemantics(t *testing.T) {
 		})
 	}
 }
+
+func TestClientTimeouts(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		send string
+	}{
+		{"idle keep-alive connection", Config{IdleTimeout: 100 * time.Millisecond}, ""},
+		{"head sent in part", Config{ReadHeaderTimeout: 100 * time.Millisecond}, "GET / HTTP/1.1\r\nHost: a\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tp := startProxy(t, tt.cfg)
+			startWeb(t, tp, 1)
+			conn, err := net.Dial("tcp", tp.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			io.WriteString(conn, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"+tt.send)
+			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("first response: %v", err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Errorf("got %v, want the proxy to close the connection (EOF)", err)
+			}
+		})
+	}
+}

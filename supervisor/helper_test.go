@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -306,12 +307,32 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 // freePort returns a port the kernel just handed out on 127.0.0.1.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := pickPort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return p
+}
+
+// portSeq spreads the ports of one test binary's tests; see pickPort.
+var portSeq atomic.Uint32
+
+// pickPort returns a free loopback port below the kernel's ephemeral range
+// (32768+). A port from "127.0.0.1:0" is ephemeral: between its Close and the
+// instance's bind, another test's outgoing connection could take it as source
+// port, and CheckPorts would rightly call it busy (a flaky
+// "address already in use").
+func pickPort() (int, error) {
+	base := uint32(os.Getpid()) * 7919
+	for range 500 {
+		p := 20000 + int((base+portSeq.Add(1)*101)%12000)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err == nil {
+			ln.Close()
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("no free port found in 20000-31999")
 }
 
 func newTag(t *testing.T) string {
