@@ -199,10 +199,22 @@ func FuzzParseRequestHead(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// With a 16-byte buffer (long lines read in pieces) and with all of the input
+		// buffered before the parser looks: both must agree.
 		h := &reqHead{}
-		err := h.read(bufio.NewReader(strings.NewReader(string(data))))
+		err := h.read(bufio.NewReaderSize(strings.NewReader(string(data)), 16))
+		whole := &reqHead{}
+		br := bufio.NewReaderSize(strings.NewReader(string(data)), len(data)+16)
+		br.Peek(1)
+		werr := whole.read(br)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("small buffer: %v; all buffered: %v", err, werr)
+		}
 		if err != nil {
 			return
+		}
+		if string(h.method) != string(whole.method) || string(h.uri) != string(whole.uri) || len(h.fields) != len(whole.fields) {
+			t.Errorf("small buffer %s %s (%d fields), all buffered %s %s (%d fields)", h.method, h.uri, len(h.fields), whole.method, whole.uri, len(whole.fields))
 		}
 		req, rerr := http.ReadRequest(bufio.NewReader(strings.NewReader(string(data))))
 		if rerr != nil {
