@@ -34,52 +34,8 @@ command -v ss >/dev/null || die "ss is missing: sudo apt-get install iproute2"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/devcluster-failover.XXXXXX")
 pids=()
 ports=()
+. "$here/lib.sh"
 
-stop_pids() {
-	local pid deadline
-	((${#pids[@]})) || return 0
-	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	deadline=$((SECONDS + 10))
-	for pid in "${pids[@]}"; do
-		while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-		if kill -0 "$pid" 2>/dev/null; then
-			say "pid $pid did not stop within 10 s of SIGTERM; sending SIGKILL"
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-		wait "$pid" 2>/dev/null || true
-	done
-	pids=()
-}
-
-# holder PORT: pid of the process listening on 127.0.0.1:PORT (empty if none).
-holder() { { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; } || true; }
-
-# leftover_holders: anything still on our ports after devcluster exited is one of its
-# children (so ours): report it as the bug it is, and stop it.
-leftover_holders() {
-	local p pid
-	for p in "${ports[@]}"; do
-		pid=$(holder "$p")
-		[[ -n $pid ]] || continue
-		say "BUG: port $p is still held by pid $pid after devcluster exited"
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-}
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	set +e # clean up all of it, whatever fails on the way
-	stop_pids
-	leftover_holders
-	if [[ -n $KEEP ]]; then say "kept $tmp"; else rm -rf "$tmp"; fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-port_busy() { [[ -n $(ss -Hltn "sport = :$1" 2>/dev/null) ]]; }
 base=
 for try in 19500 19600 19700 19800 19900; do
 	ok=1

@@ -71,38 +71,9 @@ fi
 # --- processes we start, and their cleanup (by PID only) --------------------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/devcluster-bench.XXXXXX")
 pids=()
+ports=()
+. "$here/lib.sh"
 
-stop_pids() {
-	local pid deadline
-	((${#pids[@]})) || return 0
-	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	deadline=$((SECONDS + 5))
-	for pid in "${pids[@]}"; do
-		while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	pids=()
-}
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	set +e # clean up all of it, whatever fails on the way
-	stop_pids
-	if [[ -n $KEEP ]]; then
-		say "kept $tmp"
-	else
-		rm -rf "$tmp"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# --- ports: K backends and three proxies, all on 127.0.0.1, all free ----------------------
-port_busy() { [[ -n $(ss -Hltn "sport = :$1" 2>/dev/null) ]]; }
 base=
 for try in 18000 18200 18400 18600 18800 19000 19200 19400; do
 	ok=1

@@ -44,51 +44,8 @@ PYTHON=$("$PYTHON" -c 'import sys; print(sys.executable)')
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/devcluster-reload.XXXXXX")
 pids=()
 ports=()
+. "$here/lib.sh"
 
-stop_pids() {
-	local pid deadline
-	((${#pids[@]})) || return 0
-	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	deadline=$((SECONDS + 10))
-	for pid in "${pids[@]}"; do
-		while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-		if kill -0 "$pid" 2>/dev/null; then
-			say "pid $pid did not stop within 10 s of SIGTERM; sending SIGKILL"
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-		wait "$pid" 2>/dev/null || true
-	done
-	pids=()
-}
-
-# leftover_holders: report (and stop) anything still listening on our ports after devcluster
-# has exited — its children, so ours; devcluster should never leave any.
-leftover_holders() {
-	local p line pid
-	for p in "${ports[@]}"; do
-		line=$(ss -Hltnp "sport = :$p" 2>/dev/null || true)
-		[[ -n $line ]] || continue
-		say "BUG: port $p is still held after devcluster exited: $line"
-		for pid in $(grep -o 'pid=[0-9]*' <<<"$line" | cut -d= -f2 | sort -u); do
-			kill -KILL "$pid" 2>/dev/null || true
-		done
-	done
-}
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	set +e # clean up all of it, whatever fails on the way
-	stop_pids
-	leftover_holders
-	if [[ -n $KEEP ]]; then say "kept $tmp"; else rm -rf "$tmp"; fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-port_busy() { [[ -n $(ss -Hltn "sport = :$1" 2>/dev/null) ]]; }
 base=
 for try in 18500 18600 18700 18800 18900 19000 19100 19200; do
 	ok=1
