@@ -101,7 +101,7 @@ func headBuffered(b []byte) bool {
 
 // connReader limits how much the request header may take (→ 431), as net/http does.
 type connReader struct {
-	conn   net.Conn
+	conn   io.Reader
 	remain int64
 	hit    bool
 }
@@ -160,9 +160,10 @@ func (c *countingReader) Read(p []byte) (int, error) {
 func (p *Proxy) newClientConn(ctx context.Context, nc net.Conn) *clientConn {
 	c := &clientConn{p: p, ctx: ctx, conn: nc}
 	c.rdl.conn = nc
-	c.lr = connReader{conn: nc, remain: math.MaxInt64}
+	sio := newSockIO(nc)
+	c.lr = connReader{conn: sio, remain: math.MaxInt64}
 	c.br = p.getReader(&c.lr)
-	c.bw = p.getWriter(nc)
+	c.bw = p.getWriter(sio)
 	if host, _, err := net.SplitHostPort(nc.RemoteAddr().String()); err == nil {
 		c.clientIP = host
 	} else {
@@ -484,7 +485,8 @@ func (c *clientConn) backendConn(b *backend) (*backendConn, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	bc := &backendConn{b: b, ep: ep, conn: nc, br: c.p.getReader(nc), bw: c.p.getWriter(nc)}
+	sio := newSockIO(nc)
+	bc := &backendConn{b: b, ep: ep, conn: nc, br: c.p.getReader(sio), bw: c.p.getWriter(sio)}
 	bc.rdl.conn = nc
 	c.cache = append(c.cache, bc)
 	return bc, false, nil
