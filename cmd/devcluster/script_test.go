@@ -165,9 +165,17 @@ func cmdWaitHTTP(ts *testscript.TestScript, neg bool, args []string) {
 
 // balance URL N: send N sequential requests and print how many each instance answered,
 // one "ID COUNT" line per instance, sorted. Any non-2xx response fails the script.
+//
+// balance -set URL N prints only which instances answered, one per line: after
+// connections were cut (scaling down, restarts) a retried request may shift the exact
+// counts by one, which is the proxy doing its job.
 func cmdBalance(ts *testscript.TestScript, neg bool, args []string) {
+	setOnly := len(args) > 0 && args[0] == "-set"
+	if setOnly {
+		args = args[1:]
+	}
 	if len(args) != 2 {
-		ts.Fatalf("usage: balance URL N")
+		ts.Fatalf("usage: balance [-set] URL N")
 	}
 	n, err := strconv.Atoi(args[1])
 	ts.Check(err)
@@ -194,6 +202,10 @@ func cmdBalance(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
+		if setOnly {
+			fmt.Fprintln(ts.Stdout(), id)
+			continue
+		}
 		fmt.Fprintf(ts.Stdout(), "%s %d\n", id, counts[id])
 	}
 }
