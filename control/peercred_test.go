@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -88,11 +89,22 @@ func runAsNobody(t *testing.T, exe, path string) (exitCode int, output string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "-test.run=^$")
-	cmd.Dir = filepath.Dir(exe)
-	cmd.Env = []string{helperEnv + "=1", helperSocketEnv + "=" + path, "PATH=/usr/bin:/bin"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
-	out, err := cmd.CombinedOutput()
+	var out []byte
+	var err error
+	// A parallel test's fork may briefly hold an inherited descriptor of the copy we
+	// just wrote (between its fork and exec), which makes exec fail with ETXTBSY: a
+	// regression seen in the full suite. Retry, as the go command's tests do.
+	for attempt := 0; ; attempt++ {
+		cmd := exec.CommandContext(ctx, exe, "-test.run=^$")
+		cmd.Dir = filepath.Dir(exe)
+		cmd.Env = []string{helperEnv + "=1", helperSocketEnv + "=" + path, "PATH=/usr/bin:/bin"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		out, err = cmd.CombinedOutput()
+		if !errors.Is(err, syscall.ETXTBSY) || attempt == 50 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if ee, ok := err.(*exec.ExitError); ok {
 		return ee.ExitCode(), string(out)
 	}
