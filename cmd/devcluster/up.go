@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -256,6 +257,7 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	var stopAsked atomic.Int64 // when the first SIGINT/SIGTERM arrived, for the last line
 	sigDone := make(chan struct{})
 	sigExited := make(chan struct{})
 	reloadAll := func(why string) {
@@ -281,6 +283,7 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 					reloadAll("SIGHUP")
 				case !stopping:
 					stopping = true
+					stopAsked.Store(time.Now().UnixNano())
 					log.printf("%s: stopping every instance (press Ctrl-C again to kill them now)", signalName(s))
 					stop()
 				default:
@@ -305,7 +308,11 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return fmt.Errorf("%s: %w", name, runErr)
 	}
-	log.printf("stopped; every instance has exited")
+	if t := stopAsked.Load(); t != 0 {
+		log.printf("stopped; every instance has exited (%.1fs after the signal)", time.Since(time.Unix(0, t)).Seconds())
+	} else {
+		log.printf("stopped; every instance has exited")
+	}
 	return nil
 }
 
