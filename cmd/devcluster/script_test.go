@@ -46,6 +46,9 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("REPO", repo)
 			e.Setenv("NO_COLOR", "1")
+			// A -race binary sleeps 1 s at exit (ThreadSanitizer's atexit_sleep_ms),
+			// which would count against "stopped within stop_timeout + 1 s".
+			e.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 			for _, k := range []string{"PYENV_ROOT", "PYENV_VERSION", "LANG"} {
 				if v := os.Getenv(k); v != "" {
 					e.Setenv(k, v)
