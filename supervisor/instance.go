@@ -261,11 +261,13 @@ func (in *instance) onReady() {
 	in.isReady = true
 	in.readyAt = in.s.now()
 	in.stopDeadline()
-	in.setState(StateReady)
+	// Enable before publishing "ready": whoever sees ready in Status (devcluster ps,
+	// a script waiting for it) can rely on the instance being in rotation.
 	if in.balanced() {
 		in.s.cfg.Balancer.Enable(in.spec.ID, in.addr())
 		in.enabled = true
 	}
+	in.setState(StateReady)
 	took := in.readyAt.Sub(c.started).Seconds()
 	if in.spec.Port > 0 && (in.spec.Balanced || in.spec.HealthPath != "") {
 		in.s.out.logf("%s ready on %s (pid %d, %.2fs)", in.spec.ID, in.addr(), c.pid, took)

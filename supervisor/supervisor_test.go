@@ -753,3 +753,37 @@ func TestCanaryNotReadyInTimeStopsRoll(t *testing.T) {
 		t.Errorf("web.2: got pid %d state %s, want untouched pid %d, ready", got.PID, got.State, pid2)
 	}
 }
+
+// gateBalancer's Enable blocks until the test releases it.
+type gateBalancer struct {
+	*fakeBalancer
+	entered chan string
+	release chan struct{}
+}
+
+func (g *gateBalancer) Enable(id, addr string) {
+	g.entered <- id
+	<-g.release
+	g.fakeBalancer.Enable(id, addr)
+}
+
+// TestReadyOnlyOnceInRotation: Status used to say "ready" a moment before the
+// instance was enabled in the proxy, so `devcluster ps` (and a script waiting for
+// ready) could see ready while requests still skipped the instance.
+func TestReadyOnlyOnceInRotation(t *testing.T) {
+	t.Parallel()
+	tag := newTag(t)
+	g := &gateBalancer{fakeBalancer: newFakeBalancer(), entered: make(chan string, 1), release: make(chan struct{})}
+	c := startCluster(t, tag, Config{Balancer: g, Specs: []InstanceSpec{helperSpec(tag, "web.1", freePort(t), "serve")}})
+	select {
+	case <-g.entered:
+	case <-time.After(20 * time.Second):
+		close(g.release)
+		t.Fatal("Enable was not called within 20s")
+	}
+	if st := c.status("web.1"); st.State == StateReady {
+		t.Errorf("got state %q while Enable has not returned, want not ready yet", st.State)
+	}
+	close(g.release)
+	c.waitState("web.1", StateReady)
+}
