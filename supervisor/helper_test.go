@@ -474,7 +474,25 @@ func (c *cluster) status(id string) InstanceStatus {
 
 func (c *cluster) waitState(id, state string) {
 	c.t.Helper()
-	waitFor(c.t, 10*time.Second, id+" "+state, func() bool { return c.status(id).State == state })
+	waitFor(c.t, 10*time.Second, id+" "+state, func() bool {
+		c.ended()
+		return c.status(id).State == state
+	})
+}
+
+// ended fails the test at once if Run has already returned: waiting for a line or
+// a state of a cluster that is gone would only time out without saying why.
+func (c *cluster) ended() {
+	c.t.Helper()
+	if c.done {
+		return
+	}
+	select {
+	case c.runErr = <-c.errc:
+		c.done = true
+		c.t.Fatalf("Run returned while the test was waiting: %v\nlog:\n%s", c.runErr, c.log.String())
+	default:
+	}
 }
 
 // waitLine waits until id has printed a line containing sub.
@@ -482,6 +500,7 @@ func (c *cluster) waitLine(id, sub string) string {
 	c.t.Helper()
 	var found string
 	waitFor(c.t, 10*time.Second, fmt.Sprintf("%s to print %q", id, sub), func() bool {
+		c.ended()
 		for _, l := range c.s.Logs([]string{id}, 0) {
 			if strings.Contains(l.Text, sub) {
 				found = l.Text
