@@ -240,6 +240,7 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 		g.add("reloader", func() error {
 			for batch := range w.w.Batches() {
 				log.printf("%s changed; reloading %s one instance at a time", describePaths(m.Dir, batch.Paths), strings.Join(w.processes, ", "))
+				dropStaleBytecode(batch.Paths)
 				reloads.Add(1)
 				go func() {
 					defer reloads.Done()
