@@ -122,7 +122,12 @@ func portRange(specs []supervisor.InstanceSpec) string {
 
 func checkInotify(proj *project, ok, fail func(string, ...any)) {
 	dirs := 0
+	counted := map[string]bool{}
 	for _, proc := range proj.manifest.Processes {
+		if counted[watchKey(proc)] {
+			continue
+		}
+		counted[watchKey(proc)] = true
 		n, err := watcher.CountDirs(watcher.Config{
 			Root:      proj.manifest.Dir,
 			Paths:     proc.Watch.Paths,

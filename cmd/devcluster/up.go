@@ -420,7 +420,7 @@ func newWatchers(proj *project, f *upFlags, log io.Writer) ([]*watchedGroup, err
 				continue
 			}
 		}
-		key := strings.Join(proc.Watch.Paths, "\x00") + "\x01" + strings.Join(proc.Watch.Include, "\x00") + "\x01" + strings.Join(proc.Watch.Exclude, "\x00")
+		key := watchKey(proc)
 		if g, ok := byKey[key]; ok {
 			g.processes = append(g.processes, proc.Name)
 			continue
@@ -443,6 +443,12 @@ func newWatchers(proj *project, f *upFlags, log io.Writer) ([]*watchedGroup, err
 		groups = append(groups, g)
 	}
 	return groups, nil
+}
+
+// watchKey identifies a process's watch settings: processes with equal keys share
+// one watcher (and one directory count in check).
+func watchKey(proc *procfile.Process) string {
+	return strings.Join(proc.Watch.Paths, "\x00") + "\x01" + strings.Join(proc.Watch.Include, "\x00") + "\x01" + strings.Join(proc.Watch.Exclude, "\x00")
 }
 
 // describePaths names up to three changed files relative to the project.
