@@ -168,6 +168,8 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 	if err != nil {
 		return err
 	}
+	// Run checks commands and ports again when it starts; checking here as well is what
+	// lets a busy port fail before the proxy and the control socket are bound, with a hint.
 	if err := sup.CheckPorts(); err != nil {
 		return withHint(err, "stop what holds the port, or move devcluster with --port BASE")
 	}
