@@ -49,11 +49,19 @@ type clientConn struct {
 	scratch []byte
 }
 
+// sock is what the forwarding path needs of a connection: a *net.TCPConn, or
+// the *os.File of a socket that dialBackend opened itself.
+type sock interface {
+	io.ReadWriteCloser
+	SetReadDeadline(time.Time) error
+	SyscallConn() (syscall.RawConn, error)
+}
+
 // backendConn is a keep-alive connection to one incarnation of a backend.
 type backendConn struct {
 	b        *backend
 	ep       *endpoint
-	conn     net.Conn
+	conn     sock
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	lastUsed time.Time
@@ -65,7 +73,7 @@ type backendConn struct {
 // timeout, at most a second): a keep-alive connection then updates its timer
 // about once a second instead of two or three times per request.
 type lazyDeadline struct {
-	conn net.Conn
+	conn interface{ SetReadDeadline(time.Time) error }
 	at   time.Time // zero: no deadline
 }
 
@@ -481,7 +489,7 @@ func (c *clientConn) backendConn(b *backend) (*backendConn, bool, error) {
 		c.p.closeBackendConn(bc)
 		break
 	}
-	nc, err := c.p.dialer.DialContext(c.ctx, "tcp", ep.addr)
+	nc, err := c.p.dialBackend(c.ctx, ep)
 	if err != nil {
 		return nil, false, err
 	}
@@ -507,11 +515,7 @@ func (bc *backendConn) alive(staleAfter time.Duration) bool {
 		return true
 	}
 	bc.rdl.clear() // a deadline that has passed would fail the probe
-	sc, ok := bc.conn.(syscall.Conn)
-	if !ok {
-		return true
-	}
-	rc, err := sc.SyscallConn()
+	rc, err := bc.conn.SyscallConn()
 	if err != nil {
 		return false
 	}

@@ -3,11 +3,13 @@ package proxy
 import (
 	"context"
 	"hash/maphash"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -42,6 +44,11 @@ func (s state) String() string {
 // connections for an older incarnation are recognised as stale by pointer identity.
 type endpoint struct {
 	addr string
+	// A literal IP address, parsed once for dialBackend (Linux); sa is nil for a
+	// host name, which net.Dialer resolves.
+	sa     syscall.Sockaddr
+	family int
+	tcp    *net.TCPAddr
 }
 
 // backend is one instance ("web.2") of a balanced process.
@@ -144,7 +151,7 @@ func (pl *pool) enable(id, addr string) {
 		b.weight.Store(int32(w))
 		pl.backends[id] = b
 	}
-	b.ep.Store(&endpoint{addr: addr})
+	b.ep.Store(newEndpoint(addr))
 	b.st.Store(int32(stateUp))
 	if b.idle != nil { // a Drain in progress is overtaken: let it return
 		close(b.idle)
@@ -182,7 +189,7 @@ func (pl *pool) drain(ctx context.Context, id string) error {
 	pl.mu.Lock()
 	if b.state() == stateDraining {
 		b.st.Store(int32(stateDrained))
-		b.ep.Store(&endpoint{addr: b.ep.Load().addr}) // cached connections are now stale
+		b.ep.Store(newEndpoint(b.ep.Load().addr)) // cached connections are now stale
 	}
 	pl.mu.Unlock()
 	return nil
@@ -206,7 +213,7 @@ func (pl *pool) remove(id string) {
 	}
 	delete(pl.backends, id)
 	b.st.Store(int32(stateRemoved))
-	b.ep.Store(&endpoint{addr: b.ep.Load().addr})
+	b.ep.Store(newEndpoint(b.ep.Load().addr))
 	if b.stopCheck != nil {
 		b.stopCheck()
 		b.stopCheck = nil

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"io"
-	"net"
 	"os"
 	"syscall"
 	"unsafe"
@@ -18,7 +17,7 @@ import (
 // goroutine in the network poller (EAGAIN); deadlines and Close work as with
 // net.Conn, since both go through its RawConn.
 type sockIO struct {
-	conn    net.Conn
+	conn    io.ReadWriter
 	rc      syscall.RawConn // nil: plain conn.Read and conn.Write
 	readFn  func(uintptr) bool
 	writeFn func(uintptr) bool
@@ -30,7 +29,7 @@ type sockIO struct {
 	rerr, werr error
 }
 
-func newSockIO(conn net.Conn) *sockIO {
+func newSockIO(conn io.ReadWriter) *sockIO {
 	s := &sockIO{conn: conn}
 	if sc, ok := conn.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {

@@ -2,13 +2,13 @@
 
 package proxy
 
-import "net"
+import "io"
 
 // sockIO is plain net.Conn I/O where raw socket calls are not used (see
 // sockio_linux.go).
-type sockIO struct{ conn net.Conn }
+type sockIO struct{ conn io.ReadWriter }
 
-func newSockIO(conn net.Conn) *sockIO { return &sockIO{conn: conn} }
+func newSockIO(conn io.ReadWriter) *sockIO { return &sockIO{conn: conn} }
 
 func (s *sockIO) Read(p []byte) (int, error)  { return s.conn.Read(p) }
 func (s *sockIO) Write(p []byte) (int, error) { return s.conn.Write(p) }

@@ -66,14 +66,14 @@ func TestSockIO(t *testing.T) {
 	})
 	t.Run("read deadline", func(t *testing.T) {
 		s, _ := sockPair(t)
-		s.conn.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		s.conn.(net.Conn).SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 		if _, err := s.Read(make([]byte, 10)); !errors.Is(err, os.ErrDeadlineExceeded) || !isTimeout(err) {
 			t.Errorf("got %v, want a deadline error", err)
 		}
 	})
 	t.Run("closed connection", func(t *testing.T) {
 		s, _ := sockPair(t)
-		s.conn.Close()
+		s.conn.(net.Conn).Close()
 		if _, err := s.Read(make([]byte, 10)); !errors.Is(err, net.ErrClosed) {
 			t.Errorf("read: got %v, want net.ErrClosed", err)
 		}
