@@ -27,89 +27,152 @@ func (p *Proxy) dialBackend(ctx context.Context, ep *endpoint) (sock, error) {
 		}
 		return nc.(*net.TCPConn), nil
 	}
-	// A copy: syscall.Connect writes its raw form into the Sockaddr.
-	var sa syscall.Sockaddr
-	switch a := ep.sa.(type) {
-	case *syscall.SockaddrInet4:
-		c := *a
-		sa = &c
-	case *syscall.SockaddrInet6:
-		c := *a
-		sa = &c
+	// Raw system calls: each returns at once on a non-blocking socket, so the
+	// goroutine keeps its P and the runtime's monitor is not woken (see sockIO).
+	r, _, e := syscall.RawSyscall(syscall.SYS_SOCKET, uintptr(ep.family),
+		syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if e != 0 {
+		return nil, dialError(ep, "socket", e)
 	}
-	fd, err := syscall.Socket(ep.family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	fd := r
+	one := int32(1)
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY,
+		uintptr(unsafe.Pointer(&one)), 4, 0); e != 0 {
+		syscall.Close(int(fd))
+		return nil, dialError(ep, "setsockopt", e)
+	}
+	pending, err := connectSocket(fd, ep)
 	if err != nil {
-		return nil, dialError(ep, "socket", err)
-	}
-	if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
-		syscall.Close(fd)
-		return nil, dialError(ep, "setsockopt", err)
-	}
-	for {
-		err = syscall.Connect(fd, sa)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil && err != syscall.EINPROGRESS {
-		syscall.Close(fd)
+		syscall.Close(int(fd))
 		return nil, dialError(ep, "connect", err)
 	}
 	// The file registers the non-blocking socket with the runtime's poller; its
 	// RawConn waits there for readiness, and Close deregisters it.
-	f := os.NewFile(uintptr(fd), ep.addr)
-	if err == nil {
-		return f, nil
-	}
-	if err := waitConnected(f, p.cfg.ConnectTimeout); err != nil {
-		f.Close()
-		return nil, dialError(ep, "connect", err)
+	f := os.NewFile(fd, ep.addr)
+	if pending {
+		if err := waitConnected(f, nil, p.cfg.ConnectTimeout); err != nil {
+			f.Close()
+			return nil, dialError(ep, "connect", err)
+		}
 	}
 	return f, nil
 }
 
-// waitConnected waits until the connect in progress on f succeeds or fails, for
-// at most timeout (0: no limit).
-func waitConnected(f *os.File, timeout time.Duration) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var result error
-	check := func(fd uintptr) bool {
-		switch tcpState(fd) {
-		case tcpSynSent:
-			return false // wait until writable: the handshake has ended
-		case tcpClose:
-			if result = socketError(fd); result == nil {
-				result = syscall.ECONNREFUSED
-			}
-		case 0: // TCP_INFO unreadable: go by SO_ERROR alone
-			result = socketError(fd)
+// connectSocket starts connecting fd to ep. pending: the handshake is still in
+// progress (wait for the socket to become writable); err: it failed already.
+func connectSocket(fd uintptr, ep *endpoint) (pending bool, err error) {
+	var e syscall.Errno
+	for {
+		_, _, e = syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&ep.sa[0])), uintptr(len(ep.sa)))
+		if e != syscall.EINTR {
+			break
 		}
-		return true // ESTABLISHED, or CLOSE_WAIT when the instance closed at once
+	}
+	switch e {
+	case 0:
+		return false, nil
+	case syscall.EINPROGRESS:
+		return connectResult(fd)
+	}
+	return false, e
+}
+
+// connectResult tells whether the connect in progress on fd has ended, and how.
+func connectResult(fd uintptr) (pending bool, err error) {
+	switch tcpState(fd) {
+	case tcpSynSent:
+		return true, nil
+	case tcpClose:
+		if err = socketError(fd); err == nil {
+			err = syscall.ECONNREFUSED
+		}
+		return false, err
+	case 0: // TCP_INFO unreadable: go by SO_ERROR alone
+		return false, socketError(fd)
+	}
+	return false, nil // ESTABLISHED, or CLOSE_WAIT when the instance closed at once
+}
+
+// waitConnected waits until the connect in progress on f has ended, for at most
+// timeout (0: no limit). rc is f's RawConn, if the caller has it.
+func waitConnected(f *os.File, rc syscall.RawConn, timeout time.Duration) error {
+	if rc == nil {
+		var err error
+		if rc, err = f.SyscallConn(); err != nil {
+			return err
+		}
 	}
 	if timeout > 0 {
 		f.SetWriteDeadline(time.Now().Add(timeout))
 		defer f.SetWriteDeadline(time.Time{})
 	}
-	if err := rc.Write(check); err != nil {
+	var result error
+	err := rc.Write(func(fd uintptr) bool {
+		pending, err := connectResult(fd)
+		result = err
+		return !pending // pending: wait until writable, when the handshake has ended
+	})
+	if err != nil {
 		return err
 	}
 	return result
 }
 
+// redial connects the socket of bc, which its instance closed after a response
+// ("Connection: close"), to ep: a new connection in the same socket, without
+// socket, close and the poller's (de)registration per request. Our side is closed
+// first as close would do it (a FIN, which the instance acknowledges), then
+// connect(AF_UNSPEC) returns the socket to its unconnected state, which Linux
+// allows for TCP. It reports false, with nothing done, when bc's socket is not
+// one of ours or the instance has not closed its side yet; err is a failed
+// connect, after which bc must be closed.
+func (p *Proxy) redial(bc *backendConn, ep *endpoint) (ok bool, err error) {
+	f, isFile := bc.conn.(*os.File)
+	if !isFile || bc.sio.rc == nil || ep.sa == nil || ep.family != bc.ep.family {
+		return false, nil
+	}
+	var pending bool
+	cerr := bc.sio.rc.Control(func(fd uintptr) {
+		switch tcpState(fd) {
+		case tcpCloseWait: // the instance's FIN is in: send ours
+			syscall.RawSyscall(syscall.SYS_SHUTDOWN, fd, syscall.SHUT_WR, 0)
+		case tcpClose, tcpLastAck:
+		default: // the instance still holds the connection open: leave it be
+			return
+		}
+		var unspec syscall.RawSockaddr // sa_family AF_UNSPEC: disconnect
+		if _, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&unspec)), unsafe.Sizeof(unspec)); e != 0 {
+			return
+		}
+		socketError(fd) // reading SO_ERROR clears whatever the old connection left
+		ok = true
+		pending, err = connectSocket(fd, ep)
+	})
+	if cerr != nil || !ok {
+		return false, nil
+	}
+	if err == nil && pending {
+		err = waitConnected(f, bc.sio.rc, p.cfg.ConnectTimeout)
+	}
+	if err != nil {
+		return true, dialError(ep, "connect", err)
+	}
+	return true, nil
+}
+
 // TCP states from the kernel's include/net/tcp_states.h.
 const (
-	tcpSynSent = 2
-	tcpClose   = 7
+	tcpSynSent   = 2
+	tcpClose     = 7
+	tcpCloseWait = 8
+	tcpLastAck   = 9
 )
 
 // tcpState returns the socket's TCP state, or 0 if it cannot be read.
 func tcpState(fd uintptr) uint8 {
 	var info syscall.TCPInfo
 	size := uint32(unsafe.Sizeof(info))
-	_, _, e := syscall.Syscall6(syscall.SYS_GETSOCKOPT, fd, syscall.IPPROTO_TCP, syscall.TCP_INFO,
+	_, _, e := syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, fd, syscall.IPPROTO_TCP, syscall.TCP_INFO,
 		uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&size)), 0)
 	if e != 0 {
 		return 0
@@ -117,12 +180,16 @@ func tcpState(fd uintptr) uint8 {
 	return info.State
 }
 
+// socketError reads (and so clears) the socket's pending error.
 func socketError(fd uintptr) error {
-	v, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
-	if err != nil {
-		return err
-	}
-	if v != 0 {
+	var v int32
+	size := uint32(4)
+	_, _, e := syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, fd, syscall.SOL_SOCKET, syscall.SO_ERROR,
+		uintptr(unsafe.Pointer(&v)), uintptr(unsafe.Pointer(&size)), 0)
+	switch {
+	case e != 0:
+		return e
+	case v != 0:
 		return syscall.Errno(v)
 	}
 	return nil
@@ -145,13 +212,24 @@ func newEndpoint(addr string) *endpoint {
 	}
 	ep.tcp = net.TCPAddrFromAddrPort(ap)
 	ip := ap.Addr()
+	port := ap.Port()
 	switch {
 	case ip.Is4() || ip.Is4In6():
 		ep.family = syscall.AF_INET
-		ep.sa = &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: ip.Unmap().As4()}
+		sa := syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: ip.Unmap().As4()}
+		putPort(&sa.Port, port)
+		ep.sa = unsafe.Slice((*byte)(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
 	case ip.Is6() && ip.Zone() == "":
 		ep.family = syscall.AF_INET6
-		ep.sa = &syscall.SockaddrInet6{Port: int(ap.Port()), Addr: ip.As16()}
+		sa := syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: ip.As16()}
+		putPort(&sa.Port, port)
+		ep.sa = unsafe.Slice((*byte)(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
 	}
 	return ep
+}
+
+// putPort stores port in network byte order, as sockaddr_in's sin_port wants it.
+func putPort(dst *uint16, port uint16) {
+	b := (*[2]byte)(unsafe.Pointer(dst))
+	b[0], b[1] = byte(port>>8), byte(port)
 }

@@ -133,3 +133,129 @@ func TestDialBackend(t *testing.T) {
 		}
 	})
 }
+
+// waitTCPState polls the socket behind s until it reaches state.
+func waitTCPState(t *testing.T, s sock, state uint8) {
+	t.Helper()
+	rc, err := s.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got uint8
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		rc.Control(func(fd uintptr) { got = tcpState(fd) })
+		if got == state {
+			return
+		}
+	}
+	t.Fatalf("socket state %d, want %d", got, state)
+}
+
+func TestRedial(t *testing.T) {
+	p, err := New(Config{ConnectTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two instances: the first closes each connection at once (as Flask does
+	// after its response), the second echoes.
+	closer, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closer.Close()
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		for {
+			c, err := closer.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	echoed := make(chan net.Addr, 4)
+	go func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			echoed <- c.RemoteAddr()
+			go func() { defer c.Close(); io.Copy(c, c) }()
+		}
+	}()
+
+	first := newEndpoint(closer.Addr().String())
+	s, err := p.dialBackend(context.Background(), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sio := newSockIO(s)
+	bc := &backendConn{ep: first, conn: s, sio: sio}
+	defer s.Close()
+	var fdBefore uintptr
+	sio.rc.Control(func(fd uintptr) { fdBefore = fd })
+
+	t.Run("not while the instance holds the connection", func(t *testing.T) {
+		hold, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer hold.Close()
+		ep := newEndpoint(hold.Addr().String())
+		hs, err := p.dialBackend(context.Background(), ep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer hs.Close()
+		waitTCPState(t, hs, 1) // ESTABLISHED, in the listener's queue
+		ok, err := p.redial(&backendConn{ep: ep, conn: hs, sio: newSockIO(hs)}, first)
+		if ok || err != nil {
+			t.Fatalf("redial of an open connection: %v, %v; want false, nil", ok, err)
+		}
+	})
+
+	waitTCPState(t, s, tcpCloseWait) // the instance closed its side
+	ok, err := p.redial(bc, newEndpoint(echo.Addr().String()))
+	if !ok || err != nil {
+		t.Fatalf("redial: %v, %v; want true, nil", ok, err)
+	}
+	var fdAfter uintptr
+	sio.rc.Control(func(fd uintptr) { fdAfter = fd })
+	if fdAfter != fdBefore {
+		t.Errorf("redial changed the descriptor: %d → %d", fdBefore, fdAfter)
+	}
+	select {
+	case <-echoed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second instance saw no connection")
+	}
+	if _, err := sio.Write([]byte("again")); err != nil {
+		t.Fatalf("write after redial: %v", err)
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(sio, buf); err != nil || string(buf) != "again" {
+		t.Fatalf("read after redial: %q, %v", buf, err)
+	}
+
+	t.Run("refused", func(t *testing.T) {
+		s, err := p.dialBackend(context.Background(), first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		waitTCPState(t, s, tcpCloseWait)
+		dead := deadAddr(t)
+		ok, err := p.redial(&backendConn{ep: first, conn: s, sio: newSockIO(s)}, newEndpoint(dead))
+		if !ok || err == nil {
+			t.Fatalf("redial to a closed port: %v, %v; want true and an error", ok, err)
+		}
+		if got, want := describeDialError(dead, err, time.Second), "connect "+dead+": connection refused"; got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	})
+}

@@ -41,6 +41,7 @@ type clientConn struct {
 	rdl      lazyDeadline
 
 	cache   []*backendConn // at most one idle connection per backend
+	spare   *backendConn   // one the instance closed, whose socket redial can reuse
 	fr      fwdReq         // reused for each request
 	rh      reqHead        // the current request's head
 	resp    respHead       // the current response's head
@@ -62,6 +63,7 @@ type backendConn struct {
 	b        *backend
 	ep       *endpoint
 	conn     sock
+	sio      *sockIO
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	lastUsed time.Time
@@ -190,6 +192,10 @@ func (c *clientConn) close() {
 		c.p.closeBackendConn(bc)
 	}
 	c.cache = nil
+	if c.spare != nil {
+		c.p.closeBackendConn(c.spare)
+		c.spare = nil
+	}
 	c.p.putReader(c.br)
 	c.p.putWriter(c.bw)
 	c.br, c.bw = nil, nil
@@ -489,15 +495,51 @@ func (c *clientConn) backendConn(b *backend) (*backendConn, bool, error) {
 		c.p.closeBackendConn(bc)
 		break
 	}
+	if bc := c.spare; bc != nil {
+		c.spare = nil
+		reused, err := c.p.redial(bc, ep)
+		switch {
+		case reused && err == nil:
+			b.connects.Add(1)
+			b.redials.Add(1)
+			bc.b, bc.ep = b, ep
+			bc.br.Reset(bc.sio)
+			bc.bw.Reset(bc.sio)
+			c.cache = append(c.cache, bc)
+			return bc, false, nil
+		case reused:
+			c.p.closeBackendConn(bc)
+			return nil, false, err
+		}
+		c.p.closeBackendConn(bc)
+	}
 	nc, err := c.p.dialBackend(c.ctx, ep)
 	if err != nil {
 		return nil, false, err
 	}
+	b.connects.Add(1)
 	sio := newSockIO(nc)
-	bc := &backendConn{b: b, ep: ep, conn: nc, br: c.p.getReader(sio), bw: c.p.getWriter(sio)}
+	bc := &backendConn{b: b, ep: ep, conn: nc, sio: sio, br: c.p.getReader(sio), bw: c.p.getWriter(sio)}
 	bc.rdl.conn = nc
 	c.cache = append(c.cache, bc)
 	return bc, false, nil
+}
+
+// retire takes bc, whose response said "Connection: close", out of use: it is
+// kept as the spare (see redial) if there is none yet, else closed.
+func (c *clientConn) retire(bc *backendConn) {
+	if c.spare != nil {
+		c.dropBackend(bc)
+		return
+	}
+	for i, x := range c.cache {
+		if x == bc {
+			c.cache = append(c.cache[:i], c.cache[i+1:]...)
+			break
+		}
+	}
+	bc.rdl.clear()
+	c.spare = bc
 }
 
 // defaultStaleAfter is how long a cached backend connection may sit unused before
@@ -667,12 +709,16 @@ func (c *clientConn) copyResponse(b *backend, bc *backendConn, fr *fwdReq, resp 
 		werr = c.bw.Flush()
 	}
 	b.bytesOut.Add(uint64(n))
-	if rerr != nil || werr != nil || resp.close {
+	if rerr == nil && werr == nil && resp.close {
+		c.retire(bc)
+		return fr.keep
+	}
+	if rerr != nil || werr != nil {
 		c.dropBackend(bc)
 		if rerr != nil {
 			b.pool.setLastError(b, "reading the response body: "+rerr.Error())
 		}
-		return fr.keep && rerr == nil && werr == nil
+		return false
 	}
 	bc.lastUsed = time.Now()
 	return fr.keep

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -44,9 +43,9 @@ func (s state) String() string {
 // connections for an older incarnation are recognised as stale by pointer identity.
 type endpoint struct {
 	addr string
-	// A literal IP address, parsed once for dialBackend (Linux); sa is nil for a
-	// host name, which net.Dialer resolves.
-	sa     syscall.Sockaddr
+	// A literal IP address as a struct sockaddr, made once for dialBackend
+	// (Linux); nil for a host name, which net.Dialer resolves.
+	sa     []byte
 	family int
 	tcp    *net.TCPAddr
 }
@@ -67,6 +66,8 @@ type backend struct {
 	failures atomic.Uint64
 	bytesIn  atomic.Uint64
 	bytesOut atomic.Uint64
+	connects atomic.Uint64
+	redials  atomic.Uint64
 
 	// Guarded by pool.mu.
 	lastErr   string

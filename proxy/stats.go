@@ -16,6 +16,8 @@ type BackendStats struct {
 	LastError         string
 	BytesIn           uint64 // request body bytes sent to the instance
 	BytesOut          uint64 // response body bytes sent to clients
+	Connects          uint64 // connections opened to the instance
+	Redials           uint64 // of those, made in the socket of one the instance had closed
 	Weight            int
 }
 
@@ -31,6 +33,7 @@ func (p *Proxy) Stats() []BackendStats {
 				Active: b.active.Load(), Requests: b.requests.Load(), Failures: b.failures.Load(),
 				LastError: b.lastErr,
 				BytesIn:   b.bytesIn.Load(), BytesOut: b.bytesOut.Load(),
+				Connects: b.connects.Load(), Redials: b.redials.Load(),
 				Weight: int(b.weight.Load()),
 			})
 		}
