@@ -17,8 +17,14 @@
 #   MODE=keepalive  or MODE=close: the Go backends answer "Connection: close", as Flask's
 #                   development server does, so every request costs a new backend connection
 #   BACKEND=go      or BACKEND=flask: three `python3 -m flask ... run --no-reload` instances
-#   THREADS=        unset: HAProxy nbthread 1, nginx 1 worker, devcluster default GOMAXPROCS;
+#   THREADS=        unset: each proxy's own default (HAProxy 2.x: one thread per CPU; nginx:
+#                   worker_processes auto, one per CPU; devcluster: GOMAXPROCS = CPUs);
 #                   THREADS=N sets all three to N
+#   HEADERS=same    HAProxy and nginx add the headers devcluster's proxy adds by design
+#                   (X-Forwarded-For, -Proto, -Host, X-Real-IP to the instance and
+#                   X-Devcluster-Instance to the client), so that all three do the same work;
+#                   HEADERS=minimal: HAProxy with only `option forwardfor`, nginx with
+#                   X-Forwarded-For and X-Real-IP (less work than devcluster does)
 #   PROFILE=1       write a CPU profile of devcluster's proxy to bench/out/proxy-*.pprof
 #   KEEP=1          keep the temp dir (configs, logs, raw wrk output) and print its path
 #
@@ -32,6 +38,7 @@ CONNS=${CONNS:-50}
 MODE=${MODE:-keepalive}
 BACKEND=${BACKEND:-go}
 THREADS=${THREADS:-}
+HEADERS=${HEADERS:-same}
 PROFILE=${PROFILE:-}
 KEEP=${KEEP:-}
 K=3
@@ -44,6 +51,7 @@ die() { say "$*"; exit 1; }
 
 case $MODE in keepalive | close) ;; *) die "MODE must be keepalive or close, not \"$MODE\"" ;; esac
 case $BACKEND in go | flask) ;; *) die "BACKEND must be go or flask, not \"$BACKEND\"" ;; esac
+case $HEADERS in same | minimal) ;; *) die "HEADERS must be same or minimal, not \"$HEADERS\"" ;; esac
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive number, not \"$ROUNDS\""
 [[ $CONNS =~ ^[1-9][0-9]*$ ]] || die "CONNS must be a positive number, not \"$CONNS\""
 [[ -z $THREADS || $THREADS =~ ^[1-9][0-9]?$ ]] || die "THREADS must be a small positive number, not \"$THREADS\""
@@ -166,7 +174,7 @@ fi
 if have haproxy; then
 	{
 		echo "global"
-		echo "    nbthread ${THREADS:-1}"
+		[[ -z $THREADS ]] || echo "    nbthread $THREADS"
 		echo "    maxconn 4000"
 		echo "defaults"
 		echo "    mode http"
@@ -182,6 +190,12 @@ if have haproxy; then
 		echo "    default_backend web"
 		echo "backend web"
 		echo "    balance roundrobin"
+		if [[ $HEADERS == same ]]; then
+			echo "    http-request set-header X-Forwarded-Proto http"
+			echo "    http-request set-header X-Forwarded-Host %[req.hdr(host)]"
+			echo "    http-request set-header X-Real-IP %[src]"
+			echo "    http-response set-header X-Devcluster-Instance %s"
+		fi
 		for i in 1 2 3; do echo "    server web$i 127.0.0.1:${backend_ports[i - 1]} check inter 1s"; done
 	} >"$tmp/haproxy.cfg"
 	haproxy -c -q -f "$tmp/haproxy.cfg" || die "haproxy rejected $tmp/haproxy.cfg (KEEP=1 to keep it)"
@@ -199,7 +213,7 @@ if have nginx; then
 	mkdir -p "$tmp/nginx"
 	{
 		echo "user $(id -un) $(id -gn);"
-		echo "worker_processes ${THREADS:-1};"
+		echo "worker_processes ${THREADS:-auto};"
 		echo "daemon off;"
 		echo "pid $tmp/nginx/nginx.pid;"
 		echo "error_log $tmp/nginx/error.log warn;"
@@ -226,6 +240,11 @@ if have nginx; then
 		echo "            proxy_set_header Host \$http_host;"
 		echo "            proxy_set_header X-Real-IP \$remote_addr;"
 		echo "            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;"
+		if [[ $HEADERS == same ]]; then
+			echo "            proxy_set_header X-Forwarded-Proto \$scheme;"
+			echo "            proxy_set_header X-Forwarded-Host \$http_host;"
+			echo "            add_header X-Devcluster-Instance \$upstream_addr;"
+		fi
 		echo "        }"
 		echo "    }"
 		echo "}"
@@ -238,6 +257,23 @@ if have nginx; then
 	else
 		say "nginx did not answer within 10 s; skipping its column: $(tail -3 "$tmp/nginx/error.log" 2>/dev/null)"
 	fi
+fi
+
+# --- the same work: with HEADERS=same, every proxy must add what devcluster adds ------------------
+if [[ $HEADERS == same ]]; then
+	for t in "${targets[@]}"; do
+		[[ $t == direct ]] && continue
+		resp=$(curl -si --max-time 2 "${url[$t]}headers" | tr -d '\r') || resp=
+		lacking=()
+		grep -qi '^X-Devcluster-Instance:' <<<"$resp" || lacking+=("X-Devcluster-Instance (response)")
+		if [[ $BACKEND == go ]]; then
+			for h in X-Forwarded-For X-Forwarded-Proto X-Forwarded-Host X-Real-Ip; do
+				grep -qx "$h" <<<"$resp" || lacking+=("$h")
+			done
+		fi
+		((${#lacking[@]} == 0)) || die "$t does not add ${lacking[*]}: HEADERS=same compares proxies doing the same work (KEEP=1 keeps the configs)"
+	done
+	say "checked: each proxy adds X-Forwarded-For/-Proto/-Host and X-Real-IP, and X-Devcluster-Instance"
 fi
 
 # --- measuring -------------------------------------------------------------------------------
@@ -295,6 +331,7 @@ PY
 n=${#targets[@]}
 desc="$K $BACKEND backends"
 [[ $BACKEND == go ]] && desc+=" ($MODE)"
+desc+=", headers: $HEADERS"
 say "measuring: ${targets[*]}; $desc; wrk -t1 -c$CONNS -d$DURATION; $ROUNDS rounds"
 say "warm-up: 1 s per target"
 for t in "${targets[@]}"; do wrk -t1 -c"$CONNS" -d1s "${url[$t]}" >/dev/null 2>&1 || true; done
@@ -313,7 +350,7 @@ if [[ -n $PROFILE && -n ${pid_of[devcluster]:-} ]]; then
 fi
 
 # --- the table -------------------------------------------------------------------------------
-threads_desc="haproxy nbthread ${THREADS:-1}, nginx worker_processes ${THREADS:-1}, devcluster GOMAXPROCS ${THREADS:-default ($(nproc) CPUs)}"
+threads_desc="haproxy nbthread ${THREADS:-default ($(nproc) CPUs)}, nginx worker_processes ${THREADS:-auto ($(nproc))}, devcluster GOMAXPROCS ${THREADS:-default ($(nproc))}"
 python3 - "$results" "$desc" "$CONNS" "$DURATION" "$ROUNDS" "$threads_desc" <<'PY'
 import statistics, sys
 path, desc, conns, dur, rounds, threads = sys.argv[1:]

@@ -18,7 +18,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -83,6 +85,17 @@ func newHandler(addr string, closeConn bool) http.Handler {
 			h["Connection"] = []string{"close"}
 		}
 		if r.Method == http.MethodHead {
+			return
+		}
+		if r.URL.Path == "/headers" {
+			// What a proxy added: the request's header names, one a line.
+			names := make([]string, 0, len(r.Header))
+			for k := range r.Header {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			delete(h, "Content-Length")
+			io.WriteString(w, strings.Join(names, "\n")+"\n")
 			return
 		}
 		w.Write(body)

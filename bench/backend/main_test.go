@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -61,5 +63,25 @@ func TestBackendAnswers(t *testing.T) {
 				t.Errorf("response Close: got %v, want %v", got, tt.closeConn)
 			}
 		})
+	}
+}
+
+func TestBackendListsRequestHeaders(t *testing.T) {
+	h := newHandler("127.0.0.1:1", false)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/headers", nil)
+	req.Header.Set("X-Forwarded-Proto", "http")
+	req.Header.Set("X-Real-Ip", "127.0.0.1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{"X-Forwarded-Proto\n", "X-Real-Ip\n", "User-Agent\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("body %q lacks %q", b, want)
+		}
 	}
 }
