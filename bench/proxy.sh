@@ -243,7 +243,7 @@ if have nginx; then
 		if [[ $HEADERS == same ]]; then
 			echo "            proxy_set_header X-Forwarded-Proto \$scheme;"
 			echo "            proxy_set_header X-Forwarded-Host \$http_host;"
-			echo "            add_header X-Devcluster-Instance \$upstream_addr;"
+			echo "            add_header X-Devcluster-Instance \$upstream_addr always;"
 		fi
 		echo "        }"
 		echo "    }"

@@ -41,7 +41,7 @@ type clientConn struct {
 	rdl      lazyDeadline
 
 	cache   []*backendConn // at most one idle connection per backend
-	spare   *backendConn   // one the instance closed, whose socket redial can reuse
+	spares  []*backendConn // connections the instances said they close, oldest first (see redial)
 	fr      fwdReq         // reused for each request
 	rh      reqHead        // the current request's head
 	resp    respHead       // the current response's head
@@ -192,10 +192,10 @@ func (c *clientConn) close() {
 		c.p.closeBackendConn(bc)
 	}
 	c.cache = nil
-	if c.spare != nil {
-		c.p.closeBackendConn(c.spare)
-		c.spare = nil
+	for _, bc := range c.spares {
+		c.p.closeBackendConn(bc)
 	}
+	c.spares = nil
 	c.p.putReader(c.br)
 	c.p.putWriter(c.bw)
 	c.br, c.bw = nil, nil
@@ -495,23 +495,30 @@ func (c *clientConn) backendConn(b *backend) (*backendConn, bool, error) {
 		c.p.closeBackendConn(bc)
 		break
 	}
-	if bc := c.spare; bc != nil {
-		c.spare = nil
+	for i := 0; i < len(c.spares); i++ {
+		bc := c.spares[i]
 		reused, err := c.p.redial(bc, ep)
-		switch {
-		case reused && err == nil:
-			b.connects.Add(1)
-			b.redials.Add(1)
-			bc.b, bc.ep = b, ep
-			bc.br.Reset(bc.sio)
-			bc.bw.Reset(bc.sio)
-			c.cache = append(c.cache, bc)
-			return bc, false, nil
-		case reused:
+		if !reused {
+			// The instance has not closed its side yet: try again at the next
+			// dial, unless it has been holding on for long.
+			if time.Since(bc.lastUsed) > spareMaxAge {
+				c.spares = append(c.spares[:i], c.spares[i+1:]...)
+				i--
+				c.p.closeBackendConn(bc)
+			}
+			continue
+		}
+		c.spares = append(c.spares[:i], c.spares[i+1:]...)
+		if err != nil {
 			c.p.closeBackendConn(bc)
 			return nil, false, err
 		}
-		c.p.closeBackendConn(bc)
+		b.connects.Add(1)
+		b.redials.Add(1)
+		bc.b, bc.ep = b, ep
+		bc.br, bc.bw = c.p.getReader(bc.sio), c.p.getWriter(bc.sio)
+		c.cache = append(c.cache, bc)
+		return bc, false, nil
 	}
 	nc, err := c.p.dialBackend(c.ctx, ep)
 	if err != nil {
@@ -525,10 +532,19 @@ func (c *clientConn) backendConn(b *backend) (*backendConn, bool, error) {
 	return bc, false, nil
 }
 
+// Spares: connections whose instance said "Connection: close", kept until it
+// has closed its side so that redial can reuse their sockets. Flask's development
+// server closes ~10 ms after its response, by when the client's next request has
+// often come already: the next dials try the older spares first.
+const (
+	maxSpares   = 4
+	spareMaxAge = time.Second // still open after this: closed, not waited for
+)
+
 // retire takes bc, whose response said "Connection: close", out of use: it is
-// kept as the spare (see redial) if there is none yet, else closed.
+// kept as a spare if its socket can be redialed, else closed.
 func (c *clientConn) retire(bc *backendConn) {
-	if c.spare != nil {
+	if _, ok := bc.conn.(*os.File); !ok {
 		c.dropBackend(bc)
 		return
 	}
@@ -539,7 +555,15 @@ func (c *clientConn) retire(bc *backendConn) {
 		}
 	}
 	bc.rdl.clear()
-	c.spare = bc
+	c.p.putReader(bc.br)
+	c.p.putWriter(bc.bw)
+	bc.br, bc.bw = nil, nil
+	bc.lastUsed = time.Now()
+	if len(c.spares) == maxSpares {
+		c.p.closeBackendConn(c.spares[0])
+		c.spares = append(c.spares[:0], c.spares[1:]...)
+	}
+	c.spares = append(c.spares, bc)
 }
 
 // defaultStaleAfter is how long a cached backend connection may sit unused before

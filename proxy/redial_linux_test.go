@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Instances that close every connection (Flask's development server): each
@@ -134,4 +135,54 @@ func TestCloseHeaderButConnectionKeptOpen(t *testing.T) {
 	if st := statsOf(tp.Proxy, "web.1"); st.Connects != 5 || st.Redials != 0 {
 		t.Errorf("connects %d, redials %d; want 5, 0", st.Connects, st.Redials)
 	}
+}
+
+// Flask's development server closes its side some 10 ms after the response, by
+// when the client's next request may have come: that connection is kept as a
+// spare and its socket reused by a later dial, once the instance has closed.
+func TestLateCloseSpareReused(t *testing.T) {
+	tp := startProxy(t, Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					c.Close()
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
+				time.Sleep(10 * time.Millisecond)
+				c.Close()
+			}()
+		}
+	}()
+	tp.Enable("web.1", ln.Addr().String())
+	cl := newClient(t)
+	// Two requests back to back (the first one's connection is still open at the
+	// second dial), then a pause in which both close, then more.
+	for i := 0; i < 8; i++ {
+		if code, _, body := get(t, cl, tp.URL+"/"); code != 200 || body != "ok" {
+			t.Fatalf("request %d: %d %q", i, code, body)
+		}
+		if i%2 == 1 {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	st := statsOf(tp.Proxy, "web.1")
+	if st.Connects != 8 || st.Redials < 5 {
+		t.Errorf("connects %d, redials %d; want 8 connects, at least 5 in reused sockets (6 when every close comes in time)", st.Connects, st.Redials)
+	}
+	t.Logf("%d of %d connections were redials", st.Redials, st.Connects)
 }

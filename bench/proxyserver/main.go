@@ -120,5 +120,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := p.ListenAndServe(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("serve on %s: %w", *listen, err)
 	}
+	for _, st := range p.Stats() {
+		fmt.Fprintf(stderr, "proxyserver: %s: %d requests, %d connections opened (%d in the socket of a closed one), %d failures\n",
+			st.ID, st.Requests, st.Connects, st.Redials, st.Failures)
+	}
 	return nil
 }
