@@ -92,32 +92,8 @@ func TestCloseEveryConnection(t *testing.T) {
 // not cut off: its socket is closed, not reused.
 func TestCloseHeaderButConnectionKeptOpen(t *testing.T) {
 	tp := startProxy(t, Config{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	var mu sync.Mutex
 	var held []net.Conn // answered, and not closed until the test ends
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				br := bufio.NewReader(c)
-				if _, err := http.ReadRequest(br); err != nil {
-					c.Close()
-					return
-				}
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
-				mu.Lock()
-				held = append(held, c)
-				mu.Unlock()
-			}()
-		}
-	}()
 	t.Cleanup(func() {
 		mu.Lock()
 		defer mu.Unlock()
@@ -125,7 +101,12 @@ func TestCloseHeaderButConnectionKeptOpen(t *testing.T) {
 			c.Close()
 		}
 	})
-	tp.Enable("web.1", ln.Addr().String())
+	addr := closingServer(t, func(c net.Conn) {
+		mu.Lock()
+		held = append(held, c)
+		mu.Unlock()
+	})
+	tp.Enable("web.1", addr)
 	cl := newClient(t)
 	for i := 0; i < 5; i++ {
 		if code, _, body := get(t, cl, tp.URL+"/"); code != 200 || body != "ok" {
@@ -142,33 +123,11 @@ func TestCloseHeaderButConnectionKeptOpen(t *testing.T) {
 // spare and its socket reused by a later dial, once the instance has closed.
 func TestLateCloseSpareReused(t *testing.T) {
 	tp := startProxy(t, Config{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	var wg sync.WaitGroup
-	t.Cleanup(wg.Wait)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-					c.Close()
-					return
-				}
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
-				time.Sleep(10 * time.Millisecond)
-				c.Close()
-			}()
-		}
-	}()
-	tp.Enable("web.1", ln.Addr().String())
+	addr := closingServer(t, func(c net.Conn) {
+		time.Sleep(10 * time.Millisecond)
+		c.Close()
+	})
+	tp.Enable("web.1", addr)
 	cl := newClient(t)
 	// Two requests back to back (the first one's connection is still open at the
 	// second dial), then a pause in which both close, then more.
@@ -185,4 +144,37 @@ func TestLateCloseSpareReused(t *testing.T) {
 		t.Errorf("connects %d, redials %d; want 8 connects, at least 5 in reused sockets (6 when every close comes in time)", st.Connects, st.Redials)
 	}
 	t.Logf("%d of %d connections were redials", st.Redials, st.Connects)
+}
+
+// closingServer answers one request per connection with "Connection: close" and
+// a 2-byte body "ok", then hands the connection to after, which decides when (or
+// whether) the server closes it. It returns the server's address.
+func closingServer(t *testing.T, after func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					c.Close()
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
+				after(c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }
