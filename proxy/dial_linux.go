@@ -123,13 +123,16 @@ func waitConnected(f *os.File, rc syscall.RawConn, timeout time.Duration) error 
 // socket, close and the poller's (de)registration per request. Our side is closed
 // first as close would do it (a FIN, which the instance acknowledges), then
 // connect(AF_UNSPEC) returns the socket to its unconnected state, which Linux
-// allows for TCP. It reports false, with nothing done, when bc's socket is not
-// one of ours or the instance has not closed its side yet; err is a failed
-// connect, after which bc must be closed.
-func (p *Proxy) redial(bc *backendConn, ep *endpoint) (ok bool, err error) {
+// allows for TCP.
+//
+// reused: bc is connected to ep now, or err says why the connect failed (bc must
+// then be closed). Otherwise nothing was connected, and wait tells whether bc may
+// become reusable later (the instance has not closed its side yet) or is to be
+// closed (not a socket of ours, another address family, disconnect refused).
+func (p *Proxy) redial(bc *backendConn, ep *endpoint) (reused, wait bool, err error) {
 	f, isFile := bc.conn.(*os.File)
 	if !isFile || bc.sio.rc == nil || ep.sa == nil || ep.family != bc.ep.family {
-		return false, nil
+		return false, false, nil
 	}
 	var pending bool
 	cerr := bc.sio.rc.Control(func(fd uintptr) {
@@ -138,6 +141,7 @@ func (p *Proxy) redial(bc *backendConn, ep *endpoint) (ok bool, err error) {
 			syscall.RawSyscall(syscall.SYS_SHUTDOWN, fd, syscall.SHUT_WR, 0)
 		case tcpClose, tcpLastAck:
 		default: // the instance still holds the connection open: leave it be
+			wait = true
 			return
 		}
 		var unspec syscall.RawSockaddr // sa_family AF_UNSPEC: disconnect
@@ -145,19 +149,19 @@ func (p *Proxy) redial(bc *backendConn, ep *endpoint) (ok bool, err error) {
 			return
 		}
 		socketError(fd) // reading SO_ERROR clears whatever the old connection left
-		ok = true
+		reused = true
 		pending, err = connectSocket(fd, ep)
 	})
-	if cerr != nil || !ok {
-		return false, nil
+	if cerr != nil || !reused {
+		return false, wait && cerr == nil, nil
 	}
 	if err == nil && pending {
 		err = waitConnected(f, bc.sio.rc, p.cfg.ConnectTimeout)
 	}
 	if err != nil {
-		return true, dialError(ep, "connect", err)
+		return true, false, dialError(ep, "connect", err)
 	}
-	return true, nil
+	return true, false, nil
 }
 
 // TCP states from the kernel's include/net/tcp_states.h.

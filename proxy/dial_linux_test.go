@@ -213,14 +213,29 @@ func TestRedial(t *testing.T) {
 		}
 		defer hs.Close()
 		waitTCPState(t, hs, 1) // ESTABLISHED, in the listener's queue
-		ok, err := p.redial(&backendConn{ep: ep, conn: hs, sio: newSockIO(hs)}, first)
-		if ok || err != nil {
-			t.Fatalf("redial of an open connection: %v, %v; want false, nil", ok, err)
+		ok, wait, err := p.redial(&backendConn{ep: ep, conn: hs, sio: newSockIO(hs)}, first)
+		if ok || !wait || err != nil {
+			t.Fatalf("redial of an open connection: %v, %v, %v; want false, true (wait), nil", ok, wait, err)
+		}
+	})
+
+	t.Run("not reusable: closed, not waited for", func(t *testing.T) {
+		// A connection net.Dialer made (a host name), and one of another family.
+		nc, err := p.dialBackend(context.Background(), newEndpoint(strings.Replace(closer.Addr().String(), "127.0.0.1", "localhost", 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		if ok, wait, err := p.redial(&backendConn{ep: first, conn: nc, sio: newSockIO(nc)}, first); ok || wait || err != nil {
+			t.Errorf("net.Dialer's connection: %v, %v, %v; want false, false, nil", ok, wait, err)
+		}
+		if ok, wait, err := p.redial(bc, newEndpoint("[::1]:1")); ok || wait || err != nil {
+			t.Errorf("IPv4 socket to an IPv6 address: %v, %v, %v; want false, false, nil", ok, wait, err)
 		}
 	})
 
 	waitTCPState(t, s, tcpCloseWait) // the instance closed its side
-	ok, err := p.redial(bc, newEndpoint(echo.Addr().String()))
+	ok, _, err := p.redial(bc, newEndpoint(echo.Addr().String()))
 	if !ok || err != nil {
 		t.Fatalf("redial: %v, %v; want true, nil", ok, err)
 	}
@@ -250,7 +265,7 @@ func TestRedial(t *testing.T) {
 		defer s.Close()
 		waitTCPState(t, s, tcpCloseWait)
 		dead := deadAddr(t)
-		ok, err := p.redial(&backendConn{ep: first, conn: s, sio: newSockIO(s)}, newEndpoint(dead))
+		ok, _, err := p.redial(&backendConn{ep: first, conn: s, sio: newSockIO(s)}, newEndpoint(dead))
 		if !ok || err == nil {
 			t.Fatalf("redial to a closed port: %v, %v; want true and an error", ok, err)
 		}

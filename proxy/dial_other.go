@@ -20,4 +20,6 @@ func (p *Proxy) dialBackend(ctx context.Context, ep *endpoint) (sock, error) {
 func newEndpoint(addr string) *endpoint { return &endpoint{addr: addr} }
 
 // redial reuses no socket where dialBackend does not open its own.
-func (p *Proxy) redial(bc *backendConn, ep *endpoint) (bool, error) { return false, nil }
+func (p *Proxy) redial(bc *backendConn, ep *endpoint) (reused, wait bool, err error) {
+	return false, false, nil
+}

@@ -497,11 +497,11 @@ func (c *clientConn) backendConn(b *backend) (*backendConn, bool, error) {
 	}
 	for i := 0; i < len(c.spares); i++ {
 		bc := c.spares[i]
-		reused, err := c.p.redial(bc, ep)
+		reused, wait, err := c.p.redial(bc, ep)
 		if !reused {
-			// The instance has not closed its side yet: try again at the next
-			// dial, unless it has been holding on for long.
-			if time.Since(bc.lastUsed) > spareMaxAge {
+			// wait: the instance has not closed its side yet; try again at the
+			// next dial, unless it has been holding on for long.
+			if !wait || time.Since(bc.lastUsed) > spareMaxAge {
 				c.spares = append(c.spares[:i], c.spares[i+1:]...)
 				i--
 				c.p.closeBackendConn(bc)
