@@ -52,6 +52,17 @@ func BenchmarkProxy(b *testing.B) {
 						}
 					}
 				})
+				if target.name == "proxy" && closeConn {
+					// How many instance connections reused a socket (see redial).
+					var connects, redials uint64
+					for _, st := range tp.Stats() {
+						connects += st.Connects
+						redials += st.Redials
+					}
+					if connects > 0 {
+						b.ReportMetric(float64(redials)/float64(connects), "reused/conn")
+					}
+				}
 			})
 		}
 	}
