@@ -21,11 +21,7 @@ import (
 // MODE=close THREADS=2: see the README.
 func (p *Proxy) dialBackend(ctx context.Context, ep *endpoint) (sock, error) {
 	if ep.sa == nil {
-		nc, err := p.dialer.DialContext(ctx, "tcp", ep.addr)
-		if err != nil {
-			return nil, err
-		}
-		return nc.(*net.TCPConn), nil
+		return p.dialNet(ctx, ep)
 	}
 	// Raw system calls: each returns at once on a non-blocking socket, so the
 	// goroutine keeps its P and the runtime's monitor is not woken (see sockIO).

@@ -2,19 +2,12 @@
 
 package proxy
 
-import (
-	"context"
-	"net"
-)
+import "context"
 
 // dialBackend connects to an instance through net.Dialer (see dial_linux.go for
 // the Linux path).
 func (p *Proxy) dialBackend(ctx context.Context, ep *endpoint) (sock, error) {
-	nc, err := p.dialer.DialContext(ctx, "tcp", ep.addr)
-	if err != nil {
-		return nil, err
-	}
-	return nc.(*net.TCPConn), nil
+	return p.dialNet(ctx, ep)
 }
 
 func newEndpoint(addr string) *endpoint { return &endpoint{addr: addr} }

@@ -513,23 +513,35 @@ func (c *clientConn) backendConn(b *backend) (*backendConn, bool, error) {
 			c.p.closeBackendConn(bc)
 			return nil, false, err
 		}
-		b.connects.Add(1)
 		b.redials.Add(1)
-		bc.b, bc.ep = b, ep
-		bc.br, bc.bw = c.p.getReader(bc.sio), c.p.getWriter(bc.sio)
-		c.cache = append(c.cache, bc)
-		return bc, false, nil
+		return c.newBackendConn(b, ep, bc), false, nil
 	}
 	nc, err := c.p.dialBackend(c.ctx, ep)
 	if err != nil {
 		return nil, false, err
 	}
-	b.connects.Add(1)
-	sio := newSockIO(nc)
-	bc := &backendConn{b: b, ep: ep, conn: nc, sio: sio, br: c.p.getReader(sio), bw: c.p.getWriter(sio)}
+	bc := &backendConn{conn: nc, sio: newSockIO(nc)}
 	bc.rdl.conn = nc
+	return c.newBackendConn(b, ep, bc), false, nil
+}
+
+// dialNet connects to ep through net.Dialer (host names; platforms other than
+// Linux).
+func (p *Proxy) dialNet(ctx context.Context, ep *endpoint) (sock, error) {
+	nc, err := p.dialer.DialContext(ctx, "tcp", ep.addr)
+	if err != nil {
+		return nil, err
+	}
+	return nc.(*net.TCPConn), nil
+}
+
+// newBackendConn puts bc, just connected to ep, into use for b.
+func (c *clientConn) newBackendConn(b *backend, ep *endpoint, bc *backendConn) *backendConn {
+	b.connects.Add(1)
+	bc.b, bc.ep = b, ep
+	bc.br, bc.bw = c.p.getReader(bc.sio), c.p.getWriter(bc.sio)
 	c.cache = append(c.cache, bc)
-	return bc, false, nil
+	return bc
 }
 
 // Spares: connections whose instance said "Connection: close", kept until it
@@ -548,12 +560,7 @@ func (c *clientConn) retire(bc *backendConn) {
 		c.dropBackend(bc)
 		return
 	}
-	for i, x := range c.cache {
-		if x == bc {
-			c.cache = append(c.cache[:i], c.cache[i+1:]...)
-			break
-		}
-	}
+	c.uncache(bc)
 	bc.rdl.clear()
 	c.p.putReader(bc.br)
 	c.p.putWriter(bc.bw)
@@ -581,12 +588,15 @@ func (bc *backendConn) alive(staleAfter time.Duration) bool {
 		return true
 	}
 	bc.rdl.clear() // a deadline that has passed would fail the probe
-	rc, err := bc.conn.SyscallConn()
-	if err != nil {
-		return false
+	rc := bc.sio.rc
+	if rc == nil {
+		var err error
+		if rc, err = bc.conn.SyscallConn(); err != nil {
+			return false
+		}
 	}
 	alive := false
-	err = rc.Read(func(fd uintptr) bool {
+	err := rc.Read(func(fd uintptr) bool {
 		var b [1]byte
 		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		alive = n < 0 && errors.Is(err, syscall.EAGAIN) // nothing to read, not closed
@@ -596,13 +606,18 @@ func (bc *backendConn) alive(staleAfter time.Duration) bool {
 }
 
 func (c *clientConn) dropBackend(bc *backendConn) {
+	c.uncache(bc)
+	c.p.closeBackendConn(bc)
+}
+
+// uncache takes bc out of the client connection's idle cache.
+func (c *clientConn) uncache(bc *backendConn) {
 	for i, x := range c.cache {
 		if x == bc {
 			c.cache = append(c.cache[:i], c.cache[i+1:]...)
-			break
+			return
 		}
 	}
-	c.p.closeBackendConn(bc)
 }
 
 func (p *Proxy) closeBackendConn(bc *backendConn) {

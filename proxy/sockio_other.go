@@ -2,11 +2,17 @@
 
 package proxy
 
-import "io"
+import (
+	"io"
+	"syscall"
+)
 
 // sockIO is plain net.Conn I/O where raw socket calls are not used (see
 // sockio_linux.go).
-type sockIO struct{ conn io.ReadWriter }
+type sockIO struct {
+	conn io.ReadWriter
+	rc   syscall.RawConn // always nil here
+}
 
 func newSockIO(conn io.ReadWriter) *sockIO { return &sockIO{conn: conn} }
 

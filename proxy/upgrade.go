@@ -116,12 +116,7 @@ func (c *clientConn) copyFlushing(dst *bufio.Writer, src io.Reader, chunked bool
 // tunnel relays an upgraded connection (WebSocket) both ways until either side
 // closes, then closes both. The request counts as in flight until then.
 func (c *clientConn) tunnel(b *backend, bc *backendConn, fr *fwdReq, resp *respHead) {
-	for i, x := range c.cache {
-		if x == bc {
-			c.cache = append(c.cache[:i], c.cache[i+1:]...)
-			break
-		}
-	}
+	c.uncache(bc)
 	w := c.bw
 	w.WriteString("HTTP/1.1 ")
 	w.Write(resp.status)
