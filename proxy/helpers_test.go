@@ -57,6 +57,19 @@ type testProxy struct {
 	log  *syncBuffer
 }
 
+// Enable enables instance id, taking its process from the ID ("web.2" → "web"), as
+// the tests name every instance after its process.
+func (tp *testProxy) Enable(id, addr string) {
+	tp.Proxy.Enable(id[:strings.LastIndexByte(id, '.')], id, addr)
+}
+
+// processPool returns the pool of process, enabled or not.
+func (tp *testProxy) processPool(process string) *pool {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return tp.byProc[process]
+}
+
 // startProxy serves a proxy with cfg and pools on a loopback port until the test ends.
 func startProxy(t testing.TB, cfg Config, pools ...PoolConfig) *testProxy {
 	t.Helper()

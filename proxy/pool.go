@@ -145,7 +145,10 @@ func (pl *pool) enable(id, addr string) {
 	b := pl.backends[id]
 	if b == nil {
 		b = &backend{id: id, index: instanceIndex(id), pool: pl, idHash: maphash.String(hashSeed, id)}
-		w := pl.cfg.Weights[id]
+		w := pl.cfg.Weight
+		if o := pl.cfg.Weights[id]; o > 0 {
+			w = o
+		}
 		if w <= 0 {
 			w = 1
 		}

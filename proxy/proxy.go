@@ -90,7 +90,8 @@ type PoolConfig struct {
 	Process string         // "web"; instance IDs "web.N" belong to it
 	Prefix  string         // "/" by default; longest prefix wins
 	Health  HealthConfig   // Path "" → TCP; Interval 1s, Timeout 1s, Rise 1, Fall 2
-	Weights map[string]int // instance ID → weight (default 1)
+	Weight  int            // every instance's weight, also those added by scaling (default 1)
+	Weights map[string]int // per-instance overrides of Weight, by instance ID
 	MaxConn int            // per instance, for strategy first
 }
 
@@ -107,6 +108,7 @@ type Proxy struct {
 	mu     sync.Mutex
 	pools  atomic.Pointer[[]*pool] // sorted by prefix length, longest first
 	byProc map[string]*pool
+	byID   map[string]*pool // instance ID → its pool, recorded by Enable
 
 	runMu sync.Mutex
 	run   *runState // non-nil while Serve runs
@@ -168,6 +170,7 @@ func New(cfg Config) (*Proxy, error) {
 		dialer: net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: -1},
 		sticky: sticky,
 		byProc: map[string]*pool{},
+		byID:   map[string]*pool{},
 		conns:  map[*clientConn]struct{}{},
 
 		staleAfter: defaultStaleAfter,
@@ -232,21 +235,25 @@ func (p *Proxy) AddPool(pc PoolConfig) error {
 	return nil
 }
 
+// poolOf returns the pool Enable put id in, or nil.
 func (p *Proxy) poolOf(id string) *pool {
-	i := strings.LastIndexByte(id, '.')
-	if i <= 0 {
-		return nil
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.byProc[id[:i]]
+	return p.byID[id]
 }
 
-// Enable puts instance id ("web.2") at addr into its process's rotation. An id
-// whose process has no pool is ignored. Enabling again (after Drain, or with a
-// new address) starts a fresh incarnation: cached connections are dropped.
-func (p *Proxy) Enable(id, addr string) {
-	if pl := p.poolOf(id); pl != nil {
+// Enable puts instance id ("web.2") of process ("web") at addr into the process's
+// rotation. An instance whose process has no pool is ignored. Enabling again (after
+// Drain, or with a new address) starts a fresh incarnation: cached connections are
+// dropped.
+func (p *Proxy) Enable(process, id, addr string) {
+	p.mu.Lock()
+	pl := p.byProc[process]
+	if pl != nil {
+		p.byID[id] = pl
+	}
+	p.mu.Unlock()
+	if pl != nil {
 		pl.enable(id, addr)
 	}
 }
@@ -266,7 +273,11 @@ func (p *Proxy) Drain(ctx context.Context, id string) error {
 
 // Remove takes id out of rotation and forgets it.
 func (p *Proxy) Remove(id string) {
-	if pl := p.poolOf(id); pl != nil {
+	p.mu.Lock()
+	pl := p.byID[id]
+	delete(p.byID, id)
+	p.mu.Unlock()
+	if pl != nil {
 		pl.remove(id)
 	}
 }

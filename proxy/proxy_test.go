@@ -292,7 +292,7 @@ func TestWaitForBackend(t *testing.T) {
 			code, inst, _ := get(t, newClient(t), tp.URL+"/")
 			res <- fmt.Sprint(code, " ", inst)
 		}()
-		pl := tp.poolOf("web.1")
+		pl := tp.processPool("web")
 		waitFor(t, 5*time.Second, "a waiting request", func() bool { return pl.waiting.Load() == 1 })
 		tp.Enable("web.1", b.Addr)
 		if got := <-res; got != "200 web.1" {
@@ -578,7 +578,7 @@ func TestServeShutdown(t *testing.T) {
 	}
 	p.AddPool(PoolConfig{Process: "web", Health: HealthConfig{Interval: 10 * time.Millisecond}})
 	b := startBackend(t, "web.1", nil)
-	p.Enable("web.1", b.Addr)
+	p.Enable("web", "web.1", b.Addr)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

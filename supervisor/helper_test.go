@@ -247,7 +247,7 @@ func newFakeBalancer() *fakeBalancer {
 	return &fakeBalancer{in: make(map[string]bool), out: make(map[string]bool)}
 }
 
-func (f *fakeBalancer) Enable(id, addr string) {
+func (f *fakeBalancer) Enable(process, id, addr string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.events = append(f.events, "enable "+id)

@@ -264,7 +264,7 @@ func (in *instance) onReady() {
 	// Enable before publishing "ready": whoever sees ready in Status (devcluster ps,
 	// a script waiting for it) can rely on the instance being in rotation.
 	if in.balanced() {
-		in.s.cfg.Balancer.Enable(in.spec.ID, in.addr())
+		in.s.cfg.Balancer.Enable(in.spec.Process, in.spec.ID, in.addr())
 		in.enabled = true
 	}
 	in.setState(StateReady)

@@ -42,7 +42,7 @@ type InstanceSpec struct {
 
 // Balancer is what the supervisor needs from the proxy; proxy.Proxy satisfies it.
 type Balancer interface {
-	Enable(id, addr string)
+	Enable(process, id, addr string)
 	Drain(ctx context.Context, id string) error // stop sending new requests, wait in-flight
 	Remove(id string)
 }

@@ -761,10 +761,10 @@ type gateBalancer struct {
 	release chan struct{}
 }
 
-func (g *gateBalancer) Enable(id, addr string) {
+func (g *gateBalancer) Enable(process, id, addr string) {
 	g.entered <- id
 	<-g.release
-	g.fakeBalancer.Enable(id, addr)
+	g.fakeBalancer.Enable(process, id, addr)
 }
 
 // TestReadyOnlyOnceInRotation: Status used to say "ready" a moment before the

@@ -101,7 +101,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	for _, b := range backends {
-		p.Enable(b.id, b.addr)
+		p.Enable(b.process(), b.id, b.addr)
 	}
 
 	if *cpuprofile != "" {

@@ -383,14 +383,7 @@ func newProxy(proj *project, f *upFlags, log io.Writer) (*proxy.Proxy, error) {
 				Fall:     proc.Health.Fall,
 			},
 		}
-		if proc.Weight > 0 {
-			pc.Weights = map[string]int{}
-			for _, inst := range proj.instances {
-				if inst.Process == proc {
-					pc.Weights[inst.ID] = proc.Weight
-				}
-			}
-		}
+		pc.Weight = proc.Weight
 		if err := px.AddPool(pc); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,47 @@
+package tstest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestPoll(t *testing.T) {
+	t.Parallel()
+	n := 0
+	if !Poll(time.Second, func() bool { n++; return n == 3 }) {
+		t.Fatalf("Poll gave up; want it to return true on the third try")
+	}
+	if n != 3 {
+		t.Errorf("got %d tries, want 3", n)
+	}
+	start := time.Now()
+	if Poll(20*time.Millisecond, func() bool { return false }) {
+		t.Fatalf("Poll of a condition that never holds returned true")
+	}
+	if d := time.Since(start); d < 20*time.Millisecond {
+		t.Errorf("Poll gave up after %s, want at least 20ms", d)
+	}
+}
+
+func TestBufferConcurrentWrites(t *testing.T) {
+	t.Parallel()
+	var b Buffer
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fmt.Fprintf(&b, "%d\n", i)
+		}()
+	}
+	wg.Wait()
+	if got := len(b.String()); got != 16 {
+		t.Errorf("got %d bytes, want 16", got)
+	}
+	b.Reset()
+	if got := b.String(); got != "" {
+		t.Errorf("after Reset got %q, want empty", got)
+	}
+}
