@@ -18,11 +18,14 @@ const (
 	WaitForBackend  = 5 * time.Second  // a request waits this long for a ready instance
 )
 
-// Strategies lists the balancing strategies, the default first.
-var Strategies = []string{"roundrobin", "leastconn", "random", "source", "uri", "first"}
+// Strategies lists the balancing strategies, the default first. The lists are
+// functions so that no caller can change a shared slice by accident.
+func Strategies() []string {
+	return []string{"roundrobin", "leastconn", "random", "source", "uri", "first"}
+}
 
 // StickyModes lists the values of proxy.sticky ("" is none).
-var StickyModes = []string{"cookie", "source"}
+func StickyModes() []string { return []string{"cookie", "source"} }
 
 // Active health checks.
 const (
@@ -42,4 +45,4 @@ const (
 )
 
 // RestartPolicies lists the values of a process's restart setting.
-var RestartPolicies = []string{"always", "on-failure", "never"}
+func RestartPolicies() []string { return []string{"always", "on-failure", "never"} }
