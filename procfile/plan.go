@@ -3,6 +3,7 @@ package procfile
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,9 +92,14 @@ func (m *Manifest) Plan(formation map[string]int, basePort int) ([]Instance, err
 		return nil, fmt.Errorf("plan instances: base port %d is not between 1 and 65535", basePort)
 	}
 	var errs []error
-	for name := range formation {
-		if m.Process(name) == nil {
+	for name, n := range formation {
+		switch {
+		case m.Process(name) == nil:
 			errs = append(errs, fmt.Errorf("-m: unknown process %q%s", name, suggestProcess(name, m)))
+		case n < 0:
+			errs = append(errs, fmt.Errorf("plan instances: %s=%d: the instance count must be 0 or more", name, n))
+		case n > maxInstances:
+			errs = append(errs, fmt.Errorf("plan instances: %s=%d: at most %d instances per process", name, n, maxInstances))
 		}
 	}
 	if len(errs) > 0 {
@@ -127,9 +133,30 @@ func (m *Manifest) Plan(formation map[string]int, basePort int) ([]Instance, err
 	return plan, nil
 }
 
+// PlanScale is Plan for "devcluster scale PROCESS=N" on a running cluster:
+// formation holds the current count of each process (a process it leaves out
+// runs its manifest count, as in Plan), and process is set to n in a copy of
+// it. It returns the whole plan of the new formation, or the errors -m would
+// give at start-up for it: an unknown process, more than 1000 instances, two
+// instances of different processes on one port, a port above 65535. Scaling
+// must not check less than starting: computing one new instance's port alone
+// (PortFor) lets a.101 land on b.1's pinned port. Instances that keep running
+// keep their ports, since the plan depends only on the formation.
+func (m *Manifest) PlanScale(formation map[string]int, process string, n, basePort int) ([]Instance, error) {
+	if m.Process(process) == nil {
+		return nil, fmt.Errorf("plan instances: unknown process %q%s", process, suggestProcess(process, m))
+	}
+	next := maps.Clone(formation)
+	if next == nil {
+		next = map[string]int{}
+	}
+	next[process] = n
+	return m.Plan(next, basePort)
+}
+
 // PortFor returns the port of instance index (1-based) of p under the port
-// rule of Plan; it is also used when scaling up a running cluster. It
-// returns 0 when p is not a process of m.
+// rule of Plan, without Plan's checks (use PlanScale to add instances to a
+// running cluster). It returns 0 when p is not a process of m.
 func (m *Manifest) PortFor(p *Process, index, basePort int) int {
 	if basePort == 0 {
 		basePort = DefaultBasePort

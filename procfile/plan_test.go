@@ -1,6 +1,7 @@
 package procfile
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -247,4 +248,78 @@ func TestFindAndLoad(t *testing.T) {
 			t.Errorf("got %v, want a read manifest error", err)
 		}
 	})
+}
+
+// TestPlanRefusesCountOverLimit: Plan took any count from its caller, so a
+// formation built at scale time (not by ParseFormation) planned 1001 workers
+// that -m refuses.
+func TestPlanRefusesCountOverLimit(t *testing.T) {
+	t.Parallel()
+	m := mustParse(t, "web: a\nworker: b\n")
+	_, err := m.Plan(map[string]int{"worker": 1001}, 30000)
+	want := "plan instances: worker=1001: at most 1000 instances per process"
+	if err == nil || err.Error() != want {
+		t.Errorf("got error %v, want %q", err, want)
+	}
+}
+
+// TestScaleRunsStartupPortPlan: live scaling computed the new instance's port
+// alone, so with a on 36000 and b on 36100, "scale a=101" put a.101 on b.1's
+// port, and "scale worker=1001" was accepted though -m refuses it.
+func TestScaleRunsStartupPortPlan(t *testing.T) {
+	t.Parallel()
+	pinned := "processes:\n  a: {command: x, port: 36000}\n  b: {command: y, port: 36100}\n  worker: z\n"
+	tests := []struct {
+		name      string
+		manifest  string
+		formation map[string]int
+		process   string
+		n, base   int
+		want      string // "id:port ..." of the whole new plan
+		wantErr   string
+	}{
+		{"collision with a pinned port", pinned, map[string]int{"a": 100}, "a", 101, 30000, "",
+			"plan instances: a.101 and b.1 would both get port 36100; run fewer instances of a, or give b another \"port:\" in devcluster.yaml"},
+		{"over the instance limit", pinned, nil, "worker", 1001, 30000, "",
+			"plan instances: worker=1001: at most 1000 instances per process"},
+		{"negative count", pinned, nil, "worker", -1, 30000, "",
+			"plan instances: worker=-1: the instance count must be 0 or more"},
+		{"unknown process", pinned, nil, "wrker", 2, 30000, "",
+			"plan instances: unknown process \"wrker\" (did you mean \"worker\"?)"},
+		{"port above 65535", "web: a\n", nil, "web", 3, 65534, "",
+			"plan instances: web.3 would get port 65536, above 65535; choose a lower --port, or a lower \"port:\" for web in devcluster.yaml"},
+		{"up: running instances keep their ports", pinned, map[string]int{"a": 2, "worker": 0}, "a", 3, 30000,
+			"a.1:36000 a.2:36001 a.3:36002 b.1:36100", ""},
+		{"down to zero", "web: a\nworker: b\n", map[string]int{"web": 3}, "worker", 0, 30000,
+			"web.1:30000 web.2:30001 web.3:30002", ""},
+		{"automatic ports collide", "web: a\nworker: b\n", nil, "web", 101, 30000, "",
+			"plan instances: web.101 and worker.1 would both get port 30100; run fewer instances of web, or give worker another \"port:\" in devcluster.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := mustParse(t, tt.manifest)
+			before := maps.Clone(tt.formation)
+			plan, err := m.PlanScale(tt.formation, tt.process, tt.n, tt.base)
+			if !maps.Equal(before, tt.formation) {
+				t.Errorf("PlanScale changed its formation: got %v, want %v", tt.formation, before)
+			}
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Errorf("got error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			var got []string
+			for _, in := range plan {
+				got = append(got, in.ID+":"+strconv.Itoa(in.Port))
+			}
+			if g := strings.Join(got, " "); g != tt.want {
+				t.Errorf("got %s, want %s", g, tt.want)
+			}
+		})
+	}
 }
