@@ -42,8 +42,8 @@ need_flask() {
 	}
 }
 
-# need_test_tools: Django (for /usr/bin/python3), HAProxy, nginx and wrk for the tests
-# and benchmarks that compare devcluster with them.
+# need_test_tools: Django and gunicorn (for /usr/bin/python3), HAProxy, nginx and wrk
+# for the tests and benchmarks that compare devcluster with them or run real servers.
 need_test_tools() {
 	local missing=()
 	{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import django' >/dev/null 2>&1; } || missing+=(python3-django)
@@ -51,6 +51,7 @@ need_test_tools() {
 	command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 	command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+	[ -x /usr/bin/gunicorn ] || missing+=(gunicorn)
 	if [ ${#missing[@]} -gt 0 ]; then
 		apt_install "${missing[@]}"
 	fi
