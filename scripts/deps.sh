@@ -52,6 +52,8 @@ need_test_tools() {
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 	command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 	[ -x /usr/bin/gunicorn ] || missing+=(gunicorn)
+	command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+	command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 	if [ ${#missing[@]} -gt 0 ]; then
 		apt_install "${missing[@]}"
 	fi
