@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/devcluster/devcluster/internal/signals"
 )
 
 type cmdKind int
@@ -398,7 +400,7 @@ func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
 	case <-c.exited:
 	case <-timer.C:
 		in.s.out.logf("%s did not stop within %s after %s; sending SIGKILL to its process group",
-			in.spec.ID, in.spec.StopTimeout, signalName(in.spec.StopSignal))
+			in.spec.ID, in.spec.StopTimeout, signals.Name(in.spec.StopSignal))
 		_ = signalGroup(c.pid, syscall.SIGKILL)
 		<-c.exited
 	case <-in.s.killCtx.Done():
@@ -479,24 +481,4 @@ func notFoundProgram(lines []LogLine) string {
 		return strings.TrimSpace(rest)
 	}
 	return ""
-}
-
-func signalName(sig syscall.Signal) string {
-	switch sig {
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	case syscall.SIGINT:
-		return "SIGINT"
-	case syscall.SIGQUIT:
-		return "SIGQUIT"
-	case syscall.SIGHUP:
-		return "SIGHUP"
-	case syscall.SIGKILL:
-		return "SIGKILL"
-	case syscall.SIGUSR1:
-		return "SIGUSR1"
-	case syscall.SIGUSR2:
-		return "SIGUSR2"
-	}
-	return sig.String()
 }

@@ -33,9 +33,9 @@ type InstanceSpec struct {
 	// PYTHONUNBUFFERED, and removes WERKZEUG_RUN_MAIN, WERKZEUG_SERVER_FD and
 	// RUN_MAIN, which belong to Flask's and Django's own reloaders.
 	Env         []string
-	Restart     string         // always (default) | on-failure | never
-	StopSignal  syscall.Signal // 0 → SIGTERM
-	StopTimeout time.Duration  // 0 → 5s
+	Restart     string         // one of defaults.RestartPolicies; "" → defaults.Restart
+	StopSignal  syscall.Signal // 0 → defaults.StopSignal (SIGTERM)
+	StopTimeout time.Duration  // 0 → defaults.StopTimeout
 	HealthPath  string         // readiness also requires GET path → 2xx/3xx
 	Balanced    bool           // only balanced instances are given to the Balancer
 }
@@ -70,7 +70,8 @@ type Config struct {
 	PortFreeTimeout time.Duration
 }
 
-// Instance states, as shown by Status and `devcluster ps`.
+// Instance states, as shown by Status and `devcluster ps`. StateNames lists them;
+// control keeps its own copy of the names and cmd's drift test compares the two.
 const (
 	StateStarting     = "starting"
 	StateReady        = "ready"
@@ -80,6 +81,12 @@ const (
 	StateDown         = "down"
 	StateCrashLooping = "crash-looping"
 )
+
+// StateNames returns every instance state, in the order of the constants above. It
+// is a function so that no caller can change a shared slice.
+func StateNames() []string {
+	return []string{StateStarting, StateReady, StateDraining, StateStopping, StateStopped, StateDown, StateCrashLooping}
+}
 
 // InstanceStatus is a snapshot of one instance.
 type InstanceStatus struct {

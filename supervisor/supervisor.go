@@ -5,11 +5,33 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/devcluster/devcluster/internal/defaults"
+	"github.com/devcluster/devcluster/internal/signals"
 )
+
+// The supervisor's own defaults: no other package applies them (procfile and cmd
+// have no setting for them), so they live here, next to the Config fields they fill.
+// The defaults a manifest can override come from internal/defaults.
+const (
+	defaultStartTimeout    = 30 * time.Second
+	defaultLogLines        = 1000
+	defaultDrainTimeout    = 5 * time.Second
+	defaultPortFreeTimeout = 3 * time.Second
+)
+
+// defaultStopSignal is defaults.StopSignal read through the one signal table
+// (TestDefaultStopSignal checks that it names a signal).
+func defaultStopSignal() syscall.Signal {
+	sig, _ := signals.Parse(defaults.StopSignal)
+	return sig
+}
 
 // Supervisor runs and controls the instances. Create it with New, start it with
 // Run; every other method talks to the running instances.
@@ -42,16 +64,16 @@ func New(cfg Config) (*Supervisor, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.StartTimeout <= 0 {
-		cfg.StartTimeout = 30 * time.Second
+		cfg.StartTimeout = defaultStartTimeout
 	}
 	if cfg.LogLines <= 0 {
-		cfg.LogLines = 1000
+		cfg.LogLines = defaultLogLines
 	}
 	if cfg.DrainTimeout <= 0 {
-		cfg.DrainTimeout = 5 * time.Second
+		cfg.DrainTimeout = defaultDrainTimeout
 	}
 	if cfg.PortFreeTimeout <= 0 {
-		cfg.PortFreeTimeout = 3 * time.Second
+		cfg.PortFreeTimeout = defaultPortFreeTimeout
 	}
 	s := &Supervisor{
 		cfg:   cfg,
@@ -96,20 +118,27 @@ func normalize(sp InstanceSpec) (InstanceSpec, error) {
 	if sp.Command == "" {
 		return sp, fmt.Errorf("instance %s: empty command", sp.ID)
 	}
-	switch sp.Restart {
-	case "":
-		sp.Restart = "always"
-	case "always", "on-failure", "never":
-	default:
-		return sp, fmt.Errorf("instance %s: restart policy %q: want always, on-failure or never", sp.ID, sp.Restart)
+	if sp.Restart == "" {
+		sp.Restart = defaults.Restart
+	}
+	if policies := defaults.RestartPolicies(); !slices.Contains(policies, sp.Restart) {
+		return sp, fmt.Errorf("instance %s: restart policy %q: want %s", sp.ID, sp.Restart, orList(policies))
 	}
 	if sp.StopSignal == 0 {
-		sp.StopSignal = syscall.SIGTERM
+		sp.StopSignal = defaultStopSignal()
 	}
 	if sp.StopTimeout <= 0 {
-		sp.StopTimeout = 5 * time.Second
+		sp.StopTimeout = defaults.StopTimeout
 	}
 	return sp, nil
+}
+
+// orList writes list as people say it: "a, b or c".
+func orList(list []string) string {
+	if len(list) < 2 {
+		return strings.Join(list, "")
+	}
+	return strings.Join(list[:len(list)-1], ", ") + " or " + list[len(list)-1]
 }
 
 func (s *Supervisor) now() time.Time { return s.cfg.Now() }

@@ -8,8 +8,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devcluster/devcluster/internal/defaults"
 )
 
 func TestShellScript(t *testing.T) {
@@ -231,5 +234,30 @@ func TestMethodsBeforeRun(t *testing.T) {
 	}
 	if got := s.Status(); len(got) != 1 || got[0].State != StateStopped {
 		t.Errorf("Status before Run: got %+v, want one stopped instance", got)
+	}
+}
+
+// TestDefaultStopSignal: the default comes from internal/defaults as a name; a name
+// the signal table does not know would leave StopSignal 0, which kill(2) treats as
+// "check only" and no instance would ever be stopped by it.
+func TestDefaultStopSignal(t *testing.T) {
+	t.Parallel()
+	if got := defaultStopSignal(); got != syscall.SIGTERM {
+		t.Errorf("got %v, want SIGTERM", got)
+	}
+	sp, err := normalize(InstanceSpec{Process: "web", Index: 1, Command: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp.StopSignal != syscall.SIGTERM || sp.StopTimeout != defaults.StopTimeout || sp.Restart != defaults.Restart {
+		t.Errorf("got %v %v %q, want SIGTERM, %v, %q", sp.StopSignal, sp.StopTimeout, sp.Restart, defaults.StopTimeout, defaults.Restart)
+	}
+}
+
+func TestStateNames(t *testing.T) {
+	t.Parallel()
+	want := []string{"starting", "ready", "draining", "stopping", "stopped", "down", "crash-looping"}
+	if got := StateNames(); !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }
