@@ -15,18 +15,22 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/devcluster/devcluster/internal/defaults"
 )
 
 // Defaults applied by the consumers of a Manifest when a field is left zero.
+// They are aliases of internal/defaults, the one home of every default, kept
+// under these names because cmd and the tests use them.
 const (
-	DefaultListen      = "127.0.0.1:8080"
-	DefaultStrategy    = "roundrobin"
-	DefaultCookie      = "DEVCLUSTER_SRV"
-	DefaultRetries     = 3
-	DefaultRestart     = "always"
-	DefaultStopSignal  = "TERM"
-	DefaultStopTimeout = 5 * time.Second
-	DefaultBasePort    = 5000
+	DefaultListen      = defaults.Listen
+	DefaultStrategy    = defaults.Strategy
+	DefaultCookie      = defaults.CookieName
+	DefaultRetries     = defaults.Retries
+	DefaultRestart     = defaults.Restart
+	DefaultStopSignal  = defaults.StopSignal
+	DefaultStopTimeout = defaults.StopTimeout
+	DefaultBasePort    = defaults.BasePort
 )
 
 // Manifest is a parsed Procfile or devcluster.yaml.
@@ -40,7 +44,7 @@ type Manifest struct {
 
 // ProxyConfig is the top-level proxy: section of devcluster.yaml.
 type ProxyConfig struct {
-	Listen          string // "" → DefaultListen "127.0.0.1:8080"
+	Listen          string // "" → defaults.Listen "127.0.0.1:8080"
 	Strategy        string // "" → "roundrobin"; roundrobin|leastconn|random|source|uri|first
 	Sticky          string // "" | "cookie" | "source"
 	Cookie          string // cookie name for sticky: cookie; "" → "DEVCLUSTER_SRV"
@@ -59,7 +63,7 @@ type Process struct {
 	Port        int               // pinned base port; 0 = automatic
 	Env         map[string]string // manifest env (yaml)
 	Restart     string            // "always" (default) | "on-failure" | "never"
-	StopSignal  string            // "TERM" (default), "INT", "QUIT", "HUP", "KILL", "USR1", "USR2"; stored without "SIG"
+	StopSignal  string            // one of signals.Names(), "TERM" by default; stored without "SIG"
 	StopTimeout time.Duration     // 0 → 5s
 	Health      Health            // Path "" = TCP check
 	Balanced    *bool             // nil → default: balanced iff Name == "web"
@@ -100,6 +104,14 @@ func (m *Manifest) IsBalanced(p *Process) bool {
 		return *p.Balanced
 	}
 	return p.Name == "web"
+}
+
+// EnvFile returns the path of the .env file next to the manifest, built from
+// Path as the user gave it ("Procfile" → ".env", "app/Procfile" →
+// "app/.env"), so that its errors read ".env:3: …" like the manifest's own,
+// not an absolute path the user never typed.
+func (m *Manifest) EnvFile() string {
+	return filepath.Join(filepath.Dir(m.Path), ".env")
 }
 
 // manifestNames are the files Find looks for, in order of preference.

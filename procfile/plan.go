@@ -7,11 +7,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-)
 
-// portStride is the distance between the base ports of consecutive
-// processes (web 5000…, the next process 5100…).
-const portStride = 100
+	"github.com/devcluster/devcluster/internal/defaults"
+)
 
 // Instance is one planned copy of a process.
 type Instance struct {
@@ -80,13 +78,13 @@ func count(p *Process, formation map[string]int) int {
 }
 
 // Plan applies the formation and assigns ports: process k (0-based, manifest
-// order) gets base basePort + 100*k, or its pinned port; its instance i
-// (1-based) gets base + i - 1. basePort 0 means DefaultBasePort. A formation
+// order) gets base basePort + defaults.PortStride*k (100), or its pinned port; its instance i
+// (1-based) gets base + i - 1. basePort 0 means defaults.BasePort. A formation
 // naming an unknown process, a port above 65535, or two instances sharing a
 // port is an error.
 func (m *Manifest) Plan(formation map[string]int, basePort int) ([]Instance, error) {
 	if basePort == 0 {
-		basePort = DefaultBasePort
+		basePort = defaults.BasePort
 	}
 	if basePort < 1 || basePort > 65535 {
 		return nil, fmt.Errorf("plan instances: base port %d is not between 1 and 65535", basePort)
@@ -159,14 +157,14 @@ func (m *Manifest) PlanScale(formation map[string]int, process string, n, basePo
 // running cluster). It returns 0 when p is not a process of m.
 func (m *Manifest) PortFor(p *Process, index, basePort int) int {
 	if basePort == 0 {
-		basePort = DefaultBasePort
+		basePort = defaults.BasePort
 	}
 	if p.Port > 0 {
 		return p.Port + index - 1
 	}
 	for k, q := range m.Processes {
 		if q == p || q.Name == p.Name {
-			return basePort + portStride*k + index - 1
+			return basePort + defaults.PortStride*k + index - 1
 		}
 	}
 	return 0

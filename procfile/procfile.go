@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/devcluster/devcluster/internal/defaults"
 )
 
 // maxQuoted bounds how much of a bad line is echoed back in a message.
@@ -63,8 +65,8 @@ func ParseProcfile(file string, r io.Reader) (*Manifest, error) {
 			Name:       name,
 			Command:    command,
 			Line:       lineNo,
-			Restart:    DefaultRestart,
-			StopSignal: DefaultStopSignal,
+			Restart:    defaults.Restart,
+			StopSignal: defaults.StopSignal,
 		})
 	}
 	if len(m.Processes) == 0 && len(c.errs) == 0 {

@@ -147,7 +147,7 @@ func TestParseYAMLErrors(t *testing.T) {
 			`devcluster.yaml:9: web.instances must be at least 1, got 0 (to start none, run with -m web=0)`,
 			`devcluster.yaml:10: web.port must be between 1 and 65535, got 70000`,
 			`devcluster.yaml:11: web.restart: unknown restart policy "sometimes"; use one of always, on-failure, never`,
-			`devcluster.yaml:12: web.stop_signal: unknown stop signal "STOP"; use one of TERM, INT, QUIT, HUP, KILL, USR1, USR2`,
+			`devcluster.yaml:12: web.stop_signal: unknown stop signal "STOP"; use one of TERM, INT, QUIT, HUP, KILL, USR1, USR2, WINCH`,
 			`devcluster.yaml:13: web.weight must be between 1 and 256, got 0`,
 			`devcluster.yaml:14: web.health must be a URL path starting with "/", like /health; got "health"`,
 			`devcluster.yaml:15: web.stop_timeout must not be negative, got "-1s"`,

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devcluster/devcluster/internal/tstest"
 	"github.com/devcluster/devcluster/procfile"
 )
 
@@ -24,18 +25,6 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func waitFor(t *testing.T, timeout time.Duration, cond func() bool) bool {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return false
 }
 
 // TestRenderedCommandServes runs the command init writes, as devcluster up
@@ -84,7 +73,7 @@ func TestRenderedCommandServes(t *testing.T) {
 				cmd.Env = append(cmd.Env, k+"="+v)
 			}
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-			var out bytes.Buffer
+			var out tstest.Buffer // written by exec's copying goroutines
 			cmd.Stdout, cmd.Stderr = &out, &out
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -95,7 +84,7 @@ func TestRenderedCommandServes(t *testing.T) {
 			})
 			url := "http://127.0.0.1:" + strconv.Itoa(port) + web.Health.Path
 			var body string
-			ok := waitFor(t, 30*time.Second, func() bool {
+			ok := tstest.Poll(30*time.Second, func() bool {
 				resp, err := http.Get(url)
 				if err != nil {
 					return false

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devcluster/devcluster/internal/tstest"
 	"github.com/fsnotify/fsnotify"
 )
 
@@ -180,7 +181,7 @@ func TestQueueOverflowReportsRoots(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{"src/": "", "manage.py": ""})
-	log := &syncBuffer{}
+	log := &tstest.Buffer{}
 	w, err := New(Config{Root: root, Paths: []string{"src", "manage.py"}, Poll: true, Log: log})
 	if err != nil {
 		t.Fatal(err)

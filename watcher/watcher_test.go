@@ -1,39 +1,20 @@
 package watcher
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/devcluster/devcluster/internal/tstest"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// syncBuffer is a Log writer the test reads while Run writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // testDebounce is short to keep tests fast, long enough that the steps of
@@ -44,7 +25,7 @@ type harness struct {
 	t    *testing.T
 	root string
 	w    *Watcher
-	log  *syncBuffer
+	log  *tstest.Buffer
 }
 
 // start runs a watcher on root until the test ends. adjust may change the
@@ -54,7 +35,7 @@ func start(t *testing.T, cfg Config, adjust func(*Watcher)) *harness {
 	if cfg.Debounce == 0 {
 		cfg.Debounce = testDebounce
 	}
-	log := &syncBuffer{}
+	log := &tstest.Buffer{}
 	cfg.Log = log
 	w, err := New(cfg)
 	if err != nil {

@@ -1,0 +1,68 @@
+package procfile
+
+import (
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/devcluster/devcluster/internal/defaults"
+	"gopkg.in/yaml.v3"
+)
+
+func (y *yamlParser) proxyConfig(k, v *yaml.Node) ProxyConfig {
+	pc := ProxyConfig{Line: k.Line}
+	if isNull(v) {
+		return pc
+	}
+	if v.Kind != yaml.MappingNode {
+		y.c.addf(v.Line, "proxy must be a mapping (listen, strategy, ...), got %s", kindName(v))
+		return pc
+	}
+	const where = "in proxy"
+	y.mapping(v, where, proxyKeys(), func(key string, k, v *yaml.Node) {
+		field := "proxy." + key
+		switch key {
+		case "listen":
+			if s, ok := y.str(v, field); ok {
+				if _, port, err := net.SplitHostPort(s); err != nil {
+					y.c.addf(v.Line, "%s %q is not HOST:PORT; write it like %q", field, s, defaults.Listen)
+				} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+					y.c.addf(v.Line, "%s %q has an invalid port; use 1-65535, like %q", field, s, defaults.Listen)
+				} else {
+					pc.Listen = s
+				}
+			}
+		case "strategy":
+			pc.Strategy = y.enum(v, field, "proxy strategy", defaults.Strategies(), false)
+		case "sticky":
+			pc.Sticky = y.enum(v, field, "sticky mode", defaults.StickyModes(), false)
+		case "cookie":
+			if s, ok := y.str(v, field); ok {
+				if !validCookieName(s) {
+					y.c.addf(v.Line, "%s %q is not a valid cookie name; use letters, digits, \"_\" and \"-\"", field, s)
+				} else {
+					pc.Cookie = s
+				}
+			}
+		case "retries":
+			if n, ok := y.integer(v, field); ok {
+				if n < 0 {
+					y.c.addf(v.Line, "%s must be 0 or more, got %d", field, n)
+				} else {
+					pc.Retries = &n
+				}
+			}
+		case "connect_timeout":
+			pc.ConnectTimeout, _ = y.duration(v, field)
+		case "response_timeout":
+			pc.ResponseTimeout, _ = y.duration(v, field)
+		}
+	})
+	return pc
+}
+
+// validCookieName reports whether s is a safe cookie name (an RFC 6265 token
+// restricted to the characters people use).
+func validCookieName(s string) bool {
+	return s != "" && validName(strings.ReplaceAll(s, ".", "_"))
+}
