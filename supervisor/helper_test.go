@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devcluster/devcluster/internal/tstest"
 	"go.uber.org/goleak"
 )
 
@@ -41,8 +42,17 @@ func TestMain(m *testing.M) {
 // set (the os/exec TestHelperProcess pattern, dispatched from TestMain so no test
 // flags are needed).
 func helperMain(mode string) {
-	switch mode {
-	case "serve":
+	if f, ok := helperModes[mode]; ok {
+		f()
+		return
+	}
+	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
+	os.Exit(2)
+}
+
+// helperModes are the children the tests run, by SUPERVISOR_HELPER value.
+var helperModes = map[string]func(){
+	"serve": func() {
 		if f := os.Getenv("HELPER_BROKEN_FILE"); f != "" {
 			if _, err := os.Stat(f); err == nil {
 				fmt.Println("Traceback (most recent call last):")
@@ -59,7 +69,8 @@ func helperMain(mode string) {
 			time.Sleep(d)
 		}
 		serve()
-	case "env":
+	},
+	"env": func() {
 		for _, k := range []string{"PORT", "PS", "DEVCLUSTER_PROCESS", "DEVCLUSTER_INSTANCE", "PYTHONUNBUFFERED",
 			"WERKZEUG_RUN_MAIN", "WERKZEUG_SERVER_FD", "RUN_MAIN", "FOO"} {
 			v, ok := os.LookupEnv(k)
@@ -67,17 +78,21 @@ func helperMain(mode string) {
 		}
 		fmt.Println("ENV done")
 		block()
-	case "crash":
+	},
+	"crash": func() {
 		fmt.Println("about to crash")
 		os.Exit(1)
-	case "exit0":
+	},
+	"exit0": func() {
 		fmt.Println("done")
 		os.Exit(0)
-	case "ignore-term":
+	},
+	"ignore-term": func() {
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("ignoring SIGTERM")
 		block()
-	case "grandchild":
+	},
+	"grandchild": func() {
 		gc := exec.Command(os.Args[0])
 		gc.Env = append(os.Environ(), helperEnv+"=sleep")
 		if err := gc.Start(); err != nil {
@@ -86,22 +101,25 @@ func helperMain(mode string) {
 		}
 		fmt.Printf("GRANDCHILD %d\n", gc.Process.Pid)
 		block()
-	case "sleep":
-		block()
-	case "children":
+	},
+	"sleep": block,
+	"children": func() {
 		// Lists this process's own children, as a server that manages workers
 		// (gunicorn's master) sees them.
 		time.Sleep(200 * time.Millisecond)
 		data, _ := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/children", os.Getpid()))
 		fmt.Printf("CHILDREN [%s]\n", strings.TrimSpace(string(data)))
 		block()
-	case "partial":
+	},
+	"partial": func() {
 		os.Stdout.WriteString("no newline at the end")
 		os.Exit(0)
-	case "long":
+	},
+	"long": func() {
 		os.Stdout.WriteString(strings.Repeat("x", maxLineBytes+100) + "\n")
 		block()
-	case "spam":
+	},
+	"spam": func() {
 		id := os.Getenv("PS")
 		body := strings.Repeat("y", 5000)
 		for i := range 300 {
@@ -109,22 +127,20 @@ func helperMain(mode string) {
 		}
 		fmt.Println("spam done")
 		block()
-	case "count":
+	},
+	"count": func() {
 		for i := 1; i <= 10; i++ {
 			fmt.Printf("line %d\n", i)
 		}
 		block()
-	case "tty":
+	},
+	"tty": func() {
 		fi, _ := os.Stdout.Stat()
 		_, pipe := fi.Sys().(*syscall.Stat_t)
 		fmt.Printf("tty=%v\n", pipe && fi.Mode()&os.ModeCharDevice != 0 && fi.Mode()&os.ModeNamedPipe == 0)
 		block()
-	case "devcluster":
-		devclusterMain()
-	default:
-		fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
-		os.Exit(2)
-	}
+	},
+	"devcluster": devclusterMain,
 }
 
 func block() {
@@ -214,24 +230,6 @@ func shellQuote(s string) string {
 
 // --- test side ---
 
-// syncBuffer is a bytes.Buffer safe for the supervisor's writers and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // fakeBalancer records the supervisor's calls and how many instances of each
 // process are out of rotation at once.
 type fakeBalancer struct {
@@ -290,18 +288,6 @@ func (f *fakeBalancer) snapshot() ([]string, int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.events...), f.maxOut
-}
-
-// waitFor polls cond every 10ms until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // freePort returns a port the kernel just handed out on 127.0.0.1.
@@ -369,8 +355,8 @@ func taggedPIDs(tag string) []int {
 type cluster struct {
 	t      *testing.T
 	s      *Supervisor
-	out    *syncBuffer
-	log    *syncBuffer
+	out    *tstest.Buffer
+	log    *tstest.Buffer
 	bal    *fakeBalancer
 	tag    string
 	cancel context.CancelFunc
@@ -395,7 +381,7 @@ func helperSpec(tag, id string, port int, mode string, extraEnv ...string) Insta
 // checks that no tagged process is left.
 func startCluster(t *testing.T, tag string, cfg Config) *cluster {
 	t.Helper()
-	c := &cluster{t: t, out: &syncBuffer{}, log: &syncBuffer{}, bal: newFakeBalancer(), tag: tag, errc: make(chan error, 1)}
+	c := &cluster{t: t, out: &tstest.Buffer{}, log: &tstest.Buffer{}, bal: newFakeBalancer(), tag: tag, errc: make(chan error, 1)}
 	if cfg.Balancer == nil {
 		cfg.Balancer = c.bal
 	}
@@ -474,7 +460,7 @@ func (c *cluster) status(id string) InstanceStatus {
 
 func (c *cluster) waitState(id, state string) {
 	c.t.Helper()
-	waitFor(c.t, 10*time.Second, id+" "+state, func() bool {
+	tstest.WaitFor(c.t, 10*time.Second, id+" "+state, func() bool {
 		c.ended()
 		return c.status(id).State == state
 	})
@@ -499,7 +485,7 @@ func (c *cluster) ended() {
 func (c *cluster) waitLine(id, sub string) string {
 	c.t.Helper()
 	var found string
-	waitFor(c.t, 10*time.Second, fmt.Sprintf("%s to print %q", id, sub), func() bool {
+	tstest.WaitFor(c.t, 10*time.Second, fmt.Sprintf("%s to print %q", id, sub), func() bool {
 		c.ended()
 		for _, l := range c.s.Logs([]string{id}, 0) {
 			if strings.Contains(l.Text, sub) {

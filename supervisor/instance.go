@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
-
-	"github.com/devcluster/devcluster/internal/signals"
 )
 
 type cmdKind int
@@ -298,61 +294,6 @@ func (in *instance) onStartTimeout() {
 	in.answer(err)
 }
 
-// onExit handles a child that exited on its own: out of rotation at once, then
-// restarted per policy with backoff.
-func (in *instance) onExit() {
-	c := in.child
-	exit := c.exitString()
-	in.forget(c, fmt.Errorf("%s exited (%s) before it was ready", in.spec.ID, exit))
-	if c.exitCode() == 127 {
-		if prog := notFoundProgram(in.s.out.tail(in.spec.ID, 5, c.started)); prog != "" {
-			err := notFoundError(in.spec.ID, prog)
-			if in.initial && !in.everReady {
-				in.setState(StateDown)
-				in.s.fail(err)
-				return
-			}
-			in.s.out.logf("%s", err)
-		}
-	}
-	if !in.readyAt.IsZero() && in.s.now().Sub(in.readyAt) >= healthyReset {
-		in.failures = 0
-	}
-	switch {
-	case in.spec.Restart == "never":
-		in.s.out.logf("%s exited (%s); restart policy is never, leaving it down", in.spec.ID, exit)
-		in.setState(StateDown)
-	case in.spec.Restart == "on-failure" && c.exitCode() == 0:
-		in.s.out.logf("%s exited (%s); restart policy is on-failure, leaving it down", in.spec.ID, exit)
-		in.setState(StateDown)
-	default:
-		in.scheduleRetry(exit, true)
-	}
-}
-
-// scheduleRetry counts a failure and arms the restart timer, logging the exit
-// until the instance is declared crash-looping, then that once.
-func (in *instance) scheduleRetry(reason string, exited bool) {
-	in.failures++
-	d := in.s.backoff(in.failures)
-	switch {
-	case in.failures == crashLoopAfter:
-		in.s.out.logf("%s is crash-looping: exited %d times in a row (last: %s); retrying every %s",
-			in.spec.ID, in.failures, reason, fmtDelay(in.s.backoffCap()))
-	case in.failures < crashLoopAfter && exited:
-		in.s.out.logf("%s exited (%s), restarting in %s", in.spec.ID, reason, fmtDelay(d))
-	case in.failures < crashLoopAfter:
-		in.s.out.logf("%s: retrying in %s", in.spec.ID, fmtDelay(d))
-	}
-	if in.failures >= crashLoopAfter {
-		in.setState(StateCrashLooping)
-	} else {
-		in.setState(StateDown)
-	}
-	in.retry = time.NewTimer(d)
-	in.retryC = in.retry.C
-}
-
 // forget clears the state of a child that has been reaped: out of the rotation,
 // waiters failed with why.
 func (in *instance) forget(c *child, why error) {
@@ -366,119 +307,4 @@ func (in *instance) forget(c *child, why error) {
 	exit := c.exitString()
 	in.publish(func(st *InstanceStatus) { st.PID, st.LastExit = 0, exit })
 	in.answer(why)
-}
-
-// stopChild runs the stop contract: drain (when asked and in rotation), the stop
-// signal to the whole group, StopTimeout, SIGKILL to the group, reap. Kill cuts
-// every wait short.
-func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
-	c := in.child
-	if c == nil {
-		return
-	}
-	if drain && in.enabled {
-		in.setState(StateDraining)
-		dctx, cancel := context.WithTimeout(ctx, in.s.cfg.DrainTimeout)
-		stop := context.AfterFunc(in.s.killCtx, cancel)
-		if err := in.s.cfg.Balancer.Drain(dctx, in.spec.ID); err != nil && ctx.Err() == nil && in.s.killCtx.Err() == nil {
-			in.s.out.logf("%s: drain: %v; stopping anyway", in.spec.ID, err)
-		}
-		stop()
-		cancel()
-	}
-	in.setState(StateStopping)
-	sig := in.spec.StopSignal
-	if in.s.killCtx.Err() != nil {
-		sig = syscall.SIGKILL
-	}
-	if err := signalGroup(c.pid, sig); err != nil {
-		in.s.out.logf("stop %s: signal process group %d: %v", in.spec.ID, c.pid, err)
-	}
-	timer := time.NewTimer(in.spec.StopTimeout)
-	defer timer.Stop()
-	select {
-	case <-c.exited:
-	case <-timer.C:
-		in.s.out.logf("%s did not stop within %s after %s; sending SIGKILL to its process group",
-			in.spec.ID, in.spec.StopTimeout, signals.Name(in.spec.StopSignal))
-		_ = signalGroup(c.pid, syscall.SIGKILL)
-		<-c.exited
-	case <-in.s.killCtx.Done():
-		_ = signalGroup(c.pid, syscall.SIGKILL)
-		<-c.exited
-	}
-	in.forget(c, why)
-}
-
-// halt stops the instance for good: Run is returning.
-func (in *instance) halt(ctx context.Context) {
-	in.cancelRetry()
-	in.stopChild(ctx, false, errors.New("devcluster is shutting down"))
-	in.answer(errors.New("devcluster is shutting down"))
-	in.setState(StateStopped)
-}
-
-// waitPortFree polls until the instance's port can be bound again: a stopped
-// server's socket, or a grandchild that escaped the group, may hold it a moment.
-func (in *instance) waitPortFree(ctx context.Context) {
-	if in.spec.Port <= 0 {
-		return
-	}
-	deadline := time.NewTimer(in.s.cfg.PortFreeTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(probeInterval)
-	defer tick.Stop()
-	for !portFree(in.spec.Port) {
-		select {
-		case <-ctx.Done():
-			return
-		case <-in.s.killCtx.Done():
-			return
-		case <-deadline.C:
-			in.s.out.logf("%v; starting anyway", busyPortError(in.spec.ID, in.spec.Port))
-			return
-		case <-tick.C:
-		}
-	}
-}
-
-func (in *instance) cancelRetry() {
-	if in.retry != nil {
-		in.retry.Stop()
-	}
-	in.retry, in.retryC = nil, nil
-}
-
-func (in *instance) stopDeadline() {
-	if in.deadline != nil {
-		in.deadline.Stop()
-	}
-	in.deadline, in.deadlineC = nil, nil
-}
-
-func (in *instance) stopTimers() {
-	in.cancelRetry()
-	in.stopDeadline()
-}
-
-// notFoundProgram finds sh's "not found" complaint among lines ("sh: 1: flsk: not
-// found" from dash, "flsk: command not found" from bash) and returns the program.
-func notFoundProgram(lines []LogLine) string {
-	for i := len(lines) - 1; i >= 0; i-- {
-		t := strings.TrimSpace(lines[i].Text)
-		var rest string
-		switch {
-		case strings.HasSuffix(t, ": command not found"):
-			rest = strings.TrimSuffix(t, ": command not found")
-		case strings.HasSuffix(t, ": not found"):
-			rest = strings.TrimSuffix(t, ": not found")
-		default:
-			continue
-		}
-		if j := strings.LastIndex(rest, ": "); j >= 0 {
-			rest = rest[j+2:]
-		}
-		return strings.TrimSpace(rest)
-	}
-	return ""
 }

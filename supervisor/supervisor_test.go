@@ -16,7 +16,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/devcluster/devcluster/internal/tstest"
 )
 
 func TestChildEnvironment(t *testing.T) {
@@ -80,7 +83,7 @@ func TestStopKillsProcessGroupWithGrandchild(t *testing.T) {
 	if st := c.status("worker.1"); st.State != StateStopped || st.PID != 0 {
 		t.Errorf("after stop: got state %q pid %d, want stopped pid 0", st.State, st.PID)
 	}
-	waitFor(t, 3*time.Second, "child and grandchild gone", func() bool { return !pidAlive(pid) && !pidAlive(gc) })
+	tstest.WaitFor(t, 3*time.Second, "child and grandchild gone", func() bool { return !pidAlive(pid) && !pidAlive(gc) })
 }
 
 func TestStopTimeoutSendsSIGKILL(t *testing.T) {
@@ -115,8 +118,15 @@ func TestKillSkipsStopTimeout(t *testing.T) {
 	}
 }
 
+// TestCrashRestartsAndReportsCrashLoop runs in a synctest bubble: the backoff's
+// timers run on the bubble's clock, which moves only while no child runs (a
+// goroutine in wait4 is not durably blocked), so the hour-long cap costs nothing.
 func TestCrashRestartsAndReportsCrashLoop(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testCrashRestartsAndReportsCrashLoop)
+}
+
+func testCrashRestartsAndReportsCrashLoop(t *testing.T) {
 	tag := newTag(t)
 	// Fast retries up to the sixth failure, then the "cap" holds it still.
 	backoff := func(failures int) time.Duration {
@@ -126,7 +136,7 @@ func TestCrashRestartsAndReportsCrashLoop(t *testing.T) {
 		return time.Hour
 	}
 	c := startCluster(t, tag, Config{Specs: []InstanceSpec{helperSpec(tag, "worker.1", 0, "crash")}, Backoff: backoff})
-	waitFor(t, 15*time.Second, "the sixth failure", func() bool {
+	tstest.WaitFor(t, 15*time.Second, "the sixth failure", func() bool {
 		st := c.status("worker.1")
 		return st.Restarts == 5 && st.State == StateCrashLooping
 	})
@@ -162,9 +172,9 @@ func TestRestartPolicies(t *testing.T) {
 			sp := helperSpec(tag, "worker.1", 0, tt.mode)
 			sp.Restart = tt.policy
 			c := startCluster(t, tag, Config{Specs: []InstanceSpec{sp}})
-			waitFor(t, 10*time.Second, "the exit line", func() bool { return strings.Contains(c.log.String(), tt.logLine) })
+			tstest.WaitFor(t, 10*time.Second, "the exit line", func() bool { return strings.Contains(c.log.String(), tt.logLine) })
 			if tt.restarts {
-				waitFor(t, 10*time.Second, "a restart", func() bool { return c.status("worker.1").Restarts >= 1 })
+				tstest.WaitFor(t, 10*time.Second, "a restart", func() bool { return c.status("worker.1").Restarts >= 1 })
 				return
 			}
 			if got := c.status("worker.1"); got.State != StateDown || got.Restarts != 0 {
@@ -210,7 +220,7 @@ func TestReadinessWaitsForHealthPath(t *testing.T) {
 	sp := helperSpec(tag, "web.1", freePort(t), "serve", "HELPER_HEALTH_FILE="+healthy)
 	sp.HealthPath = "/health"
 	c := startCluster(t, tag, Config{Specs: []InstanceSpec{sp}})
-	waitFor(t, 10*time.Second, "three failed health checks", func() bool {
+	tstest.WaitFor(t, 10*time.Second, "three failed health checks", func() bool {
 		return strings.Count(c.out.String(), "health 503") >= 3
 	})
 	if got := c.status("web.1").State; got != StateStarting {
@@ -234,7 +244,7 @@ func TestCrashLeavesRotationAtOnce(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "web.1 ready again", func() bool {
+	tstest.WaitFor(t, 10*time.Second, "web.1 ready again", func() bool {
 		st := c.status("web.1")
 		return st.State == StateReady && st.PID != pid
 	})
@@ -385,7 +395,7 @@ func TestCanaryFailureKeepsOthersServing(t *testing.T) {
 		}
 	}
 	// The canary keeps retrying; once the error is fixed it serves again.
-	waitFor(t, 10*time.Second, "web.1 retried", func() bool { return c.status("web.1").Restarts >= 2 })
+	tstest.WaitFor(t, 10*time.Second, "web.1 retried", func() bool { return c.status("web.1").Restarts >= 2 })
 	if err := os.Remove(broken); err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +417,7 @@ func TestNewReloadSupersedesRunningRoll(t *testing.T) {
 	c.bal.reset()
 	first := make(chan error, 1)
 	go func() { first <- c.s.Reload(context.Background(), "web") }()
-	waitFor(t, 10*time.Second, "the first roll to drain web.1", func() bool {
+	tstest.WaitFor(t, 10*time.Second, "the first roll to drain web.1", func() bool {
 		ev, _ := c.bal.snapshot()
 		return slices.Contains(ev, "drain web.1")
 	})
@@ -556,7 +566,7 @@ func TestLogsRingBufferAndFollow(t *testing.T) {
 		}
 	}
 	cancel()
-	waitFor(t, 5*time.Second, "follow channel closed", func() bool {
+	tstest.WaitFor(t, 5*time.Second, "follow channel closed", func() bool {
 		select {
 		case _, ok := <-follow:
 			return !ok
@@ -619,7 +629,7 @@ func TestOutputPartialAndLongLines(t *testing.T) {
 	if got := c.s.Logs([]string{"a.1"}, 0); len(got) != 1 || got[0].Text != "no newline at the end" {
 		t.Errorf("partial line: got %v, want one line %q", got, "no newline at the end")
 	}
-	waitFor(t, 10*time.Second, "the long line", func() bool { return len(c.s.Logs([]string{"b.1"}, 0)) == 2 })
+	tstest.WaitFor(t, 10*time.Second, "the long line", func() bool { return len(c.s.Logs([]string{"b.1"}, 0)) == 2 })
 	got := c.s.Logs([]string{"b.1"}, 0)
 	if len(got[0].Text) != maxLineBytes || len(got[1].Text) != 100 {
 		t.Errorf("long line pieces: got %d and %d bytes, want %d and 100", len(got[0].Text), len(got[1].Text), maxLineBytes)
@@ -706,7 +716,7 @@ func TestChildrenDieWithSIGKILLedSupervisor(t *testing.T) {
 			_ = cmd.Wait()
 			for range lines {
 			}
-			waitFor(t, 2*time.Second, "every child of the SIGKILLed supervisor gone", func() bool { return len(taggedPIDs(tag)) == 0 })
+			tstest.WaitFor(t, 2*time.Second, "every child of the SIGKILLed supervisor gone", func() bool { return len(taggedPIDs(tag)) == 0 })
 		})
 	}
 }

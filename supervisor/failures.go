@@ -1,0 +1,84 @@
+package supervisor
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// onExit handles a child that exited on its own: out of rotation at once, then
+// restarted per policy with backoff.
+func (in *instance) onExit() {
+	c := in.child
+	exit := c.exitString()
+	in.forget(c, fmt.Errorf("%s exited (%s) before it was ready", in.spec.ID, exit))
+	if c.exitCode() == 127 {
+		if prog := notFoundProgram(in.s.out.tail(in.spec.ID, 5, c.started)); prog != "" {
+			err := notFoundError(in.spec.ID, prog)
+			if in.initial && !in.everReady {
+				in.setState(StateDown)
+				in.s.fail(err)
+				return
+			}
+			in.s.out.logf("%s", err)
+		}
+	}
+	if !in.readyAt.IsZero() && in.s.now().Sub(in.readyAt) >= healthyReset {
+		in.failures = 0
+	}
+	switch {
+	case in.spec.Restart == "never":
+		in.s.out.logf("%s exited (%s); restart policy is never, leaving it down", in.spec.ID, exit)
+		in.setState(StateDown)
+	case in.spec.Restart == "on-failure" && c.exitCode() == 0:
+		in.s.out.logf("%s exited (%s); restart policy is on-failure, leaving it down", in.spec.ID, exit)
+		in.setState(StateDown)
+	default:
+		in.scheduleRetry(exit, true)
+	}
+}
+
+// scheduleRetry counts a failure and arms the restart timer, logging the exit
+// until the instance is declared crash-looping, then that once.
+func (in *instance) scheduleRetry(reason string, exited bool) {
+	in.failures++
+	d := in.s.backoff(in.failures)
+	switch {
+	case in.failures == crashLoopAfter:
+		in.s.out.logf("%s is crash-looping: exited %d times in a row (last: %s); retrying every %s",
+			in.spec.ID, in.failures, reason, fmtDelay(in.s.backoffCap()))
+	case in.failures < crashLoopAfter && exited:
+		in.s.out.logf("%s exited (%s), restarting in %s", in.spec.ID, reason, fmtDelay(d))
+	case in.failures < crashLoopAfter:
+		in.s.out.logf("%s: retrying in %s", in.spec.ID, fmtDelay(d))
+	}
+	if in.failures >= crashLoopAfter {
+		in.setState(StateCrashLooping)
+	} else {
+		in.setState(StateDown)
+	}
+	in.retry = time.NewTimer(d)
+	in.retryC = in.retry.C
+}
+
+// notFoundProgram finds sh's "not found" complaint among lines ("sh: 1: flsk: not
+// found" from dash, "flsk: command not found" from bash) and returns the program.
+func notFoundProgram(lines []LogLine) string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		t := strings.TrimSpace(lines[i].Text)
+		var rest string
+		switch {
+		case strings.HasSuffix(t, ": command not found"):
+			rest = strings.TrimSuffix(t, ": command not found")
+		case strings.HasSuffix(t, ": not found"):
+			rest = strings.TrimSuffix(t, ": not found")
+		default:
+			continue
+		}
+		if j := strings.LastIndex(rest, ": "); j >= 0 {
+			rest = rest[j+2:]
+		}
+		return strings.TrimSpace(rest)
+	}
+	return ""
+}

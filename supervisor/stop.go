@@ -1,0 +1,103 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"syscall"
+	"time"
+
+	"github.com/devcluster/devcluster/internal/signals"
+)
+
+// stopChild runs the stop contract: drain (when asked and in rotation), the stop
+// signal to the whole group, StopTimeout, SIGKILL to the group, reap. Kill cuts
+// every wait short.
+func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
+	c := in.child
+	if c == nil {
+		return
+	}
+	if drain && in.enabled {
+		in.setState(StateDraining)
+		dctx, cancel := context.WithTimeout(ctx, in.s.cfg.DrainTimeout)
+		stop := context.AfterFunc(in.s.killCtx, cancel)
+		if err := in.s.cfg.Balancer.Drain(dctx, in.spec.ID); err != nil && ctx.Err() == nil && in.s.killCtx.Err() == nil {
+			in.s.out.logf("%s: drain: %v; stopping anyway", in.spec.ID, err)
+		}
+		stop()
+		cancel()
+	}
+	in.setState(StateStopping)
+	sig := in.spec.StopSignal
+	if in.s.killCtx.Err() != nil {
+		sig = syscall.SIGKILL
+	}
+	if err := signalGroup(c.pid, sig); err != nil {
+		in.s.out.logf("stop %s: signal process group %d: %v", in.spec.ID, c.pid, err)
+	}
+	timer := time.NewTimer(in.spec.StopTimeout)
+	defer timer.Stop()
+	select {
+	case <-c.exited:
+	case <-timer.C:
+		in.s.out.logf("%s did not stop within %s after %s; sending SIGKILL to its process group",
+			in.spec.ID, in.spec.StopTimeout, signals.Name(in.spec.StopSignal))
+		_ = signalGroup(c.pid, syscall.SIGKILL)
+		<-c.exited
+	case <-in.s.killCtx.Done():
+		_ = signalGroup(c.pid, syscall.SIGKILL)
+		<-c.exited
+	}
+	in.forget(c, why)
+}
+
+// halt stops the instance for good: Run is returning.
+func (in *instance) halt(ctx context.Context) {
+	in.cancelRetry()
+	in.stopChild(ctx, false, errors.New("devcluster is shutting down"))
+	in.answer(errors.New("devcluster is shutting down"))
+	in.setState(StateStopped)
+}
+
+// waitPortFree polls until the instance's port can be bound again: a stopped
+// server's socket, or a grandchild that escaped the group, may hold it a moment.
+func (in *instance) waitPortFree(ctx context.Context) {
+	if in.spec.Port <= 0 {
+		return
+	}
+	deadline := time.NewTimer(in.s.cfg.PortFreeTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(probeInterval)
+	defer tick.Stop()
+	for !portFree(in.spec.Port) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-in.s.killCtx.Done():
+			return
+		case <-deadline.C:
+			in.s.out.logf("%v; starting anyway", busyPortError(in.spec.ID, in.spec.Port))
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (in *instance) cancelRetry() {
+	if in.retry != nil {
+		in.retry.Stop()
+	}
+	in.retry, in.retryC = nil, nil
+}
+
+func (in *instance) stopDeadline() {
+	if in.deadline != nil {
+		in.deadline.Stop()
+	}
+	in.deadline, in.deadlineC = nil, nil
+}
+
+func (in *instance) stopTimers() {
+	in.cancelRetry()
+	in.stopDeadline()
+}
