@@ -31,12 +31,57 @@ func WriteTable(w io.Writer, st Status) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "INSTANCE\tSTATE\tPID\tPORT\tUPTIME\tRESTARTS\tREQUESTS\tLAST EXIT")
+	fmt.Fprintln(tw, "INSTANCE\tSTATE\tBALANCER\tPID\tPORT\tUPTIME\tRESTARTS\tREQUESTS\tLAST EXIT\tLAST CHECK")
 	for _, in := range st.Instances {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n",
-			in.ID, in.State, dash(in.PID), dash(in.Port), FormatUptime(in.Uptime), in.Restarts, in.Requests, orDash(in.LastExit))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n",
+			in.ID, in.State, balancerCell(in.Balancer), dash(in.PID), dash(in.Port), FormatUptime(in.Uptime),
+			in.Restarts, in.Requests, orDash(in.LastExit), lastCheckCell(in.Balancer))
 	}
 	return tw.Flush()
+}
+
+// balancerCell is the proxy's view in one word or two: "in rotation", "DOWN"
+// (in capitals, as HAProxy's logs and stats page write it, so that it stands out
+// beside a "ready" process state without colour), "draining", "drained",
+// "maint", or "-" for an instance the proxy does not balance.
+func balancerCell(b *Balancer) string {
+	switch {
+	case b == nil:
+		return "-"
+	case b.State == BalancerUp:
+		return "in rotation"
+	case b.State == BalancerDown:
+		return "DOWN"
+	}
+	return orDash(b.State)
+}
+
+// lastCheckCell is the result of the last health check, "HTTP 200 (3ms)";
+// for a DOWN instance whose proxy recorded no check result, the error that took
+// it down (a failed request does that too).
+func lastCheckCell(b *Balancer) string {
+	switch {
+	case b == nil:
+		return "-"
+	case b.LastCheckResult != "" && b.LastCheckDuration > 0:
+		return fmt.Sprintf("%s (%s)", b.LastCheckResult, formatCheckDuration(b.LastCheckDuration))
+	case b.LastCheckResult != "":
+		return b.LastCheckResult
+	case b.State == BalancerDown:
+		return orDash(b.LastError)
+	}
+	return "-"
+}
+
+// formatCheckDuration rounds a check's duration for a table: "3ms", "250µs", "1.2s".
+func formatCheckDuration(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(100 * time.Millisecond).String()
 }
 
 // FormatUptime is d the way ps shows it: "-" for none, then "0s", "42s", "3m12s",

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -36,8 +37,10 @@ func TestFormatUptime(t *testing.T) {
 func TestWriteTable(t *testing.T) {
 	t.Parallel()
 	st := Status{PID: 4121, Manifest: "/home/u/app/Procfile", Proxy: "127.0.0.1:8080", Instances: []Instance{
-		{ID: "web.1", State: StateReady, PID: 4122, Port: 5000, Uptime: 192 * time.Second, Requests: 1520},
-		{ID: "web.2", State: StateStopped, Port: 5001, Restarts: 1, LastExit: "signal: terminated"},
+		{ID: "web.1", State: StateReady, PID: 4122, Port: 5000, Uptime: 192 * time.Second, Requests: 1520,
+			Balancer: &Balancer{State: BalancerUp, LastCheckResult: "HTTP 200", LastCheckDuration: 3 * time.Millisecond}},
+		{ID: "web.2", State: StateStopped, Port: 5001, Restarts: 1, LastExit: "signal: terminated",
+			Balancer: &Balancer{State: BalancerDrained}},
 		{ID: "worker.1", State: StateCrashLooping, Port: 5100, Restarts: 7, LastExit: "exit status 1"},
 	}}
 	var b strings.Builder
@@ -45,13 +48,90 @@ func TestWriteTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `devcluster pid 4121, proxy on http://127.0.0.1:8080, /home/u/app/Procfile
-INSTANCE  STATE          PID   PORT  UPTIME  RESTARTS  REQUESTS  LAST EXIT
-web.1     ready          4122  5000  3m12s   0         1520      -
-web.2     stopped        -     5001  -       1         0         signal: terminated
-worker.1  crash-looping  -     5100  -       7         0         exit status 1
+INSTANCE  STATE          BALANCER     PID   PORT  UPTIME  RESTARTS  REQUESTS  LAST EXIT           LAST CHECK
+web.1     ready          in rotation  4122  5000  3m12s   0         1520      -                   HTTP 200 (3ms)
+web.2     stopped        drained      -     5001  -       1         0         signal: terminated  -
+worker.1  crash-looping  -            -     5100  -       7         0         exit status 1       -
 `
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// TestWriteTableBalancerDown is the regression test for ps showing "ready" and
+// nothing else while the proxy had taken the instance out of rotation: the
+// balancer's state and the failed check's result are in the row.
+func TestWriteTableBalancerDown(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		b    *Balancer
+		want string // the row's BALANCER ... LAST CHECK cells, joined by one space
+	}{
+		{"failed check", &Balancer{State: BalancerDown, LastCheckResult: "HTTP 500", LastCheckDuration: 2 * time.Millisecond, LastError: "GET /health: HTTP 500"},
+			"DOWN HTTP 500 (2ms)"},
+		{"failed check, no result recorded", &Balancer{State: BalancerDown, LastError: "GET /health: HTTP 500"},
+			"DOWN GET /health: HTTP 500"},
+		{"maintenance", &Balancer{State: BalancerMaint}, "maint -"},
+		{"draining", &Balancer{State: BalancerDraining}, "draining -"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			st := Status{Instances: []Instance{{ID: "web.1", State: StateReady, PID: 7, Port: 5000, Balancer: tt.b}}}
+			if err := WriteTable(&b, st); err != nil {
+				t.Fatal(err)
+			}
+			got := tableCell(t, b.String(), 1, "BALANCER") + " " + tableCell(t, b.String(), 1, "LAST CHECK")
+			if got != tt.want {
+				t.Errorf("got %q, want %q in\n%s", got, tt.want, b.String())
+			}
+		})
+	}
+}
+
+// tableCell returns the cell of column in the row-th instance row (1-based) of
+// a WriteTable output, found by the header's column offsets.
+func tableCell(t *testing.T, table string, row int, column string) string {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(table, "\n"), "\n")
+	header := lines[1]
+	start := strings.Index(header, column)
+	if start < 0 || row+1 >= len(lines) {
+		t.Fatalf("no column %q or row %d in\n%s", column, row, table)
+	}
+	end := len(lines[row+1])
+	if rest := strings.TrimLeft(header[start+len(column):], " "); rest != "" {
+		end = len(header) - len(rest)
+	}
+	line := lines[row+1]
+	return strings.TrimSpace(line[start:min(end, len(line))])
+}
+
+func TestBalancerJSON(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	in := Instance{ID: "web.1", State: StateReady, Balancer: &Balancer{State: BalancerDown, Since: t0,
+		LastCheck: t0, LastCheckResult: "HTTP 500", LastCheckDuration: 1500 * time.Microsecond, LastError: "GET /health: HTTP 500"}}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"balancer":{"state":"down"`, `"in_rotation":false`, `"last_check_seconds":0.0015`, `"last_check_result":"HTTP 500"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("got %s, want it to contain %s", b, want)
+		}
+	}
+	var got Instance
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if *got.Balancer != *in.Balancer {
+		t.Errorf("got %+v back, want %+v", *got.Balancer, *in.Balancer)
+	}
+	b, _ = json.Marshal(Instance{ID: "worker.1"})
+	if !strings.Contains(string(b), `"balancer":null`) {
+		t.Errorf("got %s for an unbalanced instance, want \"balancer\":null", b)
 	}
 }
 

@@ -103,6 +103,60 @@ type Instance struct {
 	Requests   uint64        `json:"requests"`  // requests served through the proxy
 	LastExit   string        `json:"last_exit"` // "exit status 1", "signal: killed", "" if none yet
 	Generation int           `json:"generation"`
+	// Balancer is what the proxy thinks of the instance, which may differ from
+	// State: a process can be "ready" while its health checks fail. nil (null
+	// in JSON) when the proxy does not balance the instance's process.
+	Balancer *Balancer `json:"balancer"`
+}
+
+// Balancer states, as the proxy reports them.
+const (
+	BalancerUp       = "up"       // in rotation
+	BalancerDown     = "down"     // out of rotation: its checks (or a request) failed
+	BalancerDraining = "draining" // no new requests; those in flight finish
+	BalancerDrained  = "drained"  // out of rotation, nothing in flight
+	BalancerMaint    = "maint"    // taken out of rotation on purpose
+)
+
+// Balancer is the proxy's view of one instance in `devcluster ps`.
+//
+// In JSON, LastCheckDuration is "last_check_seconds" (a number), as
+// Instance.Uptime is "uptime_seconds".
+type Balancer struct {
+	State             string        `json:"state"` // one of the Balancer* constants
+	Since             time.Time     `json:"since"` // time of the last state change
+	Active            int64         `json:"active"`
+	LastCheck         time.Time     `json:"last_check,omitzero"`         // zero before the first check
+	LastCheckResult   string        `json:"last_check_result,omitempty"` // "HTTP 200", "connect: connection refused"
+	LastCheckDuration time.Duration `json:"-"`
+	LastError         string        `json:"last_error,omitempty"` // the last failure, of a check or a request
+}
+
+// InRotation reports whether the proxy sends new requests to the instance.
+func (b *Balancer) InRotation() bool { return b != nil && b.State == BalancerUp }
+
+type balancerFields Balancer
+
+// MarshalJSON adds "last_check_seconds" and "in_rotation".
+func (b Balancer) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		balancerFields
+		InRotation       bool    `json:"in_rotation"`
+		LastCheckSeconds float64 `json:"last_check_seconds"`
+	}{balancerFields(b), b.InRotation(), b.LastCheckDuration.Seconds()})
+}
+
+// UnmarshalJSON reads "last_check_seconds" back into LastCheckDuration.
+func (b *Balancer) UnmarshalJSON(data []byte) error {
+	v := struct {
+		*balancerFields
+		LastCheckSeconds float64 `json:"last_check_seconds"`
+	}{balancerFields: (*balancerFields)(b)}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	b.LastCheckDuration = time.Duration(math.Round(v.LastCheckSeconds * float64(time.Second)))
+	return nil
 }
 
 // instanceFields has Instance's fields without its methods, so that the JSON

@@ -28,9 +28,9 @@ type clusterAPI struct {
 var _ control.Cluster = (*clusterAPI)(nil)
 
 func (a *clusterAPI) Status(ctx context.Context) (control.Status, error) {
-	requests := map[string]uint64{}
+	backends := map[string]proxy.BackendStats{}
 	for _, st := range a.px.Stats() {
-		requests[st.ID] = st.Requests
+		backends[st.ID] = st
 	}
 	st := control.Status{
 		PID:      os.Getpid(),
@@ -41,6 +41,7 @@ func (a *clusterAPI) Status(ctx context.Context) (control.Status, error) {
 		Started:  a.started,
 	}
 	for _, in := range a.sup.Status() {
+		b, balanced := backends[in.ID]
 		st.Instances = append(st.Instances, control.Instance{
 			ID:         in.ID,
 			Process:    in.Process,
@@ -50,12 +51,27 @@ func (a *clusterAPI) Status(ctx context.Context) (control.Status, error) {
 			State:      in.State,
 			Since:      in.Since,
 			Restarts:   in.Restarts,
-			Requests:   requests[in.ID],
+			Requests:   b.Requests,
 			LastExit:   in.LastExit,
 			Generation: in.Generation,
+			Balancer:   balancerView(b, balanced),
 		})
 	}
 	return st, nil
+}
+
+// balancerView is the proxy's opinion of an instance for ps, which can differ from
+// the supervisor's: a "ready" process whose health checks fail is DOWN here.
+func balancerView(b proxy.BackendStats, balanced bool) *control.Balancer {
+	if !balanced {
+		return nil
+	}
+	return &control.Balancer{
+		State:     b.State,
+		Since:     b.Since,
+		Active:    b.Active,
+		LastError: b.LastError,
+	}
 }
 
 // ids lists the instances the supervisor knows, for error messages.

@@ -105,6 +105,8 @@ func TestScripts(t *testing.T) {
 			"waitversion":    cmdWaitVersion,
 			"waitlog":        cmdWaitLog,
 			"balanceversion": cmdBalanceVersion,
+			"waitbalancer":   cmdWaitBalancer,
+			"jsoninstance":   cmdJSONInstance,
 		},
 	})
 }
