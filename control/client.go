@@ -70,9 +70,6 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// Dir is the project directory of the cluster the client talks to.
-func (c *Client) Dir() string { return c.dir }
-
 // Status returns the cluster's status.
 func (c *Client) Status(ctx context.Context) (Status, error) {
 	var st Status

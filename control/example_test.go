@@ -26,8 +26,13 @@ func ExampleServer_Serve() {
 }
 
 // How `devcluster ps` talks to it.
-func ExampleDialProject() {
-	c, err := control.DialProject(".", "") // "" or the -f FILE flag
+func ExampleDial() {
+	dir, err := control.FindProject(".", "") // "" or the -f FILE flag
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err) // no devcluster project in /home/u/app or its parents (...)
+		return
+	}
+	c, err := control.Dial(control.SocketPath(dir))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err) // no devcluster is running in /home/u/app (...); start one with "devcluster up"
 		return

@@ -198,18 +198,6 @@ func serveFake(t testing.TB, dir string) *served {
 	return s
 }
 
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // rawClient makes plain HTTP requests to the socket, bypassing Client.
 func rawClient(t *testing.T, path string) *http.Client {
 	t.Helper()

@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/devcluster/devcluster/internal/tstest"
 )
 
 func TestServeWaitsForHandlers(t *testing.T) {
@@ -16,7 +18,7 @@ func TestServeWaitsForHandlers(t *testing.T) {
 	s.fake.mu.Unlock()
 	done := make(chan error, 1)
 	go func() { done <- s.client.Restart(context.Background(), []string{"web"}) }()
-	waitFor(t, 5*time.Second, "the restart to be in progress", func() bool {
+	tstest.WaitFor(t, 5*time.Second, "the restart to be in progress", func() bool {
 		s.fake.mu.Lock()
 		defer s.fake.mu.Unlock()
 		return s.fake.blocking == 1

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/devcluster/devcluster/internal/tstest"
 )
 
 func testLines() []LogLine {
@@ -75,7 +77,7 @@ func TestLogsCallbackErrorStops(t *testing.T) {
 	if !errors.Is(err, stop) {
 		t.Errorf("got %v, want the callback's error", err)
 	}
-	waitFor(t, 5*time.Second, "the server's follower to end after the client left", func() bool { return s.fake.Following() == 0 })
+	tstest.WaitFor(t, 5*time.Second, "the server's follower to end after the client left", func() bool { return s.fake.Following() == 0 })
 }
 
 // collector gathers lines from a Logs callback for another goroutine to read.
@@ -107,12 +109,12 @@ func TestLogsFollowEndsOnClientCancel(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.client.Logs(ctx, []string{"web.1", "web.2"}, 1, true, col.add) }()
 
-	waitFor(t, 5*time.Second, "the buffered line", func() bool { return len(col.get()) == 1 })
+	tstest.WaitFor(t, 5*time.Second, "the buffered line", func() bool { return len(col.get()) == 1 })
 	for i := range 3 {
 		s.fake.followC <- LogLine{ID: "web.1", Time: time.Now(), Text: fmt.Sprintf("new %d", i)}
 	}
 	want := []string{"line 1 of web.2", "new 0", "new 1", "new 2"}
-	waitFor(t, 5*time.Second, "three followed lines", func() bool { return len(col.get()) == len(want) })
+	tstest.WaitFor(t, 5*time.Second, "three followed lines", func() bool { return len(col.get()) == len(want) })
 	if got := col.get(); !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
@@ -126,7 +128,7 @@ func TestLogsFollowEndsOnClientCancel(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Logs did not return 5s after its context was cancelled")
 	}
-	waitFor(t, 5*time.Second, "the server's follower to end", func() bool { return s.fake.Following() == 0 })
+	tstest.WaitFor(t, 5*time.Second, "the server's follower to end", func() bool { return s.fake.Following() == 0 })
 }
 
 func TestLogsFollowEndsWhenServerStops(t *testing.T) {
@@ -136,9 +138,9 @@ func TestLogsFollowEndsWhenServerStops(t *testing.T) {
 	done := make(chan error, 1)
 	// No line buffered: the stream has sent nothing when the server stops.
 	go func() { done <- s.client.Logs(context.Background(), nil, -1, true, col.add) }()
-	waitFor(t, 5*time.Second, "the follower to start", func() bool { return s.fake.Following() == 1 })
+	tstest.WaitFor(t, 5*time.Second, "the follower to start", func() bool { return s.fake.Following() == 1 })
 	s.fake.followC <- LogLine{ID: "web.1", Time: time.Now(), Text: "hello"}
-	waitFor(t, 5*time.Second, "the followed line", func() bool { return len(col.get()) == 1 })
+	tstest.WaitFor(t, 5*time.Second, "the followed line", func() bool { return len(col.get()) == 1 })
 
 	s.cancel()
 	select {
@@ -174,7 +176,7 @@ func TestServeReturnsWithStalledFollower(t *testing.T) {
 			return nil
 		})
 	}()
-	waitFor(t, 5*time.Second, "the follower to start", func() bool { return s.fake.Following() == 1 })
+	tstest.WaitFor(t, 5*time.Second, "the follower to start", func() bool { return s.fake.Following() == 1 })
 	// Enough output to fill the socket buffers behind the stalled reader.
 	big := string(make([]byte, 64<<10))
 	sent := 0

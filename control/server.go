@@ -165,7 +165,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	t := now()
 	for i := range st.Instances {
 		in := &st.Instances[i]
-		if in.Uptime == 0 && Live(in.State) && !in.Since.IsZero() && t.After(in.Since) {
+		if in.Uptime == 0 && live(in.State) && !in.Since.IsZero() && t.After(in.Since) {
 			in.Uptime = t.Sub(in.Since)
 		}
 	}
@@ -265,8 +265,20 @@ type logFrame struct {
 }
 
 func (s *Server) logs(w http.ResponseWriter, r *http.Request) error {
+	ids, n, follow, err := logsQuery(r)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	ls := newLogStream(ctx, w, follow, cancel)
+	defer ls.stopWrites()
+	return ls.end(s.cluster.Logs(ctx, ids, n, follow, ls.out))
+}
+
+// logsQuery reads GET /v1/logs?ids=web.1,web.2&n=50&follow=1.
+func logsQuery(r *http.Request) (ids []string, n int, follow bool, err error) {
 	q := r.URL.Query()
-	var ids []string
 	for _, v := range q["ids"] {
 		for _, id := range strings.Split(v, ",") {
 			if id = strings.TrimSpace(id); id != "" {
@@ -274,103 +286,122 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	n := -1
+	n = -1
 	if v := q.Get("n"); v != "" {
-		var err error
 		if n, err = strconv.Atoi(v); err != nil {
-			return Errorf(http.StatusBadRequest, "logs: n must be a number of lines, got %q", v)
+			return nil, 0, false, Errorf(http.StatusBadRequest, "logs: n must be a number of lines, got %q", v)
 		}
 	}
-	follow := false
 	switch v := q.Get("follow"); v {
 	case "", "0", "false":
 	case "1", "true":
 		follow = true
 	default:
-		return Errorf(http.StatusBadRequest, "logs: follow must be 1 or 0, got %q", v)
+		return nil, 0, false, Errorf(http.StatusBadRequest, "logs: follow must be 1 or 0, got %q", v)
 	}
+	return ids, n, follow, nil
+}
 
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	rc := http.NewResponseController(w)
-	enc := json.NewEncoder(w)
+// logStream writes the NDJSON answer of one GET /v1/logs: out is the callback
+// handed to Cluster.Logs, end finishes the stream with Logs' result.
+type logStream struct {
+	ctx    context.Context
+	w      http.ResponseWriter
+	rc     *http.ResponseController
+	enc    *json.Encoder
+	follow bool
+	cancel context.CancelFunc // ends Logs once the client is gone
 
 	// mu serialises out's writes and the end of the stream.
-	var mu sync.Mutex
-	started, ended := false, false
-	var writeErr error
-	// deadlineMu orders the two deadlines below; not mu, which out may hold
+	mu       sync.Mutex
+	started  bool // the status line is written
+	ended    bool // Logs has returned
+	writeErr error
+
+	// deadlineMu orders the two write deadlines; not mu, which out may hold
 	// while blocked in the very write the first deadline is to unblock.
-	var deadlineMu sync.Mutex
-	streaming := true
-	stopWrites := context.AfterFunc(ctx, func() {
+	deadlineMu sync.Mutex
+	streaming  bool
+	stopWrites func() bool
+}
+
+func newLogStream(ctx context.Context, w http.ResponseWriter, follow bool, cancel context.CancelFunc) *logStream {
+	ls := &logStream{ctx: ctx, w: w, rc: http.NewResponseController(w), enc: json.NewEncoder(w),
+		follow: follow, cancel: cancel, streaming: true}
+	ls.stopWrites = context.AfterFunc(ctx, func() {
 		// Unblock a write to a client that stopped reading, so that
 		// shutdown does not wait for it.
-		deadlineMu.Lock()
-		defer deadlineMu.Unlock()
-		if streaming {
-			rc.SetWriteDeadline(time.Now())
+		ls.deadlineMu.Lock()
+		defer ls.deadlineMu.Unlock()
+		if ls.streaming {
+			ls.rc.SetWriteDeadline(time.Now())
 		}
 	})
-	defer stopWrites()
-	out := func(l LogLine) error {
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case ended:
-			return errors.New("logs: line sent after Logs returned")
-		case writeErr != nil:
-			return writeErr
-		}
-		// The status line waits for the first log line (or the end), so
-		// that an error Logs returns at once (an unknown instance) gets its
-		// own status.
-		if !started {
-			started = true
-			w.Header().Set("Content-Type", "application/x-ndjson")
-			w.WriteHeader(http.StatusOK)
-		}
-		err := enc.Encode(logFrame{LogLine: l})
-		if err == nil && follow {
-			// A follower wants each line now; without follow the
-			// response buffer is flushed at the end.
-			err = rc.Flush()
-		}
-		if err != nil {
-			writeErr = fmt.Errorf("logs: client gone: %w", err)
-			cancel()
-			return writeErr
-		}
-		return nil
+	return ls
+}
+
+// begin writes the status line. It waits for the first log line (or the end),
+// so that an error Logs returns at once (an unknown instance) gets its own
+// status. Called with mu held.
+func (ls *logStream) begin() {
+	if !ls.started {
+		ls.started = true
+		ls.w.Header().Set("Content-Type", "application/x-ndjson")
+		ls.w.WriteHeader(http.StatusOK)
 	}
+}
 
-	err := s.cluster.Logs(ctx, ids, n, follow, out)
+func (ls *logStream) out(l LogLine) error {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	switch {
+	case ls.ended:
+		return errors.New("logs: line sent after Logs returned")
+	case ls.writeErr != nil:
+		return ls.writeErr
+	}
+	ls.begin()
+	err := ls.enc.Encode(logFrame{LogLine: l})
+	if err == nil && ls.follow {
+		// A follower wants each line now; without follow the response
+		// buffer is flushed at the end.
+		err = ls.rc.Flush()
+	}
+	if err != nil {
+		ls.writeErr = fmt.Errorf("logs: client gone: %w", err)
+		ls.cancel()
+		return ls.writeErr
+	}
+	return nil
+}
 
-	deadlineMu.Lock()
-	streaming = false
-	if !stopWrites() {
+// end finishes the stream with err, Logs' result: as the answer's own error
+// status when nothing was sent yet, else as a final {"error": ...} line.
+func (ls *logStream) end(err error) error {
+	ls.deadlineMu.Lock()
+	ls.streaming = false
+	if !ls.stopWrites() {
 		// The deadline may have fired: give the end of the stream (and the
 		// final chunk written after the handler) a short one of its own.
-		rc.SetWriteDeadline(time.Now().Add(finalWriteTimeout))
+		ls.rc.SetWriteDeadline(time.Now().Add(finalWriteTimeout))
 	}
-	deadlineMu.Unlock()
-	mu.Lock()
-	defer mu.Unlock()
-	ended = true
-	if writeErr != nil {
+	ls.deadlineMu.Unlock()
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.ended = true
+	if ls.writeErr != nil {
 		return nil // the client is gone: nobody to tell
 	}
-	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+	if err != nil && ls.ctx.Err() != nil && errors.Is(err, ls.ctx.Err()) {
 		err = nil // the client left or the server is stopping: a normal end
 	}
 	switch {
-	case !started && err != nil:
+	case !ls.started && err != nil:
 		return err
-	case !started:
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		w.WriteHeader(http.StatusOK)
+	case !ls.started:
+		ls.begin()
 	case err != nil:
-		enc.Encode(logFrame{Error: err.Error()})
+		ls.enc.Encode(logFrame{Error: err.Error()})
 	}
 	return nil
 }

@@ -8,17 +8,6 @@ import (
 	"time"
 )
 
-// DialProject finds the project of a command run in start (see FindProject;
-// manifestFlag is its -f FILE, "" if none) and dials the cluster serving it.
-// It is all a `devcluster ps/restart/...` command needs before its call.
-func DialProject(start, manifestFlag string) (*Client, error) {
-	dir, err := FindProject(start, manifestFlag)
-	if err != nil {
-		return nil, err
-	}
-	return Dial(SocketPath(dir))
-}
-
 // WriteTable writes st as the plain-text table of `devcluster ps`: a line
 // naming the proxy and manifest, then one row per instance. Colour, if any,
 // is the caller's business; nothing here depends on it.
@@ -34,7 +23,7 @@ func WriteTable(w io.Writer, st Status) error {
 	fmt.Fprintln(tw, "INSTANCE\tSTATE\tBALANCER\tPID\tPORT\tUPTIME\tRESTARTS\tREQUESTS\tLAST EXIT\tLAST CHECK")
 	for _, in := range st.Instances {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n",
-			in.ID, in.State, balancerCell(in.Balancer), dash(in.PID), dash(in.Port), FormatUptime(in.Uptime),
+			in.ID, in.State, balancerCell(in.Balancer), dash(in.PID), dash(in.Port), formatUptime(in.Uptime),
 			in.Restarts, in.Requests, orDash(in.LastExit), lastCheckCell(in.Balancer))
 	}
 	return tw.Flush()
@@ -84,9 +73,9 @@ func formatCheckDuration(d time.Duration) string {
 	return d.Round(100 * time.Millisecond).String()
 }
 
-// FormatUptime is d the way ps shows it: "-" for none, then "0s", "42s", "3m12s",
+// formatUptime is d the way ps shows it: "-" for none, then "0s", "42s", "3m12s",
 // "2h03m", "3d04h".
-func FormatUptime(d time.Duration) string {
+func formatUptime(d time.Duration) string {
 	if d <= 0 {
 		return "-"
 	}

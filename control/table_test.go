@@ -27,7 +27,7 @@ func TestFormatUptime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.d.String(), func(t *testing.T) {
-			if got := FormatUptime(tt.d); got != tt.want {
+			if got := formatUptime(tt.d); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
@@ -142,7 +142,9 @@ func TestLogLineString(t *testing.T) {
 	}
 }
 
-func TestDialProject(t *testing.T) {
+// TestFindProjectThenDial is what `devcluster ps` does from a subdirectory of the
+// project (it replaced the unused DialProject).
+func TestFindProjectThenDial(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "Procfile"), []byte("web: python3 app.py\n"), 0o644); err != nil {
@@ -152,18 +154,25 @@ func TestDialProject(t *testing.T) {
 	if err := os.Mkdir(sub, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := DialProject(sub, ""); !errors.Is(err, ErrNotRunning) {
+	dial := func() (*Client, error) {
+		proj, err := FindProject(sub, "")
+		if err != nil {
+			return nil, err
+		}
+		if proj != dir {
+			t.Errorf("got dir %s, want %s", proj, dir)
+		}
+		return Dial(SocketPath(proj))
+	}
+	if _, err := dial(); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("got %v before up, want ErrNotRunning", err)
 	}
 	serveFake(t, dir)
-	c, err := DialProject(sub, "")
+	c, err := dial()
 	if err != nil {
-		t.Fatalf("DialProject: %v", err)
+		t.Fatalf("Dial: %v", err)
 	}
 	defer c.Close()
-	if c.Dir() != dir {
-		t.Errorf("got dir %s, want %s", c.Dir(), dir)
-	}
 	if _, err := c.Status(context.Background()); err != nil {
 		t.Errorf("Status: %v", err)
 	}

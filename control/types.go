@@ -66,8 +66,20 @@ const (
 	StateCrashLooping = "crash-looping"
 )
 
-// Live reports whether an instance in state has a running process.
-func Live(state string) bool {
+// States lists every instance state, in the order an instance meets them.
+// They are the supervisor's, repeated here because control imports no other
+// devcluster package; cmd/devcluster's drift test compares the two lists.
+func States() []string {
+	return []string{StateStarting, StateReady, StateDraining, StateStopping, StateStopped, StateDown, StateCrashLooping}
+}
+
+// BalancerStates lists every state of Balancer.State, as the proxy names them.
+func BalancerStates() []string {
+	return []string{BalancerUp, BalancerDown, BalancerDraining, BalancerDrained, BalancerMaint}
+}
+
+// live reports whether an instance in state has a running process.
+func live(state string) bool {
 	switch state {
 	case StateStarting, StateReady, StateDraining, StateStopping:
 		return true
