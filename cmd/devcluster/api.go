@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -159,7 +160,25 @@ func (a *clusterAPI) Scale(ctx context.Context, process string, n int) error {
 	if n < 0 {
 		return fmt.Errorf("cannot scale %s to %d instances: the count must be 0 or more", process, n)
 	}
+	// The same plan as start-up, so that scaling cannot do what -m refuses: put two
+	// instances on one port (a.101 on b.1's), or run more than the limit.
+	if _, err := a.proj.manifest.PlanScale(a.formation(), process, n, a.proj.basePort); err != nil {
+		return control.WithCode(http.StatusBadRequest, fmt.Errorf("cannot scale %s to %d: %w", process, n, err))
+	}
 	return a.sup.Scale(ctx, process, n)
+}
+
+// formation is how many instances of each process the cluster has now, stopped
+// ones included (they keep their ports); 0 for a process with none.
+func (a *clusterAPI) formation() map[string]int {
+	f := make(map[string]int, len(a.proj.manifest.Processes))
+	for _, name := range a.proj.processNames() {
+		f[name] = 0
+	}
+	for _, in := range a.sup.Status() {
+		f[in.Process]++
+	}
+	return f
 }
 
 func (a *clusterAPI) Logs(ctx context.Context, ids []string, n int, follow bool, out func(control.LogLine) error) error {
