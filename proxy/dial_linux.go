@@ -2,12 +2,16 @@ package proxy
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
 	"syscall"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // dialBackend connects to an instance. For a literal IP address it opens the
@@ -23,28 +27,23 @@ func (p *Proxy) dialBackend(ctx context.Context, ep *endpoint) (sock, error) {
 	if ep.sa == nil {
 		return p.dialNet(ctx, ep)
 	}
-	// Raw system calls: each returns at once on a non-blocking socket, so the
-	// goroutine keeps its P and the runtime's monitor is not woken (see sockIO).
-	r, _, e := syscall.RawSyscall(syscall.SYS_SOCKET, uintptr(ep.family),
-		syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
-	if e != 0 {
-		return nil, dialError(ep, "socket", e)
-	}
-	fd := r
-	one := int32(1)
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY,
-		uintptr(unsafe.Pointer(&one)), 4, 0); e != 0 {
-		syscall.Close(int(fd))
-		return nil, dialError(ep, "setsockopt", e)
-	}
-	pending, err := connectSocket(fd, ep)
+	// Each call returns at once on a non-blocking socket.
+	fd, err := unix.Socket(ep.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		syscall.Close(int(fd))
+		return nil, dialError(ep, "socket", err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+		unix.Close(fd)
+		return nil, dialError(ep, "setsockopt", err)
+	}
+	pending, err := connectSocket(uintptr(fd), ep)
+	if err != nil {
+		unix.Close(fd)
 		return nil, dialError(ep, "connect", err)
 	}
 	// The file registers the non-blocking socket with the runtime's poller; its
 	// RawConn waits there for readiness, and Close deregisters it.
-	f := os.NewFile(fd, ep.addr)
+	f := os.NewFile(uintptr(fd), ep.addr)
 	if pending {
 		if err := waitConnected(f, nil, p.cfg.ConnectTimeout); err != nil {
 			f.Close()
@@ -57,17 +56,20 @@ func (p *Proxy) dialBackend(ctx context.Context, ep *endpoint) (sock, error) {
 // connectSocket starts connecting fd to ep. pending: the handshake is still in
 // progress (wait for the socket to become writable); err: it failed already.
 func connectSocket(fd uintptr, ep *endpoint) (pending bool, err error) {
-	var e syscall.Errno
+	ptr, size := ep.sa.pointer()
+	var e unix.Errno
 	for {
-		_, _, e = syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&ep.sa[0])), uintptr(len(ep.sa)))
-		if e != syscall.EINTR {
+		// Not unix.Connect: it writes the address into its Sockaddr argument on
+		// every call, and the endpoint is shared by every client connection.
+		_, _, e = unix.Syscall(unix.SYS_CONNECT, fd, uintptr(ptr), size)
+		if e != unix.EINTR {
 			break
 		}
 	}
 	switch e {
 	case 0:
 		return false, nil
-	case syscall.EINPROGRESS:
+	case unix.EINPROGRESS:
 		return connectResult(fd)
 	}
 	return false, e
@@ -80,7 +82,7 @@ func connectResult(fd uintptr) (pending bool, err error) {
 		return true, nil
 	case tcpClose:
 		if err = socketError(fd); err == nil {
-			err = syscall.ECONNREFUSED
+			err = unix.ECONNREFUSED
 		}
 		return false, err
 	case 0: // TCP_INFO unreadable: go by SO_ERROR alone
@@ -127,21 +129,20 @@ func waitConnected(f *os.File, rc syscall.RawConn, timeout time.Duration) error 
 // closed (not a socket of ours, another address family, disconnect refused).
 func (p *Proxy) redial(bc *backendConn, ep *endpoint) (reused, wait bool, err error) {
 	f, isFile := bc.conn.(*os.File)
-	if !isFile || bc.sio.rc == nil || ep.sa == nil || ep.family != bc.ep.family {
+	if !isFile || bc.rc == nil || ep.sa == nil || ep.family != bc.ep.family {
 		return false, false, nil
 	}
 	var pending bool
-	cerr := bc.sio.rc.Control(func(fd uintptr) {
+	cerr := bc.rc.Control(func(fd uintptr) {
 		switch tcpState(fd) {
 		case tcpCloseWait: // the instance's FIN is in: send ours
-			syscall.RawSyscall(syscall.SYS_SHUTDOWN, fd, syscall.SHUT_WR, 0)
+			unix.Shutdown(int(fd), unix.SHUT_WR)
 		case tcpClose, tcpLastAck:
 		default: // the instance still holds the connection open: leave it be
 			wait = true
 			return
 		}
-		var unspec syscall.RawSockaddr // sa_family AF_UNSPEC: disconnect
-		if _, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&unspec)), unsafe.Sizeof(unspec)); e != 0 {
+		if disconnect(fd) != nil {
 			return
 		}
 		socketError(fd) // reading SO_ERROR clears whatever the old connection left
@@ -152,12 +153,23 @@ func (p *Proxy) redial(bc *backendConn, ep *endpoint) (reused, wait bool, err er
 		return false, wait && cerr == nil, nil
 	}
 	if err == nil && pending {
-		err = waitConnected(f, bc.sio.rc, p.cfg.ConnectTimeout)
+		err = waitConnected(f, bc.rc, p.cfg.ConnectTimeout)
 	}
 	if err != nil {
 		return true, false, dialError(ep, "connect", err)
 	}
 	return true, false, nil
+}
+
+// disconnect dissolves fd's connection with connect(AF_UNSPEC). x/sys/unix has
+// no Sockaddr for AF_UNSPEC, so this one call passes a zero RawSockaddr itself.
+func disconnect(fd uintptr) error {
+	var unspec unix.RawSockaddr // sa_family 0: AF_UNSPEC
+	_, _, e := unix.Syscall(unix.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&unspec)), unsafe.Sizeof(unspec))
+	if e != 0 {
+		return e
+	}
+	return nil
 }
 
 // TCP states from the kernel's include/net/tcp_states.h.
@@ -170,11 +182,8 @@ const (
 
 // tcpState returns the socket's TCP state, or 0 if it cannot be read.
 func tcpState(fd uintptr) uint8 {
-	var info syscall.TCPInfo
-	size := uint32(unsafe.Sizeof(info))
-	_, _, e := syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, fd, syscall.IPPROTO_TCP, syscall.TCP_INFO,
-		uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&size)), 0)
-	if e != 0 {
+	info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil {
 		return 0
 	}
 	return info.State
@@ -182,24 +191,43 @@ func tcpState(fd uintptr) uint8 {
 
 // socketError reads (and so clears) the socket's pending error.
 func socketError(fd uintptr) error {
-	var v int32
-	size := uint32(4)
-	_, _, e := syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, fd, syscall.SOL_SOCKET, syscall.SO_ERROR,
-		uintptr(unsafe.Pointer(&v)), uintptr(unsafe.Pointer(&size)), 0)
+	v, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
 	switch {
-	case e != 0:
-		return e
+	case err != nil:
+		return err
 	case v != 0:
-		return syscall.Errno(v)
+		return unix.Errno(v)
 	}
 	return nil
 }
 
 func dialError(ep *endpoint, call string, err error) error {
-	if _, ok := err.(syscall.Errno); ok {
+	var errno unix.Errno
+	if errors.As(err, &errno) && err == error(errno) {
 		err = os.NewSyscallError(call, err)
 	}
 	return &net.OpError{Op: "dial", Net: "tcp", Addr: ep.tcp, Err: err}
+}
+
+// rawSockaddr is a literal IP address as the kernel's connect wants it, built
+// once per endpoint and only read afterwards.
+type rawSockaddr struct {
+	in4 unix.RawSockaddrInet4
+	in6 unix.RawSockaddrInet6
+	is6 bool
+}
+
+func (sa *rawSockaddr) pointer() (unsafe.Pointer, uintptr) {
+	if sa.is6 {
+		return unsafe.Pointer(&sa.in6), unix.SizeofSockaddrInet6
+	}
+	return unsafe.Pointer(&sa.in4), unix.SizeofSockaddrInet4
+}
+
+// networkOrder returns port as sin_port holds it: big-endian bytes in a uint16
+// of the host's order.
+func networkOrder(port uint16) uint16 {
+	return binary.NativeEndian.Uint16([]byte{byte(port >> 8), byte(port)})
 }
 
 // newEndpoint parses addr once: a literal "IP:port" gets a socket address for
@@ -212,24 +240,13 @@ func newEndpoint(addr string) *endpoint {
 	}
 	ep.tcp = net.TCPAddrFromAddrPort(ap)
 	ip := ap.Addr()
-	port := ap.Port()
 	switch {
 	case ip.Is4() || ip.Is4In6():
-		ep.family = syscall.AF_INET
-		sa := syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: ip.Unmap().As4()}
-		putPort(&sa.Port, port)
-		ep.sa = unsafe.Slice((*byte)(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+		ep.family = unix.AF_INET
+		ep.sa = &rawSockaddr{in4: unix.RawSockaddrInet4{Family: unix.AF_INET, Port: networkOrder(ap.Port()), Addr: ip.Unmap().As4()}}
 	case ip.Is6() && ip.Zone() == "":
-		ep.family = syscall.AF_INET6
-		sa := syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: ip.As16()}
-		putPort(&sa.Port, port)
-		ep.sa = unsafe.Slice((*byte)(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+		ep.family = unix.AF_INET6
+		ep.sa = &rawSockaddr{is6: true, in6: unix.RawSockaddrInet6{Family: unix.AF_INET6, Port: networkOrder(ap.Port()), Addr: ip.As16()}}
 	}
 	return ep
-}
-
-// putPort stores port in network byte order, as sockaddr_in's sin_port wants it.
-func putPort(dst *uint16, port uint16) {
-	b := (*[2]byte)(unsafe.Pointer(dst))
-	b[0], b[1] = byte(port>>8), byte(port)
 }

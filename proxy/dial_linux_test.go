@@ -6,9 +6,10 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestNewEndpoint(t *testing.T) {
@@ -16,9 +17,9 @@ func TestNewEndpoint(t *testing.T) {
 		addr   string
 		family int // 0: left to net.Dialer
 	}{
-		{"127.0.0.1:5000", syscall.AF_INET},
-		{"[::1]:5000", syscall.AF_INET6},
-		{"[::ffff:127.0.0.1]:5000", syscall.AF_INET},
+		{"127.0.0.1:5000", unix.AF_INET},
+		{"[::1]:5000", unix.AF_INET6},
+		{"[::ffff:127.0.0.1]:5000", unix.AF_INET},
 		{"localhost:5000", 0},
 		{"[fe80::1%lo]:5000", 0},
 	} {
@@ -68,7 +69,7 @@ func TestDialBackend(t *testing.T) {
 					s.Close()
 					continue // the echo server took the first connection only
 				}
-				sio := newSockIO(s)
+				sio := newSockIO(s, rawConnOf(s))
 				if _, err := sio.Write([]byte("ping")); err != nil {
 					t.Fatalf("write: %v", err)
 				}
@@ -99,19 +100,19 @@ func TestDialBackend(t *testing.T) {
 	t.Run("connect timeout", func(t *testing.T) {
 		// A listener with a backlog of 0 that never accepts: once its queue is full
 		// the kernel drops further SYNs, so the handshake never completes.
-		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer syscall.Close(fd)
-		if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		defer unix.Close(fd)
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
 			t.Fatal(err)
 		}
-		if err := syscall.Listen(fd, 0); err != nil {
+		if err := unix.Listen(fd, 0); err != nil {
 			t.Fatal(err)
 		}
-		sa, _ := syscall.Getsockname(fd)
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
+		sa, _ := unix.Getsockname(fd)
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*unix.SockaddrInet4).Port))
 		var timedOut error
 		for i := 0; i < 8 && timedOut == nil; i++ {
 			s, err := p.dialBackend(ctx, newEndpoint(addr))
@@ -134,12 +135,20 @@ func TestDialBackend(t *testing.T) {
 	})
 }
 
+// testBackendConn is a backendConn on s, connected to ep, outside any client
+// connection.
+func testBackendConn(ep *endpoint, s sock) *backendConn {
+	bc := newBackendConn(s)
+	bc.ep = ep
+	return bc
+}
+
 // waitTCPState polls the socket behind s until it reaches state.
 func waitTCPState(t *testing.T, s sock, state uint8) {
 	t.Helper()
-	rc, err := s.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
+	rc := rawConnOf(s)
+	if rc == nil {
+		t.Fatalf("%T has no RawConn", s)
 	}
 	var got uint8
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
@@ -194,8 +203,8 @@ func TestRedial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sio := newSockIO(s)
-	bc := &backendConn{ep: first, conn: s, sio: sio}
+	bc := testBackendConn(first, s)
+	sio := bc.sio
 	defer s.Close()
 	var fdBefore uintptr
 	sio.rc.Control(func(fd uintptr) { fdBefore = fd })
@@ -213,7 +222,7 @@ func TestRedial(t *testing.T) {
 		}
 		defer hs.Close()
 		waitTCPState(t, hs, 1) // ESTABLISHED, in the listener's queue
-		ok, wait, err := p.redial(&backendConn{ep: ep, conn: hs, sio: newSockIO(hs)}, first)
+		ok, wait, err := p.redial(testBackendConn(ep, hs), first)
 		if ok || !wait || err != nil {
 			t.Fatalf("redial of an open connection: %v, %v, %v; want false, true (wait), nil", ok, wait, err)
 		}
@@ -226,7 +235,7 @@ func TestRedial(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer nc.Close()
-		if ok, wait, err := p.redial(&backendConn{ep: first, conn: nc, sio: newSockIO(nc)}, first); ok || wait || err != nil {
+		if ok, wait, err := p.redial(testBackendConn(first, nc), first); ok || wait || err != nil {
 			t.Errorf("net.Dialer's connection: %v, %v, %v; want false, false, nil", ok, wait, err)
 		}
 		if ok, wait, err := p.redial(bc, newEndpoint("[::1]:1")); ok || wait || err != nil {
@@ -265,7 +274,7 @@ func TestRedial(t *testing.T) {
 		defer s.Close()
 		waitTCPState(t, s, tcpCloseWait)
 		dead := deadAddr(t)
-		ok, _, err := p.redial(&backendConn{ep: first, conn: s, sio: newSockIO(s)}, newEndpoint(dead))
+		ok, _, err := p.redial(testBackendConn(first, s), newEndpoint(dead))
 		if !ok || err == nil {
 			t.Fatalf("redial to a closed port: %v, %v; want true and an error", ok, err)
 		}

@@ -4,6 +4,9 @@ package proxy
 
 import "context"
 
+// rawSockaddr is only built on Linux (see dial_linux.go).
+type rawSockaddr struct{}
+
 // dialBackend connects to an instance through net.Dialer (see dial_linux.go for
 // the Linux path).
 func (p *Proxy) dialBackend(ctx context.Context, ep *endpoint) (sock, error) {
@@ -11,8 +14,3 @@ func (p *Proxy) dialBackend(ctx context.Context, ep *endpoint) (sock, error) {
 }
 
 func newEndpoint(addr string) *endpoint { return &endpoint{addr: addr} }
-
-// redial reuses no socket where dialBackend does not open its own.
-func (p *Proxy) redial(bc *backendConn, ep *endpoint) (reused, wait bool, err error) {
-	return false, false, nil
-}

@@ -3,9 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"io"
-	"net/http/httputil"
 	"net/url"
 	"strconv"
 )
@@ -647,68 +645,4 @@ func isToken(b []byte) bool {
 // validValueByte: field-vchar, SP, HTAB, obs-text (RFC 9110 5.5).
 func validValueByte(c byte) bool {
 	return c >= 0x20 && c != 0x7f || c == '\t'
-}
-
-// lengthReader reads a body of known length from the connection's reader.
-type lengthReader struct {
-	r *bufio.Reader
-	n int64
-}
-
-func (l *lengthReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	if err == io.EOF && l.n > 0 {
-		err = io.ErrUnexpectedEOF
-	}
-	return n, err
-}
-
-// chunkedReader decodes a chunked body and consumes its trailer section, which is
-// not passed on.
-type chunkedReader struct {
-	br   *bufio.Reader
-	cr   io.Reader
-	done bool
-}
-
-func newChunkedReader(br *bufio.Reader) *chunkedReader {
-	return &chunkedReader{br: br, cr: httputil.NewChunkedReader(br)}
-}
-
-// maxTrailerBytes bounds the trailer section of a chunked body.
-const maxTrailerBytes = 64 << 10
-
-var errTrailerTooLarge = errors.New("chunked trailer too large")
-
-func (c *chunkedReader) Read(p []byte) (int, error) {
-	if c.done {
-		return 0, io.EOF
-	}
-	n, err := c.cr.Read(p)
-	if err == io.EOF {
-		read, midLine := 0, false
-		for {
-			line, lerr := c.br.ReadSlice('\n')
-			read += len(line)
-			if lerr == nil && !midLine && (len(line) == 1 || len(line) == 2 && line[0] == '\r') {
-				break
-			}
-			if read > maxTrailerBytes {
-				return n, errTrailerTooLarge
-			}
-			if lerr != nil && lerr != bufio.ErrBufferFull {
-				return n, unexpected(lerr)
-			}
-			midLine = lerr == bufio.ErrBufferFull
-		}
-		c.done = true
-	}
-	return n, err
 }

@@ -45,7 +45,7 @@ type endpoint struct {
 	addr string
 	// A literal IP address as a struct sockaddr, made once for dialBackend
 	// (Linux); nil for a host name, which net.Dialer resolves.
-	sa     []byte
+	sa     *rawSockaddr
 	family int
 	tcp    *net.TCPAddr
 }

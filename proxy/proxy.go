@@ -119,6 +119,10 @@ type Proxy struct {
 	bufs bufPools
 
 	staleAfter time.Duration // see defaultStaleAfter; tests shorten it
+
+	// portableConns makes Linux use netConns, the implementation of every other
+	// OS, so that its tests run here too.
+	portableConns bool
 }
 
 // runState owns the health-check goroutines of one Serve call.

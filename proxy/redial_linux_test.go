@@ -145,36 +145,3 @@ func TestLateCloseSpareReused(t *testing.T) {
 	}
 	t.Logf("%d of %d connections were redials", st.Redials, st.Connects)
 }
-
-// closingServer answers one request per connection with "Connection: close" and
-// a 2-byte body "ok", then hands the connection to after, which decides when (or
-// whether) the server closes it. It returns the server's address.
-func closingServer(t *testing.T, after func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(wg.Wait)
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-					c.Close()
-					return
-				}
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
-				after(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}

@@ -11,10 +11,9 @@ import (
 // sockio_linux.go).
 type sockIO struct {
 	conn io.ReadWriter
-	rc   syscall.RawConn // always nil here
 }
 
-func newSockIO(conn io.ReadWriter) *sockIO { return &sockIO{conn: conn} }
+func newSockIO(conn io.ReadWriter, _ syscall.RawConn) *sockIO { return &sockIO{conn: conn} }
 
 func (s *sockIO) Read(p []byte) (int, error)  { return s.conn.Read(p) }
 func (s *sockIO) Write(p []byte) (int, error) { return s.conn.Write(p) }

@@ -32,7 +32,7 @@ func sockPair(t *testing.T) (*sockIO, net.Conn) {
 		t.Fatal("accept failed")
 	}
 	t.Cleanup(func() { c.Close(); peer.Close() })
-	return newSockIO(c), peer
+	return newSockIO(c, rawConnOf(c)), peer
 }
 
 func TestSockIO(t *testing.T) {

@@ -1,0 +1,24 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package proxy
+
+import (
+	"errors"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// peerOpen reports whether the instance has not closed the idle connection
+// behind rc, with a non-blocking MSG_PEEK read (a read with a past deadline would
+// not reach the socket at all): EAGAIN means nothing to read and not closed.
+func peerOpen(rc syscall.RawConn) bool {
+	open := false
+	err := rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		open = errors.Is(err, unix.EAGAIN)
+		return true
+	})
+	return err == nil && open
+}
