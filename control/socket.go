@@ -51,6 +51,9 @@ func projectOf(socketPath string) string {
 func Listen(path string) (net.Listener, error) {
 	dir := filepath.Dir(path)
 	project := projectOf(path)
+	if err := checkRuntimeDir(dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create control directory: %w", err)
 	}
@@ -89,6 +92,26 @@ func Listen(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("write pid file: %w", err)
 	}
 	return &listener{UnixListener: ln, path: path, pidPath: pidPath, pid: pid, lock: lock}, nil
+}
+
+// checkRuntimeDir refuses a .devcluster that is a symbolic link or not a
+// directory. Followed, a link would have Listen chmod its target to 0700 and
+// put the socket, lock and pid file wherever it points (another user's
+// directory, a shared one).
+func checkRuntimeDir(dir string) error {
+	fi, err := os.Lstat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("control directory: %w", err)
+	case fi.Mode().Type() == fs.ModeSymlink:
+		to, _ := os.Readlink(dir)
+		return fmt.Errorf("%s is a symbolic link (to %s); devcluster keeps its control socket in a real directory: remove the link and run again", dir, to)
+	case !fi.IsDir():
+		return fmt.Errorf("%s exists and is not a directory; devcluster keeps its runtime files there: remove it and run again", dir)
+	}
+	return nil
 }
 
 func flock(f *os.File) error {

@@ -311,3 +311,50 @@ func TestFindProjectNone(t *testing.T) {
 		t.Errorf("got %q, want %q", err, want)
 	}
 }
+
+// TestListenRefusesSymlinkedRuntimeDir is the regression test for a symlinked
+// .devcluster being followed: Listen chmodded the link's target to 0700 and put
+// the socket there. It now refuses, says why, and leaves the target alone.
+func TestListenRefusesSymlinkedRuntimeDir(t *testing.T) {
+	t.Parallel()
+	dir, target := t.TempDir(), t.TempDir()
+	if err := os.Chmod(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(dir, RuntimeDir)); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := Listen(SocketPath(dir))
+	if err == nil {
+		ln.Close()
+		t.Fatal("Listen through a symlinked .devcluster succeeded, want an error")
+	}
+	want := fmt.Sprintf("%s is a symbolic link (to %s); devcluster keeps its control socket in a real directory: remove the link and run again",
+		filepath.Join(dir, RuntimeDir), target)
+	if err.Error() != want {
+		t.Errorf("got error %q, want %q", err, want)
+	}
+	fi, err := os.Stat(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != 0o755 {
+		t.Errorf("got target mode %v, want 0755 untouched", got)
+	}
+	if entries, _ := os.ReadDir(target); len(entries) != 0 {
+		t.Errorf("got %d files written in the link's target, want none", len(entries))
+	}
+}
+
+func TestListenRefusesRuntimeDirFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, RuntimeDir), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Listen(SocketPath(dir))
+	want := filepath.Join(dir, RuntimeDir) + " exists and is not a directory; devcluster keeps its runtime files there: remove it and run again"
+	if err == nil || err.Error() != want {
+		t.Errorf("got error %v, want %q", err, want)
+	}
+}
