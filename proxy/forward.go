@@ -36,9 +36,9 @@ func (c *clientConn) forward(b *backend, fr *fwdReq) outcome {
 		return out
 	}
 	if resp.code == http.StatusSwitchingProtocols {
-		if fr.upgrade == nil {
+		if msg := upgradeMismatch(fr.upgrade, resp.upgrade); msg != "" {
 			c.conns.retire(bc, false)
-			return outcome{keep: false, err: &proxyError{status: http.StatusBadGateway, b: b, msg: "101 Switching Protocols without an upgrade request"}}
+			return outcome{keep: false, err: &proxyError{status: http.StatusBadGateway, b: b, msg: msg}}
 		}
 		c.tunnel(b, bc, fr, resp)
 		return outcome{keep: false}

@@ -194,6 +194,12 @@ var errTest = errors.New("test")
 // whether) the server closes it. It returns the server's address.
 func closingServer(t testing.TB, after func(net.Conn)) string {
 	t.Helper()
+	return closingServerWith(t, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", after)
+}
+
+// closingServerWith is closingServer answering with the raw bytes resp.
+func closingServerWith(t testing.TB, resp string, after func(net.Conn)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -214,10 +220,37 @@ func closingServer(t testing.TB, after func(net.Conn)) string {
 					c.Close()
 					return
 				}
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
+				io.WriteString(c, resp)
 				after(c)
 			}()
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// rawResponse sends the raw request bytes on a new connection to addr and returns
+// the response with its body read (none for a 1xx).
+func rawResponse(t testing.TB, addr, raw string) (*http.Response, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the response: %v", err)
+	}
+	if resp.StatusCode < 200 {
+		return resp, ""
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading the response body: %v", err)
+	}
+	return resp, string(body)
 }

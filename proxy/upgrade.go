@@ -1,6 +1,25 @@
 package proxy
 
-import "sync"
+import (
+	"strconv"
+	"sync"
+)
+
+// upgradeMismatch explains why a 101 Switching Protocols must not become a
+// tunnel, or returns "": the client asked for no upgrade, or the instance
+// switched to another protocol than the one asked for (or named none), which
+// httputil.ReverseProxy also answers with 502.
+func upgradeMismatch(asked, got []byte) string {
+	switch {
+	case asked == nil:
+		return "101 Switching Protocols without an upgrade request"
+	case got == nil:
+		return "101 Switching Protocols without an Upgrade header (" + strconv.Quote(string(asked)) + " was requested)"
+	case !asciiEqualFoldBytes(asked, got):
+		return "the instance tried to switch protocol to " + strconv.Quote(string(got)) + " when " + strconv.Quote(string(asked)) + " was requested"
+	}
+	return ""
+}
 
 // tunnel relays an upgraded connection (WebSocket) both ways until either side
 // closes, then closes both. The request counts as in flight until then.
