@@ -118,6 +118,7 @@ type child struct {
 	state   *os.ProcessState
 	waitErr error
 	ready   chan struct{} // closed by the readiness prober
+	filter  *repeatFilter // which of its lines reach the terminal
 }
 
 // exitString says how the child ended: "exit status 1", "signal: killed".
@@ -148,8 +149,9 @@ func signalGroup(pid int, sig syscall.Signal) error {
 }
 
 // spawn starts sp's command and the goroutines that copy its output, reap it and
-// probe its readiness.
-func (s *Supervisor) spawn(sp InstanceSpec) (*child, error) {
+// probe its readiness. prevFailure is what the previous child printed if it failed
+// (see repeatFilter).
+func (s *Supervisor) spawn(sp InstanceSpec, prevFailure []string) (*child, error) {
 	cmd := exec.Command("/bin/sh", "-c", shellScript(sp.Command, s.watchR != nil))
 	cmd.Dir = sp.Dir
 	cmd.Env = childEnv(sp)
@@ -186,12 +188,18 @@ func (s *Supervisor) spawn(sp InstanceSpec) (*child, error) {
 		started: s.now(),
 		exited:  make(chan struct{}),
 		ready:   make(chan struct{}),
+		filter:  newRepeatFilter(s.out, prevFailure),
 	}
 	probeCtx, stopProbe := context.WithCancel(context.Background())
 	readDone := make(chan struct{})
 	s.goroutine(func() {
 		defer close(readDone)
-		copyLines(out, func(line string) { s.out.line(sp.ID, line) })
+		copyLines(out, func(line string) {
+			if s.cfg.HideLine != nil && s.cfg.HideLine([]byte(line)) {
+				return
+			}
+			c.filter.add(s.out.record(sp.ID, line))
+		})
 	})
 	s.goroutine(func() {
 		c.waitErr = cmd.Wait()

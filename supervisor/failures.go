@@ -11,6 +11,7 @@ import (
 func (in *instance) onExit() {
 	c := in.child
 	exit := c.exitString()
+	same, lines := c.filter.exited()
 	in.forget(c, fmt.Errorf("%s exited (%s) before it was ready", in.spec.ID, exit))
 	if c.exitCode() == 127 {
 		if prog := notFoundProgram(in.s.out.tail(in.spec.ID, 5, c.started)); prog != "" {
@@ -26,6 +27,7 @@ func (in *instance) onExit() {
 	if !in.readyAt.IsZero() && in.s.now().Sub(in.readyAt) >= healthyReset {
 		in.failures = 0
 	}
+	in.lastFailure = lines
 	switch {
 	case in.spec.Restart == "never":
 		in.s.out.logf("%s exited (%s); restart policy is never, leaving it down", in.spec.ID, exit)
@@ -34,22 +36,26 @@ func (in *instance) onExit() {
 		in.s.out.logf("%s exited (%s); restart policy is on-failure, leaving it down", in.spec.ID, exit)
 		in.setState(StateDown)
 	default:
-		in.scheduleRetry(exit, true)
+		in.scheduleRetry(exit, true, same)
 	}
 }
 
-// scheduleRetry counts a failure and arms the restart timer, logging the exit
-// until the instance is declared crash-looping, then that once.
-func (in *instance) scheduleRetry(reason string, exited bool) {
+// scheduleRetry counts a failure and arms the restart timer. It logs one line per
+// failure: the exit, or "still fails the same way" when the child repeated the
+// previous failure's output (which was then not shown again), and once that the
+// instance is crash-looping.
+func (in *instance) scheduleRetry(reason string, exited, same bool) {
 	in.failures++
 	d := in.s.backoff(in.failures)
 	switch {
 	case in.failures == crashLoopAfter:
 		in.s.out.logf("%s is crash-looping: exited %d times in a row (last: %s); retrying every %s",
 			in.spec.ID, in.failures, reason, fmtDelay(in.s.backoffCap()))
-	case in.failures < crashLoopAfter && exited:
+	case same:
+		in.s.out.logf("%s still fails the same way (attempt %d, next in %s)", in.spec.ID, in.failures, fmtDelay(d))
+	case exited:
 		in.s.out.logf("%s exited (%s), restarting in %s", in.spec.ID, reason, fmtDelay(d))
-	case in.failures < crashLoopAfter:
+	default:
 		in.s.out.logf("%s: retrying in %s", in.spec.ID, fmtDelay(d))
 	}
 	if in.failures >= crashLoopAfter {

@@ -56,6 +56,9 @@ var helperModes = map[string]func(){
 		if f := os.Getenv("HELPER_BROKEN_FILE"); f != "" {
 			if _, err := os.Stat(f); err == nil {
 				fmt.Println("Traceback (most recent call last):")
+				for i := range 7 { // the frames of a real framework's import chain
+					fmt.Printf("  File \"/usr/lib/python3/flask/cli.py\", line %d, in locate_app\n", 100+i)
+				}
 				fmt.Println(`  File "app.py", line 3`)
 				fmt.Println("SyntaxError: invalid syntax")
 				os.Exit(1)

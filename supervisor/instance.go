@@ -38,21 +38,26 @@ type instance struct {
 	mu     sync.Mutex
 	status InstanceStatus // snapshot published for Status
 
-	child     *child
-	isReady   bool
-	enabled   bool // in the Balancer's rotation
-	readyAt   time.Time
-	wanted    bool // false after StopInstance: no automatic restart
-	failures  int  // exits in a row without a healthy run
-	starts    int
-	gen       int
-	everReady bool
-	state     string
-	retryC    <-chan time.Time
-	retry     *time.Timer
-	deadline  *time.Timer
-	deadlineC <-chan time.Time
-	waiters   []chan error
+	child    *child
+	isReady  bool
+	enabled  bool // in the Balancer's rotation
+	readyAt  time.Time
+	wanted   bool // false after StopInstance: no automatic restart
+	failures int  // exits in a row without a healthy run
+	// lastFailure is what the child that failed last printed, for the next
+	// child's repeatFilter; nil once a child was ready or a series ended.
+	lastFailure []string
+	starts      int
+	gen         int
+	everReady   bool
+	state       string
+	retryC      <-chan time.Time
+	retry       *time.Timer
+	deadline    *time.Timer
+	deadlineC   <-chan time.Time
+	hold        *time.Timer // ends the repeatFilter's holding (see repeatHold)
+	holdC       <-chan time.Time
+	waiters     []chan error
 }
 
 func newInstance(s *Supervisor, sp InstanceSpec, initial bool, gen int) *instance {
@@ -91,6 +96,12 @@ func (in *instance) setState(state string) {
 
 func (in *instance) balanced() bool {
 	return in.spec.Balanced && in.spec.Port > 0 && in.s.cfg.Balancer != nil
+}
+
+// hasReadiness reports whether being ready means more than running: a port that
+// accepts connections or a health path that answers (see probe).
+func (in *instance) hasReadiness() bool {
+	return in.spec.Port > 0 && (in.spec.Balanced || in.spec.HealthPath != "")
 }
 
 func (in *instance) addr() string { return fmt.Sprintf("127.0.0.1:%d", in.spec.Port) }
@@ -158,6 +169,11 @@ func (in *instance) run(ctx context.Context) {
 		case <-in.deadlineC:
 			in.deadlineC = nil
 			in.onStartTimeout()
+		case <-in.holdC:
+			in.holdC = nil
+			if in.child != nil {
+				in.child.filter.release()
+			}
 		}
 	}
 }
@@ -175,7 +191,7 @@ func (in *instance) handle(ctx context.Context, c command) bool {
 	case cmdStart:
 		in.wanted = true
 		if in.child == nil {
-			in.failures = 0
+			in.failures, in.lastFailure = 0, nil
 			in.cancelRetry()
 			if err := in.start(); err != nil {
 				c.reply <- err
@@ -185,7 +201,7 @@ func (in *instance) handle(ctx context.Context, c command) bool {
 		in.await(c.reply)
 	case cmdRestart:
 		in.wanted = true
-		in.failures = 0
+		in.failures, in.lastFailure = 0, nil
 		in.cancelRetry()
 		in.stopChild(ctx, true, errors.New(in.spec.ID+" was restarted again"))
 		in.waitPortFree(ctx)
@@ -233,7 +249,7 @@ func (in *instance) start() error {
 	if in.failures < crashLoopAfter {
 		in.setState(StateStarting)
 	}
-	c, err := in.s.spawn(in.spec)
+	c, err := in.s.spawn(in.spec, in.lastFailure)
 	if err != nil {
 		err = fmt.Errorf("start %s: %w", in.spec.ID, err)
 		in.answer(err)
@@ -243,14 +259,21 @@ func (in *instance) start() error {
 			return err
 		}
 		in.s.out.logf("%s", err)
-		in.scheduleRetry(err.Error(), false)
+		in.scheduleRetry(err.Error(), false, false)
 		return err
 	}
 	in.child = c
 	in.isReady = false
+	// A new child has not been ready yet: keeping the previous child's time made
+	// every crash of a broken save look like the first after a healthy run.
+	in.readyAt = time.Time{}
 	in.publish(func(st *InstanceStatus) { st.PID = c.pid })
 	in.deadline = time.NewTimer(in.s.cfg.StartTimeout)
 	in.deadlineC = in.deadline.C
+	if len(in.lastFailure) > 0 {
+		in.hold = time.NewTimer(repeatHold)
+		in.holdC = in.hold.C
+	}
 	return nil
 }
 
@@ -258,6 +281,13 @@ func (in *instance) onReady() {
 	c := in.child
 	in.isReady = true
 	in.readyAt = in.s.now()
+	if in.hasReadiness() {
+		// Ready proves the failure fixed. An instance without a readiness
+		// check is "ready" as soon as it runs, which proves nothing: its held
+		// lines wait for the crash, other output, or repeatHold.
+		in.lastFailure = nil
+		c.filter.release()
+	}
 	in.stopDeadline()
 	// Enable before publishing "ready": whoever sees ready in Status (devcluster ps,
 	// a script waiting for it) can rely on the instance being in rotation.
@@ -267,7 +297,7 @@ func (in *instance) onReady() {
 	}
 	in.setState(StateReady)
 	took := in.readyAt.Sub(c.started).Seconds()
-	if in.spec.Port > 0 && (in.spec.Balanced || in.spec.HealthPath != "") {
+	if in.hasReadiness() {
 		in.s.out.logf("%s ready on %s (pid %d, %.2fs)", in.spec.ID, in.addr(), c.pid, took)
 	} else {
 		in.s.out.logf("%s started (pid %d)", in.spec.ID, c.pid)
@@ -290,6 +320,7 @@ func (in *instance) onStartTimeout() {
 	if in.spec.HealthPath != "" {
 		what = fmt.Sprintf("GET %s on port %d does not answer 2xx/3xx", in.spec.HealthPath, in.spec.Port)
 	}
+	in.child.filter.release()
 	in.s.out.logf("%s (%s); still waiting", err, what)
 	in.answer(err)
 }
@@ -301,9 +332,11 @@ func (in *instance) forget(c *child, why error) {
 		in.s.cfg.Balancer.Remove(in.spec.ID)
 		in.enabled = false
 	}
+	c.filter.release()
 	in.child = nil
 	in.isReady = false
 	in.stopDeadline()
+	in.stopHold()
 	exit := c.exitString()
 	in.publish(func(st *InstanceStatus) { st.PID, st.LastExit = 0, exit })
 	in.answer(why)

@@ -86,13 +86,32 @@ func (o *output) logBlock(lines []string) {
 	_, _ = io.WriteString(o.log, b.String())
 }
 
-// line records one line of id's output: prefixed on Output, into id's ring buffer
-// and to every follower.
-func (o *output) line(id, text string) {
+// line records one line of id's output and shows it at once.
+func (o *output) line(id, text string) { o.show(o.record(id, text)) }
+
+// record keeps one line of id's output in id's ring buffer (what Logs and the
+// failure messages read) and returns it for show.
+func (o *output) record(id, text string) LogLine {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	t := o.now()
-	prefix := fmt.Sprintf("%s %s |", t.Format("15:04:05"), id)
+	ll := LogLine{ID: id, Time: o.now(), Text: text}
+	r := o.rings[id]
+	if r == nil {
+		r = &ring{buf: make([]LogLine, 0, min(o.size, 64)), size: o.size}
+		o.rings[id] = r
+	}
+	r.add(ll)
+	return ll
+}
+
+// show writes a recorded line, prefixed, on Output and hands it to every follower.
+// Recording and showing are apart so that a repeated traceback can be kept for
+// Logs without being shown again (see repeatFilter).
+func (o *output) show(ll LogLine) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	id := ll.ID
+	prefix := fmt.Sprintf("%s %s |", ll.Time.Format("15:04:05"), id)
 	if o.color {
 		c, ok := o.colors[id]
 		if !ok {
@@ -102,21 +121,13 @@ func (o *output) line(id, text string) {
 		}
 		prefix = c.Sprint(prefix)
 	}
-	_, _ = io.WriteString(o.out, prefix+" "+text+"\n")
-
-	ll := LogLine{ID: id, Time: t, Text: text}
-	r := o.rings[id]
-	if r == nil {
-		r = &ring{buf: make([]LogLine, 0, min(o.size, 64)), size: o.size}
-		o.rings[id] = r
-	}
-	r.add(ll)
+	_, _ = io.WriteString(o.out, prefix+" "+ll.Text+"\n")
 	for s := range o.subs {
 		if s.ids != nil && !s.ids[id] {
 			continue
 		}
 		if s.dropped > 0 {
-			marker := LogLine{ID: id, Time: t, Text: fmt.Sprintf("[devcluster: %d lines dropped, reader too slow]", s.dropped)}
+			marker := LogLine{ID: id, Time: ll.Time, Text: fmt.Sprintf("[devcluster: %d lines dropped, reader too slow]", s.dropped)}
 			select {
 			case s.ch <- marker:
 				s.dropped = 0

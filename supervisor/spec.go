@@ -63,6 +63,12 @@ type Config struct {
 	// SpecFor builds the spec of a new instance when scaling up.
 	SpecFor func(process string, index int) (InstanceSpec, error)
 
+	// HideLine, when set, is asked about every line of every child's output; the
+	// lines it matches are neither printed nor kept for Logs. cmd uses it to hide
+	// the request lines the proxy's own health checks cause in a development
+	// server's access log, which would otherwise bury the user's lines.
+	HideLine func(line []byte) bool
+
 	// DrainTimeout bounds Balancer.Drain during a stop or a roll (default 5s).
 	DrainTimeout time.Duration
 	// PortFreeTimeout bounds the wait for a stopped instance's port to be free

@@ -97,7 +97,15 @@ func (in *instance) stopDeadline() {
 	in.deadline, in.deadlineC = nil, nil
 }
 
+func (in *instance) stopHold() {
+	if in.hold != nil {
+		in.hold.Stop()
+	}
+	in.hold, in.holdC = nil, nil
+}
+
 func (in *instance) stopTimers() {
 	in.cancelRetry()
 	in.stopDeadline()
+	in.stopHold()
 }
