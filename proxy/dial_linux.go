@@ -27,12 +27,14 @@ func (p *Proxy) dialBackend(ctx context.Context, ep *endpoint) (sock, error) {
 	if ep.sa == nil {
 		return p.dialNet(ctx, ep)
 	}
-	// Each call returns at once on a non-blocking socket.
+	// Raw system calls (see rawGetsockopt): each returns at once on a non-blocking
+	// socket. x/sys/unix's Socket is raw already.
 	fd, err := unix.Socket(ep.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, dialError(ep, "socket", err)
 	}
-	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+	one := int32(1)
+	if err := rawSetsockopt(uintptr(fd), unix.IPPROTO_TCP, unix.TCP_NODELAY, unsafe.Pointer(&one), 4); err != nil {
 		unix.Close(fd)
 		return nil, dialError(ep, "setsockopt", err)
 	}
@@ -60,8 +62,9 @@ func connectSocket(fd uintptr, ep *endpoint) (pending bool, err error) {
 	var e unix.Errno
 	for {
 		// Not unix.Connect: it writes the address into its Sockaddr argument on
-		// every call, and the endpoint is shared by every client connection.
-		_, _, e = unix.Syscall(unix.SYS_CONNECT, fd, uintptr(ptr), size)
+		// every call, and the endpoint is shared by every client connection; and
+		// raw, see rawGetsockopt.
+		_, _, e = unix.RawSyscall(unix.SYS_CONNECT, fd, uintptr(ptr), size)
 		if e != unix.EINTR {
 			break
 		}
@@ -136,7 +139,7 @@ func (p *Proxy) redial(bc *backendConn, ep *endpoint) (reused, wait bool, err er
 	cerr := bc.rc.Control(func(fd uintptr) {
 		switch tcpState(fd) {
 		case tcpCloseWait: // the instance's FIN is in: send ours
-			unix.Shutdown(int(fd), unix.SHUT_WR)
+			unix.RawSyscall(unix.SYS_SHUTDOWN, fd, unix.SHUT_WR, 0)
 		case tcpClose, tcpLastAck:
 		default: // the instance still holds the connection open: leave it be
 			wait = true
@@ -165,7 +168,7 @@ func (p *Proxy) redial(bc *backendConn, ep *endpoint) (reused, wait bool, err er
 // no Sockaddr for AF_UNSPEC, so this one call passes a zero RawSockaddr itself.
 func disconnect(fd uintptr) error {
 	var unspec unix.RawSockaddr // sa_family 0: AF_UNSPEC
-	_, _, e := unix.Syscall(unix.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&unspec)), unsafe.Sizeof(unspec))
+	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&unspec)), unsafe.Sizeof(unspec))
 	if e != 0 {
 		return e
 	}
@@ -180,10 +183,31 @@ const (
 	tcpLastAck   = 9
 )
 
+// rawGetsockopt and rawSetsockopt are getsockopt and setsockopt as raw system
+// calls. The calls of a connect and a redial are raw, unlike x/sys/unix's
+// Getsockopt*, Setsockopt*, Connect and Shutdown: a plain system call enters the
+// scheduler's syscall state and wakes the runtime's monitor (sysmon) when it
+// sleeps, the cost sockIO avoids for reads and writes; each of these returns at
+// once on a non-blocking socket.
+func rawGetsockopt(fd, level, opt uintptr, val unsafe.Pointer, size *uint32) error {
+	if _, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, fd, level, opt, uintptr(val), uintptr(unsafe.Pointer(size)), 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+func rawSetsockopt(fd, level, opt uintptr, val unsafe.Pointer, size uintptr) error {
+	if _, _, e := unix.RawSyscall6(unix.SYS_SETSOCKOPT, fd, level, opt, uintptr(val), size, 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
 // tcpState returns the socket's TCP state, or 0 if it cannot be read.
 func tcpState(fd uintptr) uint8 {
-	info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
-	if err != nil {
+	var info unix.TCPInfo
+	size := uint32(unix.SizeofTCPInfo)
+	if rawGetsockopt(fd, unix.IPPROTO_TCP, unix.TCP_INFO, unsafe.Pointer(&info), &size) != nil {
 		return 0
 	}
 	return info.State
@@ -191,11 +215,12 @@ func tcpState(fd uintptr) uint8 {
 
 // socketError reads (and so clears) the socket's pending error.
 func socketError(fd uintptr) error {
-	v, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
-	switch {
-	case err != nil:
+	var v int32
+	size := uint32(4)
+	if err := rawGetsockopt(fd, unix.SOL_SOCKET, unix.SO_ERROR, unsafe.Pointer(&v), &size); err != nil {
 		return err
-	case v != 0:
+	}
+	if v != 0 {
 		return unix.Errno(v)
 	}
 	return nil
