@@ -1,11 +1,11 @@
 package procfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"strings"
 )
 
@@ -31,7 +31,7 @@ type EnvVar struct {
 // wins for whoever applies them in order. Every problem of the file is
 // reported at once, as an ErrorList.
 func ParseEnv(file string, r io.Reader) ([]EnvVar, error) {
-	data, err := io.ReadAll(r)
+	data, err := readBounded(file, r)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
@@ -67,6 +67,10 @@ func ParseEnv(file string, r io.Reader) ([]EnvVar, error) {
 		value, msg := parseEnvValue(raw)
 		if msg != "" {
 			c.addf(lineNo, "%s: %s", key, msg)
+			continue
+		}
+		if msg := envProblem(key, value); msg != "" {
+			c.addf(lineNo, "%s", msg)
 			continue
 		}
 		vars = append(vars, EnvVar{Key: key, Value: value, Line: lineNo, File: file})
@@ -170,15 +174,14 @@ func LoadEnvFiles(paths []string, optional bool) ([]EnvVar, error) {
 	var vars []EnvVar
 	var all ErrorList
 	for _, path := range paths {
-		f, err := os.Open(path)
+		data, err := readFile(path)
 		if err != nil {
 			if optional && errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
 			return nil, fmt.Errorf("read env file: %w", err)
 		}
-		vs, err := ParseEnv(path, f)
-		f.Close()
+		vs, err := ParseEnv(path, bytes.NewReader(data))
 		var list ErrorList
 		switch {
 		case errors.As(err, &list):

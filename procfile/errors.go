@@ -17,28 +17,42 @@ type ParseError struct {
 }
 
 // Error formats the problem as "FILE:LINE: message", the form compilers use.
+// Control characters of the file name and message are escaped, whatever
+// piece of user input a message quotes: the text goes to a terminal.
 func (e *ParseError) Error() string {
+	file, msg := escapeControls(e.File), escapeControls(e.Msg)
 	switch {
-	case e.File == "" && e.Line <= 0:
-		return e.Msg
+	case file == "" && e.Line <= 0:
+		return msg
 	case e.Line <= 0:
-		return e.File + ": " + e.Msg
-	case e.File == "":
-		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+		return file + ": " + msg
+	case file == "":
+		return fmt.Sprintf("line %d: %s", e.Line, msg)
 	}
-	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	return fmt.Sprintf("%s:%d: %s", file, e.Line, msg)
 }
+
+// maxShown is how many problems ErrorList.Error prints: enough to fix a file
+// in one pass, few enough that a wrong -f (a binary, a log) does not scroll
+// the first problems away.
+const maxShown = 20
 
 // ErrorList holds every problem found in one parse, in line order, so the
 // user can fix a file in one pass instead of one error per run. The parsers
 // return an ErrorList (never an empty one) whenever they fail on content.
 type ErrorList []*ParseError
 
-// Error prints one problem per line.
+// Error prints one problem per line, the first maxShown of them, then
+// "and N more problems".
 func (l ErrorList) Error() string {
-	msgs := make([]string, len(l))
-	for i, e := range l {
-		msgs[i] = e.Error()
+	msgs := make([]string, 0, min(len(l), maxShown+1))
+	for _, e := range l[:min(len(l), maxShown)] {
+		msgs = append(msgs, e.Error())
+	}
+	if n := len(l) - maxShown; n == 1 {
+		msgs = append(msgs, "and 1 more problem")
+	} else if n > 1 {
+		msgs = append(msgs, fmt.Sprintf("and %d more problems", n))
 	}
 	return strings.Join(msgs, "\n")
 }

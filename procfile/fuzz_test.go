@@ -21,6 +21,11 @@ func FuzzParseProcfile(f *testing.F) {
 		if len(m.Processes) == 0 {
 			t.Fatal("successful parse with no processes")
 		}
+		for _, p := range m.Processes {
+			if _, at := unterminatedQuote(p.Command); at >= 0 || strings.IndexByte(p.Command, 0) >= 0 {
+				t.Fatalf("accepted a command sh cannot run: %q", p.Command)
+			}
+		}
 		// Written back as "name: command" lines, the processes parse the same.
 		var b strings.Builder
 		for _, p := range m.Processes {
@@ -119,7 +124,11 @@ func checkErrorList(t *testing.T, err error) {
 			t.Fatalf("errors out of line order: %v", list)
 		}
 	}
-	if list.Error() == "" {
+	text := list.Error()
+	if text == "" {
 		t.Fatal("empty error text")
+	}
+	if escapeControls(text) != text {
+		t.Fatalf("error text holds control characters: %q", text)
 	}
 }

@@ -8,6 +8,7 @@
 package procfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -136,17 +137,16 @@ func Find(dir string) (string, error) {
 // Load reads and parses the manifest at path: .yaml and .yml files as
 // devcluster.yaml, anything else as a Procfile.
 func Load(path string) (*Manifest, error) {
-	f, err := os.Open(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read manifest: %w", err)
 	}
-	defer f.Close()
 	var m *Manifest
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".yaml", ".yml":
-		m, err = ParseYAML(path, f)
+		m, err = ParseYAML(path, bytes.NewReader(data))
 	default:
-		m, err = ParseProcfile(path, f)
+		m, err = ParseProcfile(path, bytes.NewReader(data))
 	}
 	if err != nil {
 		return nil, err

@@ -19,23 +19,23 @@ const maxQuoted = 60
 // a silently missing process is worse than a refusal to start. Every problem
 // of the file is reported at once, as an ErrorList.
 func ParseProcfile(file string, r io.Reader) (*Manifest, error) {
-	data, err := io.ReadAll(r)
+	data, err := readBounded(file, r)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
 	c := &errorCollector{file: file}
 	m := &Manifest{Path: file, Format: "procfile"}
 	first := map[string]int{} // process name → line of its definition
-	for i, line := range splitLines(data) {
+	for i, raw := range splitLines(data) {
 		lineNo := i + 1
-		line = strings.TrimSpace(line)
+		line := strings.TrimSpace(raw)
 		if line == "" || line[0] == '#' {
 			continue
 		}
 		name, command, ok := strings.Cut(line, ":")
 		if !ok {
 			c.addf(lineNo, "expected \"name: command\", got %s; prefix the command with a process name, like \"web: %s\"",
-				quoteShort(line), shorten(line))
+				quoteShort(line), shown(line))
 			continue
 		}
 		name = strings.TrimSpace(name)
@@ -43,7 +43,7 @@ func ParseProcfile(file string, r io.Reader) (*Manifest, error) {
 		bad := false
 		switch {
 		case name == "":
-			c.addf(lineNo, "missing process name before \":\"; write \"web: %s\"", shorten(command))
+			c.addf(lineNo, "missing process name before \":\"; write \"web: %s\"", shown(command))
 			bad = true
 		case !validName(name):
 			c.addf(lineNo, "invalid process name %s: use only letters, digits, \"_\" and \"-\"", quoteShort(name))
@@ -52,6 +52,16 @@ func ParseProcfile(file string, r io.Reader) (*Manifest, error) {
 		if command == "" {
 			c.addf(lineNo, "missing command after %s", quoteShort(name+":"))
 			bad = true
+		}
+		if !bad {
+			// The command ends the line, so its columns count from the line's end.
+			start := len(strings.TrimRight(raw, " \t")) - len(command)
+			if msg := commandProblem(name, command, func(off int) string {
+				return fmt.Sprintf(" at column %d", start+off+1)
+			}); msg != "" {
+				c.addf(lineNo, "%s", msg)
+				bad = true
+			}
 		}
 		if bad {
 			continue

@@ -44,7 +44,7 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // of the wrong type, an invalid setting) carries the line it is on; all of
 // them are reported at once, as an ErrorList. Processes keep file order.
 func ParseYAML(file string, r io.Reader) (m *Manifest, err error) {
-	data, err := io.ReadAll(r)
+	data, err := readBounded(file, r)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}

@@ -3,6 +3,7 @@ package procfile
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/bmatcuk/doublestar/v4"
 	"github.com/devcluster/devcluster/internal/defaults"
@@ -45,6 +46,9 @@ func (y *yamlParser) process(name string, k, v *yaml.Node) *Process {
 			y.c.addf(k.Line, "process %q has an empty command", name)
 			return nil
 		}
+		if !y.command(p, v) {
+			return nil
+		}
 		return p
 	case v.Kind != yaml.MappingNode:
 		y.c.addf(v.Line, "process %q must be a mapping (command, instances, ...) or a command string, got %s", name, kindName(v))
@@ -74,6 +78,8 @@ func (y *yamlParser) processSetting(p *Process, key string, k, v *yaml.Node) {
 			p.Command = strings.TrimSpace(s)
 			if p.Command == "" {
 				y.c.addf(v.Line, "%s is empty; write the command that starts the process", field)
+			} else if !y.command(p, v) {
+				p.Command = ""
 			}
 		}
 	case "instances", "port", "weight", "maxconn":
@@ -100,6 +106,19 @@ func (y *yamlParser) processSetting(p *Process, key string, k, v *yaml.Node) {
 	case "watch":
 		p.Watch = y.watch(k, v, field)
 	}
+}
+
+// command checks that p's command can run as sh -c COMMAND, reporting on
+// the line of v why not.
+func (y *yamlParser) command(p *Process, v *yaml.Node) bool {
+	msg := commandProblem(p.Name, p.Command, func(off int) string {
+		return fmt.Sprintf(" at character %d of the command", utf8.RuneCountInString(p.Command[:off])+1)
+	})
+	if msg != "" {
+		y.c.addf(v.Line, "%s", msg)
+		return false
+	}
+	return true
 }
 
 // processNumber checks the bounds of a process's whole-number setting n and
@@ -156,6 +175,10 @@ func (y *yamlParser) env(v *yaml.Node, field string) map[string]string {
 			return
 		}
 		if s, ok := y.str(v, field+"."+key); ok {
+			if msg := envProblem(key, s); msg != "" {
+				y.c.addf(v.Line, "%s: %s", field, msg)
+				return
+			}
 			env[key] = s
 		}
 	})
