@@ -1,0 +1,402 @@
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// instance is one row of `devcluster ps --json`: only the fields the soak reads, so that
+// the soak also checks the JSON contract scripts rely on.
+type instance struct {
+	ID       string `json:"id"`
+	Process  string `json:"process"`
+	Index    int    `json:"index"`
+	Port     int    `json:"port"`
+	PID      int    `json:"pid"`
+	State    string `json:"state"`
+	Balancer *struct {
+		State  string `json:"state"`
+		Active int64  `json:"active"`
+	} `json:"balancer"`
+}
+
+// inRotation is the supervisor's and the balancer's agreement that the instance serves:
+// ready, with a process, and (when ps shows the balancer's view) up in the proxy.
+func (in instance) inRotation() bool {
+	return in.State == "ready" && in.PID > 0 && (in.Balancer == nil || in.Balancer.State == "up")
+}
+
+type status struct {
+	PID       int        `json:"pid"`
+	Instances []instance `json:"instances"`
+}
+
+// cluster is one `devcluster up` started by the soak, and the CLI commands run against it
+// from its directory.
+type cluster struct {
+	cfg     *Config
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when cmd has been waited for
+	waitErr error
+	stdout  *os.File
+	stderr  *os.File
+	stopped bool
+}
+
+// startCluster starts `devcluster up` in cfg's app directory and waits (60 s at most: a
+// cold Flask start under a loaded machine) until the three instances are ready and the
+// proxy answers.
+func startCluster(ctx context.Context, cfg *Config) (*cluster, error) {
+	c := &cluster{cfg: cfg, done: make(chan struct{})}
+	var err error
+	if c.stdout, err = os.Create(filepath.Join(cfg.WorkDir, "devcluster.out")); err != nil {
+		return nil, err
+	}
+	if c.stderr, err = os.Create(filepath.Join(cfg.WorkDir, "devcluster.err")); err != nil {
+		c.stdout.Close()
+		return nil, err
+	}
+	c.cmd = exec.Command(cfg.Devcluster, "up", "-f", "Procfile", "-m", "web=3",
+		"--port", strconv.Itoa(cfg.BasePort), "--listen", cfg.listenAddr())
+	c.cmd.Dir = cfg.appDir()
+	c.cmd.Env = cfg.env()
+	c.cmd.Stdout, c.cmd.Stderr = c.stdout, c.stderr
+	if err := c.cmd.Start(); err != nil {
+		c.closeLogs()
+		return nil, fmt.Errorf("start %s up: %w", cfg.Devcluster, err)
+	}
+	go func() {
+		c.waitErr = c.cmd.Wait()
+		close(c.done)
+	}()
+	cfg.logf("devcluster up (pid %d): web=3 on ports %d-%d, proxy %s", c.cmd.Process.Pid, cfg.BasePort, cfg.BasePort+2, cfg.listenAddr())
+	err = c.settle(ctx, 3, 60*time.Second)
+	if err == nil {
+		err = c.proxyAnswers(ctx, 30*time.Second)
+	}
+	if err != nil {
+		c.abort()
+		return nil, fmt.Errorf("the cluster did not start: %w\n%s", err, c.tail())
+	}
+	return c, nil
+}
+
+func (c *cluster) closeLogs() {
+	c.stdout.Close()
+	c.stderr.Close()
+}
+
+func (c *cluster) exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// run runs one devcluster CLI command against the cluster (from its directory, 60 s at
+// most) and returns its standard output.
+func (c *cluster) run(ctx context.Context, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.cfg.Devcluster, args...)
+	cmd.Dir = c.cfg.appDir()
+	cmd.Env = c.cfg.env()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.Bytes(), fmt.Errorf("devcluster %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
+}
+
+// ps is `devcluster ps --json`, limited to the web process.
+func (c *cluster) ps(ctx context.Context) (status, error) {
+	out, err := c.run(ctx, "ps", "--json")
+	if err != nil {
+		return status{}, err
+	}
+	var st status
+	if err := json.Unmarshal(out, &st); err != nil {
+		return status{}, fmt.Errorf("devcluster ps --json: %v in %q", err, out)
+	}
+	web := st.Instances[:0]
+	for _, in := range st.Instances {
+		if in.Process == "web" {
+			web = append(web, in)
+		}
+	}
+	st.Instances = web
+	return st, nil
+}
+
+// settle waits until the cluster has exactly n web instances, all in rotation, and
+// returns them; the error says what the last ps showed.
+func (c *cluster) settle(ctx context.Context, n int, timeout time.Duration) error {
+	_, err := c.waitPS(ctx, timeout, func(st status) bool {
+		if len(st.Instances) != n {
+			return false
+		}
+		for _, in := range st.Instances {
+			if !in.inRotation() {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("want web=%d all ready and in rotation: %w", n, err)
+	}
+	return nil
+}
+
+// waitPS polls ps (every 50 ms, until timeout) until cond holds.
+func (c *cluster) waitPS(ctx context.Context, timeout time.Duration, cond func(status) bool) (status, error) {
+	deadline := time.Now().Add(timeout)
+	var last string
+	for {
+		if c.exited() {
+			return status{}, fmt.Errorf("devcluster up exited (%v)", c.waitErr)
+		}
+		st, err := c.ps(ctx)
+		if err == nil && cond(st) {
+			return st, nil
+		}
+		if err != nil {
+			last = err.Error()
+		} else {
+			last = describe(st)
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return st, fmt.Errorf("not within %s (last ps: %s)", timeout, last)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// describe is a one-line summary of ps for error messages: "web.1 ready/up pid 12, …".
+func describe(st status) string {
+	var parts []string
+	for _, in := range st.Instances {
+		s := fmt.Sprintf("%s %s", in.ID, in.State)
+		if in.Balancer != nil {
+			s += "/" + in.Balancer.State
+		}
+		parts = append(parts, fmt.Sprintf("%s pid %d", s, in.PID))
+	}
+	if len(parts) == 0 {
+		return "no web instance"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (c *cluster) proxyAnswers(ctx context.Context, timeout time.Duration) error {
+	url := "http://" + c.cfg.listenAddr() + "/"
+	var last string
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		body, _, err := get(ctx, url)
+		if err == nil {
+			return nil
+		}
+		last = err.Error() + " " + body
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("GET %s: no 2xx within %s (last: %s)", url, timeout, last)
+}
+
+// tail is the end of devcluster's own output (stderr), for error messages.
+func (c *cluster) tail() string {
+	data, _ := os.ReadFile(c.stderr.Name())
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > 20 {
+		lines = lines[len(lines)-20:]
+	}
+	return "devcluster's last lines (" + c.stderr.Name() + "):\n    " + strings.Join(lines, "\n    ")
+}
+
+// StopResult is how `devcluster up` ended after SIGINT, and what it left behind.
+type StopResult struct {
+	Took      time.Duration
+	ExitErr   string   // "" for exit status 0
+	Leftovers []string // "pid 123 (python3 …)", "port 24002 still accepts connections"
+	Checked   int      // processes checked after the stop
+}
+
+// stop sends SIGINT (as Ctrl-C does) and waits 30 s for devcluster to exit; then every
+// process it ran (the instances of the last ps and their process groups) must be gone,
+// and every port it used free.
+func (c *cluster) stop(ctx context.Context) StopResult {
+	var res StopResult
+	pids := map[int]bool{}
+	if st, err := c.ps(ctx); err == nil {
+		for _, in := range st.Instances {
+			if in.PID > 0 {
+				pids[in.PID] = true
+				for _, p := range groupMembers(in.PID) {
+					pids[p] = true
+				}
+			}
+		}
+	}
+	start := time.Now()
+	_ = c.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-c.done:
+	case <-time.After(30 * time.Second):
+		res.ExitErr = "still running 30 s after SIGINT (killed)"
+		c.abort()
+	}
+	c.stopped = true
+	res.Took = time.Since(start)
+	if res.ExitErr == "" && c.waitErr != nil {
+		res.ExitErr = c.waitErr.Error()
+	}
+	res.Checked = len(pids)
+	res.Leftovers = leftovers(pids, c.cfg.ports())
+	c.closeLogs()
+	return res
+}
+
+// abort ends a cluster that must not stay: SIGKILL devcluster and every process group
+// it led (its instances), so that a failed soak leaves nothing running.
+func (c *cluster) abort() {
+	if c.stopped {
+		return
+	}
+	c.stopped = true
+	groups := groupsOf(c.cmd.Process.Pid)
+	_ = c.cmd.Process.Kill()
+	<-c.done
+	for _, g := range groups {
+		_ = syscall.Kill(-g, syscall.SIGKILL)
+	}
+	c.closeLogs()
+}
+
+// groupsOf lists the process groups of devcluster's children (each instance leads one).
+func groupsOf(parent int) []int {
+	var out []int
+	for _, pid := range allPIDs() {
+		if ppid(pid) == parent {
+			if g, err := syscall.Getpgid(pid); err == nil && g == pid {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
+}
+
+// leftovers polls for 2 s (a reparented descendant may still be exiting) and then names
+// each process of pids that still runs and each port that still accepts connections.
+func leftovers(pids map[int]bool, ports []int) []string {
+	var out []string
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		out = out[:0]
+		for pid := range pids {
+			if alive(pid) {
+				out = append(out, fmt.Sprintf("pid %d (%s) still runs", pid, cmdline(pid)))
+			}
+		}
+		for _, p := range ports {
+			if err := portFree(p); err != nil {
+				out = append(out, err.Error())
+			}
+		}
+		if len(out) == 0 || time.Now().After(deadline) {
+			sort.Strings(out)
+			return out
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func portFree(port int) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return fmt.Errorf("port %d is still in use (%v)", port, errors.Unwrap(err))
+	}
+	ln.Close()
+	return nil
+}
+
+// groupMembers lists every process in process group pgid, found through /proc.
+func groupMembers(pgid int) []int {
+	var out []int
+	for _, pid := range allPIDs() {
+		if g, err := syscall.Getpgid(pid); err == nil && g == pgid {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func allPIDs() []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// procStat returns the fields of /proc/PID/stat after the command name.
+func procStat(pid int) []string {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return nil
+	}
+	return strings.Fields(s[i+2:])
+}
+
+// alive is true for a live, non-zombie process.
+func alive(pid int) bool {
+	f := procStat(pid)
+	return len(f) > 0 && f[0] != "Z"
+}
+
+func ppid(pid int) int {
+	f := procStat(pid)
+	if len(f) < 2 {
+		return 0
+	}
+	p, _ := strconv.Atoi(f[1])
+	return p
+}
+
+func cmdline(pid int) string {
+	data, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	s := strings.TrimSpace(strings.ReplaceAll(string(data), "\x00", " "))
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return s
+}
+
+// portsMu serialises port picking within one process (two soaks in one test binary).
+var portsMu sync.Mutex

@@ -1,0 +1,289 @@
+package chaos
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// killGrace is how long after a SIGKILL a new request may still be written to the dying
+// instance: the kernel closes its sockets only once the process is torn down, and a
+// connection it accepted before that is reset with the request on it, which the proxy
+// must not replay (it may have reached the app). A 502 for a request sent later means
+// the proxy sent a new request to an instance it should have known was dead.
+const killGrace = 500 * time.Millisecond
+
+// pauseGrace is how long after the SIGCONT a 5xx may still come from the pause (the
+// proxy's answer for a request the stopped instance held).
+const pauseGrace = time.Second
+
+// Report is the outcome of one soak: the counts, the actions, the stop.
+type Report struct {
+	Seed     uint64
+	Clients  int
+	Elapsed  time.Duration // of the load
+	Sent     int64
+	OK       int64            // 2xx from the instance the header names
+	ByStatus map[int]int64    // every non-2xx response, by status
+	Actions  map[string]int   // chaos actions done, by kind
+	Latency  [3]time.Duration // p50, p99, max over every request
+
+	TransportErrors int64 // no HTTP response at all
+	WrongBodies     int64 // 2xx whose body is not from the instance the header names
+	CaughtByKill    int64 // 502 naming an instance SIGKILLed while the request was in flight
+	CaughtByPause   int64 // 5xx naming an instance stopped during the request
+	OtherNon2xx     int64 // every other non-2xx: a miss
+
+	MinRequests int64
+	Problems    []string // actions that failed, bounds exceeded: each is a miss
+	Unexplained []string // the failed requests that miss the target, grouped, with what happened then
+	Stop        StopResult
+
+	DevclusterTail string // devcluster's last lines, when the stop went wrong
+}
+
+// newReport counts and classifies every request against the chaos events.
+func newReport(cfg *Config, res loadResult, events []event, problems []string) *Report {
+	r := &Report{
+		Seed: cfg.Seed, Clients: cfg.Clients, Elapsed: res.elapsed, Sent: res.sent, OK: res.ok,
+		ByStatus: map[int]int64{}, Actions: map[string]int{}, MinRequests: cfg.MinRequests,
+		Problems: problems,
+	}
+	for _, ev := range events {
+		if ev.err == "" {
+			r.Actions[ev.kind]++
+		}
+	}
+	r.Latency = percentiles(res.latencies)
+	r.classify(res.failures, events)
+	return r
+}
+
+// percentiles returns p50, p99 and max (nearest rank).
+func percentiles(d []time.Duration) [3]time.Duration {
+	if len(d) == 0 {
+		return [3]time.Duration{}
+	}
+	slices.Sort(d)
+	rank := func(p float64) time.Duration {
+		i := int(p*float64(len(d))+0.999999) - 1
+		return d[max(0, min(i, len(d)-1))]
+	}
+	return [3]time.Duration{rank(0.50), rank(0.99), d[len(d)-1]}
+}
+
+// classify sorts each failed request into the counts, checks the per-event bounds and
+// groups what is left (the misses) by status or error and by the action under way.
+func (r *Report) classify(failures []record, events []event) {
+	perKill := map[int]int64{}
+	perPause := map[int]int64{}
+	groups := map[string]int64{}
+	for _, f := range failures {
+		if f.status != 0 && (f.status < 200 || f.status > 299) {
+			r.ByStatus[f.status]++
+		}
+		switch {
+		case f.status == 0:
+			r.TransportErrors++
+		case f.err != "":
+			r.WrongBodies++
+		default:
+			if i := caughtBy(f, events, Kill); i >= 0 {
+				r.CaughtByKill++
+				perKill[i]++
+				continue
+			}
+			if i := caughtBy(f, events, Pause); i >= 0 {
+				r.CaughtByPause++
+				perPause[i]++
+				continue
+			}
+			r.OtherNon2xx++
+		}
+		groups[r.describeMiss(f, events)]++
+	}
+	for i, n := range perKill {
+		ev := events[i]
+		if n > ev.inFlight {
+			r.Problems = append(r.Problems, fmt.Sprintf("kill of %s (pid %d): %d requests answered 502, more than the %d in flight at the SIGKILL", ev.target, ev.pid, n, ev.inFlight))
+		}
+	}
+	for i, n := range perPause {
+		if ev := events[i]; n > int64(r.Clients) {
+			r.Problems = append(r.Problems, fmt.Sprintf("pause of %s: %d requests failed, more than the %d clients", ev.target, n, r.Clients))
+		}
+	}
+	kinds := make([]string, 0, len(groups))
+	for k := range groups {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool {
+		if groups[kinds[i]] != groups[kinds[j]] {
+			return groups[kinds[i]] > groups[kinds[j]]
+		}
+		return kinds[i] < kinds[j]
+	})
+	for _, k := range kinds {
+		r.Unexplained = append(r.Unexplained, fmt.Sprintf("%6d × %s", groups[k], k))
+	}
+}
+
+// caughtBy returns the index of the event of kind that explains the failed response f,
+// or -1. A kill explains a 502 naming its victim, for a request in flight at the
+// SIGKILL (sent at most killGrace after it). A pause explains a 502, 503 or 504 naming
+// its victim, for a request in flight at some time of the pause.
+func caughtBy(f record, events []event, kind string) int {
+	for i, ev := range events {
+		if ev.kind != kind || ev.err != "" || f.instance != ev.target {
+			continue
+		}
+		switch kind {
+		case Kill:
+			if f.status == 502 && !f.start.After(ev.start.Add(killGrace)) && !f.end.Before(ev.start) {
+				return i
+			}
+		case Pause:
+			if (f.status == 502 || f.status == 503 || f.status == 504) &&
+				!f.start.After(ev.end.Add(pauseGrace)) && !f.end.Before(ev.start) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// describeMiss names a failed request that misses the target: its status (or error)
+// and the chaos action that overlapped it, if any. Requests caught by a kill or a pause
+// never get here.
+func (r *Report) describeMiss(f record, events []event) string {
+	what := fmt.Sprintf("%d from %q: %s", f.status, f.instance, f.body)
+	switch {
+	case f.status == 0:
+		what = "transport error: " + trimErr(f.err)
+	case f.err != "":
+		what = "wrong body: " + f.err
+	}
+	during := "between actions"
+	for _, ev := range events {
+		if !f.start.After(ev.end.Add(time.Second)) && !f.end.Before(ev.start) {
+			during = fmt.Sprintf("during %s %s", ev.kind, ev.target)
+			break
+		}
+	}
+	return what + " (" + during + ")"
+}
+
+// trimErr drops the per-connection parts of a transport error (the local port), so that
+// equal errors group together.
+func trimErr(s string) string {
+	if i := strings.Index(s, "->"); i >= 0 {
+		if j := strings.LastIndex(s[:i], " "); j >= 0 {
+			s = s[:j+1] + s[i+2:]
+		}
+	}
+	return s
+}
+
+// Failures lists every way the soak missed its target; none means it passed.
+func (r *Report) Failures() []string {
+	var out []string
+	if r.TransportErrors > 0 {
+		out = append(out, fmt.Sprintf("%d transport errors (want 0)", r.TransportErrors))
+	}
+	if r.OtherNon2xx > 0 {
+		out = append(out, fmt.Sprintf("%d non-2xx responses not caught by a kill or a pause (want 0)", r.OtherNon2xx))
+	}
+	if r.WrongBodies > 0 {
+		out = append(out, fmt.Sprintf("%d 2xx responses from another instance than X-Devcluster-Instance says (want 0)", r.WrongBodies))
+	}
+	for _, a := range Actions() {
+		if r.Actions[a] == 0 {
+			out = append(out, fmt.Sprintf("no %s was done (want each action at least once)", a))
+		}
+	}
+	if r.Sent < r.MinRequests {
+		out = append(out, fmt.Sprintf("%d requests sent, want at least %d", r.Sent, r.MinRequests))
+	}
+	out = append(out, r.Problems...)
+	if r.Stop.ExitErr != "" {
+		out = append(out, "devcluster up did not stop cleanly on SIGINT: "+r.Stop.ExitErr)
+	}
+	for _, l := range r.Stop.Leftovers {
+		out = append(out, "left behind after the stop: "+l)
+	}
+	return out
+}
+
+// Write prints the counts, then PASS or FAIL with every failure.
+func (r *Report) Write(w io.Writer) {
+	pct := func(n int64) string {
+		if r.Sent == 0 {
+			return ""
+		}
+		return fmt.Sprintf("%.3f%%", 100*float64(n)/float64(r.Sent))
+	}
+	rate := float64(r.Sent) / max(r.Elapsed.Seconds(), 1e-9)
+	fmt.Fprintf(w, "chaos soak: %d clients, %s, %d requests (%.0f/s), seed %d\n", r.Clients, r.Elapsed.Round(time.Millisecond), r.Sent, rate, r.Seed)
+	fmt.Fprintf(w, "  2xx                %9d  %s\n", r.OK, pct(r.OK))
+	fmt.Fprintf(w, "  caught by a kill   %9d  %s  (502: the instance was SIGKILLed during the request)\n", r.CaughtByKill, pct(r.CaughtByKill))
+	fmt.Fprintf(w, "  caught by a pause  %9d  %s  (5xx: the instance was SIGSTOPped during the request)\n", r.CaughtByPause, pct(r.CaughtByPause))
+	fmt.Fprintf(w, "  other non-2xx      %9d  (target 0)\n", r.OtherNon2xx)
+	fmt.Fprintf(w, "  transport errors   %9d  (target 0)\n", r.TransportErrors)
+	fmt.Fprintf(w, "  wrong bodies       %9d  (target 0)\n", r.WrongBodies)
+	fmt.Fprintf(w, "  non-2xx by status  %s\n", byStatus(r.ByStatus))
+	fmt.Fprintf(w, "  latency            p50 %s  p99 %s  max %s\n", r.Latency[0].Round(10*time.Microsecond), r.Latency[1].Round(10*time.Microsecond), r.Latency[2].Round(time.Millisecond))
+	var acts []string
+	for _, a := range Actions() {
+		acts = append(acts, fmt.Sprintf("%s %d", a, r.Actions[a]))
+	}
+	fmt.Fprintf(w, "  actions            %s\n", strings.Join(acts, ", "))
+	fmt.Fprintf(w, "  stop               SIGINT → exit in %s (%s); %d processes checked, %d left behind\n",
+		r.Stop.Took.Round(time.Millisecond), orOK(r.Stop.ExitErr), r.Stop.Checked, len(r.Stop.Leftovers))
+	if len(r.Unexplained) > 0 {
+		fmt.Fprintln(w, "  failed requests outside a kill or a pause:")
+		for i, u := range r.Unexplained {
+			if i == 20 {
+				fmt.Fprintf(w, "    … and %d more kinds\n", len(r.Unexplained)-20)
+				break
+			}
+			fmt.Fprintln(w, "    "+u)
+		}
+	}
+	if f := r.Failures(); len(f) > 0 {
+		fmt.Fprintln(w, "FAIL:")
+		for _, s := range f {
+			fmt.Fprintln(w, "  - "+s)
+		}
+		if r.DevclusterTail != "" {
+			fmt.Fprintln(w, r.DevclusterTail)
+		}
+		return
+	}
+	fmt.Fprintln(w, "PASS: zero transport errors, zero other non-2xx, every action done, clean stop")
+}
+
+func byStatus(m map[int]int64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var keys []int
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d ×%d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orOK(s string) string {
+	if s == "" {
+		return "exit status 0"
+	}
+	return s
+}
