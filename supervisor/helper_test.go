@@ -106,6 +106,16 @@ var helperModes = map[string]func(){
 		block()
 	},
 	"sleep": block,
+	"fds": func() {
+		// The descriptors this process was given, as an instance sees them.
+		names, _ := os.ReadDir("/proc/self/fd")
+		var fds []string
+		for _, n := range names {
+			fds = append(fds, n.Name())
+		}
+		fmt.Printf("FDS %s\n", strings.Join(fds, " "))
+		block()
+	},
 	"children": func() {
 		// Lists this process's own children, as a server that manages workers
 		// (gunicorn's master) sees them.

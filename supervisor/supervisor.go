@@ -217,6 +217,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	if err := errors.Join(CheckCommands(specs), checkPorts(specs)); err != nil {
 		return err
 	}
+	if err := MarkInheritedCloseOnExec(); err != nil {
+		s.out.logf("could not mark inherited descriptors close-on-exec (instances may inherit them): %v", err)
+	}
 
 	watchR, watchW, err := os.Pipe()
 	if err != nil {
