@@ -20,10 +20,10 @@ func WriteTable(w io.Writer, st Status) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "INSTANCE\tSTATE\tBALANCER\tPID\tPORT\tUPTIME\tRESTARTS\tREQUESTS\tLAST EXIT\tLAST CHECK")
+	fmt.Fprintln(tw, "INSTANCE\tSTATE\tPID\tPORT\tBALANCER\tUPTIME\tRESTARTS\tREQUESTS\tLAST EXIT\tLAST CHECK")
 	for _, in := range st.Instances {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n",
-			in.ID, in.State, balancerCell(in.Balancer), dash(in.PID), dash(in.Port), formatUptime(in.Uptime),
+			in.ID, in.State, dash(in.PID), dash(in.Port), balancerCell(in.Balancer), formatUptime(in.Uptime),
 			in.Restarts, in.Requests, orDash(in.LastExit), lastCheckCell(in.Balancer))
 	}
 	return tw.Flush()

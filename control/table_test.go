@@ -48,10 +48,10 @@ func TestWriteTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `devcluster pid 4121, proxy on http://127.0.0.1:8080, /home/u/app/Procfile
-INSTANCE  STATE          BALANCER     PID   PORT  UPTIME  RESTARTS  REQUESTS  LAST EXIT           LAST CHECK
-web.1     ready          in rotation  4122  5000  3m12s   0         1520      -                   HTTP 200 (3ms)
-web.2     stopped        drained      -     5001  -       1         0         signal: terminated  -
-worker.1  crash-looping  -            -     5100  -       7         0         exit status 1       -
+INSTANCE  STATE          PID   PORT  BALANCER     UPTIME  RESTARTS  REQUESTS  LAST EXIT           LAST CHECK
+web.1     ready          4122  5000  in rotation  3m12s   0         1520      -                   HTTP 200 (3ms)
+web.2     stopped        -     5001  drained      -       1         0         signal: terminated  -
+worker.1  crash-looping  -     5100  -            -       7         0         exit status 1       -
 `
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
