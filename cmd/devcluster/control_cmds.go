@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,98 +12,196 @@ import (
 	"github.com/devcluster/devcluster/control"
 )
 
+// action is what one command asks of the running cluster. do returns the targets that
+// were already as asked (start: running), which the report names apart.
+type action struct {
+	use, short, example string
+	verb                string // "restarted": the report says "restarted web.2"
+	already             string // "was already running": the report says "web.2 was already running"
+	args                func(e *env, f *clientFlags) cobra.PositionalArgs
+	complete            targetKind
+	noCompletion        bool
+	do                  func(ctx context.Context, c *control.Client, args []string) (already []string, err error)
+}
+
 // newActionCmd builds a command that sends one request to the running cluster and
 // reports what it did.
-func newActionCmd(e *env, use, short, example, verb string, args cobra.PositionalArgs, do func(ctx context.Context, c *control.Client, args []string) error) *cobra.Command {
+func newActionCmd(e *env, a action) *cobra.Command {
 	var f clientFlags
 	cmd := &cobra.Command{
-		Use:     use,
-		Short:   short,
-		Example: example,
-		Args:    args,
+		Use:     a.use,
+		Short:   a.short,
+		Example: a.example,
+		Args:    a.args(e, &f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := dial(e, &f)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			if err := do(cmd.Context(), c, args); err != nil {
+			already, err := a.do(cmd.Context(), c, args)
+			if err != nil {
 				return err
 			}
-			return report(e, &f, verb, args)
+			return report(e, &f, a, args, already)
 		},
 	}
+	if !a.noCompletion {
+		cmd.ValidArgsFunction = completeTargets(e, &f, a.complete)
+	}
 	addClientFlags(cmd, &f)
+	jsonErrors(e, cmd, &f)
 	return cmd
 }
 
+func anyArgs(*env, *clientFlags) cobra.PositionalArgs { return cobra.ArbitraryArgs }
+func noArgs(*env, *clientFlags) cobra.PositionalArgs  { return cobra.NoArgs }
+
+// namedArgs requires at least one argument, and says what it is to be (what, like
+// the example) and, when the running cluster answers, which names it has.
+func namedArgs(what, like string, kind targetKind) func(e *env, f *clientFlags) cobra.PositionalArgs {
+	return func(e *env, f *clientFlags) cobra.PositionalArgs {
+		return func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("%s needs %s, like %s", cmd.Name(), what, like)
+			if names, _ := completeTargets(e, f, kind)(cmd, nil, ""); len(names) > 0 {
+				msg += " (this cluster has " + strings.Join(names, ", ") + ")"
+			}
+			return errors.New(msg)
+		}
+	}
+}
+
 func newRestartCmd(e *env) *cobra.Command {
-	return newActionCmd(e, "restart [PROCESS | INSTANCE ...]",
-		"Restart processes or instances one at a time, without dropping requests",
-		`  devcluster restart          # every process
+	return newActionCmd(e, action{
+		use:   "restart [PROCESS | INSTANCE ...]",
+		short: "Restart processes or instances one at a time, without dropping requests",
+		example: `  devcluster restart          # every process
   devcluster restart web      # web.1, web.2, ... in turn
   devcluster restart web.2`,
-		"restarted", cobra.ArbitraryArgs, func(ctx context.Context, c *control.Client, args []string) error {
-			return c.Restart(ctx, args)
-		})
+		verb: "restarted", args: anyArgs, complete: processesAndInstances,
+		do: func(ctx context.Context, c *control.Client, args []string) ([]string, error) {
+			return nil, c.Restart(ctx, args)
+		},
+	})
 }
 
 func newStopCmd(e *env) *cobra.Command {
-	return newActionCmd(e, "stop INSTANCE...",
-		"Take instances out of rotation and stop them (they stay stopped)",
-		`  devcluster stop web.2`,
-		"stopped", cobra.MinimumNArgs(1), func(ctx context.Context, c *control.Client, args []string) error {
-			return c.Stop(ctx, args)
-		})
+	return newActionCmd(e, action{
+		use:     "stop INSTANCE...",
+		short:   "Take instances out of rotation and stop them (they stay stopped)",
+		example: `  devcluster stop web.2`,
+		verb:    "stopped", args: namedArgs("the instances to stop", "web.2", liveInstances), complete: liveInstances,
+		do: func(ctx context.Context, c *control.Client, args []string) ([]string, error) {
+			return nil, c.Stop(ctx, args)
+		},
+	})
 }
 
 func newStartCmd(e *env) *cobra.Command {
-	return newActionCmd(e, "start INSTANCE...",
-		"Start stopped instances again; they rejoin the rotation when ready",
-		`  devcluster start web.2`,
-		"started", cobra.MinimumNArgs(1), func(ctx context.Context, c *control.Client, args []string) error {
-			return c.Start(ctx, args)
-		})
+	return newActionCmd(e, action{
+		use:     "start INSTANCE...",
+		short:   "Start stopped instances again; they rejoin the rotation when ready",
+		example: `  devcluster start web.2`,
+		verb:    "started", already: "was already running",
+		args:     namedArgs("the instances to start", "web.2", stoppedInstances),
+		complete: stoppedInstances,
+		do:       startInstances,
+	})
+}
+
+// startInstances starts ids and returns those that were running already. It waits
+// until each is ready: Start answers then, or with the reason it is not.
+func startInstances(ctx context.Context, c *control.Client, ids []string) ([]string, error) {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	running := map[string]bool{}
+	for _, in := range st.Instances {
+		running[in.ID] = in.State == control.StateReady || in.State == control.StateStarting
+	}
+	var already []string
+	for _, id := range ids {
+		if running[id] {
+			already = append(already, id)
+		}
+	}
+	return already, c.Start(ctx, ids)
 }
 
 func newScaleCmd(e *env) *cobra.Command {
-	return newActionCmd(e, "scale PROCESS=N...",
-		"Change the number of instances of a process while it runs",
-		`  devcluster scale web=5     # web.4, web.5 on the next ports join when ready
+	return newActionCmd(e, action{
+		use:   "scale PROCESS=N...",
+		short: "Change the number of instances of a process while it runs",
+		example: `  devcluster scale web=5     # web.4, web.5 on the next ports join when ready
   devcluster scale web=2     # drains and stops the highest-numbered first`,
-		"scaled", cobra.MinimumNArgs(1), func(ctx context.Context, c *control.Client, args []string) error {
+		verb: "scaled", args: namedArgs("PROCESS=N for at least one process", "web=3", scaleProcesses), complete: scaleProcesses,
+		do: func(ctx context.Context, c *control.Client, args []string) ([]string, error) {
 			for _, a := range args {
 				name, count, ok := strings.Cut(a, "=")
 				n, err := strconv.Atoi(count)
 				if !ok || name == "" || err != nil || n < 0 {
-					return withHint(fmt.Errorf("%q is not PROCESS=N", a), "devcluster scale web=3")
+					return nil, withHint(fmt.Errorf("%q is not PROCESS=N", a), "devcluster scale web=3")
 				}
 				if err := c.Scale(ctx, name, n); err != nil {
-					return err
+					return nil, err
 				}
 			}
-			return nil
-		})
+			return nil, nil
+		},
+	})
 }
 
 func newDownCmd(e *env) *cobra.Command {
-	return newActionCmd(e, "down",
-		"Stop the running cluster, as Ctrl-C in its terminal does",
-		`  devcluster down`,
-		"stopped", cobra.NoArgs, func(ctx context.Context, c *control.Client, args []string) error {
-			return c.Down(ctx)
-		})
+	return newActionCmd(e, action{
+		use:     "down",
+		short:   "Stop the running cluster, as Ctrl-C in its terminal does",
+		example: `  devcluster down`,
+		verb:    "stopped", args: noArgs, noCompletion: true,
+		do: func(ctx context.Context, c *control.Client, args []string) ([]string, error) {
+			return nil, c.Down(ctx)
+		},
+	})
 }
 
-// report prints the outcome: JSON for scripts, one line for people.
-func report(e *env, f *clientFlags, verb string, targets []string) error {
+// report prints the outcome: JSON for scripts, one line for people, and one line
+// for each target that already was as asked.
+func report(e *env, f *clientFlags, a action, targets, already []string) error {
+	skip := map[string]bool{}
+	for _, id := range already {
+		skip[id] = true
+	}
+	var done []string
+	for _, t := range targets {
+		if !skip[t] {
+			done = append(done, t)
+		}
+	}
 	if f.json {
-		return writeJSON(e.stdout, map[string]any{"ok": true, "action": verb, "targets": targets})
+		out := map[string]any{"ok": true, "action": a.verb, "targets": targets}
+		if a.already != "" {
+			out["done"], out["already"] = nonNil(done), nonNil(already)
+		}
+		return writeJSON(e.stdout, out)
 	}
-	if len(targets) == 0 {
-		fmt.Fprintln(e.stdout, verb)
-		return nil
+	switch {
+	case len(targets) == 0:
+		fmt.Fprintln(e.stdout, a.verb)
+	case len(done) > 0:
+		fmt.Fprintf(e.stdout, "%s %s\n", a.verb, strings.Join(done, " "))
 	}
-	fmt.Fprintf(e.stdout, "%s %s\n", verb, strings.Join(targets, " "))
+	for _, id := range already {
+		fmt.Fprintf(e.stdout, "%s %s\n", id, a.already)
+	}
 	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -10,10 +10,11 @@ func newPsCmd(e *env) *cobra.Command {
 	var f clientFlags
 	cmd := &cobra.Command{
 		Use:   "ps",
-		Short: "List the instances of the running cluster",
+		Short: "List the instances of the running cluster: process state and the balancer's view",
 		Example: `  devcluster ps
-  devcluster ps --json | jq '.instances[] | select(.state != "ready")'`,
-		Args: cobra.NoArgs,
+  devcluster ps --json | jq '.instances[] | select(.balancer.in_rotation == false)'`,
+		Args:              cobra.NoArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := dial(e, &f)
 			if err != nil {
@@ -31,5 +32,6 @@ func newPsCmd(e *env) *cobra.Command {
 		},
 	}
 	addClientFlags(cmd, &f)
+	jsonErrors(e, cmd, &f)
 	return cmd
 }

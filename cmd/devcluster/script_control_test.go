@@ -78,3 +78,29 @@ func cmdJSONInstance(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Fatalf("%s: no instance %s", args[0], args[1])
 }
+
+// jsonl FILE: every line of FILE is one JSON object (what --json prints: logs a line
+// per object, errors as one line). jsondoc FILE: FILE is one JSON document.
+func cmdJSONLines(ts *testscript.TestScript, neg bool, args []string) {
+	data, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(data) == 0 {
+		ts.Fatalf("%s is empty, want JSON lines", args[0])
+	}
+	for i, l := range lines {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			ts.Fatalf("%s:%d is not a JSON object: %v: %q", args[0], i+1, err, l)
+		}
+	}
+}
+
+func cmdJSONDoc(ts *testscript.TestScript, neg bool, args []string) {
+	data, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		ts.Fatalf("%s is not one JSON document: %v", args[0], err)
+	}
+}

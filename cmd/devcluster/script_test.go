@@ -20,16 +20,39 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"go.uber.org/goleak"
 
 	"github.com/devcluster/devcluster/control"
 )
 
+// TestMain runs the tests, then fails if any goroutine outlived them; as the
+// "devcluster" command of the scripts, it fails any command (up above all) that
+// returns with a goroutine still running, so every goroutine up starts has an owner
+// that waits for it.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(leakCheckedMain{m}, map[string]func(){
 		"devcluster": func() {
-			os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+			code := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+			if err := goleak.Find(); err != nil {
+				fmt.Fprintf(os.Stderr, "devcluster left goroutines running: %v\n", err)
+				code = 3
+			}
+			os.Exit(code)
 		},
 	})
+}
+
+type leakCheckedMain struct{ m *testing.M }
+
+func (l leakCheckedMain) Run() int {
+	code := l.m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			return 1
+		}
+	}
+	return code
 }
 
 // TestScripts runs testdata/script/*.txtar: the CLI against real clusters of real
@@ -107,6 +130,8 @@ func TestScripts(t *testing.T) {
 			"balanceversion": cmdBalanceVersion,
 			"waitbalancer":   cmdWaitBalancer,
 			"jsoninstance":   cmdJSONInstance,
+			"jsonl":          cmdJSONLines,
+			"jsondoc":        cmdJSONDoc,
 		},
 	})
 }
