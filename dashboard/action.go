@@ -1,0 +1,177 @@
+package dashboard
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ActionKind names what a button does. The names are those of the CLI
+// (`devcluster restart`, `devcluster fault delay`, ...).
+type ActionKind string
+
+// Actions on one instance (Target "web.2"), unless said otherwise.
+const (
+	ActRestart     ActionKind = "restart" // Target: instance or process
+	ActStop        ActionKind = "stop"
+	ActStart       ActionKind = "start"
+	ActKill        ActionKind = "kill"   // SIGKILL; the restart policy brings it back
+	ActPause       ActionKind = "pause"  // SIGSTOP of the process group
+	ActResume      ActionKind = "resume" // SIGCONT
+	ActDrain       ActionKind = "drain"  // balancer: no new requests
+	ActReady       ActionKind = "ready"  // balancer: back in rotation
+	ActMaint       ActionKind = "maint"  // balancer: out of rotation, not checked
+	ActDelay       ActionKind = "delay"  // Duration, Jitter, Percent
+	ActFail        ActionKind = "fail"   // Percent, Status
+	ActWeight      ActionKind = "weight" // Weight
+	ActScale       ActionKind = "scale"  // Target: process; N
+	ActReload      ActionKind = "reload" // Target: process or instance
+	ActClearFaults ActionKind = "clear"  // Target: instance, or "" for every instance
+)
+
+// Action is what a button on the page asks the cluster to do. In JSON,
+// durations are in milliseconds (duration_ms, jitter_ms, for_ms).
+type Action struct {
+	Kind     ActionKind    `json:"kind"`
+	Target   string        `json:"target"`  // "web.2", or "web" for scale/reload/restart
+	Duration time.Duration `json:"-"`       // delay: added latency
+	Jitter   time.Duration `json:"-"`       // delay: ± this much, uniformly
+	Percent  float64       `json:"percent"` // delay, fail: share of requests hit (0 < p <= 100)
+	Status   int           `json:"status"`  // fail: the status the proxy answers with
+	Weight   int           `json:"weight"`  // weight: 0..256
+	N        int           `json:"n"`       // scale: instance count
+	For      time.Duration `json:"-"`       // a fault reverts by itself after this long; 0: until cleared
+}
+
+// Limits of the values an action may carry.
+const (
+	MaxWeight    = 256
+	MaxScale     = 1000
+	MaxDelay     = time.Hour
+	MaxFaultTime = 24 * time.Hour
+)
+
+var kinds = map[ActionKind]bool{
+	ActRestart: true, ActStop: true, ActStart: true, ActKill: true, ActPause: true,
+	ActResume: true, ActDrain: true, ActReady: true, ActMaint: true, ActDelay: true,
+	ActFail: true, ActWeight: true, ActScale: true, ActReload: true, ActClearFaults: true,
+}
+
+// TargetsProcess reports whether the action's Target may be a process name.
+func (a Action) TargetsProcess() bool {
+	return a.Kind == ActScale || a.Kind == ActReload || a.Kind == ActRestart
+}
+
+// Validate checks the action's shape (not whether its target exists), with a
+// message that says what is wrong and what is allowed.
+func (a Action) Validate() error {
+	var errs []string
+	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	if !kinds[a.Kind] {
+		return fmt.Errorf("unknown action %q (actions: %s)", a.Kind, kindList())
+	}
+	if a.Target == "" && a.Kind != ActClearFaults {
+		add("%s needs a target", a.Kind)
+	}
+	switch a.Kind {
+	case ActDelay:
+		if a.Duration <= 0 || a.Duration > MaxDelay {
+			add("delay must be between 1ms and %s, got %s", MaxDelay, a.Duration)
+		}
+		if a.Jitter < 0 || a.Jitter > a.Duration {
+			add("jitter must be between 0 and the delay (%s), got %s", a.Duration, a.Jitter)
+		}
+	case ActFail:
+		if a.Status < 100 || a.Status > 599 {
+			add("status must be an HTTP status 100..599, got %d", a.Status)
+		}
+	case ActWeight:
+		if a.Weight < 0 || a.Weight > MaxWeight {
+			add("weight must be between 0 and %d, got %d", MaxWeight, a.Weight)
+		}
+	case ActScale:
+		if a.N < 0 || a.N > MaxScale {
+			add("instance count must be between 0 and %d, got %d", MaxScale, a.N)
+		}
+	}
+	if a.Kind == ActDelay || a.Kind == ActFail {
+		if !(a.Percent > 0 && a.Percent <= 100) {
+			add("percent must be above 0 and at most 100, got %g", a.Percent)
+		}
+	}
+	if a.For < 0 || a.For > MaxFaultTime {
+		add("for must be between 0 (until cleared) and %s, got %s", MaxFaultTime, a.For)
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func kindList() string {
+	var names []string
+	for _, k := range []ActionKind{ActRestart, ActStop, ActStart, ActKill, ActPause, ActResume,
+		ActDrain, ActReady, ActMaint, ActDelay, ActFail, ActWeight, ActScale, ActReload, ActClearFaults} {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}
+
+// actionJSON is Action as the page sends it.
+type actionJSON struct {
+	Kind       ActionKind `json:"kind"`
+	Target     string     `json:"target"`
+	DurationMS float64    `json:"duration_ms"`
+	JitterMS   float64    `json:"jitter_ms"`
+	Percent    *float64   `json:"percent"` // absent: 100
+	Status     int        `json:"status"`
+	Weight     int        `json:"weight"`
+	N          int        `json:"n"`
+	ForMS      float64    `json:"for_ms"`
+}
+
+func (j actionJSON) action() Action {
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	a := Action{Kind: j.Kind, Target: j.Target, Duration: ms(j.DurationMS), Jitter: ms(j.JitterMS),
+		Percent: 100, Status: j.Status, Weight: j.Weight, N: j.N, For: ms(j.ForMS)}
+	if j.Percent != nil {
+		a.Percent = *j.Percent
+	}
+	if a.Kind == ActFail && a.Status == 0 {
+		a.Status = 503
+	}
+	return a
+}
+
+// checkTarget reports an unknown target, naming the known ones.
+func checkTarget(a Action, s Snapshot) error {
+	if a.Target == "" {
+		return nil
+	}
+	var known []string
+	if a.TargetsProcess() {
+		for _, p := range s.Processes {
+			if p.Name == a.Target {
+				return nil
+			}
+		}
+	}
+	if a.Kind != ActScale {
+		for _, in := range s.Instances {
+			if in.ID == a.Target {
+				return nil
+			}
+			known = append(known, in.ID)
+		}
+	} else {
+		for _, p := range s.Processes {
+			known = append(known, p.Name)
+		}
+	}
+	what := "instance"
+	if a.Kind == ActScale {
+		what = "process"
+	}
+	return fmt.Errorf("unknown %s %q (known: %s)", what, a.Target, strings.Join(known, ", "))
+}

@@ -1,0 +1,269 @@
+// devcluster dashboard: draws the state the live feed (Server-Sent Events at
+// "events") sends, and posts the buttons' actions to "api/action". Every value
+// from the cluster (paths, log lines) goes through textContent, never HTML.
+"use strict";
+
+const palette = ["#0b4f9c", "#c2410c", "#0a6b2c", "#7e22ce", "#b00020", "#0e7490", "#854d0e", "#be185d"];
+const historyLen = 120;
+const history = []; // {t, rate: {id: n}, p50: {id: ms}}
+const colours = new Map();
+let actionsKey = "";
+
+function colourOf(id) {
+  if (!colours.has(id)) colours.set(id, palette[colours.size % palette.length]);
+  return colours.get(id);
+}
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("data-")) e.setAttribute(k, v);
+    else e[k] = v;
+  }
+  for (const c of children) e.append(c instanceof Node ? c : String(c));
+  return e;
+}
+
+function fmtDuration(s) {
+  if (!s) return "–";
+  s = Math.floor(s);
+  if (s < 60) return s + "s";
+  if (s < 3600) return Math.floor(s / 60) + "m" + String(s % 60).padStart(2, "0") + "s";
+  return Math.floor(s / 3600) + "h" + String(Math.floor(s / 60) % 60).padStart(2, "0") + "m";
+}
+
+function fmtBytes(n) {
+  if (n < 1024) return n + " B";
+  if (n < 1 << 20) return (n / 1024).toFixed(1) + " KiB";
+  return (n / (1 << 20)).toFixed(1) + " MiB";
+}
+
+function fmtMS(v, count) {
+  if (!count) return "–";
+  return v < 10 ? v.toFixed(1) + " ms" : Math.round(v) + " ms";
+}
+
+// stateClass: the colour of a state; the word itself is always shown too.
+function stateClass(s) {
+  if (s === "ready" || s === "up") return "ok";
+  if (s === "draining" || s === "drained" || s === "maint" || s === "paused" || s === "starting" || s === "stopping") return "warn";
+  return "bad";
+}
+
+function badge(text) {
+  return el("span", { class: "badge " + stateClass(text) }, text || "–");
+}
+
+function cell(col, ...content) {
+  return el("td", { "data-col": col }, ...content);
+}
+
+function renderInstances(st) {
+  const body = document.querySelector("#instances tbody");
+  const rows = st.instances.map((i) => {
+    const t = i.traffic;
+    const sw = el("span", { class: "swatch" });
+    sw.style.background = colourOf(i.id);
+    const health = i.health.time
+      ? el("span", { class: i.health.ok ? "ok" : "bad", title: i.health.time }, (i.health.ok ? "✓ " : "✗ ") + i.health.result + " " + (i.health_seconds * 1000).toFixed(0) + "ms")
+      : "–";
+    const faults = el("span", { class: "faults" }, ...i.faults.map((f) => el("span", { class: "badge", title: f.until || "" }, f.kind + " " + f.detail)));
+    const fivexx = t.classes[5];
+    return el("tr", { "data-id": i.id },
+      el("td", { class: "id", "data-col": "id" }, sw, i.id),
+      cell("state", badge(i.state)),
+      cell("balancer", i.balancer ? badge(i.balancer) : "–"),
+      cell("pid", i.pid || "–"),
+      cell("port", i.port || "–"),
+      cell("uptime", fmtDuration(i.uptime_seconds)),
+      cell("restarts", i.restarts + " / " + i.reloads),
+      cell("health", health),
+      cell("active", i.active),
+      cell("total", t.total),
+      cell("rate", t.window.Count ? i.rate.toFixed(1) : "0"),
+      cell("p50", fmtMS(i.p50_ms, t.window.Count)),
+      cell("p99", fmtMS(i.p99_ms, t.window.Count)),
+      cell("errors", i.connect_errors + " / " + fivexx + " / " + t.timeouts),
+      cell("retries", i.retries),
+      cell("bytes", fmtBytes(t.bytes_in) + " / " + fmtBytes(t.bytes_out)),
+      cell("weight", i.weight),
+      cell("faults", faults));
+  });
+  body.replaceChildren(...rows);
+}
+
+function actionButton(kind, target, label, extra, cls) {
+  const b = el("button", { "data-action": kind, "data-target": target, type: "button" }, label || kind);
+  if (cls) b.className = cls;
+  b.addEventListener("click", () => act(Object.assign({ kind, target }, extra ? extra() : {})));
+  return b;
+}
+
+function numberInput(field, target, value, title) {
+  return el("input", { type: "number", "data-field": field, "data-target": target, value, title, "aria-label": title });
+}
+
+function fieldValue(field, target) {
+  const e = document.querySelector(`input[data-field="${field}"][data-target="${CSS.escape(target)}"]`);
+  return e && e.value !== "" ? Number(e.value) : undefined;
+}
+
+function renderActions(st) {
+  const key = JSON.stringify([st.processes.map((p) => p.name + p.instances), st.instances.map((i) => i.id)]);
+  if (key === actionsKey) return; // keep what the user is typing
+  actionsKey = key;
+  const box = document.getElementById("actions");
+  const procs = st.processes.map((p) => el("div", { class: "inst-actions", "data-process": p.name },
+    el("span", { class: "label" }, p.name),
+    el("span", { class: "group" },
+      actionButton("scale", p.name, "− scale", () => ({ n: Math.max(0, p.instances - 1) })),
+      el("span", { "data-col": "count" }, p.instances),
+      actionButton("scale", p.name, "+ scale", () => ({ n: p.instances + 1 }))),
+    el("span", { class: "group" }, actionButton("reload", p.name), actionButton("restart", p.name, "restart all"))));
+  const insts = st.instances.map((i) => el("div", { class: "inst-actions", "data-id": i.id },
+    el("span", { class: "label" }, i.id),
+    actionButton("restart", i.id), actionButton("stop", i.id), actionButton("start", i.id),
+    actionButton("kill", i.id, "kill", null, "danger"), actionButton("pause", i.id, "pause", null, "danger"), actionButton("resume", i.id),
+    el("span", { class: "group" }, actionButton("drain", i.id), actionButton("ready", i.id), actionButton("maint", i.id)),
+    el("span", { class: "group" },
+      numberInput("delay_ms", i.id, 300, "delay (ms)"), numberInput("jitter_ms", i.id, 0, "jitter (ms)"), numberInput("delay_percent", i.id, 100, "percent of requests"),
+      actionButton("delay", i.id, "set delay", () => ({ duration_ms: fieldValue("delay_ms", i.id), jitter_ms: fieldValue("jitter_ms", i.id) || 0, percent: fieldValue("delay_percent", i.id) }))),
+    el("span", { class: "group" },
+      numberInput("fail_percent", i.id, 50, "percent of requests"), numberInput("fail_status", i.id, 503, "status"),
+      actionButton("fail", i.id, "set fail", () => ({ percent: fieldValue("fail_percent", i.id), status: fieldValue("fail_status", i.id) }))),
+    el("span", { class: "group" },
+      numberInput("weight", i.id, i.weight, "weight"),
+      actionButton("weight", i.id, "set weight", () => ({ weight: fieldValue("weight", i.id) }))),
+    actionButton("clear", i.id, "clear faults")));
+  const all = el("div", { class: "inst-actions" }, el("span", { class: "label" }, "all"), actionButton("clear", "", "clear all faults"));
+  box.replaceChildren(...procs, ...insts, all);
+}
+
+async function act(a) {
+  const msg = document.getElementById("message");
+  const what = a.kind + (a.target ? " " + a.target : "");
+  msg.className = "";
+  msg.textContent = what + "…";
+  try {
+    const r = await fetch("api/action", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(a),
+    });
+    const text = (await r.text()).trim();
+    if (!r.ok) throw new Error(text || r.statusText);
+    msg.className = "ok";
+    msg.textContent = what + ": done";
+  } catch (e) {
+    msg.className = "bad";
+    msg.textContent = what + ": " + e.message;
+  }
+}
+
+function renderRecent(st) {
+  const rows = st.recent.map((r) => el("tr", {},
+    el("td", {}, new Date(r.time).toLocaleTimeString()),
+    el("td", { class: "text" }, r.method),
+    el("td", { class: "text" }, r.path),
+    el("td", { class: "text" }, r.instance || "proxy"),
+    el("td", { class: r.status >= 500 || !r.status ? "bad" : "" }, r.status || r.error || "–"),
+    el("td", {}, r.duration_ms.toFixed(1)),
+    el("td", { class: "text" }, r.id),
+    el("td", { class: "text" }, [r.decision, r.error].filter(Boolean).join(", "))));
+  document.querySelector("#recent tbody").replaceChildren(...rows);
+}
+
+function renderLogs(st) {
+  const box = document.getElementById("logs");
+  const blocks = st.instances.map((i) => {
+    const lines = (st.logs[i.id] || []).map((l) => l.text).join("\n");
+    const err = st.errors && st.errors[i.id] ? "(" + st.errors[i.id] + ")" : "";
+    const h = el("h3", {}, i.id);
+    h.style.color = colourOf(i.id);
+    return el("div", { "data-log": i.id }, h, el("pre", {}, lines || err || "(no output yet)"));
+  });
+  box.replaceChildren(...blocks);
+}
+
+// drawChart draws one line per instance over the history, labelled with the
+// instance's name at its end, so that colour is not the only way to tell them.
+function drawChart(canvas, series, unit) {
+  const ctx = canvas.getContext("2d");
+  const W = canvas.width, H = canvas.height, L = 60, R = 90, T = 14, B = 26;
+  ctx.clearRect(0, 0, W, H);
+  ctx.font = "16px system-ui, sans-serif";
+  const ids = [...new Set(history.flatMap((h) => Object.keys(h[series])))];
+  let maxV = 1;
+  for (const h of history) for (const v of Object.values(h[series])) maxV = Math.max(maxV, v);
+  maxV = niceCeil(maxV);
+  ctx.strokeStyle = "#bbb"; ctx.fillStyle = "#111"; ctx.lineWidth = 1;
+  for (let k = 0; k <= 4; k++) {
+    const y = T + (H - T - B) * (1 - k / 4);
+    ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(W - R, y); ctx.stroke();
+    ctx.fillText(fmtAxis(maxV * k / 4) + (k === 4 ? " " + unit : ""), 4, y + 5);
+  }
+  ctx.fillText("last " + Math.round(historyLen / 2) + " s", L, H - 6);
+  const x = (k) => L + (W - L - R) * (k / (historyLen - 1));
+  const y = (v) => T + (H - T - B) * (1 - v / maxV);
+  const offset = historyLen - history.length;
+  for (const id of ids) {
+    ctx.strokeStyle = colourOf(id); ctx.lineWidth = 3; ctx.beginPath();
+    let last = null;
+    history.forEach((h, k) => {
+      const v = h[series][id];
+      if (v === undefined) return;
+      if (last === null) ctx.moveTo(x(k + offset), y(v)); else ctx.lineTo(x(k + offset), y(v));
+      last = v;
+    });
+    ctx.stroke();
+    if (last !== null) {
+      ctx.fillStyle = colourOf(id);
+      ctx.fillText(id, W - R + 6, y(last) + 5);
+    }
+  }
+}
+
+function niceCeil(v) {
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 5, 10]) if (v <= m * p) return m * p;
+  return 10 * p;
+}
+
+function fmtAxis(v) { return v >= 10 ? Math.round(v) : v.toFixed(1); }
+
+function render(st) {
+  document.getElementById("proxy").textContent = "proxy " + (st.proxy || "–") + (st.strategy ? " · " + st.strategy : "");
+  const rate = {}, p50 = {};
+  for (const i of st.instances) {
+    rate[i.id] = i.rate;
+    if (i.traffic.window.Count) p50[i.id] = i.p50_ms;
+  }
+  history.push({ t: st.time, rate, p50 });
+  while (history.length > historyLen) history.shift();
+  renderInstances(st);
+  renderActions(st);
+  renderRecent(st);
+  renderLogs(st);
+  drawChart(document.getElementById("spread"), "rate", "req/s");
+  drawChart(document.getElementById("latency"), "p50", "ms");
+}
+
+function connect() {
+  const feed = document.getElementById("feed");
+  const es = new EventSource("events");
+  es.addEventListener("state", (e) => {
+    feed.dataset.live = "yes";
+    feed.textContent = "● live";
+    render(JSON.parse(e.data));
+  });
+  es.addEventListener("failure", (e) => {
+    feed.dataset.live = "no";
+    feed.textContent = "✗ " + JSON.parse(e.data).error;
+  });
+  es.onerror = () => {
+    feed.dataset.live = "no";
+    feed.textContent = "✗ disconnected, retrying";
+  };
+}
+
+connect();
