@@ -20,13 +20,22 @@ func WriteTable(w io.Writer, st Status) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "INSTANCE\tSTATE\tPID\tPORT\tBALANCER\tUPTIME\tRESTARTS\tREQUESTS\tLAST EXIT\tLAST CHECK")
+	fmt.Fprintln(tw, "INSTANCE\tSTATE\tPID\tPORT\tBALANCER\tUPTIME\tRESTARTS\tRELOADS\tREQUESTS\tLAST EXIT\tLAST CHECK")
 	for _, in := range st.Instances {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n",
 			in.ID, in.State, dash(in.PID), dash(in.Port), balancerCell(in.Balancer), formatUptime(in.Uptime),
-			in.Restarts, in.Requests, orDash(in.LastExit), lastCheckCell(in.Balancer))
+			in.Restarts, in.Reloads, in.Requests, lastExitCell(in), lastCheckCell(in.Balancer))
 	}
 	return tw.Flush()
+}
+
+// lastExitCell is the last exit, "planned stop (signal: terminated)" when devcluster
+// asked for it, so that a reload's SIGTERM does not read as a crash.
+func lastExitCell(in Instance) string {
+	if in.LastExitPlanned && in.LastExit != "" {
+		return "planned stop (" + in.LastExit + ")"
+	}
+	return orDash(in.LastExit)
 }
 
 // balancerCell is the proxy's view in one word or two: "in rotation", "DOWN"

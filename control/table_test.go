@@ -48,10 +48,10 @@ func TestWriteTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `devcluster pid 4121, proxy on http://127.0.0.1:8080, /home/u/app/Procfile
-INSTANCE  STATE          PID   PORT  BALANCER     UPTIME  RESTARTS  REQUESTS  LAST EXIT           LAST CHECK
-web.1     ready          4122  5000  in rotation  3m12s   0         1520      -                   HTTP 200 (3ms)
-web.2     stopped        -     5001  drained      -       1         0         signal: terminated  -
-worker.1  crash-looping  -     5100  -            -       7         0         exit status 1       -
+INSTANCE  STATE          PID   PORT  BALANCER     UPTIME  RESTARTS  RELOADS  REQUESTS  LAST EXIT           LAST CHECK
+web.1     ready          4122  5000  in rotation  3m12s   0         0        1520      -                   HTTP 200 (3ms)
+web.2     stopped        -     5001  drained      -       1         0        0         signal: terminated  -
+worker.1  crash-looping  -     5100  -            -       7         0        0         exit status 1       -
 `
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
@@ -87,6 +87,37 @@ func TestWriteTableBalancerDown(t *testing.T) {
 				t.Errorf("got %q, want %q in\n%s", got, tt.want, b.String())
 			}
 		})
+	}
+}
+
+// TestWriteTableReloadsApartFromCrashes is the regression test for ps counting
+// planned reloads as crashes: RESTARTS went up and LAST EXIT said "signal:
+// terminated" after every save. Reloads have their own column, and a planned
+// stop says so.
+func TestWriteTableReloadsApartFromCrashes(t *testing.T) {
+	t.Parallel()
+	st := Status{Instances: []Instance{
+		{ID: "web.1", State: StateReady, PID: 7, Port: 5000, Reloads: 3, LastExit: "signal: terminated", LastExitPlanned: true},
+		{ID: "web.2", State: StateReady, PID: 8, Port: 5001, Restarts: 1, Reloads: 3, LastExit: "signal: killed"},
+	}}
+	var b strings.Builder
+	if err := WriteTable(&b, st); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		row          int
+		column, want string
+	}{
+		{1, "RESTARTS", "0"},
+		{1, "RELOADS", "3"},
+		{1, "LAST EXIT", "planned stop (signal: terminated)"},
+		{2, "RESTARTS", "1"},
+		{2, "LAST EXIT", "signal: killed"},
+	}
+	for _, tt := range tests {
+		if got := tableCell(t, b.String(), tt.row, tt.column); got != tt.want {
+			t.Errorf("row %d %s: got %q, want %q in\n%s", tt.row, tt.column, got, tt.want, b.String())
+		}
 	}
 }
 

@@ -103,18 +103,25 @@ type Status struct {
 // In JSON, Uptime is "uptime_seconds" (a number) so that scripts need not parse
 // Go durations; every other field is named after its Go field in snake case.
 type Instance struct {
-	ID         string        `json:"id"`      // "web.2"
-	Process    string        `json:"process"` // "web"
-	Index      int           `json:"index"`   // 1-based
-	Port       int           `json:"port"`
-	PID        int           `json:"pid"` // 0 when no process runs
-	State      string        `json:"state"`
-	Since      time.Time     `json:"since"` // time of the last state change
-	Uptime     time.Duration `json:"-"`     // 0 when no process runs
-	Restarts   int           `json:"restarts"`
-	Requests   uint64        `json:"requests"`  // requests served through the proxy
-	LastExit   string        `json:"last_exit"` // "exit status 1", "signal: killed", "" if none yet
-	Generation int           `json:"generation"`
+	ID       string        `json:"id"`      // "web.2"
+	Process  string        `json:"process"` // "web"
+	Index    int           `json:"index"`   // 1-based
+	Port     int           `json:"port"`
+	PID      int           `json:"pid"` // 0 when no process runs
+	State    string        `json:"state"`
+	Since    time.Time     `json:"since"`    // time of the last state change
+	Uptime   time.Duration `json:"-"`        // 0 when no process runs
+	Restarts int           `json:"restarts"` // restarts after exits devcluster did not ask for (crashes)
+	// Reloads counts the restarts devcluster asked for: a reload on a file change,
+	// `devcluster restart`, a start after `devcluster stop`. Apart from Restarts so
+	// that a busy edit session does not look like a crashing app.
+	Reloads  int    `json:"reloads"`
+	Requests uint64 `json:"requests"`  // requests served through the proxy
+	LastExit string `json:"last_exit"` // "exit status 1", "signal: killed", "" if none yet
+	// LastExitPlanned is true when LastExit followed a stop devcluster asked for
+	// (reload, restart, stop, scale down): its "signal: terminated" is no crash.
+	LastExitPlanned bool `json:"last_exit_planned"`
+	Generation      int  `json:"generation"`
 	// Balancer is what the proxy thinks of the instance, which may differ from
 	// State: a process can be "ready" while its health checks fail. nil (null
 	// in JSON) when the proxy does not balance the instance's process.
