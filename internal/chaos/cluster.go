@@ -54,13 +54,17 @@ type cluster struct {
 	stdout  *os.File
 	stderr  *os.File
 	stopped bool
+	// seen holds every instance process ps ever showed, and the members of their
+	// process groups, by pid with its start time (pids wrap at 32768 on Linux by
+	// default, and every CLI call of the soak takes one).
+	seen map[int]string
 }
 
 // startCluster starts `devcluster up` in cfg's app directory and waits (60 s at most: a
 // cold Flask start under a loaded machine) until the three instances are ready and the
 // proxy answers.
 func startCluster(ctx context.Context, cfg *Config) (*cluster, error) {
-	c := &cluster{cfg: cfg, done: make(chan struct{})}
+	c := &cluster{cfg: cfg, done: make(chan struct{}), seen: map[int]string{}}
 	var err error
 	if c.stdout, err = os.Create(filepath.Join(cfg.WorkDir, "devcluster.out")); err != nil {
 		return nil, err
@@ -94,6 +98,8 @@ func startCluster(ctx context.Context, cfg *Config) (*cluster, error) {
 	return c, nil
 }
 
+// closeLogs closes devcluster's log files (a second close is harmless: its error is
+// ignored, the files are only read by name afterwards).
 func (c *cluster) closeLogs() {
 	c.stdout.Close()
 	c.stderr.Close()
@@ -138,6 +144,9 @@ func (c *cluster) ps(ctx context.Context) (status, error) {
 	for _, in := range st.Instances {
 		if in.Process == "web" {
 			web = append(web, in)
+		}
+		if in.PID > 0 {
+			c.remember(in.PID)
 		}
 	}
 	st.Instances = web
@@ -232,6 +241,23 @@ func (c *cluster) tail() string {
 	return "devcluster's last lines (" + c.stderr.Name() + "):\n    " + strings.Join(lines, "\n    ")
 }
 
+// remember adds pid, and the other members of its process group, to c.seen.
+func (c *cluster) remember(pid int) {
+	if _, ok := c.seen[pid]; ok {
+		return
+	}
+	if t := startTime(pid); t != "" {
+		c.seen[pid] = t
+	}
+	if g, err := syscall.Getpgid(pid); err == nil && g == pid {
+		for _, p := range groupMembers(pid) {
+			if t := startTime(p); t != "" && c.seen[p] == "" {
+				c.seen[p] = t
+			}
+		}
+	}
+}
+
 // StopResult is how `devcluster up` ended after SIGINT, and what it left behind.
 type StopResult struct {
 	Took      time.Duration
@@ -241,18 +267,15 @@ type StopResult struct {
 }
 
 // stop sends SIGINT (as Ctrl-C does) and waits 30 s for devcluster to exit; then every
-// process it ran (the instances of the last ps and their process groups) must be gone,
-// and every port it used free.
+// process it ran that the soak saw (every instance ps showed, and their process groups'
+// members) must be gone, and every port it used free.
 func (c *cluster) stop(ctx context.Context) StopResult {
 	var res StopResult
-	pids := map[int]bool{}
 	if st, err := c.ps(ctx); err == nil {
-		for _, in := range st.Instances {
+		for _, in := range st.Instances { // the newest group members too
 			if in.PID > 0 {
-				pids[in.PID] = true
-				for _, p := range groupMembers(in.PID) {
-					pids[p] = true
-				}
+				delete(c.seen, in.PID)
+				c.remember(in.PID)
 			}
 		}
 	}
@@ -269,8 +292,8 @@ func (c *cluster) stop(ctx context.Context) StopResult {
 	if res.ExitErr == "" && c.waitErr != nil {
 		res.ExitErr = c.waitErr.Error()
 	}
-	res.Checked = len(pids)
-	res.Leftovers = leftovers(pids, c.cfg.ports())
+	res.Checked = len(c.seen)
+	res.Leftovers = leftovers(c.seen, c.cfg.ports())
 	c.closeLogs()
 	return res
 }
@@ -305,14 +328,15 @@ func groupsOf(parent int) []int {
 }
 
 // leftovers polls for 2 s (a reparented descendant may still be exiting) and then names
-// each process of pids that still runs and each port that still accepts connections.
-func leftovers(pids map[int]bool, ports []int) []string {
+// each process of procs (pid → start time) that still runs and each port that is still
+// held.
+func leftovers(procs map[int]string, ports []int) []string {
 	var out []string
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		out = out[:0]
-		for pid := range pids {
-			if alive(pid) {
+		for pid, start := range procs {
+			if alive(pid) && startTime(pid) == start {
 				out = append(out, fmt.Sprintf("pid %d (%s) still runs", pid, cmdline(pid)))
 			}
 		}
@@ -378,6 +402,15 @@ func procStat(pid int) []string {
 func alive(pid int) bool {
 	f := procStat(pid)
 	return len(f) > 0 && f[0] != "Z"
+}
+
+// startTime is the process's start time in clock ticks since boot (field 22 of
+// /proc/PID/stat): with the pid, it names one process even after pids wrap.
+func startTime(pid int) string {
+	if f := procStat(pid); len(f) > 19 {
+		return f[19]
+	}
+	return ""
 }
 
 func ppid(pid int) int {
