@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -75,19 +74,19 @@ func balancerView(b proxy.BackendStats, balanced bool) *control.Balancer {
 	}
 }
 
-// ids lists the instances the supervisor knows, for error messages.
+// ids lists the instances the supervisor knows, for error messages, in its order
+// (manifest order, then index: web.2 before web.10).
 func (a *clusterAPI) ids() []string {
 	var ids []string
 	for _, in := range a.sup.Status() {
 		ids = append(ids, in.ID)
 	}
-	sort.Strings(ids)
 	return ids
 }
 
 func (a *clusterAPI) checkInstances(ids []string) error {
 	if len(ids) == 0 {
-		return fmt.Errorf("name at least one instance, e.g. web.2 (instances: %s)", strings.Join(a.ids(), ", "))
+		return control.Errorf(http.StatusBadRequest, "name at least one instance, e.g. web.2 (instances: %s)", strings.Join(a.ids(), ", "))
 	}
 	known := map[string]bool{}
 	for _, id := range a.ids() {
@@ -95,13 +94,13 @@ func (a *clusterAPI) checkInstances(ids []string) error {
 	}
 	for _, id := range ids {
 		if !known[id] {
-			return fmt.Errorf("unknown instance %q (instances: %s)", id, strings.Join(a.ids(), ", "))
+			return control.Errorf(http.StatusNotFound, "unknown instance %q (instances: %s)", id, strings.Join(a.ids(), ", "))
 		}
 	}
 	return nil
 }
 
-// expandTargets turns process names and instance IDs into a checked list; none means all.
+// checkTargets checks that every target names a process or an instance.
 func (a *clusterAPI) checkTargets(targets []string) error {
 	known := map[string]bool{}
 	for _, n := range a.proj.processNames() {
@@ -112,7 +111,7 @@ func (a *clusterAPI) checkTargets(targets []string) error {
 	}
 	for _, t := range targets {
 		if !known[t] {
-			return fmt.Errorf("unknown process or instance %q (processes: %s; instances: %s)", t,
+			return control.Errorf(http.StatusNotFound, "unknown process or instance %q (processes: %s; instances: %s)", t,
 				strings.Join(a.proj.processNames(), ", "), strings.Join(a.ids(), ", "))
 		}
 	}
@@ -155,10 +154,10 @@ func (a *clusterAPI) Start(ctx context.Context, ids []string) error {
 
 func (a *clusterAPI) Scale(ctx context.Context, process string, n int) error {
 	if a.proj.process(process) == nil {
-		return fmt.Errorf("unknown process %q (processes: %s)", process, strings.Join(a.proj.processNames(), ", "))
+		return control.Errorf(http.StatusNotFound, "unknown process %q (processes: %s)", process, strings.Join(a.proj.processNames(), ", "))
 	}
 	if n < 0 {
-		return fmt.Errorf("cannot scale %s to %d instances: the count must be 0 or more", process, n)
+		return control.Errorf(http.StatusBadRequest, "cannot scale %s to %d instances: the count must be 0 or more", process, n)
 	}
 	// The same plan as start-up, so that scaling cannot do what -m refuses: put two
 	// instances on one port (a.101 on b.1's), or run more than the limit.
