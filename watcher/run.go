@@ -198,12 +198,14 @@ func (s *session) isRoot(dir string) bool {
 	return false
 }
 
-// handle turns one inotify event into changed paths.
+// handle turns one inotify event into changed paths. An attribute change
+// counts only when it was a touch (see touched).
 func (s *session) handle(ev fsnotify.Event, now time.Time) {
-	if !ev.Has(fsnotify.Create | fsnotify.Write | fsnotify.Remove | fsnotify.Rename) {
-		return // chmod, or an operation not asked for
-	}
 	path := filepath.Clean(ev.Name)
+	if !ev.Has(fsnotify.Create|fsnotify.Write|fsnotify.Remove|fsnotify.Rename) &&
+		!(ev.Has(fsnotify.Chmod) && touched(path)) {
+		return // a chmod, or an operation not asked for
+	}
 	if filepath.Base(path) == ".gitignore" && s.filter.git != nil {
 		if err := s.filter.git.load(filepath.Dir(path)); err != nil {
 			s.logf("watch: %s: %v", s.filter.relDisplay(path), err)

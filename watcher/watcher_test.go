@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -344,8 +345,44 @@ func TestChmodOnlyProducesNothing(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{"app.py": "v1"})
+	// Written an hour ago: a chmod in the clock tick of a write is a touch.
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(filepath.Join(root, "app.py"), old, old); err != nil {
+		t.Fatal(err)
+	}
 	h := start(t, Config{Root: root}, nil)
 	if err := os.Chmod(h.path("app.py"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.expectNothingElse()
+}
+
+// TestTouchReloads: "touch app.py", a common way to ask for a reload, was
+// ignored with every other attribute change. A chmod still is
+// (TestChmodOnlyProducesNothing), and so is touching a directory.
+func TestTouchReloads(t *testing.T) {
+	t.Parallel()
+	touch, err := exec.LookPath("touch")
+	if err != nil {
+		t.Skip("no touch command")
+	}
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"app.py": "v1", "pkg/views.py": "v1"})
+	old := time.Now().Add(-time.Hour)
+	for _, name := range []string{"app.py", "pkg/views.py"} {
+		if err := os.Chtimes(filepath.Join(root, name), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := start(t, Config{Root: root}, nil)
+	if out, err := exec.Command(touch, h.path("app.py")).CombinedOutput(); err != nil {
+		t.Fatalf("touch: %v: %s", err, out)
+	}
+	h.expect("app.py")
+	if out, err := exec.Command(touch, h.path("pkg")).CombinedOutput(); err != nil {
+		t.Fatalf("touch pkg: %v: %s", err, out)
+	}
+	if err := os.Chmod(h.path("pkg/views.py"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	h.expectNothingElse()
