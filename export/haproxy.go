@@ -1,0 +1,189 @@
+package export
+
+import (
+	"fmt"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// haproxyTemplate is a complete haproxy.cfg. Every value from the manifest
+// goes through hq (HAProxy's escaping) or is a number, a duration or a
+// validated name. The algorithm is always written out: HAProxy 3.3 changed its
+// default from roundrobin to random.
+var haproxyTemplate = template.Must(template.New("haproxy.cfg").Funcs(funcs).Parse(`{{.Header}}
+global
+    log stdout format raw local0
+    # As root, add "user haproxy", "group haproxy" and "chroot /var/lib/haproxy".
+{{- if .Resolvers}}
+
+# Docker's DNS: the replicas of each service, as they come and go.
+resolvers docker
+    nameserver dns 127.0.0.11:53
+    accepted_payload_size 8192
+    hold valid 10s
+{{- end}}
+
+defaults
+    mode http
+    log global
+    option httplog
+    option dontlognull
+    timeout connect {{hdur .ConnectTimeout}}
+    timeout client 60s
+    # devcluster answers 504 when no response head came within response_timeout;
+    # HAProxy's server timeout is the nearest (inactivity while waiting for the server).
+    timeout server {{hdur .ResponseTimeout}}
+    timeout http-request 10s
+    timeout http-keep-alive 60s
+    # devcluster's retry rule: a request goes to another instance only when the
+    # connection could not be made, never after it may have reached the app.
+    retries {{.Retries}}
+{{- if gt .Retries 0}}
+    retry-on conn-failure
+    option redispatch
+{{- end}}
+
+frontend devcluster
+    bind {{.Bind}}
+    # The headers devcluster sets; it removes the forwarding headers it does not set.
+    option forwardfor
+    http-request set-header X-Forwarded-Proto http
+    http-request set-header X-Forwarded-Host %[req.hdr(host)]
+    http-request set-header X-Forwarded-Port %[dst_port]
+    http-request set-header X-Real-IP %[src]
+    http-request del-header Forwarded
+    http-request del-header X-Forwarded-Prefix
+    http-request del-header X-Forwarded-Ssl
+{{- range .Routes}}
+    use_backend {{.Name}} if { path {{hq .Prefix}} } || { path_beg {{hq (slash .Prefix)}} }
+{{- end}}
+{{- with .Default}}
+    default_backend {{.Name}}
+{{- end}}
+{{range .Backends}}
+backend {{.Name}}
+    # strategy {{.Strategy}}{{if .Sticky}}, sticky: {{.Sticky}}{{end}}
+    balance {{.Balance}}
+{{- if .Consistent}}
+    hash-type consistent
+{{- end}}
+{{- if .HealthPath}}
+    option httpchk GET {{hq .HealthPath}}
+{{- end}}
+    timeout check {{hdur .HealthTimeout}}
+{{- if .Cookie}}
+    cookie {{.Cookie}} insert indirect nocache{{if .Template}} dynamic
+    dynamic-cookie-key {{.Name}}{{end}}
+{{- end}}
+    http-response set-header X-Devcluster-Instance %s
+    default-server check inter {{hdur .Interval}} rise {{.Rise}} fall {{.Fall}}
+{{- if .Template}}
+    # One server per replica found through Docker's DNS; raise the count to scale further.
+    server-template {{.Template}} resolvers docker init-addr none weight {{.Weight}}{{if .MaxConn}} maxconn {{.MaxConn}}{{end}}
+{{- end}}
+{{- range .Servers}}
+    server {{.ID}} {{.Addr}}{{if $.CookieOn}} cookie {{.ID}}{{end}} weight {{.Weight}}{{if .MaxConn}} maxconn {{.MaxConn}}{{end}}
+{{- end}}
+{{end}}
+listen stats
+    bind {{.StatsBind}}
+    stats enable
+    stats uri /
+    stats refresh 5s
+`))
+
+type haproxyBackend struct {
+	Name, Strategy, Sticky, Balance string
+	Consistent                      bool
+	HealthPath                      string
+	HealthTimeout, Interval         time.Duration
+	Rise, Fall                      int
+	Cookie                          string
+	Servers                         []haproxyServer
+	Template                        string // compose: "web. 3 web:5000"
+	Weight, MaxConn                 int
+}
+
+type haproxyServer struct {
+	ID, Addr        string
+	Weight, MaxConn int
+}
+
+// haproxyBalance maps devcluster's strategy and stickiness to HAProxy's
+// balance algorithm and whether it hashes (consistently, so that only the
+// clients of an instance that leaves move, as devcluster's rendezvous hash).
+func haproxyBalance(strategy, sticky string) (string, bool) {
+	if sticky == "source" {
+		return "source", true
+	}
+	switch strategy {
+	case "random":
+		return "random(2)", false // devcluster's random is power of two choices
+	case "source", "uri":
+		return strategy, true
+	}
+	return strategy, false // roundrobin, leastconn, first: same names
+}
+
+func renderHAProxy(c *Cluster, r *Result) error {
+	commonWarnings(c, r, "haproxy")
+	var b strings.Builder
+	if err := haproxyTemplate.Execute(&b, c.haproxyData(c.Listen, false)); err != nil {
+		return err
+	}
+	r.add("haproxy.cfg", b.String())
+	return nil
+}
+
+type haproxyData struct {
+	Header, Bind, StatsBind string
+	ConnectTimeout          time.Duration
+	ResponseTimeout         time.Duration
+	Retries                 int
+	Routes                  []*Process
+	Default                 *Process
+	Backends                []haproxyBackend
+	CookieOn                bool
+	Resolvers               bool // compose: servers found through Docker's DNS
+}
+
+// haproxyData builds the template's data; with docker, each backend finds the
+// replicas of its compose service through Docker's DNS.
+func (c *Cluster) haproxyData(bind string, docker bool) *haproxyData {
+	d := &haproxyData{
+		Header:          c.header("#"),
+		Bind:            bind,
+		StatsBind:       c.StatsListen,
+		ConnectTimeout:  c.ConnectTimeout,
+		ResponseTimeout: c.ResponseTimeout,
+		Retries:         c.Retries,
+		Default:         c.DefaultBackend(),
+		CookieOn:        c.Sticky == "cookie",
+		Resolvers:       docker,
+	}
+	for _, p := range c.Balanced() {
+		if p.Prefix != "/" {
+			d.Routes = append(d.Routes, p)
+		}
+		bal, consistent := haproxyBalance(c.Strategy, c.Sticky)
+		be := haproxyBackend{
+			Name: p.Name, Strategy: c.Strategy, Sticky: c.Sticky, Balance: bal, Consistent: consistent,
+			HealthPath: p.Health.Path, HealthTimeout: p.Health.Timeout, Interval: p.Health.Interval,
+			Rise: p.Health.Rise, Fall: p.Health.Fall,
+		}
+		if d.CookieOn {
+			be.Cookie = c.Cookie
+		}
+		if docker {
+			be.Template = fmt.Sprintf("%s. %d %s", p.Name, max(p.Count, 1), hostPort(p.Slug, p.Port))
+			be.Weight, be.MaxConn = p.Weight, p.MaxConn
+		} else {
+			for _, in := range p.Instances {
+				be.Servers = append(be.Servers, haproxyServer{ID: in.ID, Addr: hostPort("127.0.0.1", in.Port), Weight: p.Weight, MaxConn: p.MaxConn})
+			}
+		}
+		d.Backends = append(d.Backends, be)
+	}
+	return d
+}
