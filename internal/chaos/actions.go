@@ -40,6 +40,7 @@ type event struct {
 	start    time.Time // kill: the SIGKILL; pause: the SIGSTOP
 	end      time.Time // kill: = start; pause: the SIGCONT; others: the action's end
 	inFlight int64     // kill: client requests in flight at the SIGKILL
+	active   int64     // kill, pause: the victim's requests in flight per ps just before (-1: unknown)
 	err      string    // the action failed, or its effect never came
 }
 
@@ -156,7 +157,7 @@ func (c *chaosLoop) kill(ctx context.Context) event {
 	if err != nil {
 		return event{start: time.Now(), err: err.Error()}
 	}
-	ev := event{target: v.ID, pid: v.PID}
+	ev := event{target: v.ID, pid: v.PID, active: v.active()}
 	ev.inFlight = c.ld.inFlight.Load()
 	ev.start = time.Now()
 	ev.end = ev.start
@@ -185,7 +186,7 @@ func (c *chaosLoop) pause(ctx context.Context) event {
 	if err != nil {
 		return event{start: time.Now(), err: err.Error()}
 	}
-	ev := event{target: v.ID, pid: v.PID}
+	ev := event{target: v.ID, pid: v.PID, active: v.active()}
 	pgid, err := syscall.Getpgid(v.PID)
 	if err != nil || pgid == syscall.Getpgrp() || pgid <= 1 {
 		ev.start = time.Now()

@@ -36,6 +36,15 @@ func (in instance) inRotation() bool {
 	return in.State == "ready" && in.PID > 0 && (in.Balancer == nil || in.Balancer.State == "up")
 }
 
+// active is the balancer's count of requests in flight on the instance, -1 when ps
+// does not show the balancer's view.
+func (in instance) active() int64 {
+	if in.Balancer == nil {
+		return -1
+	}
+	return in.Balancer.Active
+}
+
 type status struct {
 	PID       int        `json:"pid"`
 	Instances []instance `json:"instances"`
@@ -75,6 +84,7 @@ func startCluster(ctx context.Context, cfg *Config) (*cluster, error) {
 	c.cmd.Dir = cfg.appDir()
 	c.cmd.Env = cfg.env()
 	c.cmd.Stdout, c.cmd.Stderr = c.stdout, c.stderr
+	stopWithUs(c.cmd)
 	if err := c.cmd.Start(); err != nil {
 		c.closeLogs()
 		return nil, fmt.Errorf("start %s up: %w", cfg.Devcluster, err)

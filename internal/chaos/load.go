@@ -50,6 +50,7 @@ type clientResult struct {
 }
 
 type loadResult struct {
+	begin     time.Time
 	elapsed   time.Duration
 	sent, ok  int64
 	latencies []time.Duration
@@ -154,7 +155,7 @@ func (l *load) stop() loadResult {
 	l.halt.Store(true)
 	l.wg.Wait()
 	l.tr.CloseIdleConnections()
-	res := loadResult{elapsed: time.Since(l.begin), sent: l.sent.Load()}
+	res := loadResult{begin: l.begin, elapsed: time.Since(l.begin), sent: l.sent.Load()}
 	for _, r := range l.results {
 		res.ok += r.ok
 		res.latencies = append(res.latencies, r.latencies...)

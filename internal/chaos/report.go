@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -40,6 +41,7 @@ type Report struct {
 	MinRequests int64
 	Problems    []string // actions that failed, bounds exceeded: each is a miss
 	Unexplained []string // the failed requests that miss the target, grouped, with what happened then
+	Caught      []string // each kill or pause that caught requests: when, how many, the bound
 	Stop        StopResult
 
 	DevclusterTail string // devcluster's last lines, when the stop went wrong
@@ -59,6 +61,7 @@ func newReport(cfg *Config, res loadResult, events []event, problems []string) *
 	}
 	r.Latency = percentiles(res.latencies)
 	r.classify(res.failures, events)
+	r.describeCaught(res.begin, res.failures, events)
 	return r
 }
 
@@ -128,6 +131,39 @@ func (r *Report) classify(failures []record, events []event) {
 	})
 	for _, k := range kinds {
 		r.Unexplained = append(r.Unexplained, fmt.Sprintf("%6d × %s", groups[k], k))
+	}
+}
+
+// describeCaught lists, for each kill and pause that caught requests, when it happened
+// (since the load began) and how many it caught, beside what bounds them.
+func (r *Report) describeCaught(begin time.Time, failures []record, events []event) {
+	caught := map[int]int64{}
+	for _, f := range failures {
+		if f.status == 0 || f.err != "" {
+			continue
+		}
+		if i := caughtBy(f, events, Kill); i >= 0 {
+			caught[i]++
+		} else if i := caughtBy(f, events, Pause); i >= 0 {
+			caught[i]++
+		}
+	}
+	for i, ev := range events {
+		n := caught[i]
+		if n == 0 {
+			continue
+		}
+		on := "unknown"
+		if ev.active >= 0 {
+			on = strconv.FormatInt(ev.active, 10)
+		}
+		line := fmt.Sprintf("%7.1fs %-5s %-6s pid %-7d caught %d", ev.start.Sub(begin).Seconds(), ev.kind, ev.target, ev.pid, n)
+		if ev.kind == Kill {
+			line += fmt.Sprintf(" (in flight at the SIGKILL: %d from the clients; on %s per ps just before: %s)", ev.inFlight, ev.target, on)
+		} else {
+			line += fmt.Sprintf(" in %s (at most one per client: %d)", ev.end.Sub(ev.start).Round(time.Millisecond), r.Clients)
+		}
+		r.Caught = append(r.Caught, line)
 	}
 }
 
@@ -242,6 +278,16 @@ func (r *Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "  actions            %s\n", strings.Join(acts, ", "))
 	fmt.Fprintf(w, "  stop               SIGINT → exit in %s (%s); %d processes checked, %d left behind\n",
 		r.Stop.Took.Round(time.Millisecond), orOK(r.Stop.ExitErr), r.Stop.Checked, len(r.Stop.Leftovers))
+	if len(r.Caught) > 0 {
+		fmt.Fprintln(w, "  kills and pauses that caught requests (time since the load began):")
+		for i, c := range r.Caught {
+			if i == 20 {
+				fmt.Fprintf(w, "    … and %d more\n", len(r.Caught)-20)
+				break
+			}
+			fmt.Fprintln(w, "  "+c)
+		}
+	}
 	if len(r.Unexplained) > 0 {
 		fmt.Fprintln(w, "  failed requests outside a kill or a pause:")
 		for i, u := range r.Unexplained {

@@ -172,3 +172,28 @@ func TestTrimErr(t *testing.T) {
 		t.Errorf("trimErr: got %q, want %q", got, want)
 	}
 }
+
+// TestReportCaught: each kill and pause that caught requests gets a line with its bound;
+// the others none.
+func TestReportCaught(t *testing.T) {
+	t.Parallel()
+	evs := soakEvents()
+	evs[0].active = 3
+	res := loadResult{begin: t0, sent: 5, ok: 2, failures: []record{
+		{start: at(900), end: at(1010), status: 502, instance: "web.2"},
+		{start: at(950), end: at(1020), status: 502, instance: "web.2"},
+		{start: at(2900), end: at(6000), status: 504, instance: "web.3"},
+	}}
+	r := newReport(&Config{Clients: 50}, res, evs, nil)
+	want := []string{
+		"    1.0s kill  web.2  pid 100     caught 2 (in flight at the SIGKILL: 7 from the clients; on web.2 per ps just before: 3)",
+		"    3.0s pause web.3  pid 200     caught 1 in 3s (at most one per client: 50)",
+	}
+	if strings.Join(r.Caught, "\n") != strings.Join(want, "\n") {
+		t.Errorf("caught:\ngot  %q\nwant %q", r.Caught, want)
+	}
+	wantFailures := "no scale was done (want each action at least once)\nno restart was done (want each action at least once)"
+	if got := strings.Join(r.Failures(), "\n"); r.CaughtByKill != 2 || r.CaughtByPause != 1 || got != wantFailures {
+		t.Errorf("got kill %d, pause %d, failures %q; want 2, 1 and %q", r.CaughtByKill, r.CaughtByPause, got, wantFailures)
+	}
+}
