@@ -13,6 +13,7 @@ import (
 )
 
 func TestNewEndpoint(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		addr   string
 		family int // 0: left to net.Dialer
@@ -31,6 +32,7 @@ func TestNewEndpoint(t *testing.T) {
 }
 
 func TestDialBackend(t *testing.T) {
+	t.Parallel()
 	p, err := New(Config{ConnectTimeout: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -161,6 +163,7 @@ func waitTCPState(t *testing.T, s sock, state uint8) {
 }
 
 func TestRedial(t *testing.T) {
+	t.Parallel()
 	p, err := New(Config{ConnectTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -156,94 +156,114 @@ func (h *msgHead) parseFields(rest []byte) error {
 	h.connClose, h.connKeepAlive, h.connUpgrade = false, false, false
 	h.upgrade = nil
 	h.cacheControl = false
-	var cl []byte
-	var te []byte
-	nTE := 0
-	connOther := false
-	first := true
-	for len(rest) > 0 {
+	var fs fieldScan
+	for first := true; len(rest) > 0; first = false {
 		i := bytes.IndexByte(rest, '\n')
 		line := trimEOL(rest[:i+1])
 		rest = rest[i+1:]
 		if len(line) == 0 {
 			break
 		}
-		if line[0] == ' ' || line[0] == '\t' {
-			if first {
-				return malformed("malformed MIME header initial line", line)
-			}
-			return malformed("obsolete line folding in header", line)
+		if err := h.parseField(line, first, &fs); err != nil {
+			return err
 		}
-		first = false
-		colon := bytes.IndexByte(line, ':')
-		if colon < 0 {
-			return malformed("malformed MIME header: missing colon", line)
+	}
+	return h.applyFraming(&fs)
+}
+
+// fieldScan is what parseFields gathers from the lines for applyFraming.
+type fieldScan struct {
+	cl        []byte // the Content-Length value; nil: none
+	te        []byte // the last Transfer-Encoding value
+	nTE       int
+	connOther bool // a Connection token other than close, keep-alive, upgrade
+}
+
+// parseField checks one header line and appends it to h.fields.
+func (h *msgHead) parseField(line []byte, first bool, fs *fieldScan) error {
+	if line[0] == ' ' || line[0] == '\t' {
+		if first {
+			return malformed("malformed MIME header initial line", line)
 		}
-		name, value := line[:colon], line[colon+1:]
-		if len(name) == 0 || !isToken(name) {
+		return malformed("obsolete line folding in header", line)
+	}
+	colon := bytes.IndexByte(line, ':')
+	if colon < 0 {
+		return malformed("malformed MIME header: missing colon", line)
+	}
+	name, value := line[:colon], line[colon+1:]
+	if len(name) == 0 || !isToken(name) {
+		return malformed("malformed MIME header line", line)
+	}
+	for _, c := range value {
+		if !validValueByte(c) {
 			return malformed("malformed MIME header line", line)
 		}
-		for _, c := range value {
-			if !validValueByte(c) {
-				return malformed("malformed MIME header line", line)
-			}
-		}
-		value = trimSpace(value)
-		kind := classify(name)
-		switch kind {
-		case hContentLength:
-			v := value
-			if cl == nil {
-				cl = v
-			} else if !bytes.Equal(cl, v) {
-				return malformed("message cannot contain multiple Content-Length headers", line)
-			}
-		case hTransferEncoding:
-			te = value
-			nTE++
-		case hConnection:
-			forEachToken(value, func(tok []byte) {
-				switch {
-				case asciiEqualFold(tok, "close"):
-					h.connClose = true
-				case asciiEqualFold(tok, "keep-alive"):
-					h.connKeepAlive = true
-				case asciiEqualFold(tok, "upgrade"):
-					h.connUpgrade = true
-				default:
-					connOther = true
-				}
-			})
-		case hUpgrade:
-			if h.upgrade == nil {
-				h.upgrade = value
-			}
-		case hCacheControl:
-			h.cacheControl = true
-		}
-		h.fields = append(h.fields, headerField{name: name, value: value, kind: kind})
 	}
-	if cl != nil {
-		n, ok := parseContentLength(cl)
+	value = trimSpace(value)
+	kind := classify(name)
+	switch kind {
+	case hContentLength:
+		if fs.cl == nil {
+			fs.cl = value
+		} else if !bytes.Equal(fs.cl, value) {
+			return malformed("message cannot contain multiple Content-Length headers", line)
+		}
+	case hTransferEncoding:
+		fs.te = value
+		fs.nTE++
+	case hConnection:
+		h.connectionTokens(value, fs)
+	case hUpgrade:
+		if h.upgrade == nil {
+			h.upgrade = value
+		}
+	case hCacheControl:
+		h.cacheControl = true
+	}
+	h.fields = append(h.fields, headerField{name: name, value: value, kind: kind})
+	return nil
+}
+
+func (h *msgHead) connectionTokens(value []byte, fs *fieldScan) {
+	forEachToken(value, func(tok []byte) {
+		switch {
+		case asciiEqualFold(tok, "close"):
+			h.connClose = true
+		case asciiEqualFold(tok, "keep-alive"):
+			h.connKeepAlive = true
+		case asciiEqualFold(tok, "upgrade"):
+			h.connUpgrade = true
+		default:
+			fs.connOther = true
+		}
+	})
+}
+
+// applyFraming interprets Content-Length and Transfer-Encoding once every line
+// is in, and marks the fields that Connection names.
+func (h *msgHead) applyFraming(fs *fieldScan) error {
+	if fs.cl != nil {
+		n, ok := parseContentLength(fs.cl)
 		if !ok {
-			if len(cl) == 0 {
-				return malformed("invalid empty Content-Length", cl)
+			if len(fs.cl) == 0 {
+				return malformed("invalid empty Content-Length", fs.cl)
 			}
-			return malformed("bad Content-Length", cl)
+			return malformed("bad Content-Length", fs.cl)
 		}
 		h.contentLength = n
 	}
-	if nTE > 0 {
+	if fs.nTE > 0 {
 		h.teSeen = true
 		// Ignored in HTTP/1.0; HTTP/0.0 counts as 1.1 (both as net/http does).
 		if h.atLeast11() || h.major == 0 && h.minor == 0 {
-			if nTE != 1 || !asciiEqualFold(te, "chunked") {
-				return malformed("unsupported transfer encoding", te)
+			if fs.nTE != 1 || !asciiEqualFold(fs.te, "chunked") {
+				return malformed("unsupported transfer encoding", fs.te)
 			}
 			h.chunked = true
 		}
 	}
-	if connOther {
+	if fs.connOther {
 		h.markListed()
 	}
 	return nil
@@ -454,195 +474,4 @@ func splitStatusLine(line []byte) (proto, status []byte, code int, err error) {
 		return nil, nil, 0, malformed("malformed HTTP version", proto)
 	}
 	return proto, status, code, nil
-}
-
-func parseHTTPVersion(v []byte) (major, minor int, ok bool) {
-	if len(v) != len("HTTP/X.Y") || string(v[:5]) != "HTTP/" || v[6] != '.' {
-		return 0, 0, false
-	}
-	if v[5] < '0' || v[5] > '9' || v[7] < '0' || v[7] > '9' {
-		return 0, 0, false
-	}
-	return int(v[5] - '0'), int(v[7] - '0'), true
-}
-
-// parseContentLength accepts what strconv.ParseUint(s, 10, 63) accepts.
-func parseContentLength(s []byte) (int64, bool) {
-	if len(s) == 0 || len(s) > 19 {
-		return 0, false
-	}
-	var n uint64
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	if n > 1<<63-1 {
-		return 0, false
-	}
-	return int64(n), true
-}
-
-// classify names the headers the proxy acts on, case-insensitively.
-func classify(name []byte) uint8 {
-	switch len(name) {
-	case 2:
-		if asciiEqualFold(name, "te") {
-			return hHopByHop
-		}
-	case 4:
-		if asciiEqualFold(name, "host") {
-			return hHost
-		}
-	case 6:
-		switch {
-		case asciiEqualFold(name, "cookie"):
-			return hCookie
-		case asciiEqualFold(name, "expect"):
-			return hExpect
-		}
-	case 7:
-		switch {
-		case asciiEqualFold(name, "upgrade"):
-			return hUpgrade
-		case asciiEqualFold(name, "trailer"):
-			return hHopByHop
-		}
-	case 9:
-		if asciiEqualFold(name, "x-real-ip") {
-			return hForwardedOwn
-		}
-	case 10:
-		switch {
-		case asciiEqualFold(name, "connection"):
-			return hConnection
-		case asciiEqualFold(name, "keep-alive"):
-			return hHopByHop
-		}
-	case 13:
-		if asciiEqualFold(name, "cache-control") {
-			return hCacheControl
-		}
-	case 14:
-		if asciiEqualFold(name, "content-length") {
-			return hContentLength
-		}
-	case 15:
-		if asciiEqualFold(name, "x-forwarded-for") {
-			return hXForwardedFor
-		}
-	case 16:
-		switch {
-		case asciiEqualFold(name, "proxy-connection"):
-			return hHopByHop
-		case asciiEqualFold(name, "x-forwarded-host"):
-			return hForwardedOwn
-		}
-	case 17:
-		switch {
-		case asciiEqualFold(name, "transfer-encoding"):
-			return hTransferEncoding
-		case asciiEqualFold(name, "x-forwarded-proto"):
-			return hForwardedOwn
-		}
-	case 18:
-		if asciiEqualFold(name, "proxy-authenticate") {
-			return hHopByHop
-		}
-	case 19:
-		if asciiEqualFold(name, "proxy-authorization") {
-			return hHopByHop
-		}
-	}
-	return hOther
-}
-
-// asciiEqualFold compares b with the lower-case ASCII string s, ignoring case.
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func asciiEqualFoldBytes(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-// forEachToken calls f for each non-empty element of a comma-separated list.
-func forEachToken(v []byte, f func([]byte)) {
-	for len(v) > 0 {
-		tok, rest, _ := bytes.Cut(v, []byte{','})
-		v = rest
-		if tok = trimSpace(tok); len(tok) > 0 {
-			f(tok)
-		}
-	}
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-// tokenTable marks the bytes allowed in a token (RFC 9110 5.6.2).
-var tokenTable = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
-
-func isToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if !tokenTable[c] {
-			return false
-		}
-	}
-	return true
-}
-
-// validValueByte: field-vchar, SP, HTAB, obs-text (RFC 9110 5.5).
-func validValueByte(c byte) bool {
-	return c >= 0x20 && c != 0x7f || c == '\t'
 }

@@ -18,6 +18,7 @@ func parseReq(raw string) (*reqHead, error) {
 }
 
 func TestParseRequestHead(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		raw     string
@@ -61,6 +62,7 @@ func TestParseRequestHead(t *testing.T) {
 }
 
 func TestParseRequestHeadRejects(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, raw, want string }{
 		{"no spaces", "GET\r\n\r\n", "malformed HTTP request"},
 		{"empty line first", "\r\nGET / HTTP/1.1\r\n\r\n", "malformed HTTP request"},
@@ -96,6 +98,7 @@ func TestParseRequestHeadRejects(t *testing.T) {
 }
 
 func TestParseRequestHeadIncomplete(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		raw  string
@@ -115,6 +118,7 @@ func TestParseRequestHeadIncomplete(t *testing.T) {
 }
 
 func TestHopByHopFieldsDropped(t *testing.T) {
+	t.Parallel()
 	h, err := parseReq("GET / HTTP/1.1\r\nConnection: X-Hop, keep-alive\r\nx-hop: 1\r\nKeep-Alive: 5\r\nTE: trailers\r\n" +
 		"Proxy-Connection: x\r\nProxy-Authorization: s\r\nUpgrade: ws\r\nX-Kept: yes\r\n\r\n")
 	if err != nil {
@@ -135,6 +139,7 @@ func TestHopByHopFieldsDropped(t *testing.T) {
 }
 
 func TestParseResponseHead(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		raw     string
@@ -257,6 +262,7 @@ func rawExchange(t *testing.T, addr, raw string) string {
 }
 
 func TestMalformedRequestsAnswered400(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{})
 	startWeb(t, tp, 1)
 	tests := []struct{ name, raw, want string }{
@@ -278,6 +284,7 @@ func TestMalformedRequestsAnswered400(t *testing.T) {
 }
 
 func TestKeepAliveSemantics(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{})
 	startWeb(t, tp, 1)
 	tests := []struct {
@@ -330,6 +337,7 @@ func TestKeepAliveSemantics(t *testing.T) {
 }
 
 func TestClientTimeouts(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  Config

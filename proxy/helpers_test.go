@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devcluster/devcluster/internal/tstest"
 	"go.uber.org/goleak"
 )
 
@@ -21,41 +21,11 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// syncBuffer is a log writer safe for the proxy's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type testProxy struct {
 	*Proxy
 	URL  string
 	Addr string
-	log  *syncBuffer
+	log  *tstest.Buffer
 }
 
 // Enable enables instance id, taking its process from the ID ("web.2" → "web"), as
@@ -80,7 +50,7 @@ func startProxy(t testing.TB, cfg Config, pools ...PoolConfig) *testProxy {
 // startProxyWith is startProxy with a hook that adjusts the Proxy before Serve.
 func startProxyWith(t testing.TB, cfg Config, setup func(*Proxy), pools ...PoolConfig) *testProxy {
 	t.Helper()
-	logBuf := &syncBuffer{}
+	logBuf := &tstest.Buffer{}
 	if cfg.Log == nil {
 		cfg.Log = logBuf
 	}

@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/devcluster/devcluster/internal/tstest"
 )
 
 func TestHealthCheckToggle(t *testing.T) {
+	t.Parallel()
 	var bad atomic.Bool
 	tp := startProxy(t, Config{}, PoolConfig{Process: "web", Health: HealthConfig{Path: "/health", Interval: 50 * time.Millisecond, Fall: 2, Rise: 2}})
 	startWeb(t, tp, 1)
@@ -33,7 +35,7 @@ func TestHealthCheckToggle(t *testing.T) {
 
 	bad.Store(true)
 	start := time.Now()
-	waitFor(t, 5*time.Second, "web.2 down", func() bool { return statsOf(tp.Proxy, "web.2").State == "down" })
+	tstest.WaitFor(t, 5*time.Second, "web.2 down", func() bool { return statsOf(tp.Proxy, "web.2").State == "down" })
 	t.Logf("down after %s (fall×interval = 100ms)", time.Since(start))
 	if got, want := tp.log.String(), "web.2 is DOWN: GET /health → 500 (2/2 failures)\n"; got != want {
 		t.Errorf("log: got %q, want %q", got, want)
@@ -46,7 +48,7 @@ func TestHealthCheckToggle(t *testing.T) {
 	}
 
 	bad.Store(false)
-	waitFor(t, 5*time.Second, "web.2 up", func() bool { return statsOf(tp.Proxy, "web.2").State == "up" })
+	tstest.WaitFor(t, 5*time.Second, "web.2 up", func() bool { return statsOf(tp.Proxy, "web.2").State == "up" })
 	if got := tp.log.String(); !strings.HasSuffix(got, "web.2 is UP: GET /health → 200 (2/2 successes)\n") {
 		t.Errorf("log: got %q, want it to end with the UP line", got)
 	}
@@ -56,16 +58,18 @@ func TestHealthCheckToggle(t *testing.T) {
 }
 
 func TestTCPHealthCheck(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{}, PoolConfig{Process: "web", Health: HealthConfig{Interval: 50 * time.Millisecond}})
 	b := startWeb(t, tp, 1)[0]
 	b.Close()
-	waitFor(t, 5*time.Second, "web.1 down", func() bool { return statsOf(tp.Proxy, "web.1").State == "down" })
+	tstest.WaitFor(t, 5*time.Second, "web.1 down", func() bool { return statsOf(tp.Proxy, "web.1").State == "down" })
 	if got := tp.log.String(); !strings.HasPrefix(got, "web.1 is DOWN: connect "+b.Addr+": connection refused (2/2 failures)") {
 		t.Errorf("log: got %q, want a TCP DOWN line", got)
 	}
 }
 
 func TestStickyCookie(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{Sticky: "cookie", CookieName: "SRV"})
 	bs := startWeb(t, tp, 3)
 	c := newClient(t)
@@ -91,6 +95,7 @@ func TestStickyCookie(t *testing.T) {
 }
 
 func TestStickyCookieIsIndirect(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{Sticky: "cookie"})
 	var seen atomic.Value
 	b := startBackend(t, "web.1", func(w http.ResponseWriter, r *http.Request) {
@@ -113,6 +118,7 @@ func TestStickyCookieIsIndirect(t *testing.T) {
 }
 
 func TestStickySource(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{Sticky: "source"})
 	bs := startWeb(t, tp, 3)
 	c := newClient(t)
@@ -129,6 +135,7 @@ func TestStickySource(t *testing.T) {
 }
 
 func TestWebSocketEcho(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{})
 	b := startBackend(t, "web.1", func(w http.ResponseWriter, r *http.Request) {
 		conn, err := websocket.Accept(w, r, nil)
@@ -171,10 +178,11 @@ func TestWebSocketEcho(t *testing.T) {
 		}
 	}
 	conn.Close(websocket.StatusNormalClosure, "")
-	waitFor(t, 5*time.Second, "tunnel closed", func() bool { return statsOf(tp.Proxy, "web.1").Active == 0 })
+	tstest.WaitFor(t, 5*time.Second, "tunnel closed", func() bool { return statsOf(tp.Proxy, "web.1").Active == 0 })
 }
 
 func TestSSEFlushedAtOnce(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{})
 	proceed := make(chan struct{})
 	b := startBackend(t, "web.1", func(w http.ResponseWriter, r *http.Request) {
@@ -207,6 +215,7 @@ func TestSSEFlushedAtOnce(t *testing.T) {
 }
 
 func TestRetryDeadBackend(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{})
 	startWeb(t, tp, 2)
 	tp.Enable("web.3", deadAddr(t))
@@ -223,6 +232,7 @@ func TestRetryDeadBackend(t *testing.T) {
 }
 
 func TestDrainWaitsForInFlight(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{})
 	release := make(chan struct{})
 	tp.Enable("web.1", holdingBackend(t, "web.1", release).Addr)
@@ -234,10 +244,10 @@ func TestDrainWaitsForInFlight(t *testing.T) {
 		code, _, _ := get(t, c, tp.URL+"/hold")
 		held <- code
 	}()
-	waitFor(t, 5*time.Second, "request in flight on web.1", func() bool { return statsOf(tp.Proxy, "web.1").Active == 1 })
+	tstest.WaitFor(t, 5*time.Second, "request in flight on web.1", func() bool { return statsOf(tp.Proxy, "web.1").Active == 1 })
 	drained := make(chan error, 1)
 	go func() { drained <- tp.Drain(context.Background(), "web.1") }()
-	waitFor(t, 5*time.Second, "web.1 draining", func() bool { return statsOf(tp.Proxy, "web.1").State == "draining" })
+	tstest.WaitFor(t, 5*time.Second, "web.1 draining", func() bool { return statsOf(tp.Proxy, "web.1").State == "draining" })
 	if got := countInstances(t, c, tp.URL+"/", 4); got["web.2"] != 4 {
 		t.Errorf("while draining: got %v, want all on web.2", got)
 	}
@@ -263,6 +273,7 @@ func TestDrainWaitsForInFlight(t *testing.T) {
 }
 
 func TestDrainContextDone(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{})
 	release := make(chan struct{})
 	tp.Enable("web.1", holdingBackend(t, "web.1", release).Addr)
@@ -275,7 +286,7 @@ func TestDrainContextDone(t *testing.T) {
 		}
 	}()
 	defer func() { close(release); <-finished }()
-	waitFor(t, 5*time.Second, "request in flight", func() bool { return statsOf(tp.Proxy, "web.1").Active == 1 })
+	tstest.WaitFor(t, 5*time.Second, "request in flight", func() bool { return statsOf(tp.Proxy, "web.1").Active == 1 })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := tp.Drain(ctx, "web.1"); err == nil || !strings.Contains(err.Error(), "drain web.1") {
@@ -284,6 +295,7 @@ func TestDrainContextDone(t *testing.T) {
 }
 
 func TestWaitForBackend(t *testing.T) {
+	t.Parallel()
 	t.Run("enabled while waiting", func(t *testing.T) {
 		tp := startProxy(t, Config{WaitForBackend: 10 * time.Second})
 		b := startBackend(t, "web.1", nil)
@@ -293,7 +305,7 @@ func TestWaitForBackend(t *testing.T) {
 			res <- fmt.Sprint(code, " ", inst)
 		}()
 		pl := tp.processPool("web")
-		waitFor(t, 5*time.Second, "a waiting request", func() bool { return pl.waiting.Load() == 1 })
+		tstest.WaitFor(t, 5*time.Second, "a waiting request", func() bool { return pl.waiting.Load() == 1 })
 		tp.Enable("web.1", b.Addr)
 		if got := <-res; got != "200 web.1" {
 			t.Errorf("got %q, want 200 web.1", got)
@@ -329,6 +341,7 @@ func TestWaitForBackend(t *testing.T) {
 }
 
 func TestErrorResponses(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	defer close(release)
 	tests := []struct {
@@ -374,6 +387,7 @@ func TestErrorResponses(t *testing.T) {
 }
 
 func TestBadGatewayAfterRetries(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{Retries: -1, WaitForBackend: 10 * time.Millisecond})
 	dead := deadAddr(t)
 	tp.Enable("web.1", dead)
@@ -385,6 +399,7 @@ func TestBadGatewayAfterRetries(t *testing.T) {
 }
 
 func TestForwardedHeaders(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{})
 	var got http.Header
 	var host string
@@ -432,6 +447,7 @@ func TestForwardedHeaders(t *testing.T) {
 }
 
 func TestRouteLongestPrefix(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{}, PoolConfig{Process: "web"}, PoolConfig{Process: "api", Prefix: "/api"})
 	startWeb(t, tp, 1)
 	tp.Enable("api.1", startBackend(t, "api.1", nil).Addr)
@@ -448,6 +464,7 @@ func TestRouteLongestPrefix(t *testing.T) {
 }
 
 func TestRequestBodies(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{})
 	b := startBackend(t, "web.1", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -487,6 +504,7 @@ func TestRequestBodies(t *testing.T) {
 }
 
 func TestConnectionCloseBackend(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{})
 	for i := 1; i <= 2; i++ {
 		id := fmt.Sprintf("web.%d", i)
@@ -503,6 +521,7 @@ func TestConnectionCloseBackend(t *testing.T) {
 }
 
 func TestStreamingLargeBodies(t *testing.T) {
+	t.Parallel()
 	const size = 64 << 20
 	tp := startProxy(t, Config{})
 	firstPart := make(chan struct{})
@@ -572,6 +591,7 @@ func TestStreamingLargeBodies(t *testing.T) {
 }
 
 func TestServeShutdown(t *testing.T) {
+	t.Parallel()
 	p, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -606,6 +626,7 @@ func TestServeShutdown(t *testing.T) {
 }
 
 func TestInstanceKilledUnderLoadNoFailures(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{})
 	bs := startWeb(t, tp, 3)
 	c := newClient(t)
@@ -630,7 +651,7 @@ func TestInstanceKilledUnderLoadNoFailures(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, 10*time.Second, "100 requests done", func() bool { return done.Load() >= 100 })
+	tstest.WaitFor(t, 10*time.Second, "100 requests done", func() bool { return done.Load() >= 100 })
 	bs[1].Listener.Close() // web.2 dies: refuses new connections, drops open ones
 	bs[1].CloseClientConnections()
 	for range workers {
@@ -644,6 +665,7 @@ func TestInstanceKilledUnderLoadNoFailures(t *testing.T) {
 // A POST (not replayable) must not be written on a keep-alive connection that the
 // instance closed while it sat idle in the proxy's cache.
 func TestStaleBackendConnNotReused(t *testing.T) {
+	t.Parallel()
 	tp := startProxyWith(t, Config{}, func(p *Proxy) { p.staleAfter = 0 })
 	var closed atomic.Int64
 	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
@@ -667,6 +689,6 @@ func TestStaleBackendConnNotReused(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("POST %d: got %d, want 200", i+1, resp.StatusCode)
 		}
-		waitFor(t, 5*time.Second, "the instance to close the idle connection", func() bool { return closed.Load() == int64(i+1) })
+		tstest.WaitFor(t, 5*time.Second, "the instance to close the idle connection", func() bool { return closed.Load() == int64(i+1) })
 	}
 }

@@ -16,6 +16,7 @@ import (
 // request gets a connection of its own, made in the socket of the last one once
 // the instance has closed it.
 func TestCloseEveryConnection(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{})
 	var mu sync.Mutex
 	conns := map[string]int{} // instance → connections it accepted
@@ -91,6 +92,7 @@ func TestCloseEveryConnection(t *testing.T) {
 // An instance that says "Connection: close" but keeps the connection open is
 // not cut off: its socket is closed, not reused.
 func TestCloseHeaderButConnectionKeptOpen(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{})
 	var mu sync.Mutex
 	var held []net.Conn // answered, and not closed until the test ends
@@ -122,6 +124,7 @@ func TestCloseHeaderButConnectionKeptOpen(t *testing.T) {
 // when the client's next request may have come: that connection is kept as a
 // spare and its socket reused by a later dial, once the instance has closed.
 func TestLateCloseSpareReused(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{})
 	addr := closingServer(t, func(c net.Conn) {
 		time.Sleep(10 * time.Millisecond)

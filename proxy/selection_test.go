@@ -9,9 +9,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/devcluster/devcluster/internal/tstest"
 )
 
 func TestNewSelectorUnknown(t *testing.T) {
+	t.Parallel()
 	_, err := New(Config{Strategy: "fastest"})
 	if err == nil || !strings.Contains(err.Error(), `unknown balancing strategy "fastest"`) {
 		t.Fatalf("got %v, want an unknown-strategy error", err)
@@ -19,6 +22,7 @@ func TestNewSelectorUnknown(t *testing.T) {
 }
 
 func TestWeightedRing(t *testing.T) {
+	t.Parallel()
 	mk := func(id string, w int) *backend {
 		b := &backend{id: id}
 		b.weight.Store(int32(w))
@@ -64,6 +68,7 @@ func countInstances(t *testing.T, c *http.Client, url string, n int) map[string]
 }
 
 func TestRoundRobinExact(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{Strategy: "roundrobin"})
 	startWeb(t, tp, 3)
 	got := countInstances(t, newClient(t), tp.URL+"/", 30)
@@ -75,6 +80,7 @@ func TestRoundRobinExact(t *testing.T) {
 }
 
 func TestRoundRobinWeights(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{}, PoolConfig{Process: "web", Weights: map[string]int{"web.1": 2}})
 	startWeb(t, tp, 2)
 	got := countInstances(t, newClient(t), tp.URL+"/", 30)
@@ -97,6 +103,7 @@ func holdingBackend(t *testing.T, name string, release <-chan struct{}) *backend
 }
 
 func TestLeastConnPrefersIdle(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{Strategy: "leastconn"})
 	release := make(chan struct{})
 	for i := 1; i <= 2; i++ {
@@ -110,7 +117,7 @@ func TestLeastConnPrefersIdle(t *testing.T) {
 		held <- inst
 	}()
 	var busy string
-	waitFor(t, 5*time.Second, "a request in flight", func() bool {
+	tstest.WaitFor(t, 5*time.Second, "a request in flight", func() bool {
 		for _, s := range tp.Stats() {
 			if s.Active == 1 {
 				busy = s.ID
@@ -130,6 +137,7 @@ func TestLeastConnPrefersIdle(t *testing.T) {
 }
 
 func TestRandomUsesAll(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{Strategy: "random"})
 	startWeb(t, tp, 3)
 	got := countInstances(t, newClient(t), tp.URL+"/", 90)
@@ -149,6 +157,7 @@ func clientFrom(t *testing.T, ip string) *http.Client {
 }
 
 func TestHashStrategiesStable(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		strategy string
 		// key i → (client source IP, path)
@@ -180,6 +189,7 @@ func TestHashStrategiesStable(t *testing.T) {
 }
 
 func TestFirstFillsInOrder(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, Config{Strategy: "first"}, PoolConfig{Process: "web", MaxConn: 2})
 	release := make(chan struct{})
 	for i := 1; i <= 3; i++ {
@@ -194,7 +204,7 @@ func TestFirstFillsInOrder(t *testing.T) {
 			_, inst, _ := get(t, c, tp.URL+"/hold")
 			results <- inst
 		}()
-		waitFor(t, 5*time.Second, fmt.Sprintf("%d requests in flight", i+1), func() bool {
+		tstest.WaitFor(t, 5*time.Second, fmt.Sprintf("%d requests in flight", i+1), func() bool {
 			total := int64(0)
 			for _, s := range tp.Stats() {
 				total += s.Active

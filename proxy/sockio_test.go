@@ -8,6 +8,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/devcluster/devcluster/internal/tstest"
 )
 
 // sockPair returns a sockIO on one end of a loopback TCP connection and the other end.
@@ -36,6 +38,7 @@ func sockPair(t *testing.T) (*sockIO, net.Conn) {
 }
 
 func TestSockIO(t *testing.T) {
+	t.Parallel()
 	t.Run("large write and read back", func(t *testing.T) {
 		s, peer := sockPair(t)
 		data := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB: more than the socket buffers
@@ -85,7 +88,7 @@ func TestSockIO(t *testing.T) {
 		s, peer := sockPair(t)
 		peer.(*net.TCPConn).SetLinger(0)
 		peer.Close()
-		waitFor(t, 5*time.Second, "a write error after the reset", func() bool {
+		tstest.WaitFor(t, 5*time.Second, "a write error after the reset", func() bool {
 			_, err := s.Write([]byte("x"))
 			return err != nil
 		})
