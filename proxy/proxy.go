@@ -22,24 +22,29 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/devcluster/devcluster/internal/defaults"
 )
 
-// Defaults for the zero values of Config and HealthConfig.
+// Defaults for the zero values of Config and HealthConfig. Those that procfile
+// documents and cmd prints live in internal/defaults; the names here are kept
+// for the proxy's callers. The others are the proxy's own.
 const (
-	DefaultListen            = "127.0.0.1:8080"
-	DefaultRetries           = 3
-	DefaultConnectTimeout    = 2 * time.Second
-	DefaultResponseTimeout   = 60 * time.Second
+	DefaultListen          = defaults.Listen
+	DefaultRetries         = defaults.Retries
+	DefaultConnectTimeout  = defaults.ConnectTimeout
+	DefaultResponseTimeout = defaults.ResponseTimeout
+	DefaultWaitForBackend  = defaults.WaitForBackend
+	DefaultCookieName      = defaults.CookieName
+	DefaultHealthInterval  = defaults.HealthInterval
+	DefaultHealthTimeout   = defaults.HealthTimeout
+	DefaultHealthRise      = defaults.HealthRise
+	DefaultHealthFall      = defaults.HealthFall
+
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultMaxHeaderBytes    = 1 << 20
-	DefaultWaitForBackend    = 5 * time.Second
 	DefaultShutdownTimeout   = 5 * time.Second
-	DefaultCookieName        = "DEVCLUSTER_SRV"
-	DefaultHealthInterval    = time.Second
-	DefaultHealthTimeout     = time.Second
-	DefaultHealthRise        = 1
-	DefaultHealthFall        = 2
 )
 
 // Config configures a Proxy. Zero values take the defaults above.

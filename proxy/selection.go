@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/devcluster/devcluster/internal/defaults"
 )
 
 // reqInfo is what a selection strategy may look at.
@@ -19,8 +21,10 @@ type selector interface {
 	choose(ready, ring []*backend, ri *reqInfo) *backend
 }
 
-// Strategies lists the balancing strategies New accepts.
-var Strategies = []string{"roundrobin", "leastconn", "random", "source", "uri", "first"}
+// Strategies lists the balancing strategies New accepts, the default first. It
+// is defaults.Strategies (procfile validates against the same list); newSelector
+// must know each of them, which TestNewSelectorKnowsEveryStrategy checks.
+var Strategies = defaults.Strategies()
 
 func newSelector(strategy string, maxConn int) (selector, error) {
 	switch strategy {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devcluster/devcluster/internal/defaults"
 	"github.com/devcluster/devcluster/internal/tstest"
 )
 
@@ -18,6 +19,20 @@ func TestNewSelectorUnknown(t *testing.T) {
 	_, err := New(Config{Strategy: "fastest"})
 	if err == nil || !strings.Contains(err.Error(), `unknown balancing strategy "fastest"`) {
 		t.Fatalf("got %v, want an unknown-strategy error", err)
+	}
+}
+
+// TestNewSelectorKnowsEveryStrategy: every name in defaults.Strategies (what
+// procfile accepts) must be a strategy New accepts, and the empty name the default.
+func TestNewSelectorKnowsEveryStrategy(t *testing.T) {
+	t.Parallel()
+	for _, s := range append(Strategies, "") {
+		if _, err := New(Config{Strategy: s}); err != nil {
+			t.Errorf("strategy %q: got %v, want it accepted", s, err)
+		}
+	}
+	if Strategies[0] != defaults.Strategy {
+		t.Errorf("got Strategies[0] %q, want the default %q first", Strategies[0], defaults.Strategy)
 	}
 }
 
