@@ -181,7 +181,7 @@ func TestErrorListShowsFirst20(t *testing.T) {
 	if len(lines) != 21 {
 		t.Fatalf("got %d lines, want 21:\n%v", len(lines), err)
 	}
-	if want := `Procfile:20: expected "name: command", got "bad line"; prefix the command with a process name, like "web: bad line"`; lines[19] != want {
+	if want := `Procfile:20: expected "name: command", got "bad line"; did you mean "bad: line"?`; lines[19] != want {
 		t.Errorf("line 20: got %q, want %q", lines[19], want)
 	}
 	if want := "and 5 more problems"; lines[20] != want {

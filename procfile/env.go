@@ -31,6 +31,12 @@ type EnvVar struct {
 // wins for whoever applies them in order. Every problem of the file is
 // reported at once, as an ErrorList.
 func ParseEnv(file string, r io.Reader) ([]EnvVar, error) {
+	return parseEnv(file, r, nil)
+}
+
+// parseEnv is ParseEnv; with skipped, a line whose key is not a valid name
+// is added there instead of to the errors, and the rest of the file is read.
+func parseEnv(file string, r io.Reader, skipped *errorCollector) ([]EnvVar, error) {
 	data, err := readBounded(file, r)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
@@ -61,6 +67,10 @@ func ParseEnv(file string, r io.Reader) ([]EnvVar, error) {
 			continue
 		}
 		if !validEnvKey(key) {
+			if skipped != nil {
+				skipped.addf(lineNo, "skipped: invalid variable name %s (use letters, digits and \"_\", not starting with a digit); foreman and honcho skip such lines too", quoteShort(key))
+				continue
+			}
 			c.addf(lineNo, "invalid variable name %s: use letters, digits and \"_\", not starting with a digit", quoteShort(key))
 			continue
 		}
@@ -165,12 +175,34 @@ func validEnvKey(s string) bool {
 	return true
 }
 
+// LoadEnv is LoadEnvFiles as foreman and honcho read env files: a line whose
+// key is not a valid variable name ("MY-VAR=1", "1X=2") is skipped, and
+// returned among the warnings as "FILE:LINE: skipped: …", instead of
+// refusing to start; every other problem is still an error. Warnings come
+// only with a nil error.
+func LoadEnv(paths []string, optional bool) (vars []EnvVar, warnings []string, err error) {
+	skipped := &errorCollector{}
+	vars, err = loadEnvFiles(paths, optional, skipped)
+	if err != nil {
+		return nil, nil, err
+	}
+	// In file order, then line order: each file's lines were added in order.
+	for _, e := range skipped.errs {
+		warnings = append(warnings, e.Error())
+	}
+	return vars, warnings, nil
+}
+
 // LoadEnvFiles reads the env files in order and returns all their
 // assignments (a later file overrides an earlier one when applied in order).
 // With optional, a file that does not exist is skipped: that is how the
 // implicit .env next to the manifest is read, whereas a file named by -e
 // must exist. Problems of all files are returned together as one ErrorList.
 func LoadEnvFiles(paths []string, optional bool) ([]EnvVar, error) {
+	return loadEnvFiles(paths, optional, nil)
+}
+
+func loadEnvFiles(paths []string, optional bool, skipped *errorCollector) ([]EnvVar, error) {
 	var vars []EnvVar
 	var all ErrorList
 	for _, path := range paths {
@@ -181,7 +213,10 @@ func LoadEnvFiles(paths []string, optional bool) ([]EnvVar, error) {
 			}
 			return nil, fmt.Errorf("read env file: %w", err)
 		}
-		vs, err := ParseEnv(path, bytes.NewReader(data))
+		if skipped != nil {
+			skipped.file = path
+		}
+		vs, err := parseEnv(path, bytes.NewReader(data), skipped)
 		var list ErrorList
 		switch {
 		case errors.As(err, &list):

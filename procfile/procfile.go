@@ -34,8 +34,7 @@ func ParseProcfile(file string, r io.Reader) (*Manifest, error) {
 		}
 		name, command, ok := strings.Cut(line, ":")
 		if !ok {
-			c.addf(lineNo, "expected \"name: command\", got %s; prefix the command with a process name, like \"web: %s\"",
-				quoteShort(line), shown(line))
+			c.addf(lineNo, "expected \"name: command\", got %s; %s", quoteShort(line), colonHint(line))
 			continue
 		}
 		name = strings.TrimSpace(name)
@@ -103,6 +102,34 @@ func splitLines(data []byte) []string {
 		lines[i] = strings.TrimSuffix(l, "\r")
 	}
 	return lines
+}
+
+// colonHint suggests the line a colon-less Procfile line was meant to be:
+// "web python3 app.py" is "web: python3 app.py" (the first word is the name,
+// as foreman would need it), while "python3 app.py" lacks a name altogether,
+// since its first word is a program.
+func colonHint(line string) string {
+	words := strings.Fields(line)
+	if len(words) >= 2 && validName(words[0]) && !isProgram(words[0]) {
+		rest := strings.TrimSpace(line[len(words[0]):])
+		return fmt.Sprintf("did you mean \"%s: %s\"?", words[0], shown(rest))
+	}
+	return fmt.Sprintf("prefix the command with a process name, like \"web: %s\"", shown(line))
+}
+
+// isProgram reports whether word is the name of a program a Procfile line
+// commonly starts with, rather than a process name.
+func isProgram(word string) bool {
+	if strings.HasPrefix(word, "python") {
+		return true
+	}
+	switch word {
+	case "flask", "gunicorn", "uvicorn", "hypercorn", "daphne", "waitress-serve", "django-admin", "celery", "rq",
+		"node", "npm", "npx", "yarn", "pnpm", "deno", "bun", "ruby", "bundle", "rails", "rake", "php", "java",
+		"go", "cargo", "sh", "bash", "exec", "env", "make", "redis-server", "nginx":
+		return true
+	}
+	return false
 }
 
 // validName reports whether s is a process name foreman accepts: [A-Za-z0-9_-]+.

@@ -63,14 +63,14 @@ func ParseYAML(file string, r io.Reader) (m *Manifest, err error) {
 			c.addf(0, "empty file; define at least one process under \"processes:\"")
 			return nil, c.err()
 		}
-		c.errs = append(c.errs, yamlSyntaxError(file, err))
+		c.errs = append(c.errs, yamlSyntaxError(file, data, err))
 		return nil, c.err()
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		c.addf(extra.Line, "a second YAML document (after \"---\"); devcluster.yaml holds one document, remove the separator")
 	} else if !errors.Is(err, io.EOF) {
-		c.errs = append(c.errs, yamlSyntaxError(file, err))
+		c.errs = append(c.errs, yamlSyntaxError(file, data, err))
 	}
 
 	m = &Manifest{Path: file, Format: "yaml"}
@@ -115,14 +115,38 @@ func ParseYAML(file string, r io.Reader) (m *Manifest, err error) {
 	return m, nil
 }
 
-// yamlSyntaxError turns a yaml.v3 error into a located ParseError.
-func yamlSyntaxError(file string, err error) *ParseError {
-	msg := err.Error()
-	if sm := yamlLineRE.FindStringSubmatch(msg); sm != nil {
-		line, _ := strconv.Atoi(sm[1])
-		return &ParseError{File: file, Line: line, Msg: "invalid YAML: " + sm[2]}
+// yamlSyntaxError turns a yaml.v3 error into a located ParseError. yaml.v3
+// places a tab in the indentation on the line of the token before it (often
+// the line above, or no line at all on line 1), so for tab errors the line is
+// found in data: the first at or after the reported one indented with a tab.
+func yamlSyntaxError(file string, data []byte, err error) *ParseError {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if sm := yamlLineRE.FindStringSubmatch(err.Error()); sm != nil {
+		line, _ = strconv.Atoi(sm[1])
+		msg = sm[2]
 	}
-	return &ParseError{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	if strings.Contains(msg, "tab character") || strings.Contains(msg, "cannot start any token") {
+		if tab := tabIndentedLine(data, max(line, 1)); tab > 0 {
+			line = tab
+		}
+	}
+	return &ParseError{File: file, Line: line, Msg: "invalid YAML: " + msg}
+}
+
+// tabIndentedLine returns the number of the first line from line on whose
+// indentation holds a tab, or 0.
+func tabIndentedLine(data []byte, from int) int {
+	for i, l := range splitLines(data) {
+		if i+1 < from {
+			continue
+		}
+		indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+		if strings.IndexByte(indent, '\t') >= 0 && len(indent) < len(l) {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // yamlParser walks the node tree, collecting problems.
