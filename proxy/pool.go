@@ -389,3 +389,14 @@ func (pl *pool) wait(ctx context.Context, deadline time.Time) *poolView {
 
 // dialer returns the address of b's current incarnation.
 func (b *backend) addr() string { return b.ep.Load().addr }
+
+// maxWeight is HAProxy's largest server weight.
+const maxWeight = 256
+
+// setWeight changes b's weight and rebuilds the rotation with it.
+func (pl *pool) setWeight(b *backend, w int) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	b.weight.Store(int32(w))
+	pl.rebuildLocked()
+}

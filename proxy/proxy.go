@@ -280,6 +280,33 @@ func (p *Proxy) Drain(ctx context.Context, id string) error {
 	return nil
 }
 
+// SetWeight changes the weight of instance id (1 to 256, as HAProxy's) while it
+// runs; it keeps it across Drain and Enable, until Remove.
+func (p *Proxy) SetWeight(id string, w int) error {
+	b, err := p.backendOf(id)
+	if err != nil {
+		return fmt.Errorf("set weight: %w", err)
+	}
+	if w < 1 || w > maxWeight {
+		return fmt.Errorf("set weight: weight %d for %s: want 1 to %d", w, id, maxWeight)
+	}
+	b.pool.setWeight(b, w)
+	return nil
+}
+
+// backendOf returns the backend Enable made for id.
+func (p *Proxy) backendOf(id string) (*backend, error) {
+	if pl := p.poolOf(id); pl != nil {
+		pl.mu.Lock()
+		b := pl.backends[id]
+		pl.mu.Unlock()
+		if b != nil {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("no instance %q in the balancer (it is enabled once it is ready)", id)
+}
+
 // Remove takes id out of rotation and forgets it.
 func (p *Proxy) Remove(id string) {
 	p.mu.Lock()
