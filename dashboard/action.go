@@ -124,7 +124,7 @@ type actionJSON struct {
 	Target     string     `json:"target"`
 	DurationMS float64    `json:"duration_ms"`
 	JitterMS   float64    `json:"jitter_ms"`
-	Percent    *float64   `json:"percent"` // absent: 100
+	Percent    *float64   `json:"percent"` // absent: 100 for delay and fail
 	Status     int        `json:"status"`
 	Weight     int        `json:"weight"`
 	N          int        `json:"n"`
@@ -134,9 +134,12 @@ type actionJSON struct {
 func (j actionJSON) action() Action {
 	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
 	a := Action{Kind: j.Kind, Target: j.Target, Duration: ms(j.DurationMS), Jitter: ms(j.JitterMS),
-		Percent: 100, Status: j.Status, Weight: j.Weight, N: j.N, For: ms(j.ForMS)}
-	if j.Percent != nil {
+		Status: j.Status, Weight: j.Weight, N: j.N, For: ms(j.ForMS)}
+	switch {
+	case j.Percent != nil:
 		a.Percent = *j.Percent
+	case a.Kind == ActDelay || a.Kind == ActFail:
+		a.Percent = 100 // every request, as the CLI without --percent
 	}
 	if a.Kind == ActFail && a.Status == 0 {
 		a.Status = 503

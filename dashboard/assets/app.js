@@ -163,13 +163,13 @@ async function act(a) {
 function renderRecent(st) {
   const rows = st.recent.map((r) => el("tr", {},
     el("td", {}, new Date(r.time).toLocaleTimeString()),
-    el("td", { class: "text" }, r.method),
-    el("td", { class: "text" }, r.path),
-    el("td", { class: "text" }, r.instance || "proxy"),
-    el("td", { class: r.status >= 500 || !r.status ? "bad" : "" }, r.status || r.error || "–"),
-    el("td", {}, r.duration_ms.toFixed(1)),
-    el("td", { class: "text" }, r.id),
-    el("td", { class: "text" }, [r.decision, r.error].filter(Boolean).join(", "))));
+    el("td", {}, r.method),
+    el("td", {}, r.path),
+    el("td", {}, r.instance || "proxy"),
+    el("td", { class: r.status >= 500 || !r.status ? "num bad" : "num" }, r.status || r.error || "–"),
+    el("td", { class: "num" }, r.duration_ms.toFixed(1)),
+    el("td", {}, r.id),
+    el("td", {}, [r.decision, r.error].filter(Boolean).join(", "))));
   document.querySelector("#recent tbody").replaceChildren(...rows);
 }
 
@@ -191,7 +191,7 @@ function drawChart(canvas, series, unit) {
   const ctx = canvas.getContext("2d");
   const W = canvas.width, H = canvas.height, L = 60, R = 90, T = 14, B = 26;
   ctx.clearRect(0, 0, W, H);
-  ctx.font = "16px system-ui, sans-serif";
+  ctx.font = "18px system-ui, sans-serif";
   const ids = [...new Set(history.flatMap((h) => Object.keys(h[series])))];
   let maxV = 1;
   for (const h of history) for (const v of Object.values(h[series])) maxV = Math.max(maxV, v);
@@ -206,6 +206,7 @@ function drawChart(canvas, series, unit) {
   const x = (k) => L + (W - L - R) * (k / (historyLen - 1));
   const y = (v) => T + (H - T - B) * (1 - v / maxV);
   const offset = historyLen - history.length;
+  const labels = [];
   for (const id of ids) {
     ctx.strokeStyle = colourOf(id); ctx.lineWidth = 3; ctx.beginPath();
     let last = null;
@@ -216,11 +217,40 @@ function drawChart(canvas, series, unit) {
       last = v;
     });
     ctx.stroke();
-    if (last !== null) {
-      ctx.fillStyle = colourOf(id);
-      ctx.fillText(id, W - R + 6, y(last) + 5);
-    }
+    if (last !== null) labels.push({ id, y: y(last) + 5 });
   }
+  // Push the end labels apart, so equal lines (round robin!) stay readable.
+  labels.sort((a, b) => a.y - b.y);
+  for (let k = 1; k < labels.length; k++) labels[k].y = Math.max(labels[k].y, labels[k - 1].y + 18);
+  for (const l of labels) {
+    ctx.fillStyle = colourOf(l.id);
+    ctx.fillText(l.id, W - R + 6, l.y);
+  }
+}
+
+// drawSpread draws one bar per instance: its share of the requests of the
+// rolling window, with the count and percentage written beside it.
+function drawSpread(canvas, st) {
+  const ctx = canvas.getContext("2d");
+  const W = canvas.width, H = canvas.height, L = 90, R = 130;
+  ctx.clearRect(0, 0, W, H);
+  ctx.font = "bold 20px system-ui, sans-serif";
+  const counts = st.instances.map((i) => i.traffic.window.Count || 0);
+  const total = counts.reduce((a, b) => a + b, 0);
+  const maxC = Math.max(1, ...counts);
+  const n = Math.max(1, st.instances.length);
+  const rowH = Math.min(40, (H - 10) / n);
+  st.instances.forEach((i, k) => {
+    const y = 5 + k * rowH;
+    const w = (W - L - R) * (counts[k] / maxC);
+    ctx.fillStyle = "#111";
+    ctx.fillText(i.id, 6, y + rowH * 0.65);
+    ctx.fillStyle = colourOf(i.id);
+    ctx.fillRect(L, y + 4, w, rowH - 8);
+    ctx.fillStyle = "#111";
+    const pct = total ? Math.round((100 * counts[k]) / total) : 0;
+    ctx.fillText(counts[k] + " (" + pct + "%)", L + w + 8, y + rowH * 0.65);
+  });
 }
 
 function niceCeil(v) {
@@ -244,7 +274,8 @@ function render(st) {
   renderActions(st);
   renderRecent(st);
   renderLogs(st);
-  drawChart(document.getElementById("spread"), "rate", "req/s");
+  drawSpread(document.getElementById("spread"), st);
+  drawChart(document.getElementById("rate"), "rate", "req/s");
   drawChart(document.getElementById("latency"), "p50", "ms");
 }
 
