@@ -39,6 +39,7 @@ type event struct {
 	pid      int       // the victim's pid (kill, pause, restart)
 	start    time.Time // kill: the SIGKILL; pause: the SIGSTOP
 	end      time.Time // kill: = start; pause: the SIGCONT; others: the action's end
+	done     time.Time // the action's end: the cluster whole again
 	inFlight int64     // kill: client requests in flight at the SIGKILL
 	active   int64     // kill, pause: the victim's requests in flight per ps just before (-1: unknown)
 	err      string    // the action failed, or its effect never came
@@ -118,8 +119,9 @@ func (c *chaosLoop) act(ctx context.Context, kind string) {
 		ev = c.restart(ctx)
 	}
 	ev.kind = kind
+	ev.done = time.Now()
 	if ev.end.IsZero() {
-		ev.end = time.Now()
+		ev.end = ev.done
 	}
 	c.events = append(c.events, ev)
 	if ev.err != "" {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,7 @@ type record struct {
 	instance   string // X-Devcluster-Instance
 	err        string // transport error, or why the body is wrong
 	body       string // the start of a non-2xx body
+	reused     bool   // sent on a reused keep-alive connection to the proxy
 }
 
 // load is the client side of the soak: keep-alive clients looping on one URL.
@@ -92,13 +94,20 @@ func (l *load) one(ctx context.Context, r *clientResult) {
 	if err != nil {
 		panic(err) // a constant, valid URL
 	}
+	// Whether the client reused a keep-alive connection tells a proxy that closed an
+	// idle connection under the client apart from one that cut a fresh one.
+	var reused bool
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
+	}))
 	l.sent.Add(1)
 	l.inFlight.Add(1)
 	start := time.Now()
 	resp, err := l.client.Do(req)
 	var body []byte
+	var bodyErr error
 	if err == nil {
-		body, err = io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		body, bodyErr = io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
 	}
 	end := time.Now()
@@ -108,9 +117,17 @@ func (l *load) one(ctx context.Context, r *clientResult) {
 		return
 	}
 	r.latencies = append(r.latencies, end.Sub(start))
-	rec := record{start: start, end: end}
-	if err != nil {
+	rec := record{start: start, end: end, reused: reused}
+	switch {
+	case err != nil:
 		rec.err = err.Error()
+		r.failures = append(r.failures, rec)
+		return
+	case bodyErr != nil:
+		// The head came, the body did not: a transport error, but one that names
+		// the instance (and status) the proxy was relaying.
+		rec.instance = resp.Header.Get("X-Devcluster-Instance")
+		rec.err = fmt.Sprintf("%s from %q, then reading the body: %v", resp.Status, rec.instance, bodyErr)
 		r.failures = append(r.failures, rec)
 		return
 	}

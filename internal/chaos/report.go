@@ -42,6 +42,7 @@ type Report struct {
 	Problems    []string // actions that failed, bounds exceeded: each is a miss
 	Unexplained []string // the failed requests that miss the target, grouped, with what happened then
 	Caught      []string // each kill or pause that caught requests: when, how many, the bound
+	FirstMisses []string // the first failed requests that miss the target, with exact times
 	Stop        StopResult
 
 	DevclusterTail string // devcluster's last lines, when the stop went wrong
@@ -62,6 +63,7 @@ func newReport(cfg *Config, res loadResult, events []event, problems []string) *
 	r.Latency = percentiles(res.latencies)
 	r.classify(res.failures, events)
 	r.describeCaught(res.begin, res.failures, events)
+	r.describeFirstMisses(res.begin, res.failures, events)
 	return r
 }
 
@@ -167,6 +169,37 @@ func (r *Report) describeCaught(begin time.Time, failures []record, events []eve
 	}
 }
 
+// describeFirstMisses details the first 10 misses in time order: when each was sent
+// and answered (since the load began), on which client connection, and every action
+// under way within a second of it, with its own times.
+func (r *Report) describeFirstMisses(begin time.Time, failures []record, events []event) {
+	var misses []record
+	for _, f := range failures {
+		if f.status == 0 || f.err != "" || (caughtBy(f, events, Kill) < 0 && caughtBy(f, events, Pause) < 0) {
+			misses = append(misses, f)
+		}
+	}
+	sort.Slice(misses, func(i, j int) bool { return misses[i].start.Before(misses[j].start) })
+	since := func(t time.Time) string { return fmt.Sprintf("%.3fs", t.Sub(begin).Seconds()) }
+	for _, f := range misses[:min(len(misses), 10)] {
+		conn := "a new connection"
+		if f.reused {
+			conn = "a reused connection"
+		}
+		what := fmt.Sprintf("%d from %q: %s", f.status, f.instance, f.body)
+		if f.err != "" {
+			what = f.err
+		}
+		line := fmt.Sprintf("sent %s, failed %s, on %s: %s", since(f.start), since(f.end), conn, what)
+		for _, ev := range events {
+			if !f.start.After(ev.done.Add(time.Second)) && !f.end.Before(ev.start.Add(-time.Second)) {
+				line += fmt.Sprintf("; %s %s %s-%s", ev.kind, ev.target, since(ev.start), since(ev.done))
+			}
+		}
+		r.FirstMisses = append(r.FirstMisses, line)
+	}
+}
+
 // caughtBy returns the index of the event of kind that explains the failed response f,
 // or -1. A kill explains a 502 naming its victim, for a request in flight at the
 // SIGKILL (sent at most killGrace after it). A pause explains a 502, 503 or 504 naming
@@ -204,7 +237,7 @@ func (r *Report) describeMiss(f record, events []event) string {
 	}
 	during := "between actions"
 	for _, ev := range events {
-		if !f.start.After(ev.end.Add(time.Second)) && !f.end.Before(ev.start) {
+		if !f.start.After(ev.done.Add(time.Second)) && !f.end.Before(ev.start) {
 			during = fmt.Sprintf("during %s %s", ev.kind, ev.target)
 			break
 		}
@@ -296,6 +329,12 @@ func (r *Report) Write(w io.Writer) {
 				break
 			}
 			fmt.Fprintln(w, "    "+u)
+		}
+	}
+	if len(r.FirstMisses) > 0 {
+		fmt.Fprintln(w, "  the first of them (times since the load began; actions within 1 s):")
+		for _, m := range r.FirstMisses {
+			fmt.Fprintln(w, "    "+m)
 		}
 	}
 	if f := r.Failures(); len(f) > 0 {

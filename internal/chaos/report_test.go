@@ -14,9 +14,9 @@ func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) 
 // soakEvents: web.2 SIGKILLed at 1 s with 7 requests in flight; web.3 paused 3-6 s.
 func soakEvents() []event {
 	return []event{
-		{kind: Kill, target: "web.2", pid: 100, start: at(1000), end: at(1000), inFlight: 7},
-		{kind: Pause, target: "web.3", pid: 200, start: at(3000), end: at(6000)},
-		{kind: Reload, target: "chaos-1", start: at(8000), end: at(10000)},
+		{kind: Kill, target: "web.2", pid: 100, start: at(1000), end: at(1000), done: at(1500), inFlight: 7},
+		{kind: Pause, target: "web.3", pid: 200, start: at(3000), end: at(6000), done: at(6000)},
+		{kind: Reload, target: "chaos-1", start: at(8000), end: at(10000), done: at(10000)},
 	}
 }
 
@@ -195,5 +195,31 @@ func TestReportCaught(t *testing.T) {
 	wantFailures := "no scale was done (want each action at least once)\nno restart was done (want each action at least once)"
 	if got := strings.Join(r.Failures(), "\n"); r.CaughtByKill != 2 || r.CaughtByPause != 1 || got != wantFailures {
 		t.Errorf("got kill %d, pause %d, failures %q; want 2, 1 and %q", r.CaughtByKill, r.CaughtByPause, got, wantFailures)
+	}
+}
+
+// TestReportFirstMisses: a miss is detailed with its times, its connection and the
+// actions around it; a request caught by a kill is not a miss.
+func TestReportFirstMisses(t *testing.T) {
+	t.Parallel()
+	res := loadResult{begin: t0, failures: []record{
+		{start: at(1200), end: at(1300), err: "unexpected EOF", reused: true},
+		{start: at(900), end: at(1010), status: 502, instance: "web.2"},
+		{start: at(20000), end: at(20100), status: 503, instance: "web.1", body: "503 Service Unavailable: no instance"},
+	}}
+	r := newReport(&Config{Clients: 50}, res, soakEvents(), nil)
+	want := []string{
+		"sent 1.200s, failed 1.300s, on a reused connection: unexpected EOF; kill web.2 1.000s-1.500s",
+		`sent 20.000s, failed 20.100s, on a new connection: 503 from "web.1": 503 Service Unavailable: no instance`,
+	}
+	if strings.Join(r.FirstMisses, "\n") != strings.Join(want, "\n") {
+		t.Errorf("first misses:\ngot  %q\nwant %q", r.FirstMisses, want)
+	}
+	wantGroups := []string{
+		"     1 × 503 from \"web.1\": 503 Service Unavailable: no instance (between actions)",
+		"     1 × transport error: unexpected EOF (during kill web.2)",
+	}
+	if strings.Join(r.Unexplained, "\n") != strings.Join(wantGroups, "\n") {
+		t.Errorf("unexplained:\ngot  %q\nwant %q", r.Unexplained, wantGroups)
 	}
 }
