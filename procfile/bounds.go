@@ -6,7 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/devcluster/devcluster/internal/termsafe"
 )
 
 // maxFileSize bounds what devcluster reads from a manifest or env file. The
@@ -156,54 +157,10 @@ func unterminatedQuote(command string) (byte, int) {
 	return 0, -1
 }
 
-// escapeControls writes control characters of s as Go escapes (\x1b,
-// \u009b, \u202e), so that user input quoted back in a message cannot drive
-// the terminal: a Procfile line holding "ESC ]0;TITLE BEL" was printed
-// verbatim in a hint and set the terminal's title. Newlines and tabs are
-// kept (multi-line messages are written with them); invalid UTF-8 bytes,
-// DEL, C1 controls and bidirectional overrides are escaped too.
-func escapeControls(s string) string {
-	clean := true
-	for i, r := range s {
-		if needsEscape(s, i, r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case !needsEscape(s, i, r):
-			b.WriteRune(r)
-		case r == utf8.RuneError:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r < 0x80:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-	}
-	return b.String()
-}
-
-// needsEscape reports whether the rune r at s[i] is one escapeControls hides.
-func needsEscape(s string, i int, r rune) bool {
-	switch {
-	case r == '\n' || r == '\t':
-		return false
-	case r == utf8.RuneError:
-		_, size := utf8.DecodeRuneInString(s[i:])
-		return size == 1
-	case r < 0x20 || r >= 0x7f && r < 0xa0:
-		return true
-	case r == 0x061c || r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069:
-		return true
-	}
-	return false
-}
+// escapeControls escapes what a terminal would act on in user input quoted
+// back in a message: a Procfile line holding "ESC ]0;TITLE BEL" was printed
+// verbatim in a hint and set the terminal's title.
+func escapeControls(s string) string { return termsafe.Escape(s) }
 
 // shown is s fit to quote back in a message: shortened, control characters
 // escaped.

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/devcluster/devcluster/internal/termsafe"
 	"github.com/fsnotify/fsnotify"
 )
 
@@ -69,8 +70,10 @@ func (s *session) close() {
 	}
 }
 
+// logf writes one line to the log. File names come from the user's tree,
+// so control characters in them are escaped before they reach a terminal.
 func (s *session) logf(format string, args ...any) {
-	fmt.Fprintf(s.w.cfg.Log, format+"\n", args...)
+	fmt.Fprint(s.w.cfg.Log, termsafe.Escape(fmt.Sprintf(format, args...))+"\n")
 }
 
 // setup walks every root, watching (or polling) each directory, without
@@ -279,8 +282,9 @@ func (s *session) reportLimit() {
 		biggest:  biggestSubtrees(s.filter, s.scope, 3),
 		interval: s.w.cfg.PollInterval,
 	}
-	// One Write, so that the message is not interleaved with other output.
-	_, _ = s.w.cfg.Log.Write([]byte(msg.String()))
+	// One Write, so that the message is not interleaved with other output;
+	// escaped as logf's lines are, since it names directories.
+	_, _ = s.w.cfg.Log.Write([]byte(termsafe.Escape(msg.String())))
 }
 
 func (s *session) tick() <-chan time.Time {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -386,6 +387,27 @@ func TestTouchReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.expectNothingElse()
+}
+
+// TestLogEscapesControlBytes: file names come from the user's tree, and the
+// log went to the terminal with them verbatim, so a directory named with an
+// escape sequence could drive the terminal.
+func TestLogEscapesControlBytes(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	// A .gitignore that is a directory cannot be read: the watcher says so,
+	// naming the directory.
+	if err := os.MkdirAll(filepath.Join(root, "x\x1b]0;T\x07", ".gitignore"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, Config{Root: root, Gitignore: true}, nil)
+	log := h.log.String()
+	if !strings.Contains(log, `watch: x\x1b]0;T\x07: read `) {
+		t.Errorf("log: got %q, want the directory named with escapes", log)
+	}
+	if strings.ContainsAny(log, "\x1b\x07") {
+		t.Errorf("log: got %q, want no raw control bytes", log)
+	}
 }
 
 // TestMaxWait writes every 100ms for 3s with a 300ms debounce: the batch is
