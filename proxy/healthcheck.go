@@ -70,13 +70,14 @@ func (p *Proxy) checkLoop(ctx context.Context, b *backend) {
 		case <-t.C:
 		}
 		if st := b.state(); st != stateUp && st != stateDown {
-			continue // draining or drained: the supervisor owns it now
+			continue // draining or drained: the supervisor owns it now; maint: the user
 		}
+		start := p.now()
 		ok, detail := p.probe(ctx, b.addr(), h)
 		if ctx.Err() != nil {
 			return
 		}
-		b.pool.report(b, ok, detail, false)
+		b.pool.checked(b, check{at: start, ok: ok, result: detail, took: p.now().Sub(start)})
 	}
 }
 

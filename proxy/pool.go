@@ -21,6 +21,7 @@ const (
 	stateDraining              // no new requests, waiting for in-flight ones
 	stateDrained               // out of rotation until Enable
 	stateRemoved               // forgotten
+	stateMaint                 // put out of rotation by SetMaint, and not checked
 )
 
 func (s state) String() string {
@@ -33,6 +34,8 @@ func (s state) String() string {
 		return "draining"
 	case stateDrained:
 		return "drained"
+	case stateMaint:
+		return "maint"
 	default:
 		return "removed"
 	}
@@ -70,6 +73,8 @@ type backend struct {
 	redials  atomic.Uint64
 
 	// Guarded by pool.mu.
+	lastCheck check // the last active check's result
+	maint     bool  // set by SetMaint: kept across Drain and Enable
 	lastErr   string
 	since     time.Time
 	okRun     int
@@ -156,7 +161,11 @@ func (pl *pool) enable(id, addr string) {
 		pl.backends[id] = b
 	}
 	b.ep.Store(newEndpoint(addr))
-	b.st.Store(int32(stateUp))
+	if b.maint {
+		b.st.Store(int32(stateMaint))
+	} else {
+		b.st.Store(int32(stateUp))
+	}
 	if b.idle != nil { // a Drain in progress is overtaken: let it return
 		close(b.idle)
 		b.idle = nil
@@ -319,6 +328,45 @@ func (pl *pool) report(b *backend, ok bool, detail string, down bool) {
 		pl.p.logf("%s is DOWN: %s (%d/%d failures)", b.id, detail, min(b.failRun, h.Fall), h.Fall)
 		pl.rebuildLocked()
 	}
+}
+
+// check is the result of one active health check, for Stats.
+type check struct {
+	at     time.Time
+	ok     bool
+	result string
+	took   time.Duration
+}
+
+// checked records an active check's result and applies it as report does.
+func (pl *pool) checked(b *backend, c check) {
+	pl.mu.Lock()
+	b.lastCheck = c
+	pl.mu.Unlock()
+	pl.report(b, c.ok, c.result, false)
+}
+
+// setMaint puts b out of rotation without checks (on), or back into it (off).
+// A draining or drained instance stays so and enters maint at its next Enable.
+// Leaving maint puts it straight into rotation, as Enable does: if it is not
+// well, its checks or the first failed connect take it out again.
+func (pl *pool) setMaint(b *backend, on bool) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	b.maint = on
+	st := b.state()
+	switch {
+	case on && (st == stateUp || st == stateDown):
+		b.st.Store(int32(stateMaint))
+	case !on && st == stateMaint:
+		b.st.Store(int32(stateUp))
+		b.okRun, b.failRun = 0, 0
+	default:
+		return
+	}
+	b.since = pl.p.now()
+	pl.p.logf("%s is %s: set by the user", b.id, strings.ToUpper(b.state().String()))
+	pl.rebuildLocked()
 }
 
 // setLastError records a request failure that does not change the state.

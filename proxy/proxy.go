@@ -294,6 +294,17 @@ func (p *Proxy) SetWeight(id string, w int) error {
 	return nil
 }
 
+// SetMaint takes instance id out of rotation and stops checking it (on), as
+// HAProxy's "set server state maint" does, or puts it back (off).
+func (p *Proxy) SetMaint(id string, on bool) error {
+	b, err := p.backendOf(id)
+	if err != nil {
+		return fmt.Errorf("set maint: %w", err)
+	}
+	b.pool.setMaint(b, on)
+	return nil
+}
+
 // backendOf returns the backend Enable made for id.
 func (p *Proxy) backendOf(id string) (*backend, error) {
 	if pl := p.poolOf(id); pl != nil {

@@ -8,17 +8,27 @@ import (
 // BackendStats is a snapshot of one instance as the proxy sees it.
 type BackendStats struct {
 	ID, Process, Addr string
-	State             string // up, down, draining, drained
-	Since             time.Time
-	Active            int64  // requests (and tunnels) in flight
-	Requests          uint64 // forwarding attempts
-	Failures          uint64 // failed checks and failed attempts
-	LastError         string
-	BytesIn           uint64 // request body bytes sent to the instance
-	BytesOut          uint64 // response body bytes sent to clients
-	Connects          uint64 // connections opened to the instance
-	Redials           uint64 // of those, made in the socket of one the instance had closed
-	Weight            int
+	// State is the balancer's view: "up" (in rotation), "down" (failed checks or
+	// a failed connect; see LastCheck* and LastError), "draining" (no new
+	// requests, in-flight ones finishing), "drained" (out until the next
+	// Enable), "maint" (out by SetMaint, not checked).
+	State     string
+	Since     time.Time
+	Active    int64  // requests (and tunnels) in flight
+	Requests  uint64 // forwarding attempts
+	Failures  uint64 // failed checks and failed attempts
+	LastError string
+	BytesIn   uint64 // request body bytes sent to the instance
+	BytesOut  uint64 // response body bytes sent to clients
+	Connects  uint64 // connections opened to the instance
+	Redials   uint64 // of those, made in the socket of one the instance had closed
+	Weight    int
+
+	// The last active health check; LastCheck zero: none yet.
+	LastCheck         time.Time
+	LastCheckOK       bool
+	LastCheckResult   string // "connect 127.0.0.1:5001: connection refused", "GET /health → 200"
+	LastCheckDuration time.Duration
 }
 
 // Stats returns every known instance, ordered by process and index.
@@ -34,7 +44,9 @@ func (p *Proxy) Stats() []BackendStats {
 				LastError: b.lastErr,
 				BytesIn:   b.bytesIn.Load(), BytesOut: b.bytesOut.Load(),
 				Connects: b.connects.Load(), Redials: b.redials.Load(),
-				Weight: int(b.weight.Load()),
+				Weight:    int(b.weight.Load()),
+				LastCheck: b.lastCheck.at, LastCheckOK: b.lastCheck.ok,
+				LastCheckResult: b.lastCheck.result, LastCheckDuration: b.lastCheck.took,
 			})
 		}
 		pl.mu.Unlock()
