@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -66,18 +67,19 @@ func (c *chaosLoop) problem(format string, args ...any) {
 
 // run does one action after another, with a random 0.3-1.2 s of plain load between
 // them, until enough says so and every kind of action has been done once. The first
-// five are the five actions in a random order, so that even a short soak does each one.
+// ones are the configured actions in a random order, so that even a short soak does
+// each one.
 func (c *chaosLoop) run(ctx context.Context, enough func() bool) {
 	c.done = map[string]int{}
 	done := func() bool {
-		for _, a := range Actions() {
+		for _, a := range c.cfg.Actions {
 			if c.done[a] == 0 {
 				return c.cfg.overtime()
 			}
 		}
 		return enough()
 	}
-	order := Actions()
+	order := slices.Clone(c.cfg.Actions)
 	c.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 	for i := 0; i < maxActions && !done() && ctx.Err() == nil; i++ {
 		kind := order[c.rng.IntN(len(order))]

@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,7 @@ type Config struct {
 	MinRequests int64         // keep going after Duration until this many were sent: 0
 	MaxDuration time.Duration // give up on MinRequests after this long: 4 × Duration
 	Seed        uint64        // for the chaos loop's choices: 0 means from the clock
+	Actions     []string      // the kinds of action to do (to chase one failure): all of Actions()
 
 	Log io.Writer // progress lines (each action); nil: none
 
@@ -70,6 +72,14 @@ func (c *Config) setDefaults() error {
 	}
 	if c.MaxDuration < c.Duration {
 		c.MaxDuration = 4 * c.Duration
+	}
+	if len(c.Actions) == 0 {
+		c.Actions = Actions()
+	}
+	for _, a := range c.Actions {
+		if !slices.Contains(Actions(), a) {
+			return fmt.Errorf("chaos: unknown action %q (actions: %s)", a, strings.Join(Actions(), ", "))
+		}
 	}
 	if c.Seed == 0 {
 		c.Seed = uint64(time.Now().UnixNano())

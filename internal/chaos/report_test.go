@@ -96,7 +96,7 @@ func TestClassifyBounds(t *testing.T) {
 func TestFailures(t *testing.T) {
 	t.Parallel()
 	pass := func() *Report {
-		return &Report{Sent: 10, OK: 10, MinRequests: 10, Clients: 50, ByStatus: map[int]int64{},
+		return &Report{Sent: 10, OK: 10, MinRequests: 10, Clients: 50, ByStatus: map[int]int64{}, Wanted: Actions(),
 			Actions: map[string]int{Kill: 1, Pause: 1, Reload: 1, Scale: 1, Restart: 1}}
 	}
 	tests := []struct {
@@ -184,7 +184,7 @@ func TestReportCaught(t *testing.T) {
 		{start: at(950), end: at(1020), status: 502, instance: "web.2"},
 		{start: at(2900), end: at(6000), status: 504, instance: "web.3"},
 	}}
-	r := newReport(&Config{Clients: 50}, res, evs, nil)
+	r := newReport(&Config{Clients: 50, Actions: Actions()}, res, evs, nil)
 	want := []string{
 		"    1.0s kill  web.2  pid 100     caught 2 (in flight at the SIGKILL: 7 from the clients; on web.2 per ps just before: 3)",
 		"    3.0s pause web.3  pid 200     caught 1 in 3s (at most one per client: 50)",
