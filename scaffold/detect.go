@@ -66,7 +66,7 @@ var (
 )
 
 // Limits of the source scan for health routes, so that init stays quick in
-// a project with a large tree.
+// a project with a large tree; maxScanBytes bounds every file init reads.
 const (
 	maxScanFiles = 500
 	maxScanBytes = 1 << 20
@@ -129,7 +129,7 @@ func Detect(dir string) (*Project, error) {
 // project package holding wsgi.py.
 func detectDjango(p *Project) error {
 	p.Kind = KindDjango
-	data, err := os.ReadFile(filepath.Join(p.Dir, "manage.py"))
+	data, err := readSource(filepath.Join(p.Dir, "manage.py"))
 	if err != nil {
 		return fmt.Errorf("detect Django project: %w", err)
 	}
@@ -166,7 +166,7 @@ func detectDjango(p *Project) error {
 // user said so), else the first of app.py, wsgi.py, main.py that calls Flask(.
 func detectFlask(p *Project) bool {
 	for _, name := range []string{".flaskenv", ".env"} {
-		data, err := os.ReadFile(filepath.Join(p.Dir, name))
+		data, err := readSource(filepath.Join(p.Dir, name))
 		if err != nil {
 			continue
 		}
@@ -178,7 +178,7 @@ func detectFlask(p *Project) bool {
 		}
 	}
 	for _, name := range []string{"app.py", "wsgi.py", "main.py"} {
-		data, err := os.ReadFile(filepath.Join(p.Dir, name))
+		data, err := readSource(filepath.Join(p.Dir, name))
 		if err != nil || !strings.Contains(string(data), "Flask(") {
 			continue
 		}
@@ -214,7 +214,7 @@ func findGunicorn(dir string) (string, bool) {
 	sort.Strings(reqs)
 	candidates := append(reqs, filepath.Join(dir, "pyproject.toml"), filepath.Join(dir, "Pipfile"))
 	for _, path := range candidates {
-		data, err := os.ReadFile(path)
+		data, err := readSource(path)
 		if err == nil && gunicornRE.Match(data) {
 			return filepath.Base(path), true
 		}
@@ -256,10 +256,7 @@ func findHealthRoute(dir, kind string) (path, file string) {
 		if scanned++; scanned > maxScanFiles {
 			return errStop
 		}
-		if fi, err := d.Info(); err != nil || fi.Size() > maxScanBytes {
-			return nil
-		}
-		data, err := os.ReadFile(p)
+		data, err := readSource(p)
 		if err != nil {
 			return nil
 		}
@@ -301,7 +298,9 @@ func packagesWith(dir, file string) []string {
 	return pkgs
 }
 
+// exists reports whether dir/name is a regular file (or a link to one): a
+// named pipe called manage.py marks no project.
 func exists(dir, name string) bool {
 	fi, err := os.Stat(filepath.Join(dir, name))
-	return err == nil && !fi.IsDir()
+	return err == nil && fi.Mode().IsRegular()
 }
