@@ -143,12 +143,12 @@ func TestBalancerJSON(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	in := Instance{ID: "web.1", State: StateReady, Balancer: &Balancer{State: BalancerDown, Since: t0,
-		LastCheck: t0, LastCheckResult: "HTTP 500", LastCheckDuration: 1500 * time.Microsecond, LastError: "GET /health: HTTP 500"}}
+		LastCheck: t0, LastCheckOK: false, LastCheckResult: "HTTP 500", LastCheckDuration: 1500 * time.Microsecond, LastError: "GET /health: HTTP 500"}}
 	b, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"balancer":{"state":"down"`, `"in_rotation":false`, `"last_check_seconds":0.0015`, `"last_check_result":"HTTP 500"`} {
+	for _, want := range []string{`"balancer":{"state":"down"`, `"in_rotation":false`, `"last_check_seconds":0.0015`, `"last_check_result":"HTTP 500"`, `"last_check_ok":false`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("got %s, want it to contain %s", b, want)
 		}

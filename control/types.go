@@ -145,7 +145,8 @@ type Balancer struct {
 	State             string        `json:"state"` // one of the Balancer* constants
 	Since             time.Time     `json:"since"` // time of the last state change
 	Active            int64         `json:"active"`
-	LastCheck         time.Time     `json:"last_check,omitzero"`         // zero before the first check
+	LastCheck         time.Time     `json:"last_check,omitzero"` // zero before the first check
+	LastCheckOK       bool          `json:"last_check_ok"`
 	LastCheckResult   string        `json:"last_check_result,omitempty"` // "HTTP 200", "connect: connection refused"
 	LastCheckDuration time.Duration `json:"-"`
 	LastError         string        `json:"last_error,omitempty"` // the last failure, of a check or a request

@@ -67,10 +67,14 @@ func balancerView(b proxy.BackendStats, balanced bool) *control.Balancer {
 		return nil
 	}
 	return &control.Balancer{
-		State:     b.State,
-		Since:     b.Since,
-		Active:    b.Active,
-		LastError: b.LastError,
+		State:             b.State,
+		Since:             b.Since,
+		Active:            b.Active,
+		LastCheck:         b.LastCheck,
+		LastCheckOK:       b.LastCheckOK,
+		LastCheckResult:   b.LastCheckResult,
+		LastCheckDuration: b.LastCheckDuration,
+		LastError:         b.LastError,
 	}
 }
 
