@@ -108,13 +108,16 @@ func TestParseYAMLAnchors(t *testing.T) {
 	}
 }
 
-func TestParseYAMLErrors(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name  string
-		input string
-		want  []string
-	}{
+// yamlErrorCase is one bad devcluster.yaml and every line of its error.
+type yamlErrorCase struct {
+	name  string
+	input string
+	want  []string
+}
+
+// yamlErrorCases are TestParseYAMLErrors' table.
+func yamlErrorCases() []yamlErrorCase {
+	return []yamlErrorCase{
 		{"unknown process key", "processes:\n  web:\n    command: a\n\n\n\n    comand: b\n", []string{
 			`devcluster.yaml:7: unknown key "comand" in process "web" (did you mean "command"?)`}},
 		{"unknown key listed", "processes:\n  web:\n    command: a\n    zzzzzz: 1\n", []string{
@@ -179,7 +182,11 @@ func TestParseYAMLErrors(t *testing.T) {
 		{"two documents", "processes:\n  web: a\n---\nprocesses:\n  b: c\n", []string{
 			`devcluster.yaml:3: a second YAML document (after "---"); devcluster.yaml holds one document, remove the separator`}},
 	}
-	for _, tt := range tests {
+}
+
+func TestParseYAMLErrors(t *testing.T) {
+	t.Parallel()
+	for _, tt := range yamlErrorCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			m, err := ParseYAML("devcluster.yaml", strings.NewReader(tt.input))

@@ -53,15 +53,19 @@ if __name__ == "__main__":
     execute_from_command_line(sys.argv)
 `
 
-func TestDetectAndRender(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		files   map[string]string
-		opts    RenderOptions
-		want    Project // Dir and Found are not compared
-		command string
-	}{
+// detectCase is a project layout, what Detect should find in it and the
+// command Render should write for it.
+type detectCase struct {
+	name    string
+	files   map[string]string
+	opts    RenderOptions
+	want    Project // Dir and Found are not compared
+	command string
+}
+
+// detectCases are TestDetectAndRender's table.
+func detectCases() []detectCase {
+	return []detectCase{
 		{
 			name:    "flask app.py",
 			files:   map[string]string{"app.py": flaskApp, "requirements.txt": "flask==3.0\n# gunicorn later\n"},
@@ -134,7 +138,11 @@ func TestDetectAndRender(t *testing.T) {
 			command: "gunicorn -b 127.0.0.1:$PORT mysite.wsgi",
 		},
 	}
-	for _, tt := range tests {
+}
+
+func TestDetectAndRender(t *testing.T) {
+	t.Parallel()
+	for _, tt := range detectCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			dir := layout(t, tt.files)
@@ -153,36 +161,41 @@ func TestDetectAndRender(t *testing.T) {
 			if cmd := Command(p, tt.opts); cmd != tt.command {
 				t.Errorf("got command %q, want %q", cmd, tt.command)
 			}
-
-			// The rendered file parses, as devcluster up will read it.
-			out := Render(p, tt.opts)
-			m, err := procfile.ParseYAML("devcluster.yaml", bytes.NewReader(out))
-			if err != nil {
-				t.Fatalf("rendered file does not parse: %v\n%s", err, out)
-			}
-			web := m.Process("web")
-			if len(m.Processes) != 1 || web == nil {
-				t.Fatalf("got processes %v, want only web", m.Processes)
-			}
-			if web.Command != tt.command || web.Instances != 3 || web.Health.Path != tt.want.HealthPath || !m.IsBalanced(web) {
-				t.Errorf("got web %+v, want command %q, 3 instances, health %q, balanced", *web, tt.command, tt.want.HealthPath)
-			}
-			if w := procfile.ReloaderWarnings(m); len(w) != 0 {
-				t.Errorf("got reloader warnings %q, want none", w)
-			}
-			if m.Proxy.Listen != "127.0.0.1:8080" {
-				t.Errorf("got proxy listen %q, want 127.0.0.1:8080", m.Proxy.Listen)
-			}
-			if tt.want.Kind == KindDjango && web.Env["DJANGO_SETTINGS_MODULE"] != tt.want.SettingsModule {
-				t.Errorf("got DJANGO_SETTINGS_MODULE %q, want %q", web.Env["DJANGO_SETTINGS_MODULE"], tt.want.SettingsModule)
-			}
-			// Every key is explained: each non-comment line below processes:
-			// follows a comment line or another key of the same block.
-			if !strings.Contains(string(out), "# devcluster.yaml, written by \"devcluster init\"") ||
-				!strings.Contains(string(out), "--no-reload") && !strings.Contains(string(out), "--noreload") && !strings.Contains(string(out), "gunicorn") {
-				t.Errorf("rendered file lacks its explanations:\n%s", out)
-			}
+			checkRendered(t, p, tt)
 		})
+	}
+}
+
+// checkRendered checks that the file Render writes for p parses as devcluster
+// up will read it, runs tt's command and explains itself.
+func checkRendered(t *testing.T, p *Project, tt detectCase) {
+	t.Helper()
+	out := Render(p, tt.opts)
+	m, err := procfile.ParseYAML("devcluster.yaml", bytes.NewReader(out))
+	if err != nil {
+		t.Fatalf("rendered file does not parse: %v\n%s", err, out)
+	}
+	web := m.Process("web")
+	if len(m.Processes) != 1 || web == nil {
+		t.Fatalf("got processes %v, want only web", m.Processes)
+	}
+	if web.Command != tt.command || web.Instances != 3 || web.Health.Path != tt.want.HealthPath || !m.IsBalanced(web) {
+		t.Errorf("got web %+v, want command %q, 3 instances, health %q, balanced", *web, tt.command, tt.want.HealthPath)
+	}
+	if w := procfile.ReloaderWarnings(m); len(w) != 0 {
+		t.Errorf("got reloader warnings %q, want none", w)
+	}
+	if m.Proxy.Listen != "127.0.0.1:8080" {
+		t.Errorf("got proxy listen %q, want 127.0.0.1:8080", m.Proxy.Listen)
+	}
+	if tt.want.Kind == KindDjango && web.Env["DJANGO_SETTINGS_MODULE"] != tt.want.SettingsModule {
+		t.Errorf("got DJANGO_SETTINGS_MODULE %q, want %q", web.Env["DJANGO_SETTINGS_MODULE"], tt.want.SettingsModule)
+	}
+	// Every key is explained: each non-comment line below processes:
+	// follows a comment line or another key of the same block.
+	if !strings.Contains(string(out), "# devcluster.yaml, written by \"devcluster init\"") ||
+		!strings.Contains(string(out), "--no-reload") && !strings.Contains(string(out), "--noreload") && !strings.Contains(string(out), "gunicorn") {
+		t.Errorf("rendered file lacks its explanations:\n%s", out)
 	}
 }
 
