@@ -38,7 +38,7 @@ func completeTargets(e *env, f *clientFlags, kind targetKind) cobra.CompletionFu
 		}
 		st, err := clusterStatus(e, f, completionTimeout)
 		if err != nil {
-			cobra.CompDebugln("devcluster completion: "+err.Error(), true)
+			cobra.CompDebugln("devcluster completion: "+err.Error(), false) // to BASH_COMP_DEBUG_FILE only
 			return nil, directive
 		}
 		given := map[string]bool{}
