@@ -71,6 +71,7 @@ type fwdReq struct {
 	body           countingReader
 	expectContinue bool
 	sentContinue   bool
+	sentInterim    bool   // a 1xx reached the client: the request cannot be sent again
 	upgrade        []byte // Upgrade header of an upgrade request
 	keep           bool   // client connection stays open after the response
 	idempotent     bool

@@ -26,9 +26,9 @@ func (c *clientConn) forward(b *backend, fr *fwdReq) outcome {
 		// Passive check: a refused connection takes the instance down at once; a
 		// connect timeout counts as one failed check.
 		b.pool.report(b, false, detail, !isTimeout(err))
-		return outcome{retry: true, keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}}
+		return outcome{retry: c.mayRetry(failConnect, false, fr), keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}}
 	}
-	if out, ok := c.sendRequest(b, bc, fr); !ok {
+	if out, ok := c.sendRequest(b, bc, fr, reused); !ok {
 		return out
 	}
 	resp := &c.resp
@@ -49,7 +49,7 @@ func (c *clientConn) forward(b *backend, fr *fwdReq) outcome {
 
 // sendRequest writes the request head and body to bc. ok false: the attempt
 // ended, as out says.
-func (c *clientConn) sendRequest(b *backend, bc *backendConn, fr *fwdReq) (out outcome, ok bool) {
+func (c *clientConn) sendRequest(b *backend, bc *backendConn, fr *fwdReq, reused bool) (out outcome, ok bool) {
 	err := c.writeRequestHead(bc.bw, b, fr)
 	if err == nil && fr.hasBody {
 		if fr.expectContinue && !fr.sentContinue {
@@ -75,7 +75,7 @@ func (c *clientConn) sendRequest(b *backend, bc *backendConn, fr *fwdReq) (out o
 		c.conns.retire(bc, false)
 		detail := "sending the request to " + b.addr() + ": " + err.Error()
 		b.pool.setLastError(b, detail)
-		return outcome{retry: fr.body.n == 0, keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}}, false
+		return outcome{retry: c.mayRetry(failSend, reused, fr), keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}}, false
 	}
 	return outcome{}, true
 }
@@ -90,26 +90,17 @@ func (c *clientConn) readResponseHead(b *backend, bc *backendConn, fr *fwdReq, r
 		// Interim response (103 Early Hints, 100 Continue): pass it on.
 		c.writeResponseHead(b, fr, resp, framingNone)
 		c.bw.Flush()
+		fr.sentInterim = true
 		err = resp.read(bc.br, fr.isHead)
 	}
 	if err != nil {
+		return c.responseHeadFailed(b, bc, fr, reused, err), false
+	}
+	if resp.code == http.StatusServiceUnavailable && c.mayRetry(fail503, false, fr) {
+		// The instance refused it: try another, as retry_on 503 asks.
 		c.conns.retire(bc, false)
-		if isTimeout(err) {
-			detail := "no response header within " + c.p.cfg.ResponseTimeout.String()
-			b.pool.setLastError(b, detail)
-			return outcome{keep: false, err: &proxyError{status: http.StatusGatewayTimeout, b: b, msg: detail}}, false
-		}
-		detail := "reading the response: " + err.Error()
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			detail = "connection closed before a response"
-		}
-		b.pool.setLastError(b, detail)
-		// The request was sent: only an idempotent request without a body may be
-		// replayed. A reused connection closed by the instance while idle was
-		// caught by alive; reused is kept for that reason only.
-		retry := !fr.hasBody && fr.idempotent
-		_ = reused
-		return outcome{retry: retry, keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}}, false
+		b.pool.setLastError(b, "answered 503 Service Unavailable")
+		return outcome{retry: true, keep: true, err: &proxyError{status: http.StatusServiceUnavailable, b: b, msg: "answered 503 Service Unavailable"}}, false
 	}
 	// A body that is not all here may take any time (a stream).
 	if resp.code == http.StatusSwitchingProtocols || !resp.noBody &&
@@ -117,6 +108,32 @@ func (c *clientConn) readResponseHead(b *backend, bc *backendConn, fr *fwdReq, r
 		bc.rdl.clear()
 	}
 	return outcome{}, true
+}
+
+// responseHeadFailed ends an attempt whose response head could not be read.
+// Whether any byte of it came decides the retry: none, and the connection may
+// have been a stale keep-alive one; some, and the app saw the request.
+func (c *clientConn) responseHeadFailed(b *backend, bc *backendConn, fr *fwdReq, reused bool, err error) outcome {
+	c.conns.retire(bc, false)
+	if isTimeout(err) {
+		detail := "no response header within " + c.p.cfg.ResponseTimeout.String()
+		b.pool.setLastError(b, detail)
+		return outcome{retry: c.mayRetry(failTimeout, reused, fr), keep: false, err: &proxyError{status: http.StatusGatewayTimeout, b: b, msg: detail}}
+	}
+	f := failResponse
+	detail := "reading the response: " + err.Error()
+	switch {
+	case len(c.resp.buf) == 0:
+		f = failEmpty
+		detail = "connection closed before a response"
+		if !errors.Is(err, io.EOF) {
+			detail = "connection lost before a response: " + err.Error()
+		}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		detail = "connection closed in the middle of the response head"
+	}
+	b.pool.setLastError(b, detail)
+	return outcome{retry: c.mayRetry(f, reused, fr), keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}}
 }
 
 // Body framings of a response written to the client.

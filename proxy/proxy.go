@@ -49,11 +49,14 @@ const (
 
 // Config configures a Proxy. Zero values take the defaults above.
 type Config struct {
-	Listen            string // default 127.0.0.1:8080
-	Strategy          string // roundrobin (default), leastconn, random, source, uri, first
-	Sticky            string // "" | cookie | source
-	CookieName        string // for Sticky "cookie"; default DEVCLUSTER_SRV
-	Retries           int    // default 3 (set -1 for 0)
+	Listen     string // default 127.0.0.1:8080
+	Strategy   string // roundrobin (default), leastconn, random, source, uri, first
+	Sticky     string // "" | cookie | source
+	CookieName string // for Sticky "cookie"; default DEVCLUSTER_SRV
+	Retries    int    // default 3 (set -1 for 0)
+	// RetryOn lists when a request is sent again (see retry.go): conn-failure
+	// (nil: only this), empty-response, response-timeout, 503, or none.
+	RetryOn           []string
 	ConnectTimeout    time.Duration
 	ResponseTimeout   time.Duration // time to the response header; then 504
 	ReadHeaderTimeout time.Duration // against slow clients
@@ -124,6 +127,7 @@ type Proxy struct {
 	bufs bufPools
 
 	staleAfter time.Duration // see defaultStaleAfter; tests shorten it
+	retryOn    retryOn       // Config.RetryOn
 
 	// portableConns makes Linux use netConns, the implementation of every other
 	// OS, so that its tests run here too.
@@ -172,6 +176,10 @@ func New(cfg Config) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
+	retryOn, err := parseRetryOn(cfg.RetryOn)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
 	p := &Proxy{
 		cfg: cfg,
 		// No TCP keep-alive probes on loopback: they cost four setsockopt calls per
@@ -183,6 +191,7 @@ func New(cfg Config) (*Proxy, error) {
 		conns:  map[*clientConn]struct{}{},
 
 		staleAfter: defaultStaleAfter,
+		retryOn:    retryOn,
 	}
 	p.check = &http.Client{
 		Transport: &http.Transport{
