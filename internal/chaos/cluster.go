@@ -197,7 +197,10 @@ func (c *cluster) waitPS(ctx context.Context, timeout time.Duration, cond func(s
 		} else {
 			last = describe(st)
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return st, fmt.Errorf("interrupted: %w", ctx.Err())
+		}
+		if time.Now().After(deadline) {
 			return st, fmt.Errorf("not within %s (last ps: %s)", timeout, last)
 		}
 		select {
