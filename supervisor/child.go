@@ -23,9 +23,11 @@ const outputGrace = time.Second
 // the child believe it is a reloader's worker and reuse a dead parent's socket.
 var removedEnv = []string{"WERKZEUG_RUN_MAIN", "WERKZEUG_SERVER_FD", "RUN_MAIN"}
 
-// childEnv is spec.Env minus the reloader variables, plus devcluster's own.
-func childEnv(sp InstanceSpec) []string {
+// childEnv is spec.Env minus the reloader variables, plus devcluster's own and
+// the runEnv marker (which replaces an outer devcluster's).
+func childEnv(sp InstanceSpec, marker string) []string {
 	set := map[string]string{
+		runEnv:                marker,
 		"PS":                  sp.ID,
 		"DEVCLUSTER_PROCESS":  sp.Process,
 		"DEVCLUSTER_INSTANCE": strconv.Itoa(sp.Index),
@@ -42,7 +44,7 @@ func childEnv(sp InstanceSpec) []string {
 		}
 		env = append(env, kv)
 	}
-	for _, k := range []string{"PORT", "PS", "DEVCLUSTER_PROCESS", "DEVCLUSTER_INSTANCE", "PYTHONUNBUFFERED"} {
+	for _, k := range []string{"PORT", "PS", "DEVCLUSTER_PROCESS", "DEVCLUSTER_INSTANCE", "PYTHONUNBUFFERED", runEnv} {
 		if v, ok := set[k]; ok {
 			env = append(env, k+"="+v)
 		}
@@ -148,37 +150,47 @@ func signalGroup(pid int, sig syscall.Signal) error {
 	return err
 }
 
+// startCommand starts cmd in its own process group, or under a new pty as its
+// session leader, and returns the read end of its output.
+func startCommand(cmd *exec.Cmd, usePTY bool) (*os.File, error) {
+	if usePTY {
+		return pty.StartWithAttrs(cmd, nil, ptyAttrs())
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = groupAttrs()
+	err = cmd.Start()
+	_ = w.Close()
+	if err != nil {
+		_ = r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
 // spawn starts sp's command and the goroutines that copy its output, reap it and
 // probe its readiness. prevFailure is what the previous child printed if it failed
 // (see repeatFilter).
 func (s *Supervisor) spawn(sp InstanceSpec, prevFailure []string) (*child, error) {
 	cmd := exec.Command("/bin/sh", "-c", shellScript(sp.Command, s.watchR != nil))
 	cmd.Dir = sp.Dir
-	cmd.Env = childEnv(sp)
+	cmd.Env = childEnv(sp, s.marker(sp.ID))
 	if s.watchR != nil {
 		cmd.ExtraFiles = []*os.File{s.watchR}
 	}
 	var out *os.File
 	err := s.spawner.do(func() error {
-		if s.cfg.PTY {
-			f, err := pty.StartWithAttrs(cmd, nil, ptyAttrs())
+		return children.startDirect(func() (int, error) {
+			f, err := startCommand(cmd, s.cfg.PTY)
+			if err != nil {
+				return 0, err
+			}
 			out = f
-			return err
-		}
-		r, w, err := os.Pipe()
-		if err != nil {
-			return err
-		}
-		cmd.Stdout, cmd.Stderr = w, w
-		cmd.SysProcAttr = groupAttrs()
-		err = cmd.Start()
-		_ = w.Close()
-		if err != nil {
-			_ = r.Close()
-			return err
-		}
-		out = r
-		return nil
+			return cmd.Process.Pid, nil
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -203,10 +215,12 @@ func (s *Supervisor) spawn(sp InstanceSpec, prevFailure []string) (*child, error
 	})
 	s.goroutine(func() {
 		c.waitErr = cmd.Wait()
+		children.waited(c.pid)
 		c.state = cmd.ProcessState
 		stopProbe()
-		// Whatever the leader left behind in its group goes with it.
+		// Whatever the leader left behind, in its group or detached, goes with it.
 		_ = signalGroup(c.pid, syscall.SIGKILL)
+		s.killDetached(sp.ID, c.pid)
 		select {
 		case <-readDone:
 		case <-time.After(outputGrace):

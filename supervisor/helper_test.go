@@ -106,6 +106,45 @@ var helperModes = map[string]func(){
 		block()
 	},
 	"sleep": block,
+	// daemon double-forks a server that calls setsid (a new session and process
+	// group, stdio on /dev/null) and listens on PORT, then stays in the foreground.
+	"daemon": func() {
+		mid := exec.Command(os.Args[0])
+		mid.Env = append(os.Environ(), helperEnv+"=daemon-mid")
+		out, err := mid.Output()
+		if err != nil {
+			fmt.Println("daemon:", err)
+			os.Exit(2)
+		}
+		fmt.Printf("DAEMON %s\n", strings.TrimSpace(string(out)))
+		block()
+	},
+	"daemon-mid": func() {
+		d := exec.Command(os.Args[0])
+		d.Env = append(os.Environ(), helperEnv+"=serve")
+		d.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := d.Start(); err != nil {
+			fmt.Println("daemon-mid:", err)
+			os.Exit(2)
+		}
+		fmt.Println(d.Process.Pid)
+		os.Exit(0)
+	},
+	// workers is a gunicorn-like master: two worker children, the port itself.
+	"workers": func() {
+		var pids []string
+		for range 2 {
+			w := exec.Command(os.Args[0])
+			w.Env = append(os.Environ(), helperEnv+"=sleep")
+			if err := w.Start(); err != nil {
+				fmt.Println("workers:", err)
+				os.Exit(2)
+			}
+			pids = append(pids, strconv.Itoa(w.Process.Pid))
+		}
+		fmt.Printf("WORKERS %s\n", strings.Join(pids, " "))
+		serve()
+	},
 	"fds": func() {
 		// The descriptors this process was given, as an instance sees them.
 		names, _ := os.ReadDir("/proc/self/fd")
@@ -218,10 +257,15 @@ func devclusterMain() {
 		specs = append(specs, InstanceSpec{ID: "flask.1", Process: "flask", Index: 1, Port: flaskPort, Balanced: true,
 			Dir: dir, Env: env, Command: "/usr/bin/python3 -m flask --app app run --no-reload --port $PORT"})
 	}
+	if p, _ := strconv.Atoi(os.Getenv("HELPER_DAEMON_PORT")); p > 0 {
+		specs = append(specs, InstanceSpec{ID: "web.2", Process: "web", Index: 2, Port: p, Balanced: true,
+			Command: self, Env: append(env, helperEnv+"=daemon")})
+	}
 	s, err := New(Config{
 		Specs:  specs,
 		Output: os.Stdout,
 		Log:    os.Stdout,
+		RunDir: os.Getenv("HELPER_RUN_DIR"),
 	})
 	if err != nil {
 		fmt.Println("new:", err)

@@ -12,7 +12,9 @@ import (
 func TestHideLineKeepsHealthCheckLinesOut(t *testing.T) {
 	t.Parallel()
 	tag := newTag(t)
-	hide := func(line []byte) bool { return bytes.Contains(line, []byte("line 3")) || bytes.HasSuffix(line, []byte("line 7")) }
+	hide := func(line []byte) bool {
+		return bytes.Contains(line, []byte("line 3")) || bytes.HasSuffix(line, []byte("line 7"))
+	}
 	c := startCluster(t, tag, Config{Specs: []InstanceSpec{helperSpec(tag, "worker.1", 0, "count")}, HideLine: hide})
 	c.waitLine("worker.1", "line 10")
 	var got []string

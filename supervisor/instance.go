@@ -263,6 +263,7 @@ func (in *instance) start() error {
 		return err
 	}
 	in.child = c
+	in.s.recordInstance(in.spec.ID, c, in.spec.Command)
 	in.isReady = false
 	// A new child has not been ready yet: keeping the previous child's time made
 	// every crash of a broken save look like the first after a healthy run.
@@ -333,6 +334,7 @@ func (in *instance) forget(c *child, why error) {
 		in.enabled = false
 	}
 	c.filter.release()
+	in.s.removeInstanceRecord(in.spec.ID)
 	in.child = nil
 	in.isReady = false
 	in.stopDeadline()

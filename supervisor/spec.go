@@ -29,8 +29,9 @@ type InstanceSpec struct {
 	Command string // run as sh -c COMMAND
 	Dir     string
 	// Env is the full environment, already merged by cmd (os env + .env + manifest
-	// env). The supervisor adds PORT, PS, DEVCLUSTER_PROCESS, DEVCLUSTER_INSTANCE and
-	// PYTHONUNBUFFERED, and removes WERKZEUG_RUN_MAIN, WERKZEUG_SERVER_FD and
+	// env). The supervisor adds PORT, PS, DEVCLUSTER_PROCESS, DEVCLUSTER_INSTANCE,
+	// PYTHONUNBUFFERED and DEVCLUSTER_RUN (RUN-ID/web.2: how a stop finds the
+	// instance's detached descendants), and removes WERKZEUG_RUN_MAIN, WERKZEUG_SERVER_FD and
 	// RUN_MAIN, which belong to Flask's and Django's own reloaders.
 	Env         []string
 	Restart     string         // one of defaults.RestartPolicies; "" → defaults.Restart
@@ -62,6 +63,12 @@ type Config struct {
 	LogLines     int                              // ring buffer per instance (default 1000)
 	// SpecFor builds the spec of a new instance when scaling up.
 	SpecFor func(process string, index int) (InstanceSpec, error)
+
+	// RunDir, when set, is where Run records each instance's pid and process group
+	// (RUNDIR/pids/, removed as the processes go), so that StopLeftovers in the next
+	// `up` can stop what a SIGKILLed devcluster left running. cmd passes
+	// .devcluster/; "" records nothing.
+	RunDir string
 
 	// HideLine, when set, is asked about every line of every child's output; the
 	// lines it matches are neither printed nor kept for Logs. cmd uses it to hide

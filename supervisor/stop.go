@@ -35,6 +35,11 @@ func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
 	if err := signalGroup(c.pid, sig); err != nil {
 		in.s.out.logf("stop %s: signal process group %d: %v", in.spec.ID, c.pid, err)
 	}
+	// Descendants that left the group (setsid) get the stop signal too, and are
+	// SIGKILLed with the group once the leader has gone (see killDetached).
+	detached := in.s.detached(in.spec.ID, c.pid)
+	children.adopt(detached) // they may exit on sig before any periodic look
+	signalProcs(detached, sig)
 	timer := time.NewTimer(in.spec.StopTimeout)
 	defer timer.Stop()
 	select {

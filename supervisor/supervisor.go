@@ -2,6 +2,8 @@ package supervisor
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -37,6 +39,7 @@ func defaultStopSignal() syscall.Signal {
 // Run; every other method talks to the running instances.
 type Supervisor struct {
 	cfg     Config
+	runID   string // in every child's runEnv marker
 	out     *output
 	killCtx context.Context // done once Kill was called
 	kill    context.CancelFunc
@@ -77,6 +80,7 @@ func New(cfg Config) (*Supervisor, error) {
 	}
 	s := &Supervisor{
 		cfg:   cfg,
+		runID: newRunID(),
 		out:   newOutput(cfg.Output, cfg.Log, cfg.Color, cfg.Now, cfg.LogLines),
 		ready: make(chan struct{}),
 		fatal: make(chan error, 1),
@@ -131,6 +135,13 @@ func normalize(sp InstanceSpec) (InstanceSpec, error) {
 		sp.StopTimeout = defaults.StopTimeout
 	}
 	return sp, nil
+}
+
+// newRunID returns the random id that tells this Run's processes from any other's.
+func newRunID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // never fails (crypto/rand's contract)
+	return hex.EncodeToString(b)
 }
 
 // orList writes list as people say it: "a, b or c".
@@ -220,6 +231,21 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	if err := MarkInheritedCloseOnExec(); err != nil {
 		s.out.logf("could not mark inherited descriptors close-on-exec (instances may inherit them): %v", err)
 	}
+	if err := setChildSubreaper(); err != nil {
+		s.out.logf("could not become the child subreaper (a detached daemon may outlive its instance): %v", err)
+	}
+	if err := s.recordRun(); err != nil {
+		return err
+	}
+	defer s.removeRunRecord()
+	children.addRun(s.runID)
+	defer children.removeRun(s.runID)
+	reapDone, reapExited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(reapExited)
+		reapLoop(reapDone)
+	}()
+	defer func() { close(reapDone); <-reapExited }()
 
 	watchR, watchW, err := os.Pipe()
 	if err != nil {
@@ -261,6 +287,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	s.running = false
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.killRun()
 	close(spawnerDone)
 	<-spawnerExited
 	s.out.closeAll()
