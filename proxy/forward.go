@@ -83,9 +83,12 @@ func (c *clientConn) sendRequest(b *backend, bc *backendConn, fr *fwdReq, reused
 // readResponseHead reads the final response head into c.resp, passing interim
 // ones on. ok false: the attempt ended, as out says.
 func (c *clientConn) readResponseHead(b *backend, bc *backendConn, fr *fwdReq, reused bool) (out outcome, ok bool) {
-	bc.rdl.set(time.Now(), c.p.cfg.ResponseTimeout)
+	now := time.Now()
+	bc.rdl.set(now, c.p.cfg.ResponseTimeout)
+	b.stall.sent(now)
 	resp := &c.resp
 	err := resp.read(bc.br, fr.isHead)
+	b.stall.answered(time.Now(), err == nil)
 	for err == nil && resp.code < 200 && resp.code != http.StatusSwitchingProtocols {
 		// Interim response (103 Early Hints, 100 Continue): pass it on.
 		c.writeResponseHead(b, fr, resp, framingNone)

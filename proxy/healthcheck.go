@@ -63,17 +63,32 @@ func (p *Proxy) checkLoop(ctx context.Context, b *backend) {
 	h := b.pool.health
 	t := time.NewTicker(h.Interval)
 	defer t.Stop()
+	var stall <-chan time.Time
+	if p.cfg.StallTimeout > 0 {
+		st := time.NewTicker(stallTick(p.cfg.StallTimeout))
+		defer st.Stop()
+		stall = st.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-stall:
+			p.checkStall(ctx, b)
+			continue
 		case <-t.C:
 		}
 		if st := b.state(); st != stateUp && st != stateDown {
 			continue // draining or drained: the supervisor owns it now; maint: the user
 		}
 		start := p.now()
-		ok, detail := p.probe(ctx, b.addr(), h)
+		var ok bool
+		var detail string
+		if b.pool.isStalled(b) {
+			ok, detail = p.probeAnswer(ctx, b)
+		} else {
+			ok, detail = p.probe(ctx, b.addr(), h, false)
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -81,8 +96,9 @@ func (p *Proxy) checkLoop(ctx context.Context, b *backend) {
 	}
 }
 
-// probe runs one check: GET h.Path answering 2xx/3xx, or a TCP connect.
-func (p *Proxy) probe(ctx context.Context, addr string, h HealthConfig) (bool, string) {
+// probe runs one check: GET h.Path answering 2xx/3xx (any status if
+// anyAnswer), or a TCP connect.
+func (p *Proxy) probe(ctx context.Context, addr string, h HealthConfig, anyAnswer bool) (bool, string) {
 	ctx, cancel := context.WithTimeout(ctx, h.Timeout)
 	defer cancel()
 	if h.Path == "" {
@@ -97,6 +113,7 @@ func (p *Proxy) probe(ctx context.Context, addr string, h HealthConfig) (bool, s
 	if err != nil {
 		return false, fmt.Sprintf("GET %s: %v", h.Path, err)
 	}
+	req.Header.Set("User-Agent", "devcluster-check")
 	resp, err := p.check.Do(req)
 	if err != nil {
 		var ue *url.Error
@@ -110,7 +127,7 @@ func (p *Proxy) probe(ctx context.Context, addr string, h HealthConfig) (bool, s
 	}
 	resp.Body.Close()
 	detail := fmt.Sprintf("GET %s → %d", h.Path, resp.StatusCode)
-	return resp.StatusCode >= 200 && resp.StatusCode < 400, detail
+	return anyAnswer || resp.StatusCode >= 200 && resp.StatusCode < 400, detail
 }
 
 // describeDialError turns a dial error into "connect 127.0.0.1:5001: connection refused".

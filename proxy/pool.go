@@ -71,10 +71,12 @@ type backend struct {
 	bytesOut atomic.Uint64
 	connects atomic.Uint64
 	redials  atomic.Uint64
+	stall    stallWatch
 
 	// Guarded by pool.mu.
 	lastCheck check // the last active check's result
 	maint     bool  // set by SetMaint: kept across Drain and Enable
+	hung      bool  // down by checkStall: checked by HTTP until it answers
 	lastErr   string
 	since     time.Time
 	okRun     int
@@ -171,6 +173,7 @@ func (pl *pool) enable(id, addr string) {
 		b.idle = nil
 	}
 	b.lastErr, b.okRun, b.failRun, b.since = "", 0, 0, pl.p.now()
+	b.hung = false
 	pl.rebuildLocked()
 	pl.p.startCheckLocked(b)
 }
@@ -302,6 +305,7 @@ func (pl *pool) report(b *backend, ok bool, detail string, down bool) {
 		b.failRun = 0
 		b.okRun++
 		if st == stateDown && b.okRun >= h.Rise {
+			b.hung = false
 			b.st.Store(int32(stateUp))
 			b.since = pl.p.now()
 			pl.p.logf("%s is UP: %s (%d/%d successes)", b.id, detail, min(b.okRun, h.Rise), h.Rise)
@@ -367,6 +371,22 @@ func (pl *pool) setMaint(b *backend, on bool) {
 	b.since = pl.p.now()
 	pl.p.logf("%s is %s: set by the user", b.id, strings.ToUpper(b.state().String()))
 	pl.rebuildLocked()
+}
+
+// stalled takes b, which checkStall found hung, out of rotation.
+func (pl *pool) stalled(b *backend, detail string) {
+	pl.mu.Lock()
+	if b.state() == stateUp {
+		b.hung = true
+	}
+	pl.mu.Unlock()
+	pl.report(b, false, detail, true)
+}
+
+func (pl *pool) isStalled(b *backend) bool {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	return b.hung
 }
 
 // setLastError records a request failure that does not change the state.

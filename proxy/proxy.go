@@ -56,9 +56,13 @@ type Config struct {
 	Retries    int    // default 3 (set -1 for 0)
 	// RetryOn lists when a request is sent again (see retry.go): conn-failure
 	// (nil: only this), empty-response, response-timeout, 503, or none.
-	RetryOn           []string
-	ConnectTimeout    time.Duration
-	ResponseTimeout   time.Duration // time to the response header; then 504
+	RetryOn         []string
+	ConnectTimeout  time.Duration
+	ResponseTimeout time.Duration // time to the response header; then 504
+	// StallTimeout: an instance owing response heads this long while answering
+	// nothing is checked and, if it does not answer, leaves rotation (stall.go).
+	// Default 2s; negative: off.
+	StallTimeout      time.Duration
 	ReadHeaderTimeout time.Duration // against slow clients
 	IdleTimeout       time.Duration // keep-alive client connections; default 120s
 	MaxHeaderBytes    int           // larger request headers get 431
@@ -157,6 +161,9 @@ func New(cfg Config) (*Proxy, error) {
 	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&cfg.WaitForBackend, DefaultWaitForBackend)
 	setDefault(&cfg.ShutdownTimeout, DefaultShutdownTimeout)
+	if cfg.StallTimeout == 0 {
+		cfg.StallTimeout = DefaultStallTimeout
+	}
 	if cfg.MaxHeaderBytes <= 0 {
 		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
