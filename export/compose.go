@@ -145,7 +145,9 @@ func (c *Cluster) composeService(p *Process, context string, r *Result) (s *comp
 		if err != nil {
 			return nil, "", err
 		}
-		if !has {
+		if has {
+			r.warn("compose", "--dockerfile", "the app has a Dockerfile already: it is kept, and %s keeps its command (%s)", p.Name, dev)
+		} else {
 			a, err := detectApp(c.Dir, p)
 			if err != nil {
 				return nil, "", err

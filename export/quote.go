@@ -22,8 +22,10 @@ var funcs = template.FuncMap{
 
 // haproxyQuote escapes s as one HAProxy word: outside quotes a backslash makes
 // the next character literal, which covers the space, "#" (a comment), both
-// quotes, "$" (environment expansion) and the backslash itself. Control
-// characters have no place in the paths and names HAProxy reads: an error.
+// quotes and the backslash itself. "$" is left alone: HAProxy expands
+// environment variables only inside double quotes, and outside them "\$"
+// stays two characters (TestHAProxyHealthPathArrivesExactly caught that).
+// Control characters have no place in the paths and names HAProxy reads: an error.
 func haproxyQuote(s string) (string, error) {
 	if err := noControl("HAProxy", s); err != nil {
 		return "", err
@@ -33,7 +35,7 @@ func haproxyQuote(s string) (string, error) {
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if strings.ContainsRune(" #'\"\\$", r) {
+		if strings.ContainsRune(" #'\"\\", r) {
 			b.WriteByte('\\')
 		}
 		b.WriteRune(r)
@@ -42,10 +44,9 @@ func haproxyQuote(s string) (string, error) {
 }
 
 // nginxQuote writes s as one nginx word in double quotes, where only the
-// double quote and the backslash need escaping. It is used where nginx takes
-// the word literally (location paths, addresses); "$" is refused because it
-// would start a variable in directives that expand them, and control
-// characters because they would end the directive.
+// double quote and the backslash need escaping. It is used only where nginx
+// takes the word literally, with no variables (location paths, map keys);
+// control characters are refused because they would end the directive.
 func nginxQuote(s string) (string, error) {
 	if err := noControl("nginx", s); err != nil {
 		return "", err
