@@ -30,6 +30,7 @@ type record struct {
 	err        string // transport error, or why the body is wrong
 	body       string // the start of a non-2xx body
 	reused     bool   // sent on a reused keep-alive connection to the proxy
+	cut        bool   // the head came (and is not counted as a status), the body did not
 }
 
 // load is the client side of the soak: keep-alive clients looping on one URL.
@@ -127,6 +128,7 @@ func (l *load) one(ctx context.Context, r *clientResult) {
 		// The head came, the body did not: a transport error, but one that names
 		// the instance (and status) the proxy was relaying.
 		rec.instance = resp.Header.Get("X-Devcluster-Instance")
+		rec.cut = true
 		rec.err = fmt.Sprintf("%s from %q, then reading the body: %v", resp.Status, rec.instance, bodyErr)
 		r.failures = append(r.failures, rec)
 		return

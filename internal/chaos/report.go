@@ -35,6 +35,7 @@ type Report struct {
 	TransportErrors int64 // no HTTP response at all
 	WrongBodies     int64 // 2xx whose body is not from the instance the header names
 	CaughtByKill    int64 // 502 naming an instance SIGKILLed while the request was in flight
+	CutByKill       int64 // a head relayed from an instance SIGKILLed before its body
 	CaughtByPause   int64 // 5xx naming an instance stopped during the request
 	OtherNon2xx     int64 // every other non-2xx: a miss
 
@@ -81,44 +82,78 @@ func percentiles(d []time.Duration) [3]time.Duration {
 	return [3]time.Duration{rank(0.50), rank(0.99), d[len(d)-1]}
 }
 
+// How a failed request is explained by a chaos event (see explain).
+const (
+	missed   = ""
+	byKill   = "kill"  // a 502 naming the killed instance, in flight at the SIGKILL
+	cutBy    = "cut"   // a head relayed from the killed instance, its body cut by the SIGKILL
+	byPause  = "pause" // a 5xx naming the stopped instance, in flight during the pause
+	badBody  = "wrong" // never explained
+	noAnswer = "transport"
+)
+
+// explain says which event, if any, makes the failed request f unavoidable, and how.
+//
+// A body cut after its head is the one transport error a kill explains: the instance
+// wrote its response head, the proxy relayed it (it streams responses, as HAProxy and
+// nginx do), and the SIGKILL came before the body. No proxy can answer 502 after a 200.
+func explain(f record, events []event) (string, int) {
+	switch {
+	case f.cut:
+		if i := caughtBy(f, events, Kill); i >= 0 {
+			return cutBy, i
+		}
+		return noAnswer, -1
+	case f.status == 0:
+		return noAnswer, -1
+	case f.err != "":
+		return badBody, -1
+	}
+	if i := caughtBy(f, events, Kill); i >= 0 && f.status == 502 {
+		return byKill, i
+	}
+	if i := caughtBy(f, events, Pause); i >= 0 && (f.status == 502 || f.status == 503 || f.status == 504) {
+		return byPause, i
+	}
+	return missed, -1
+}
+
 // classify sorts each failed request into the counts, checks the per-event bounds and
 // groups what is left (the misses) by status or error and by the action under way.
 func (r *Report) classify(failures []record, events []event) {
-	perKill := map[int]int64{}
-	perPause := map[int]int64{}
+	perEvent := map[int]int64{}
 	groups := map[string]int64{}
 	for _, f := range failures {
 		if f.status != 0 && (f.status < 200 || f.status > 299) {
 			r.ByStatus[f.status]++
 		}
-		switch {
-		case f.status == 0:
+		how, i := explain(f, events)
+		switch how {
+		case byKill:
+			r.CaughtByKill++
+		case cutBy:
+			r.CutByKill++
+		case byPause:
+			r.CaughtByPause++
+		case noAnswer:
 			r.TransportErrors++
-		case f.err != "":
+		case badBody:
 			r.WrongBodies++
 		default:
-			if i := caughtBy(f, events, Kill); i >= 0 {
-				r.CaughtByKill++
-				perKill[i]++
-				continue
-			}
-			if i := caughtBy(f, events, Pause); i >= 0 {
-				r.CaughtByPause++
-				perPause[i]++
-				continue
-			}
 			r.OtherNon2xx++
+		}
+		if i >= 0 {
+			perEvent[i]++
+			continue
 		}
 		groups[r.describeMiss(f, events)]++
 	}
-	for i, n := range perKill {
-		ev := events[i]
-		if n > ev.inFlight {
-			r.Problems = append(r.Problems, fmt.Sprintf("kill of %s (pid %d): %d requests answered 502, more than the %d in flight at the SIGKILL", ev.target, ev.pid, n, ev.inFlight))
+	for i, ev := range events {
+		n := perEvent[i]
+		if ev.kind == Kill && n > ev.inFlight {
+			r.Problems = append(r.Problems, fmt.Sprintf("kill of %s (pid %d): %d requests failed, more than the %d in flight at the SIGKILL", ev.target, ev.pid, n, ev.inFlight))
 		}
-	}
-	for i, n := range perPause {
-		if ev := events[i]; n > int64(r.Clients) {
+		if ev.kind == Pause && n > int64(r.Clients) {
 			r.Problems = append(r.Problems, fmt.Sprintf("pause of %s: %d requests failed, more than the %d clients", ev.target, n, r.Clients))
 		}
 	}
@@ -141,18 +176,17 @@ func (r *Report) classify(failures []record, events []event) {
 // (since the load began) and how many it caught, beside what bounds them.
 func (r *Report) describeCaught(begin time.Time, failures []record, events []event) {
 	caught := map[int]int64{}
+	cut := map[int]int64{}
 	for _, f := range failures {
-		if f.status == 0 || f.err != "" {
-			continue
-		}
-		if i := caughtBy(f, events, Kill); i >= 0 {
+		switch how, i := explain(f, events); how {
+		case byKill, byPause:
 			caught[i]++
-		} else if i := caughtBy(f, events, Pause); i >= 0 {
-			caught[i]++
+		case cutBy:
+			cut[i]++
 		}
 	}
 	for i, ev := range events {
-		n := caught[i]
+		n := caught[i] + cut[i]
 		if n == 0 {
 			continue
 		}
@@ -162,6 +196,9 @@ func (r *Report) describeCaught(begin time.Time, failures []record, events []eve
 		}
 		line := fmt.Sprintf("%7.1fs %-5s %-6s pid %-7d caught %d", ev.start.Sub(begin).Seconds(), ev.kind, ev.target, ev.pid, n)
 		if ev.kind == Kill {
+			if cut[i] > 0 {
+				line += fmt.Sprintf(" (%d of them cut after the head)", cut[i])
+			}
 			line += fmt.Sprintf(" (in flight at the SIGKILL: %d from the clients; on %s per ps just before: %s)", ev.inFlight, ev.target, on)
 		} else {
 			line += fmt.Sprintf(" in %s (at most one per client: %d)", ev.end.Sub(ev.start).Round(time.Millisecond), r.Clients)
@@ -176,7 +213,7 @@ func (r *Report) describeCaught(begin time.Time, failures []record, events []eve
 func (r *Report) describeFirstMisses(begin time.Time, failures []record, events []event) {
 	var misses []record
 	for _, f := range failures {
-		if f.status == 0 || f.err != "" || (caughtBy(f, events, Kill) < 0 && caughtBy(f, events, Pause) < 0) {
+		if _, i := explain(f, events); i < 0 {
 			misses = append(misses, f)
 		}
 	}
@@ -201,25 +238,20 @@ func (r *Report) describeFirstMisses(begin time.Time, failures []record, events 
 	}
 }
 
-// caughtBy returns the index of the event of kind that explains the failed response f,
-// or -1. A kill explains a 502 naming its victim, for a request in flight at the
-// SIGKILL (sent at most killGrace after it). A pause explains a 502, 503 or 504 naming
-// its victim, for a request in flight at some time of the pause.
+// caughtBy returns the index of the event of kind whose victim f names and that was
+// under way while f was in flight, or -1: for a kill, f was in flight at the SIGKILL
+// (sent at most killGrace after it); for a pause, at some time between the SIGSTOP and
+// pauseGrace after the SIGCONT. explain decides which statuses each may explain.
 func caughtBy(f record, events []event, kind string) int {
 	for i, ev := range events {
-		if ev.kind != kind || ev.err != "" || f.instance != ev.target {
+		if ev.kind != kind || ev.err != "" || f.instance != ev.target || f.end.Before(ev.start) {
 			continue
 		}
-		switch kind {
-		case Kill:
-			if f.status == 502 && !f.start.After(ev.start.Add(killGrace)) && !f.end.Before(ev.start) {
-				return i
-			}
-		case Pause:
-			if (f.status == 502 || f.status == 503 || f.status == 504) &&
-				!f.start.After(ev.end.Add(pauseGrace)) && !f.end.Before(ev.start) {
-				return i
-			}
+		if kind == Kill && !f.start.After(ev.start.Add(killGrace)) {
+			return i
+		}
+		if kind == Pause && !f.start.After(ev.end.Add(pauseGrace)) {
+			return i
 		}
 	}
 	return -1
@@ -299,6 +331,7 @@ func (r *Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "chaos soak: %d clients, %s, %d requests (%.0f/s), seed %d\n", r.Clients, r.Elapsed.Round(time.Millisecond), r.Sent, rate, r.Seed)
 	fmt.Fprintf(w, "  2xx                %9d  %s\n", r.OK, pct(r.OK))
 	fmt.Fprintf(w, "  caught by a kill   %9d  %s  (502: the instance was SIGKILLed during the request)\n", r.CaughtByKill, pct(r.CaughtByKill))
+	fmt.Fprintf(w, "  cut by a kill      %9d  %s  (the head came from the instance, the SIGKILL came before its body)\n", r.CutByKill, pct(r.CutByKill))
 	fmt.Fprintf(w, "  caught by a pause  %9d  %s  (5xx: the instance was SIGSTOPped during the request)\n", r.CaughtByPause, pct(r.CaughtByPause))
 	fmt.Fprintf(w, "  other non-2xx      %9d  (target 0)\n", r.OtherNon2xx)
 	fmt.Fprintf(w, "  transport errors   %9d  (target 0)\n", r.TransportErrors)

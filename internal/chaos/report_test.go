@@ -40,6 +40,10 @@ func TestClassify(t *testing.T) {
 		{"500 from the paused instance", record{start: at(4000), end: at(6100), status: 500, instance: "web.3"}, "other"},
 		{"502 during a reload", record{start: at(9000), end: at(9010), status: 502, instance: "web.1"}, "other"},
 		{"transport error at the kill", record{start: at(900), end: at(1010), err: "EOF"}, "transport"},
+		{"body of the killed instance cut at the kill", record{start: at(990), end: at(1001), instance: "web.2", err: "200 OK, then EOF", cut: true}, "cut"},
+		{"body of another instance cut at the kill", record{start: at(990), end: at(1001), instance: "web.1", err: "200 OK, then EOF", cut: true}, "transport"},
+		{"body of the killed instance cut long after", record{start: at(3000), end: at(3001), instance: "web.2", err: "200 OK, then EOF", cut: true}, "transport"},
+		{"body of the paused instance cut", record{start: at(4000), end: at(4001), instance: "web.3", err: "200 OK, then EOF", cut: true}, "transport"},
 		{"2xx from the wrong instance", record{start: at(100), end: at(110), status: 200, instance: "web.1", err: "wrong"}, "wrong"},
 	}
 	for _, tt := range tests {
@@ -47,7 +51,7 @@ func TestClassify(t *testing.T) {
 			t.Parallel()
 			r := &Report{Clients: 50, ByStatus: map[int]int64{}}
 			r.classify([]record{tt.rec}, soakEvents())
-			got := map[string]int64{"kill": r.CaughtByKill, "pause": r.CaughtByPause, "other": r.OtherNon2xx,
+			got := map[string]int64{"kill": r.CaughtByKill, "cut": r.CutByKill, "pause": r.CaughtByPause, "other": r.OtherNon2xx,
 				"transport": r.TransportErrors, "wrong": r.WrongBodies}
 			for k, n := range got {
 				want := int64(0)
@@ -58,7 +62,7 @@ func TestClassify(t *testing.T) {
 					t.Errorf("%s count: got %d, want %d", k, n, want)
 				}
 			}
-			if (tt.want == "kill" || tt.want == "pause") != (len(r.Unexplained) == 0) {
+			if (tt.want == "kill" || tt.want == "cut" || tt.want == "pause") != (len(r.Unexplained) == 0) {
 				t.Errorf("unexplained: got %q, want a line exactly when the request misses the target", r.Unexplained)
 			}
 		})
@@ -82,7 +86,7 @@ func TestClassifyBounds(t *testing.T) {
 		t.Fatalf("caught: got kill %d, pause %d, want 8, 3", r.CaughtByKill, r.CaughtByPause)
 	}
 	wantProblems := []string{
-		"kill of web.2 (pid 100): 8 requests answered 502, more than the 7 in flight at the SIGKILL",
+		"kill of web.2 (pid 100): 8 requests failed, more than the 7 in flight at the SIGKILL",
 		"pause of web.3: 3 requests failed, more than the 2 clients",
 	}
 	if strings.Join(r.Problems, "\n") != strings.Join(wantProblems, "\n") {
