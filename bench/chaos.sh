@@ -11,7 +11,8 @@
 #
 # It prints every request counted: sent, 2xx, the 502s of requests in flight on a killed
 # instance ("caught by a kill": the proxy never replays a request that may have reached
-# the app), the 5xx of requests held by a paused instance ("caught by a pause"), every
+# the app), the responses whose head came from a killed instance but not their body ("cut
+# by a kill"), the 5xx of requests held by a paused instance ("caught by a pause"), every
 # other non-2xx, transport errors, and latency p50/p99/max; then the actions done and how
 # the cluster stopped on SIGINT (every process gone, every port free). Exit status 0 when
 # the target is met (zero transport errors, zero other non-2xx, each action done, at

@@ -8,6 +8,9 @@
 //   - caught by a kill: a 502 naming an instance SIGKILLed while the request was in
 //     flight. The proxy never replays a request that may have reached the app (the
 //     query of death, HAProxy's retry-on conn-failure), so those requests fail.
+//   - cut by a kill: the killed instance had written its response head, the proxy had
+//     relayed it, and the SIGKILL came before the body: the client sees the body cut.
+//     Kills explain at most the client requests in flight at the SIGKILL.
 //   - caught by a pause: a 5xx naming an instance that was stopped (SIGSTOP) during
 //     the request; at most one per client per pause.
 //
