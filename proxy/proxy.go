@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/devcluster/devcluster/internal/defaults"
@@ -42,9 +43,13 @@ const (
 	DefaultHealthFall      = defaults.HealthFall
 
 	DefaultReadHeaderTimeout = 10 * time.Second
-	DefaultIdleTimeout       = 120 * time.Second
-	DefaultMaxHeaderBytes    = 1 << 20
-	DefaultShutdownTimeout   = 5 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second // nginx keepalive_timeout 75s, HAProxy timeout http-keep-alive
+	// DefaultMaxConn caps the client connections served at once, as HAProxy's
+	// maxconn: each may hold a descriptor per instance besides its own, and
+	// Go raises the soft descriptor limit to the hard one at start.
+	DefaultMaxConn         = 4096
+	DefaultMaxHeaderBytes  = 1 << 20
+	DefaultShutdownTimeout = 5 * time.Second
 )
 
 // Config configures a Proxy. Zero values take the defaults above.
@@ -64,7 +69,8 @@ type Config struct {
 	// Default 2s; negative: off.
 	StallTimeout      time.Duration
 	ReadHeaderTimeout time.Duration // against slow clients
-	IdleTimeout       time.Duration // keep-alive client connections; default 120s
+	IdleTimeout       time.Duration // keep-alive client connections; default 60s
+	MaxConn           int           // client connections served at once; more wait in the backlog (default 4096)
 	MaxHeaderBytes    int           // larger request headers get 431
 	WaitForBackend    time.Duration // hold requests this long when no instance is ready (default 5s)
 	ShutdownTimeout   time.Duration // Serve waits this long for in-flight requests after ctx is done
@@ -161,6 +167,9 @@ func New(cfg Config) (*Proxy, error) {
 	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&cfg.WaitForBackend, DefaultWaitForBackend)
 	setDefault(&cfg.ShutdownTimeout, DefaultShutdownTimeout)
+	if cfg.MaxConn <= 0 {
+		cfg.MaxConn = DefaultMaxConn
+	}
 	if cfg.StallTimeout == 0 {
 		cfg.StallTimeout = DefaultStallTimeout
 	}
@@ -386,45 +395,81 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	p.runMu.Unlock()
 	p.startChecks()
 
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
 	var conns sync.WaitGroup
-	var acceptErr error
-	backoff := 5 * time.Millisecond
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				t := time.NewTimer(backoff)
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-				}
-				t.Stop()
-				backoff = min(2*backoff, time.Second)
-				continue
-			}
-			acceptErr = fmt.Errorf("proxy: accept on %s: %w", ln.Addr(), err)
-			break
-		}
-		backoff = 5 * time.Millisecond
-		cc := p.newClientConn(ctx, nc)
-		conns.Add(1)
-		go func() {
-			defer conns.Done()
-			cc.serve()
-		}()
-	}
+	acceptErr := p.acceptLoop(ctx, ln, &conns)
 	ln.Close()
 	p.shutdown(&conns)
 	cancelRun()
 	run.wg.Wait()
 	p.stopChecks()
 	return acceptErr
+}
+
+// acceptLoop accepts connections on ln until ctx is done, each served by a
+// goroutine counted in conns. Errors such as EMFILE (out of descriptors) back
+// off, 5 ms doubling to 1 s as net/http's Server does, and are logged once per
+// episode: the proxy keeps serving the connections it has and accepts again once
+// descriptors are free. At MaxConn open connections it stops accepting, so new
+// ones wait in the kernel's backlog, as HAProxy's maxconn does.
+func (p *Proxy) acceptLoop(ctx context.Context, ln net.Listener, conns *sync.WaitGroup) error {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	slots := make(chan struct{}, p.cfg.MaxConn)
+	backoff := time.Duration(0)
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		nc, err := ln.Accept()
+		if err != nil {
+			<-slots
+			if ctx.Err() != nil {
+				return nil
+			}
+			if !acceptRetryable(err) {
+				return fmt.Errorf("proxy: accept on %s: %w", ln.Addr(), err)
+			}
+			if backoff == 0 {
+				p.logf("%v; accepting again shortly, serving the open connections meanwhile", err)
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			t.Stop()
+			continue
+		}
+		backoff = 0
+		cc := p.newClientConn(ctx, nc)
+		conns.Add(1)
+		go func() {
+			defer conns.Done()
+			defer func() { <-slots }()
+			cc.serve()
+		}()
+	}
+}
+
+// acceptRetryable: an accept error that passes (timeouts; out of descriptors,
+// buffers or memory; a connection aborted in the queue), not a closed listener.
+func acceptRetryable(err error) bool {
+	if errors.Is(err, net.ErrClosed) {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.EINTR} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // shutdown closes idle connections until none is left or ShutdownTimeout has
