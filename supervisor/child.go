@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/devcluster/devcluster/internal/signals"
 )
 
 // outputGrace is how long a child's output may keep flowing after its leader was
@@ -132,6 +135,22 @@ func (c *child) exitString() string {
 		return c.waitErr.Error()
 	}
 	return "unknown exit"
+}
+
+// exitReason says how the child ended, for an error: "exited with status 1",
+// "was killed by SIGKILL".
+func (c *child) exitReason() string {
+	if c.state != nil {
+		if ws, ok := c.state.Sys().(syscall.WaitStatus); ok {
+			switch {
+			case ws.Exited():
+				return fmt.Sprintf("exited with status %d", ws.ExitStatus())
+			case ws.Signaled():
+				return "was killed by " + signals.Name(ws.Signal())
+			}
+		}
+	}
+	return c.exitString()
 }
 
 func (c *child) exitCode() int {

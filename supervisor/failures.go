@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,7 +13,7 @@ func (in *instance) onExit() {
 	c := in.child
 	exit := c.exitString()
 	same, lines := c.filter.exited()
-	in.forget(c, fmt.Errorf("%s exited (%s) before it was ready", in.spec.ID, exit))
+	in.forget(c, in.notReadyError(c))
 	if c.exitCode() == 127 {
 		if prog := notFoundProgram(in.s.out.tail(in.spec.ID, 5, c.started)); prog != "" {
 			err := notFoundError(in.spec.ID, prog)
@@ -38,6 +39,33 @@ func (in *instance) onExit() {
 	default:
 		in.scheduleRetry(exit, true, same)
 	}
+}
+
+// notReadyError is what a caller waiting for c to be ready (start, restart, a
+// roll) is told when it exited first: how it ended, where its output is, and who
+// holds the port when the output says it was taken.
+func (in *instance) notReadyError(c *child) error {
+	id := in.spec.ID
+	msg := fmt.Sprintf("%s did not become ready: %s (see devcluster logs %s)", id, c.exitReason(), id)
+	if in.spec.Port > 0 && mentionsAddrInUse(in.s.out.tail(id, tailLines, c.started)) {
+		if pid, cmdline, ok := PortHolder(in.spec.Port); ok {
+			msg += fmt.Sprintf("; port %d is held by pid %d (%s)", in.spec.Port, pid, cmdline)
+		}
+	}
+	return errors.New(msg)
+}
+
+// mentionsAddrInUse reports whether lines hold a bind failure: Python's "[Errno
+// 98] Address already in use", Go's and Node's "address already in use",
+// EADDRINUSE.
+func mentionsAddrInUse(lines []LogLine) bool {
+	for _, l := range lines {
+		t := strings.ToLower(l.Text)
+		if strings.Contains(t, "address already in use") || strings.Contains(t, "eaddrinuse") {
+			return true
+		}
+	}
+	return false
 }
 
 // scheduleRetry counts a failure and arms the restart timer. It logs one line per

@@ -249,9 +249,8 @@ func (in *instance) start() error {
 	if in.failures < crashLoopAfter {
 		in.setState(StateStarting)
 	}
-	c, err := in.s.spawn(in.spec, in.lastFailure)
+	c, err := in.spawn()
 	if err != nil {
-		err = fmt.Errorf("start %s: %w", in.spec.ID, err)
 		in.answer(err)
 		if in.initial && !in.everReady {
 			in.setState(StateDown)
@@ -276,6 +275,20 @@ func (in *instance) start() error {
 		in.holdC = in.hold.C
 	}
 	return nil
+}
+
+// spawn starts a child, unless the instance's port is taken: a leftover holding
+// it would answer the readiness probe while the new child fails to bind, and a
+// restart would report success for a crash-looping instance.
+func (in *instance) spawn() (*child, error) {
+	if in.spec.Port > 0 && !portFree(in.spec.Port) {
+		return nil, busyPortError(in.spec.ID, in.spec.Port)
+	}
+	c, err := in.s.spawn(in.spec, in.lastFailure)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", in.spec.ID, err)
+	}
+	return c, nil
 }
 
 func (in *instance) onReady() {

@@ -81,8 +81,7 @@ func (in *instance) waitPortFree(ctx context.Context) {
 		case <-in.s.killCtx.Done():
 			return
 		case <-deadline.C:
-			in.s.out.logf("%v; starting anyway", busyPortError(in.spec.ID, in.spec.Port))
-			return
+			return // start fails, naming the holder
 		case <-tick.C:
 		}
 	}

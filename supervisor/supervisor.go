@@ -375,8 +375,13 @@ func (s *Supervisor) StartInstance(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("start %s: %w", id, err)
 	}
+	// The instance's own errors name it and say what failed ("web.2 did not
+	// become ready: ...", "start web.2 (port 5001): ..."); only ctx's need a name.
 	if err := in.send(ctx, command{kind: cmdStart}); err != nil {
-		return fmt.Errorf("start %s: %w", id, err)
+		if ctx.Err() != nil {
+			return fmt.Errorf("start %s: %w", id, err)
+		}
+		return err
 	}
 	return nil
 }
