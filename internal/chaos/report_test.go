@@ -28,8 +28,9 @@ func TestClassify(t *testing.T) {
 		want string // the count it lands in
 	}{
 		{"502 in flight on the killed instance", record{start: at(900), end: at(1010), status: 502, instance: "web.2"}, "kill"},
-		{"502 sent just after the kill, before the process died", record{start: at(1300), end: at(1310), status: 502, instance: "web.2"}, "kill"},
+		{"502 sent just after the kill, before the process died", record{start: at(1200), end: at(1210), status: 502, instance: "web.2"}, "kill"},
 		{"502 sent long after the kill", record{start: at(2000), end: at(2010), status: 502, instance: "web.2"}, "other"},
+		{"502 sent 300 ms after the kill", record{start: at(1300), end: at(1310), status: 502, instance: "web.2"}, "other"},
 		{"502 that ended before the kill", record{start: at(800), end: at(990), status: 502, instance: "web.2"}, "other"},
 		{"502 from another instance at the kill", record{start: at(900), end: at(1010), status: 502, instance: "web.1"}, "other"},
 		{"503 from the killed instance", record{start: at(900), end: at(1010), status: 503, instance: "web.2"}, "other"},
