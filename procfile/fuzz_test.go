@@ -100,12 +100,26 @@ func FuzzParseYAML(f *testing.F) {
 				t.Fatalf("accepted bad process %+v", p)
 			}
 			seen[p.Name] = true
+			checkResolve(t, p)
 		}
 		if _, err := m.Plan(nil, 0); err != nil && !strings.Contains(err.Error(), "port") {
 			t.Fatalf("plan: %v", err)
 		}
 		ReloaderWarnings(m)
 	})
+}
+
+// checkResolve fails unless p's reload waves keep one instance serving
+// (from two instances on), always make progress, and never surge past the
+// instances they replace.
+func checkResolve(t *testing.T, p *Process) {
+	t.Helper()
+	for n := 1; n <= 12; n++ {
+		u, s := p.Reload.Resolve(n)
+		if u < 0 || s < 0 || s > n || u+s == 0 || (n > 1 && u > n-1) || u > n {
+			t.Fatalf("%s: Resolve(%d) of %v: got %d unavailable, %d surge", p.Name, n, p.Reload, u, s)
+		}
+	}
 }
 
 // checkErrorList fails unless err is a non-empty ErrorList of located,

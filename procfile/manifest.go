@@ -72,6 +72,7 @@ type Process struct {
 	Weight      int               // 0 → 1
 	MaxConn     int               // 0 → unlimited (used by strategy first)
 	Watch       Watch
+	Reload      Reload // how a reload replaces the instances: waves of Reload.Resolve(instances)
 }
 
 // Health configures the readiness check of a process's instances.

@@ -22,7 +22,7 @@ func proxyKeys() []string {
 }
 func processKeys() []string {
 	return []string{"command", "instances", "port", "env", "restart", "stop_signal", "stop_timeout",
-		"health", "proxy", "weight", "maxconn", "watch"}
+		"health", "proxy", "weight", "maxconn", "watch", "reload"}
 }
 func healthKeys() []string       { return []string{"path", "interval", "timeout", "rise", "fall"} }
 func processProxyKeys() []string { return []string{"prefix"} }

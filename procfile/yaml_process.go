@@ -105,6 +105,8 @@ func (y *yamlParser) processSetting(p *Process, key string, k, v *yaml.Node) {
 		y.processProxy(p, v, field)
 	case "watch":
 		p.Watch = y.watch(k, v, field)
+	case "reload":
+		p.Reload = y.reload(k, v, field)
 	}
 }
 
