@@ -216,7 +216,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	rep := newReport(&cfg, res, ch.events, ch.problems)
 	rep.Stop = cl.stop(ctx)
-	if rep.Stop.ExitErr != "" || len(rep.Stop.Leftovers) > 0 {
+	if len(rep.Failures()) > 0 {
 		rep.DevclusterTail = cl.tail()
 	}
 	return rep, nil

@@ -48,7 +48,7 @@ type Report struct {
 	FirstMisses []string // the first failed requests that miss the target, with exact times
 	Stop        StopResult
 
-	DevclusterTail string // devcluster's last lines, when the stop went wrong
+	DevclusterTail string // devcluster's last lines, when the soak failed
 }
 
 // newReport counts and classifies every request against the chaos events.
