@@ -104,6 +104,7 @@ their source changes, and balances them behind one HTTP proxy on 127.0.0.1:8080.
 		newInitCmd(e),
 		newCheckCmd(e),
 		newProbeCmd(e),
+		newExportCmd(e),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withHint(err, fmt.Sprintf("devcluster %s --help", c.Name()))
