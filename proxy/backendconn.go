@@ -42,7 +42,7 @@ type backendConns interface {
 // or on Linux the *os.File of a socket that dialBackend opened itself.
 type sock interface {
 	io.ReadWriteCloser
-	SetReadDeadline(time.Time) error
+	deadlineConn
 }
 
 // backendConn is a keep-alive connection to one incarnation of a backend.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http/httputil"
+	"time"
 )
 
 // The readers of message bodies and heads: each bounds or counts what it reads
@@ -32,14 +33,22 @@ func (r *connReader) Read(p []byte) (int, error) {
 
 // countingReader counts what was read of a request body, to know whether a
 // retry is still possible and whether the client connection can be reused.
+// Each read must bring data within timeout (Config.BodyTimeout, when dl is set):
+// a client that sends part of a body and then nothing does not pin an instance
+// connection for ever.
 type countingReader struct {
 	r       io.Reader
 	n       int64
 	eof     bool
 	readErr error
+	dl      *lazyDeadline // the client connection's read deadline; nil: none
+	timeout time.Duration
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	if c.dl != nil {
+		c.dl.set(time.Now(), c.timeout)
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	if err == io.EOF {

@@ -26,6 +26,7 @@ func (c *clientConn) writeProxyError(fr *fwdReq, e *proxyError, keep bool) {
 // writeError answers with a plain-text body "502 Bad Gateway: web.2 (…): cause".
 // fr may be nil when the request could not be parsed.
 func (c *clientConn) writeError(fr *fwdReq, status int, instance, msg string, keep bool) {
+	c.armWrite()
 	body := strconv.Itoa(status) + " " + http.StatusText(status) + ": " + msg + "\n"
 	w := c.bw
 	w.WriteString("HTTP/1.1 " + strconv.Itoa(status) + " " + http.StatusText(status) + "\r\n")

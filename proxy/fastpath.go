@@ -37,7 +37,8 @@ type clientConn struct {
 	bw       *bufio.Writer
 	clientIP string
 	state    atomic.Int32
-	rdl      lazyDeadline
+	rdl      lazyDeadline // read deadline: idle, head, body timeouts
+	wdl      lazyDeadline // write deadline: ClientWriteTimeout
 
 	conns   backendConns // this client connection's connections to instances
 	fr      fwdReq       // reused for each request
@@ -84,6 +85,7 @@ type fwdReq struct {
 func (p *Proxy) newClientConn(ctx context.Context, nc net.Conn) *clientConn {
 	c := &clientConn{p: p, ctx: ctx, conn: nc}
 	c.rdl.conn = nc
+	c.wdl.conn, c.wdl.write = nc, true
 	c.conns = p.newBackendConns()
 	sio := newSockIO(nc, rawConnOf(nc))
 	c.lr = connReader{conn: sio, remain: math.MaxInt64}
@@ -144,12 +146,21 @@ func (c *clientConn) serve() {
 			}
 			return
 		}
-		if c.rh.chunked || c.rh.contentLength > 0 || c.rh.upgrade != nil {
-			c.rdl.clear() // a body or a tunnel may take any time
+		// A tunnel may take any time; a body, BodyTimeout per read (countingReader).
+		if c.rh.upgrade != nil || c.p.cfg.BodyTimeout < 0 && (c.rh.chunked || c.rh.contentLength > 0) {
+			c.rdl.clear()
 		}
 		if !c.handle() {
 			return
 		}
+	}
+}
+
+// armWrite gives the writes of the next response ClientWriteTimeout to make
+// progress: a client that stops reading does not hold its instance for ever.
+func (c *clientConn) armWrite() {
+	if t := c.p.cfg.ClientWriteTimeout; t > 0 {
+		c.wdl.set(time.Now(), t)
 	}
 }
 
@@ -202,6 +213,9 @@ func (c *clientConn) newFwdReq() *fwdReq {
 	case h.contentLength > 0:
 		c.reqBody = lengthReader{r: c.br, n: h.contentLength}
 		fr.body = countingReader{r: &c.reqBody}
+	}
+	if fr.hasBody && c.p.cfg.BodyTimeout > 0 {
+		fr.body.dl, fr.body.timeout = &c.rdl, c.p.cfg.BodyTimeout
 	}
 	fr.idempotent = isIdempotent(h.method)
 	fr.isHead = string(h.method) == http.MethodHead

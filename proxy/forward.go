@@ -54,6 +54,7 @@ func (c *clientConn) sendRequest(b *backend, bc *backendConn, fr *fwdReq, reused
 	if err == nil && fr.hasBody {
 		if fr.expectContinue && !fr.sentContinue {
 			fr.sentContinue = true
+			c.armWrite()
 			c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
 			if err := c.bw.Flush(); err != nil {
 				c.conns.retire(bc, false)
@@ -63,9 +64,12 @@ func (c *clientConn) sendRequest(b *backend, bc *backendConn, fr *fwdReq, reused
 		var n int64
 		n, err = c.copyBody(bc.bw, &fr.body, fr.chunkedBody, c.br)
 		b.bytesIn.Add(uint64(n))
-		if fr.body.readErr != nil {
+		if rerr := fr.body.readErr; rerr != nil {
 			c.conns.retire(bc, false)
-			return outcome{keep: false, err: &proxyError{status: http.StatusBadRequest, msg: "reading the request body: " + fr.body.readErr.Error()}}, false
+			if isTimeout(rerr) {
+				return outcome{keep: false, err: &proxyError{status: http.StatusRequestTimeout, msg: "no request body bytes for " + c.p.cfg.BodyTimeout.String() + " (body_timeout)"}}, false
+			}
+			return outcome{keep: false, err: &proxyError{status: http.StatusBadRequest, msg: "reading the request body: " + rerr.Error()}}, false
 		}
 	}
 	if err == nil {
@@ -91,6 +95,7 @@ func (c *clientConn) readResponseHead(b *backend, bc *backendConn, fr *fwdReq, r
 	b.stall.answered(time.Now(), err == nil)
 	for err == nil && resp.code < 200 && resp.code != http.StatusSwitchingProtocols {
 		// Interim response (103 Early Hints, 100 Continue): pass it on.
+		c.armWrite()
 		c.writeResponseHead(b, fr, resp, framingNone)
 		c.bw.Flush()
 		fr.sentInterim = true
@@ -165,6 +170,7 @@ func (c *clientConn) copyResponse(b *backend, bc *backendConn, fr *fwdReq, resp 
 	if fr.hasBody && !fr.body.eof {
 		fr.keep = false // the instance answered before reading the whole body
 	}
+	c.armWrite()
 	c.writeResponseHead(b, fr, resp, framing)
 	var n int64
 	var rerr, werr error

@@ -47,9 +47,11 @@ const (
 	// DefaultMaxConn caps the client connections served at once, as HAProxy's
 	// maxconn: each may hold a descriptor per instance besides its own, and
 	// Go raises the soft descriptor limit to the hard one at start.
-	DefaultMaxConn         = 4096
-	DefaultMaxHeaderBytes  = 1 << 20
-	DefaultShutdownTimeout = 5 * time.Second
+	DefaultMaxConn            = 4096
+	DefaultMaxHeaderBytes     = 1 << 20
+	DefaultShutdownTimeout    = 5 * time.Second
+	DefaultBodyTimeout        = 60 * time.Second // nginx client_body_timeout
+	DefaultClientWriteTimeout = 60 * time.Second // HAProxy timeout client, nginx send_timeout
 )
 
 // Config configures a Proxy. Zero values take the defaults above.
@@ -72,10 +74,17 @@ type Config struct {
 	IdleTimeout       time.Duration // keep-alive client connections; default 60s
 	MaxConn           int           // client connections served at once; more wait in the backlog (default 4096)
 	MaxHeaderBytes    int           // larger request headers get 431
-	WaitForBackend    time.Duration // hold requests this long when no instance is ready (default 5s)
-	ShutdownTimeout   time.Duration // Serve waits this long for in-flight requests after ctx is done
-	Log               io.Writer     // one line per health state change; nil discards
-	Now               func() time.Time
+	// BodyTimeout: each read of a request body must bring data within it, else
+	// 408 (nginx client_body_timeout). Default 60s; negative: none.
+	BodyTimeout time.Duration
+	// ClientWriteTimeout: each write to a client must progress within it, else the
+	// connection is closed (HAProxy timeout client, nginx send_timeout). Default
+	// 60s; negative: none.
+	ClientWriteTimeout time.Duration
+	WaitForBackend     time.Duration // hold requests this long when no instance is ready (default 5s)
+	ShutdownTimeout    time.Duration // Serve waits this long for in-flight requests after ctx is done
+	Log                io.Writer     // one line per health state change; nil discards
+	Now                func() time.Time
 }
 
 // HealthConfig is the active health check of a pool's instances.
@@ -167,6 +176,12 @@ func New(cfg Config) (*Proxy, error) {
 	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&cfg.WaitForBackend, DefaultWaitForBackend)
 	setDefault(&cfg.ShutdownTimeout, DefaultShutdownTimeout)
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
+	if cfg.ClientWriteTimeout == 0 {
+		cfg.ClientWriteTimeout = DefaultClientWriteTimeout
+	}
 	if cfg.MaxConn <= 0 {
 		cfg.MaxConn = DefaultMaxConn
 	}

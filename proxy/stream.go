@@ -31,6 +31,9 @@ func (c *clientConn) copyFlushing(dst *bufio.Writer, src io.Reader, chunked bool
 	for {
 		nr, er := src.Read(buf)
 		if nr > 0 {
+			if dst == c.bw {
+				c.armWrite() // ClientWriteTimeout counts per write: a stream may be long
+			}
 			if chunked {
 				c.scratch = strconv.AppendInt(c.scratch[:0], int64(nr), 16)
 				c.scratch = append(c.scratch, '\r', '\n')

@@ -41,6 +41,7 @@ func (c *clientConn) tunnel(b *backend, bc *backendConn, fr *fwdReq, resp *respH
 		c.p.closeBackendConn(bc)
 		return
 	}
+	c.wdl.clear() // a tunnel may be quiet for any time
 	c.state.Store(connTunnel)
 	if c.ctx.Err() != nil {
 		c.p.closeBackendConn(bc)
