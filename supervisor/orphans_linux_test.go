@@ -1,7 +1,9 @@
 package supervisor
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,14 +17,27 @@ import (
 var nastyChildren = []struct {
 	name, id, mode string
 	command        string // "" runs the helper itself; SELF is replaced by it
+	readyLine      string // a line to wait for before stopping
 	pidsLine       string // the line prefix the child prints its other pids after
+	descendants    int    // or: how many descendants to wait for (real servers)
+	needs          string // a program the case needs, else it is skipped
+	app            string // app.py for a real server
 	stopTimeout    time.Duration
 }{
 	{name: "sh -c with a grandchild", id: "worker.1", mode: "grandchild", command: "true && SELF", pidsLine: "GRANDCHILD "},
-	{name: "ignores SIGTERM", id: "worker.1", mode: "ignore-term", stopTimeout: 300 * time.Millisecond},
+	{name: "ignores SIGTERM", id: "worker.1", mode: "ignore-term", readyLine: "ignoring SIGTERM", stopTimeout: 300 * time.Millisecond},
 	{name: "double fork and setsid daemon on the port", id: "web.1", mode: "daemon", pidsLine: "DAEMON "},
 	{name: "master with two workers", id: "web.1", mode: "workers", pidsLine: "WORKERS "},
+	{name: "gunicorn with two workers", id: "web.1", needs: "test -x /usr/bin/gunicorn", descendants: 2,
+		command: "/usr/bin/gunicorn -w 2 -b 127.0.0.1:$PORT app:app", app: wsgiApp},
+	{name: "flask run with its reloader on", id: "web.1", needs: "/usr/bin/python3 -c 'import flask'", descendants: 1,
+		command: "/usr/bin/python3 -m flask --app app run --reload --port $PORT", app: flaskApp},
 }
+
+const (
+	wsgiApp  = "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'hi']\n"
+	flaskApp = "from flask import Flask\napp = Flask(__name__)\n@app.get('/')\ndef index():\n    return 'hi'\n"
+)
 
 // TestOrphanMatrix stops each nasty child through Run's context and through Kill,
 // and checks that nothing is left: no process by pid (not even a zombie: the
@@ -35,11 +50,20 @@ func TestOrphanMatrix(t *testing.T) {
 		for _, stop := range []string{"cancel", "kill"} {
 			t.Run(nc.name+"/"+stop, func(t *testing.T) {
 				t.Parallel()
+				if nc.needs != "" && exec.Command("/bin/sh", "-c", nc.needs+" >/dev/null 2>&1 || exit 1").Run() != nil {
+					t.Skipf("needs %s", nc.needs)
+				}
 				tag := newTag(t)
 				port := freePort(t)
 				sp := helperSpec(tag, nc.id, port, nc.mode)
 				if nc.command != "" {
 					sp.Command = strings.ReplaceAll(nc.command, "SELF", shellQuote(os.Args[0]))
+				}
+				if nc.app != "" {
+					sp.Dir = t.TempDir()
+					if err := os.WriteFile(filepath.Join(sp.Dir, "app.py"), []byte(nc.app), 0o600); err != nil {
+						t.Fatal(err)
+					}
 				}
 				if nc.stopTimeout > 0 {
 					sp.StopTimeout = nc.stopTimeout
@@ -48,8 +72,19 @@ func TestOrphanMatrix(t *testing.T) {
 				c := startCluster(t, tag, Config{Specs: []InstanceSpec{sp}, RunDir: runDir})
 				c.waitReady()
 				pids := []int{c.status(nc.id).PID}
+				if nc.readyLine != "" {
+					c.waitLine(nc.id, nc.readyLine)
+				}
 				if nc.pidsLine != "" {
 					pids = append(pids, parsePIDs(t, c.waitLine(nc.id, nc.pidsLine), nc.pidsLine)...)
+				}
+				if nc.descendants > 0 {
+					var d []int
+					tstest.WaitFor(t, 10*time.Second, "the server's children", func() bool {
+						d = descendants(pids[0])
+						return len(d) >= nc.descendants
+					})
+					pids = append(pids, d...)
 				}
 				starts := make(map[int]uint64)
 				for _, pid := range pids {
@@ -75,6 +110,24 @@ func TestOrphanMatrix(t *testing.T) {
 			})
 		}
 	}
+}
+
+// descendants lists pid's descendants, the watchdog subshell aside (it is in
+// the group and has no marker of its own to tell it from a worker: it is the
+// only one whose command is sh).
+func descendants(pid int) []int {
+	var out []int
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, task := range tasks {
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
+		for _, f := range strings.Fields(string(data)) {
+			if child, err := strconv.Atoi(f); err == nil {
+				out = append(out, child)
+				out = append(out, descendants(child)...)
+			}
+		}
+	}
+	return out
 }
 
 // assertNothingLeft checks that none of pids exists any more (a zombie counts as
