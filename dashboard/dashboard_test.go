@@ -152,8 +152,8 @@ func TestEventsStreamStateUntilClose(t *testing.T) {
 		t.Fatalf("stream ended: %v", sc.Err())
 		return pageState{}
 	}
-	if st := next(); len(st.Instances) != 2 || st.Instances[0].Traffic.Total != 0 {
-		t.Fatalf("first event: got %+v", st.Instances)
+	if st := next(); len(st.Instances) != 2 || st.Instances[0].Traffic.Total != 0 || st.CanAct {
+		t.Fatalf("first event: got %+v, can_act %v; want 2 instances without requests, read-only (no token)", st.Instances, st.CanAct)
 	}
 	s.feed(3, time.Millisecond)
 	for st := next(); st.Instances[0].Traffic.Total != 3; st = next() {
@@ -195,4 +195,27 @@ func TestPrefixRouting(t *testing.T) {
 	if _, err := New(Config{Cluster: newFakeCluster(1), Addr: ":0"}); err == nil || !strings.Contains(err.Error(), "bound host:port") {
 		t.Errorf("address :0: got %v, want a refusal", err)
 	}
+}
+
+func TestEventsSayWhetherThePageMayAct(t *testing.T) {
+	t.Parallel()
+	s := serve(t, 1)
+	r, _ := http.NewRequest(http.MethodGet, s.base+"events", nil)
+	r.AddCookie(&http.Cookie{Name: s.d.doors.cookie, Value: s.d.Token()})
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			if !strings.Contains(data, `"can_act":true`) {
+				t.Errorf("with the token's cookie: got %s, want can_act true", data)
+			}
+			return
+		}
+	}
+	t.Fatalf("no event: %v", sc.Err())
 }

@@ -19,6 +19,9 @@ type pageState struct {
 	Recent    []pageRequest        `json:"recent"`
 	Logs      map[string][]LogLine `json:"logs"`
 	Errors    map[string]string    `json:"errors,omitempty"` // per instance: why its log could not be read
+	// CanAct says whether this browser holds the token: without it the page
+	// is read-only and says how to get it.
+	CanAct bool `json:"can_act"`
 }
 
 type pageInstance struct {
@@ -100,8 +103,9 @@ func (d *Dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
 	t := time.NewTicker(d.cfg.Interval)
 	defer t.Stop()
 	ctx := r.Context()
+	canAct := d.doors.tokenOK(r)
 	for {
-		if err := d.sendState(ctx, w); err != nil {
+		if err := d.sendState(ctx, w, canAct); err != nil {
 			return
 		}
 		if err := rc.Flush(); err != nil {
@@ -117,8 +121,9 @@ func (d *Dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (d *Dashboard) sendState(ctx context.Context, w http.ResponseWriter) error {
+func (d *Dashboard) sendState(ctx context.Context, w http.ResponseWriter, canAct bool) error {
 	st, err := d.state(ctx)
+	st.CanAct = canAct
 	if err != nil {
 		// The page shows the error and keeps listening: a cluster that is
 		// stopping still has a feed until the listener closes.

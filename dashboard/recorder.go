@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,8 +78,10 @@ type Recorder struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 
-	mu    sync.RWMutex
-	insts map[string]*instTraffic
+	// insts is copied on write: the hot path reads it with one atomic load,
+	// with no lock for the proxy's goroutines to contend on.
+	mu    sync.Mutex // serialises writers of insts
+	insts atomic.Pointer[map[string]*instTraffic]
 
 	recentMu sync.Mutex
 	recent   []Request // ring
@@ -89,10 +92,10 @@ type Recorder struct {
 type instTraffic struct {
 	classes [6]prometheus.Counter // by status class, as Traffic.Classes
 	hist    prometheus.Observer
-	window  *Window
 
-	mu sync.Mutex
-	t  Traffic
+	mu     sync.Mutex // guards t and window (whose own lock is not used)
+	t      Traffic
+	window *Window
 }
 
 // RecorderConfig sets up a Recorder; zero fields take the defaults.
@@ -124,7 +127,7 @@ func NewRecorder(cfg RecorderConfig) *Recorder {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Recorder{
+	r := &Recorder{
 		span:  cfg.Window,
 		slots: cfg.Slots,
 		now:   cfg.Now,
@@ -137,9 +140,10 @@ func NewRecorder(cfg RecorderConfig) *Recorder {
 			Help:    "Time from the request head to the end of the response, by instance.",
 			Buckets: durationBuckets,
 		}, []string{"instance"}),
-		insts:  map[string]*instTraffic{},
 		recent: make([]Request, cfg.Recent),
 	}
+	r.insts.Store(&map[string]*instTraffic{})
+	return r
 }
 
 // proxyLabel is the instance label of requests the proxy answered itself.
@@ -157,8 +161,8 @@ func (r *Recorder) Record(req Request) {
 	}
 	it.classes[class].Inc()
 	it.hist.Observe(req.Duration.Seconds())
-	it.window.Add(req.End, req.Duration)
 	it.mu.Lock()
+	it.window.add(req.End, req.Duration)
 	it.t.Total++
 	it.t.Classes[class]++
 	switch req.Error {
@@ -188,42 +192,44 @@ func (r *Recorder) Observe(instance string, status int, d time.Duration) {
 }
 
 func (r *Recorder) instance(id string) *instTraffic {
-	r.mu.RLock()
-	it := r.insts[id]
-	r.mu.RUnlock()
-	if it != nil {
+	if it := (*r.insts.Load())[id]; it != nil {
 		return it
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if it := r.insts[id]; it != nil {
+	old := *r.insts.Load()
+	if it := old[id]; it != nil {
 		return it
 	}
 	label := id
 	if label == "" {
 		label = proxyLabel
 	}
-	it = &instTraffic{window: NewWindow(r.span, r.slots), hist: r.duration.WithLabelValues(label)}
+	it := &instTraffic{window: NewWindow(r.span, r.slots), hist: r.duration.WithLabelValues(label)}
 	for i, c := range statusClasses {
 		it.classes[i] = r.requests.WithLabelValues(label, c)
 	}
-	r.insts[id] = it
+	m := make(map[string]*instTraffic, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[id] = it
+	r.insts.Store(&m)
 	return it
 }
 
 // Traffic returns what was counted for instance id ("" for the proxy's own
 // answers); the zero Traffic if it never answered.
 func (r *Recorder) Traffic(id string) Traffic {
-	r.mu.RLock()
-	it := r.insts[id]
-	r.mu.RUnlock()
+	it := (*r.insts.Load())[id]
 	if it == nil {
 		return Traffic{}
 	}
+	now := r.now()
 	it.mu.Lock()
+	defer it.mu.Unlock()
 	t := it.t
-	it.mu.Unlock()
-	t.Window = it.window.Stats(r.now())
+	t.Window = it.window.stats(now)
 	return t
 }
 

@@ -64,28 +64,39 @@ func (w *Window) Span() time.Duration { return w.width * time.Duration(len(w.slo
 
 // Add records one request that ended at now and took d.
 func (w *Window) Add(now time.Time, d time.Duration) {
-	epoch := now.UnixNano()/int64(w.width) + 1 // +1: epoch 0 marks an unused slot
-	bin := latencyBin(d)
 	w.mu.Lock()
+	w.add(now, d)
+	w.mu.Unlock()
+}
+
+// add is Add for a caller that holds a lock of its own around the window
+// (the Recorder's per-instance lock): one lock per request, not two.
+func (w *Window) add(now time.Time, d time.Duration) {
+	epoch := now.UnixNano()/int64(w.width) + 1 // +1: epoch 0 marks an unused slot
 	s := &w.slots[epoch%int64(len(w.slots))]
 	if s.epoch != epoch {
 		*s = windowSlot{epoch: epoch}
 	}
 	s.count++
-	s.bins[bin]++
+	s.bins[latencyBin(d)]++
 	if w.first.IsZero() {
 		w.first = now
 	}
-	w.mu.Unlock()
 }
 
 // Stats summarises the requests of the window ending at now.
 func (w *Window) Stats(now time.Time) WindowStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stats(now)
+}
+
+// stats is Stats for a caller holding its own lock around the window.
+func (w *Window) stats(now time.Time) WindowStats {
 	var sum [latencyBins]uint64
 	var st WindowStats
 	epoch := now.UnixNano()/int64(w.width) + 1
 	oldest := epoch - int64(len(w.slots)) + 1
-	w.mu.Lock()
 	first := w.first
 	for i := range w.slots {
 		s := &w.slots[i]
@@ -97,7 +108,6 @@ func (w *Window) Stats(now time.Time) WindowStats {
 			sum[b] += uint64(n)
 		}
 	}
-	w.mu.Unlock()
 	if st.Count == 0 {
 		return st
 	}

@@ -110,9 +110,10 @@ function fieldValue(field, target) {
 }
 
 function renderActions(st) {
-  const key = JSON.stringify([st.processes.map((p) => p.name + p.instances), st.instances.map((i) => i.id)]);
+  const key = JSON.stringify([st.can_act, st.processes.map((p) => p.name + p.instances), st.instances.map((i) => i.id)]);
   if (key === actionsKey) return; // keep what the user is typing
   actionsKey = key;
+  document.getElementById("readonly").hidden = st.can_act;
   const box = document.getElementById("actions");
   const procs = st.processes.map((p) => el("div", { class: "inst-actions", "data-process": p.name },
     el("span", { class: "label" }, p.name),
@@ -138,6 +139,7 @@ function renderActions(st) {
     actionButton("clear", i.id, "clear faults")));
   const all = el("div", { class: "inst-actions" }, el("span", { class: "label" }, "all"), actionButton("clear", "", "clear all faults"));
   box.replaceChildren(...procs, ...insts, all);
+  for (const b of box.querySelectorAll("button")) b.disabled = !st.can_act;
 }
 
 async function act(a) {
