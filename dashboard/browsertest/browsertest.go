@@ -33,19 +33,24 @@ const ChromiumPath = "/usr/bin/chromium"
 // CI, never a silent skip).
 func Chromium(t testing.TB) string {
 	t.Helper()
-	path := ChromiumPath
-	if _, err := os.Stat(path); err != nil {
-		if p, err := exec.LookPath("chromium"); err == nil {
-			path = p
-		} else {
-			msg := "no chromium (" + ChromiumPath + "); install it with: sudo apt-get install -y chromium"
-			if os.Getenv("CI") == "true" {
-				t.Fatal("CI=true but " + msg)
-			}
-			t.Skip(msg)
-		}
+	return chromium(t, ChromiumPath, exec.LookPath, os.Getenv("CI") != "")
+}
+
+func chromium(t testing.TB, path string, lookPath func(string) (string, error), ci bool) string {
+	t.Helper()
+	if _, err := os.Stat(path); err == nil {
+		return path
 	}
-	return path
+	if p, err := lookPath("chromium"); err == nil {
+		return p
+	}
+	msg := "no chromium at " + path + " or on PATH; install it with: sudo apt-get install -y chromium"
+	if ci {
+		t.Fatal("CI=true but " + msg)
+	} else {
+		t.Skip(msg)
+	}
+	return ""
 }
 
 // Artifacts is where screenshots go: $DEVCLUSTER_ARTIFACTS if set (CI keeps
