@@ -74,6 +74,7 @@ func TestHAProxyAcceptsExport(t *testing.T) {
 		for _, format := range []string{"haproxy", "compose"} {
 			t.Run(gc.name+"/"+format, func(t *testing.T) {
 				t.Parallel()
+				gc := gc // each subtest its own copy: the inner loop shares gc
 				gc.opts.Balancer = "haproxy"
 				dir := writeFiles(t, gc.render(t, format))
 				out, err := runTool(t, dir, haproxy, "-c", "-f", "haproxy.cfg")
@@ -97,6 +98,7 @@ func TestNginxAcceptsExport(t *testing.T) {
 		for _, format := range []string{"nginx", "compose"} {
 			t.Run(gc.name+"/"+format, func(t *testing.T) {
 				t.Parallel()
+				gc := gc // each subtest its own copy: the inner loop shares gc
 				gc.opts.Balancer = "nginx"
 				dir := writeFiles(t, gc.render(t, format))
 				if format == "compose" && !resolve {
