@@ -220,24 +220,28 @@ func flatten(prefix string, v any, out map[string]string) {
 		}
 		return prefix + "." + k
 	}
+	leaf := prefix
+	if leaf == "" {
+		leaf = "(body)" // the whole body is one value
+	}
 	switch x := v.(type) {
 	case map[string]any:
 		if len(x) == 0 {
-			out[prefix] = "{}"
+			out[leaf] = "{}"
 		}
 		for k, e := range x {
 			flatten(join(k), e, out)
 		}
 	case []any:
 		if len(x) == 0 {
-			out[prefix] = "[]"
+			out[leaf] = "[]"
 		}
 		for i, e := range x {
 			flatten(join(strconv.Itoa(i)), e, out)
 		}
 	default:
 		b, _ := json.Marshal(x)
-		out[prefix] = string(b)
+		out[leaf] = string(b)
 	}
 }
 

@@ -178,3 +178,15 @@ func TestProbeOnlyReadyInstancesAndHeaders(t *testing.T) {
 		}
 	}
 }
+
+func TestProbeScalarJSONBodies(t *testing.T) {
+	t.Parallel()
+	st := probeCluster(t, answer(200, "application/json", `1`), answer(200, "application/json", `{}`))
+	res, err := probe(context.Background(), st, "/n", http.Header{}, nil, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Differ, []string{"(body)"}) {
+		t.Errorf("got differ %v, want [(body)]", res.Differ)
+	}
+}
