@@ -9,6 +9,13 @@
 // publishes. Children are forked from one goroutine locked to its OS thread, because
 // Linux's Pdeathsig fires when the forking *thread* exits, not the process.
 //
+// Nothing an instance starts outlives it. Run makes devcluster a child subreaper,
+// so a descendant that double-forks and calls setsid re-parents to devcluster
+// rather than init; every child carries DEVCLUSTER_RUN=RUN-ID/web.2, which its
+// descendants inherit, and a stop signals every process with that marker besides
+// the process group. With Config.RunDir set, the pids are recorded so that
+// StopLeftovers can stop what a SIGKILLed devcluster left behind.
+//
 // The package imports nothing else from devcluster: cmd/devcluster converts the
 // manifest into InstanceSpecs and plugs the proxy in as the Balancer.
 package supervisor
