@@ -105,6 +105,7 @@ type served struct {
 	rec  *Recorder
 	srv  *httptest.Server
 	base string // http://127.0.0.1:PORT/_devcluster/
+	sent int    // requests sent by sendRoundRobin, for its next instance
 }
 
 func serve(t *testing.T, n int) *served {
