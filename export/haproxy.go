@@ -37,11 +37,12 @@ defaults
     timeout http-request 10s
     timeout http-keep-alive 60s
     # devcluster's retry rule: a request goes to another instance only when the
-    # connection could not be made, never after it may have reached the app.
+    # connection could not be made, never after it may have reached the app;
+    # every retry goes to another instance (redispatch 1), as devcluster's.
     retries {{.Retries}}
 {{- if gt .Retries 0}}
     retry-on conn-failure
-    option redispatch
+    option redispatch 1
 {{- end}}
 
 frontend devcluster

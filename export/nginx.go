@@ -1,6 +1,7 @@
 package export
 
 import (
+	"regexp"
 	"strings"
 	"text/template"
 	"time"
@@ -39,11 +40,12 @@ http {
         "" "";
     }
 
-    # X-Devcluster-Instance names the instance that answered, as devcluster's proxy does.
+    # X-Devcluster-Instance names the instance that answered, as devcluster's proxy does:
+    # the last address of $upstream_addr, which lists every instance tried.
     map $upstream_addr $devcluster_instance {
         default $upstream_addr;
 {{- range .Upstreams}}{{range .Servers}}{{if .ID}}
-        {{nq .Addr}} {{.ID}};{{end}}{{end}}{{end}}
+        {{lastAddr .Addr}} {{.ID}};{{end}}{{end}}{{end}}
     }
 {{range .Upstreams}}
     upstream {{.Name}} {
@@ -82,8 +84,10 @@ http {
 
         proxy_connect_timeout {{ndur .ConnectTimeout}};
         proxy_read_timeout {{ndur .ResponseTimeout}};
-        # devcluster's retry rule: another instance only when the connection failed
-        # (not on a timeout, not for a request that may have reached the app).
+        # devcluster's retry rule, as near as nginx comes: another instance on an error,
+        # not on a timeout, never for a non-idempotent request. nginx's "error" also
+        # covers an instance that closed the connection before its response head, so
+        # unlike devcluster and HAProxy (retry-on conn-failure) it passes such a GET on.
 {{- if gt .Retries 0}}
         proxy_next_upstream error;
         proxy_next_upstream_tries {{add .Retries 1}};
@@ -125,6 +129,13 @@ type nginxServer struct {
 type nginxLocation struct {
 	Path, Upstream string
 	Exact          bool
+}
+
+// nginxLastAddr is a map key matching $upstream_addr when addr is the last
+// address tried ("127.0.0.1:5000, 127.0.0.1:5001" when the first failed). addr
+// is ours (an IP and a port), so regexp.QuoteMeta is all the quoting it needs.
+func nginxLastAddr(addr string) string {
+	return `"~(^|, )` + regexp.QuoteMeta(addr) + `$"`
 }
 
 // nginxMethod maps devcluster's strategy to an upstream method of nginx open

@@ -12,12 +12,13 @@ import (
 // funcs are the template functions of the balancer configs: each target's
 // quoting, its duration syntax, and path helpers.
 var funcs = template.FuncMap{
-	"hq":    haproxyQuote,
-	"nq":    nginxQuote,
-	"hdur":  haproxyDuration,
-	"ndur":  nginxDuration,
-	"slash": withSlash,
-	"add":   func(a, b int) int { return a + b },
+	"hq":       haproxyQuote,
+	"nq":       nginxQuote,
+	"hdur":     haproxyDuration,
+	"ndur":     nginxDuration,
+	"slash":    withSlash,
+	"add":      func(a, b int) int { return a + b },
+	"lastAddr": nginxLastAddr,
 }
 
 // haproxyQuote escapes s as one HAProxy word: outside quotes a backslash makes

@@ -108,6 +108,56 @@ func TestRoundTripBalancesAsDevcluster(t *testing.T) {
 			t.Errorf("three new clients went to %v, want one instance each (round-robin before the cookie)", seen)
 		}
 	})
+	// Last, as they stop an instance: the retry rule. A request that crashes its
+	// instance is not replayed on the others (the query of death), and then no
+	// request fails while the dead instance's connections are refused.
+	t.Run("haproxy retry rule", func(t *testing.T) {
+		dir := writeFiles(t, mustRender(t, c, "haproxy"))
+		startDaemon(t, dir, rtHAProxy, haproxy, "-db", "-f", filepath.Join(dir, "haproxy.cfg"))
+		hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
+		resp, err := hc.Get("http://127.0.0.1:" + itoa(rtHAProxy) + "/crash")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadGateway {
+			t.Errorf("GET /crash: %s, want 502 Bad Gateway", resp.Status)
+		}
+		instances := c.Processes[0].Instances
+		tstest.WaitFor(t, 10*time.Second, "the crashed instance to go", func() bool { return answering(instances) < 3 })
+		if n := answering(instances); n != 2 {
+			t.Fatalf("%d instances answer after one GET /crash, want 2: HAProxy replayed the request", n)
+		}
+		for range 30 {
+			get(t, hc, rtHAProxy) // fails the test on any error
+		}
+	})
+	t.Run("nginx with an instance gone", func(t *testing.T) {
+		cn := build(t, m, opts, "127.0.0.1:"+itoa(rtNginx), "")
+		dir := writeFiles(t, mustRender(t, cn, "nginx"))
+		startDaemon(t, dir, rtNginx, nginx, "-e", "stderr", "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-g", "daemon off;")
+		if n := answering(c.Processes[0].Instances); n != 2 {
+			t.Fatalf("%d instances answer, want 2", n)
+		}
+		hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
+		for range 30 {
+			get(t, hc, rtNginx)
+		}
+	})
+}
+
+// answering counts the instances whose /health answers, asked directly.
+func answering(instances []Instance) int {
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	n := 0
+	for _, in := range instances {
+		resp, err := hc.Get("http://" + hostPort("127.0.0.1", in.Port) + "/health")
+		if err == nil {
+			resp.Body.Close()
+			n++
+		}
+	}
+	return n
 }
 
 func defaultCookieName(c *Cluster) string { return c.Cookie }
