@@ -5,12 +5,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"math"
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -87,6 +85,7 @@ func (p *Proxy) newClientConn(ctx context.Context, nc net.Conn) *clientConn {
 	c.rdl.conn = nc
 	c.wdl.conn, c.wdl.write = nc, true
 	c.conns = p.newBackendConns()
+	c.rh.lim = headLimits{startLine: p.cfg.MaxRequestLine, head: p.cfg.MaxHeaderBytes, fields: p.cfg.MaxHeaderFields}
 	sio := newSockIO(nc, rawConnOf(nc))
 	c.lr = connReader{conn: sio, remain: math.MaxInt64}
 	c.br = p.getReader(&c.lr)
@@ -136,14 +135,7 @@ func (c *clientConn) serve() {
 		err := c.rh.read(c.br)
 		c.lr.remain = math.MaxInt64
 		if err != nil {
-			switch {
-			case c.lr.hit:
-				c.writeError(nil, http.StatusRequestHeaderFieldsTooLarge, "",
-					"request header is larger than "+strconv.Itoa(c.p.cfg.MaxHeaderBytes)+" bytes", false)
-			case isTimeout(err), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
-			default:
-				c.writeError(nil, http.StatusBadRequest, "", "malformed request: "+err.Error(), false)
-			}
+			c.headFailed(err)
 			return
 		}
 		// A tunnel may take any time; a body, BodyTimeout per read (countingReader).
@@ -176,6 +168,10 @@ func (c *clientConn) handle() bool {
 	h := fr.h
 	if h.major != 1 {
 		c.writeError(fr, http.StatusHTTPVersionNotSupported, "", "only HTTP/1.x is proxied", false)
+		return false
+	}
+	if status, msg := refuse(h); status != 0 {
+		c.writeError(fr, status, "", msg, false)
 		return false
 	}
 	if ex := h.expect; len(ex) > 0 {

@@ -130,7 +130,10 @@ func (c *clientConn) responseHeadFailed(b *backend, bc *backendConn, fr *fwdReq,
 	}
 	f := failResponse
 	detail := "reading the response: " + err.Error()
+	var he *headError
 	switch {
+	case errors.As(err, &he):
+		detail = "malformed response head: " + he.msg // not the instance's bytes
 	case len(c.resp.buf) == 0:
 		f = failEmpty
 		detail = "connection closed before a response"

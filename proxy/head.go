@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net/url"
 	"strconv"
@@ -17,17 +18,36 @@ import (
 // than chunked) and, stricter than net/http, obs-fold continuation lines and
 // requests with both Content-Length and Transfer-Encoding (RFC 9112 6.1, 5.2).
 
-// headError is a malformed message head: the request is answered with 400.
-type headError struct{ msg string }
+// headError is a malformed or oversized message head. A request's is answered
+// with status (400 when 0). The bytes at fault are kept apart from the cause:
+// Error shows both (for logs and tests), the proxy's error bodies only msg, so
+// that no raw bytes of a client's or an instance's head reach a browser.
+type headError struct {
+	msg    string
+	raw    string // the offending bytes, quoted; "" none
+	status int
+}
 
-func (e *headError) Error() string { return e.msg }
+func (e *headError) Error() string {
+	if e.raw == "" {
+		return e.msg
+	}
+	return e.msg + ": " + e.raw
+}
 
 func malformed(what string, b []byte) error {
 	const max = 80
 	if len(b) > max {
 		b = b[:max]
 	}
-	return &headError{msg: what + ": " + strconv.Quote(string(b))}
+	return &headError{msg: what, raw: strconv.Quote(string(b))}
+}
+
+// headLimits bound a request head, as nginx and HAProxy do; zero: no limit.
+type headLimits struct {
+	startLine int // bytes of the request line → 414
+	head      int // bytes of the whole head → 431
+	fields    int // header fields → 431
 }
 
 // Header kinds the proxy acts on; every other header is hOther.
@@ -54,6 +74,7 @@ type headerField struct {
 
 // msgHead is what requests and responses share.
 type msgHead struct {
+	lim    headLimits
 	buf    []byte // the raw head; every slice below points into it
 	fields []headerField
 	major  int
@@ -80,6 +101,8 @@ type reqHead struct {
 	path   string // decoded path, for routing
 	expect [][]byte
 	close  bool // the client asked to close after this request
+
+	hostHeaders int // Host header lines (host may also come from an absolute URI)
 }
 
 // respHead is a parsed response head.
@@ -92,16 +115,22 @@ type respHead struct {
 }
 
 // readLine appends one line, including its "\n", from br to buf. A line longer
-// than br's buffer is read in pieces.
-func readLine(br *bufio.Reader, buf []byte) ([]byte, error) {
+// than br's buffer is read in pieces, until buf would pass max bytes (0: no
+// limit): then errTooLong.
+func readLine(br *bufio.Reader, buf []byte, max int) ([]byte, error) {
 	for {
 		line, err := br.ReadSlice('\n')
+		if max > 0 && len(buf)+len(line) > max {
+			return buf, errTooLong
+		}
 		buf = append(buf, line...)
 		if err != bufio.ErrBufferFull {
 			return buf, err
 		}
 	}
 }
+
+var errTooLong = errors.New("line too long")
 
 // trimEOL drops the line ending ("\r\n" or "\n"), as bufio.Reader.ReadLine does.
 func trimEOL(line []byte) []byte {
@@ -116,8 +145,11 @@ func trimEOL(line []byte) []byte {
 // h.buf. checkStart validates the start line before the rest is read, so that a
 // bad one is answered at once. It returns io.EOF when nothing at all was read.
 func (h *msgHead) readHead(br *bufio.Reader, checkStart func([]byte) error) error {
-	buf, err := readLine(br, h.buf[:0])
+	buf, err := readLine(br, h.buf[:0], h.lim.startLine)
 	h.buf = buf
+	if err == errTooLong {
+		return &headError{status: 414, msg: "request line longer than " + strconv.Itoa(h.lim.startLine) + " bytes"}
+	}
 	if err != nil {
 		if len(buf) == 0 {
 			return err
@@ -129,8 +161,11 @@ func (h *msgHead) readHead(br *bufio.Reader, checkStart func([]byte) error) erro
 	}
 	for {
 		start := len(buf)
-		buf, err = readLine(br, buf)
+		buf, err = readLine(br, buf, h.lim.head)
 		h.buf = buf
+		if err == errTooLong {
+			return &headError{status: 431, msg: "request header is larger than " + strconv.Itoa(h.lim.head) + " bytes"}
+		}
 		if err != nil {
 			return unexpected(err)
 		}
@@ -163,6 +198,9 @@ func (h *msgHead) parseFields(rest []byte) error {
 		rest = rest[i+1:]
 		if len(line) == 0 {
 			break
+		}
+		if h.lim.fields > 0 && len(h.fields) == h.lim.fields {
+			return &headError{status: 431, msg: "more than " + strconv.Itoa(h.lim.fields) + " header fields"}
 		}
 		if err := h.parseField(line, first, &fs); err != nil {
 			return err
@@ -346,6 +384,7 @@ func (h *reqHead) parse() error {
 			h.expect = append(h.expect, f.value)
 		}
 	}
+	h.hostHeaders = nHost
 	if nHost > 1 {
 		return &headError{msg: "too many Host headers"}
 	}
@@ -419,59 +458,4 @@ func simpleURI(uri []byte) bool {
 		}
 	}
 	return true
-}
-
-// read reads and parses one response head from br; method is the request's.
-func (h *respHead) read(br *bufio.Reader, head bool) error {
-	if err := h.readHead(br, checkStatusLine); err != nil {
-		return err
-	}
-	i := bytes.IndexByte(h.buf, '\n')
-	proto, status, code, err := splitStatusLine(trimEOL(h.buf[:i+1]))
-	if err != nil {
-		return err
-	}
-	h.status, h.code = status, code
-	h.major, h.minor, _ = parseHTTPVersion(proto)
-	if err := h.parseFields(h.buf[i+1:]); err != nil {
-		return err
-	}
-	h.noBody = head || code/100 == 1 || code == 204 || code == 304
-	if h.chunked {
-		h.contentLength = -1
-	}
-	switch {
-	case h.major < 1:
-		h.close = true
-	case h.major == 1 && h.minor == 0:
-		h.close = h.connClose || !h.connKeepAlive
-	default:
-		h.close = h.connClose
-	}
-	if !h.noBody && !h.chunked && h.contentLength < 0 {
-		h.close = true // the body ends when the connection does
-	}
-	return nil
-}
-
-func checkStatusLine(line []byte) error {
-	_, _, _, err := splitStatusLine(line)
-	return err
-}
-
-func splitStatusLine(line []byte) (proto, status []byte, code int, err error) {
-	proto, status, ok := bytes.Cut(line, []byte{' '})
-	if !ok {
-		return nil, nil, 0, malformed("malformed HTTP response", line)
-	}
-	status = bytes.TrimLeft(status, " ")
-	digits, _, _ := bytes.Cut(status, []byte{' '})
-	if len(digits) != 3 || digits[0] < '0' || digits[0] > '9' || digits[1] < '0' || digits[1] > '9' || digits[2] < '0' || digits[2] > '9' {
-		return nil, nil, 0, malformed("malformed HTTP status code", digits)
-	}
-	code = int(digits[0]-'0')*100 + int(digits[1]-'0')*10 + int(digits[2]-'0')
-	if _, _, ok := parseHTTPVersion(proto); !ok {
-		return nil, nil, 0, malformed("malformed HTTP version", proto)
-	}
-	return proto, status, code, nil
 }

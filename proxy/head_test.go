@@ -271,7 +271,7 @@ func TestMalformedRequestsAnswered400(t *testing.T) {
 		{"obs-fold", "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", "HTTP/1.1 400 Bad Request"},
 		{"Content-Length and chunked", "POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", "HTTP/1.1 400 Bad Request"},
 		{"HTTP/2.0", "GET / HTTP/2.0\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported"},
-		{"Expect other than 100-continue", "GET / HTTP/1.1\r\nExpect: x\r\n\r\n", "HTTP/1.1 417 Expectation Failed"},
+		{"Expect other than 100-continue", "GET / HTTP/1.1\r\nHost: a\r\nExpect: x\r\n\r\n", "HTTP/1.1 417 Expectation Failed"},
 		{"HTTP/1.0", "GET / HTTP/1.0\r\n\r\n", "HTTP/1.1 200 OK"},
 	}
 	for _, tt := range tests {
