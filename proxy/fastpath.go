@@ -27,16 +27,17 @@ const (
 // response and copies it back. Nothing is handed to another goroutine, which is
 // what makes this path several times cheaper than http.Server + http.Transport.
 type clientConn struct {
-	p        *Proxy
-	ctx      context.Context
-	conn     net.Conn
-	lr       connReader
-	br       *bufio.Reader
-	bw       *bufio.Writer
-	clientIP string
-	state    atomic.Int32
-	rdl      lazyDeadline // read deadline: idle, head, body timeouts
-	wdl      lazyDeadline // write deadline: ClientWriteTimeout
+	p         *Proxy
+	ctx       context.Context
+	conn      net.Conn
+	lr        connReader
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	clientIP  string
+	localPort string // the port the client connected to, for X-Forwarded-Port
+	state     atomic.Int32
+	rdl       lazyDeadline // read deadline: idle, head, body timeouts
+	wdl       lazyDeadline // write deadline: ClientWriteTimeout
 
 	conns   backendConns // this client connection's connections to instances
 	fr      fwdReq       // reused for each request
@@ -94,6 +95,9 @@ func (p *Proxy) newClientConn(ctx context.Context, nc net.Conn) *clientConn {
 		c.clientIP = host
 	} else {
 		c.clientIP = nc.RemoteAddr().String()
+	}
+	if _, port, err := net.SplitHostPort(nc.LocalAddr().String()); err == nil {
+		c.localPort = port
 	}
 	c.state.Store(connActive)
 	p.track(c, true)

@@ -62,7 +62,7 @@ const (
 	hExpect
 	hCookie
 	hXForwardedFor
-	hForwardedOwn // X-Forwarded-Proto, X-Forwarded-Host, X-Real-IP: replaced by the proxy
+	hForwardedOwn // Forwarded, X-Forwarded-* but -For, X-Real-IP: dropped or replaced by the proxy
 	hCacheControl
 )
 

@@ -59,7 +59,10 @@ func classify(name []byte) uint8 {
 			return hHopByHop
 		}
 	case 9:
-		if asciiEqualFold(name, "x-real-ip") {
+		switch {
+		case asciiEqualFold(name, "x-real-ip"):
+			return hForwardedOwn
+		case asciiEqualFold(name, "forwarded"):
 			return hForwardedOwn
 		}
 	case 10:
@@ -103,6 +106,11 @@ func classify(name []byte) uint8 {
 		if asciiEqualFold(name, "proxy-authorization") {
 			return hHopByHop
 		}
+	}
+	// Any other X-Forwarded-* (Port, Prefix, Ssl, Server...): the proxy owns
+	// the forwarding headers, and a client's would be trusted by the app.
+	if len(name) > len("x-forwarded-") && asciiEqualFold(name[:len("x-forwarded-")], "x-forwarded-") {
+		return hForwardedOwn
 	}
 	return hOther
 }

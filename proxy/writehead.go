@@ -21,7 +21,9 @@ func writeField(w *bufio.Writer, f *headerField) {
 }
 
 // writeRequestHead writes the request line and headers for the instance: Host
-// kept, hop-by-hop dropped, X-Forwarded-* and X-Real-IP set.
+// kept, hop-by-hop dropped, X-Forwarded-For appended to, X-Forwarded-Proto,
+// -Host, -Port and X-Real-IP set, every other forwarding header of the client's
+// (Forwarded, X-Forwarded-Prefix...) dropped.
 func (c *clientConn) writeRequestHead(w *bufio.Writer, b *backend, fr *fwdReq) error {
 	h := fr.h
 	w.Write(h.method)
@@ -57,6 +59,8 @@ func (c *clientConn) writeRequestHead(w *bufio.Writer, b *backend, fr *fwdReq) e
 	w.WriteString(c.clientIP)
 	w.WriteString("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: ")
 	w.Write(h.host)
+	w.WriteString("\r\nX-Forwarded-Port: ")
+	w.WriteString(c.localPort)
 	w.WriteString("\r\nX-Real-Ip: ")
 	w.WriteString(c.clientIP)
 	w.WriteString("\r\n")
