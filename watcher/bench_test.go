@@ -18,9 +18,9 @@ func BenchmarkSaveToBatch(b *testing.B) {
 		name string
 		cfg  Config
 	}{
-		{"inotify/debounce=300ms", Config{}},
+		{"inotify/debounce=50ms (default)", Config{}},
 		{"inotify/debounce=10ms", Config{Debounce: 10 * time.Millisecond}},
-		{"poll=500ms/debounce=300ms", Config{Poll: true}},
+		{"poll=500ms/debounce=50ms", Config{Poll: true}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			root := b.TempDir()

@@ -92,3 +92,66 @@ func TestDebouncerDrop(t *testing.T) {
 		t.Errorf("take after drop: got %v, want %v", got, want)
 	}
 }
+
+// TestDebouncerHoldsMissingPath: a batch due while one of its paths is
+// missing (vim has renamed app.py away and is fsyncing its swap file) waits
+// for the path to come back, up to the gone time, and never past the cap.
+func TestDebouncerHoldsMissingPath(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(0, 0)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	present := map[string]bool{}
+	exists := func(p string) bool { return present[p] }
+	newD := func(max time.Duration) *debouncer {
+		return newDebouncer(50*time.Millisecond, max).holdMissing(300*time.Millisecond, exists)
+	}
+
+	d := newD(2 * time.Second)
+	d.add("/a.py", ms(0)) // renamed away
+	if got := d.take(ms(50)); got != nil {
+		t.Fatalf("take at 50ms with /a.py missing: got %v, want nothing (held)", got)
+	}
+	if due, _ := d.due(); !due.Equal(ms(300)) {
+		t.Errorf("due while held: got %v, want 300ms", due.Sub(t0))
+	}
+	present["/a.py"] = true
+	d.add("/a.py", ms(140)) // the new file, after a 140 ms fsync
+	if due, _ := d.due(); !due.Equal(ms(190)) {
+		t.Errorf("due after the path came back: got %v, want 190ms", due.Sub(t0))
+	}
+	if got := d.take(ms(190)); !slices.Equal(got, []string{"/a.py"}) {
+		t.Errorf("take at 190ms: got %v, want [/a.py]", got)
+	}
+
+	// Deleted for good: reported once the hold is over.
+	d.add("/gone.py", ms(1000))
+	if got := d.take(ms(1050)); got != nil {
+		t.Fatalf("take at 1050ms: got %v, want nothing (held)", got)
+	}
+	if got := d.take(ms(1300)); !slices.Equal(got, []string{"/gone.py"}) {
+		t.Errorf("take at 1300ms: got %v, want [/gone.py]", got)
+	}
+
+	// The cap wins over the hold.
+	d = newD(200 * time.Millisecond)
+	d.add("/gone.py", ms(0))
+	d.add("/gone.py", ms(100))
+	if got := d.take(ms(150)); got != nil {
+		t.Fatalf("take at 150ms: got %v, want nothing (held)", got)
+	}
+	if due, _ := d.due(); !due.Equal(ms(200)) {
+		t.Errorf("due held under a 200ms cap: got %v, want 200ms", due.Sub(t0))
+	}
+	if got := d.take(ms(200)); !slices.Equal(got, []string{"/gone.py"}) {
+		t.Errorf("take at the cap: got %v, want [/gone.py]", got)
+	}
+
+	// A gone time within the quiet time, or none, holds nothing.
+	for _, gone := range []time.Duration{-1, 0, 50 * time.Millisecond} {
+		d := newDebouncer(50*time.Millisecond, time.Second).holdMissing(gone, exists)
+		d.add("/gone.py", ms(0))
+		if got := d.take(ms(50)); !slices.Equal(got, []string{"/gone.py"}) {
+			t.Errorf("gone %v: take at 50ms: got %v, want [/gone.py]", gone, got)
+		}
+	}
+}

@@ -43,7 +43,7 @@ func (w *Watcher) newSession() (*session, error) {
 		w:       w,
 		filter:  f,
 		scope:   scope{dirs: w.dirs, files: w.files},
-		deb:     newDebouncer(w.cfg.Debounce, w.cfg.MaxWait),
+		deb:     newDebouncer(w.cfg.Debounce, w.cfg.MaxWait).holdMissing(w.cfg.GoneWait, exists),
 		watched: make(map[string]bool),
 		polled:  make(map[string]map[string]fileState),
 	}

@@ -24,14 +24,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/devcluster/devcluster/internal/defaults"
 	"github.com/fsnotify/fsnotify"
 )
 
-// Defaults for the zero values of Config.
+// Defaults for the zero values of Config, from internal/defaults (where
+// the measurements behind DefaultDebounce are).
 const (
-	DefaultDebounce     = 300 * time.Millisecond
-	DefaultMaxWait      = 2 * time.Second
-	DefaultPollInterval = 500 * time.Millisecond
+	DefaultDebounce     = defaults.Debounce
+	DefaultMaxWait      = defaults.DebounceMaxWait
+	DefaultGoneWait     = defaults.DebounceGoneWait
+	DefaultPollInterval = defaults.WatchPollInterval
 )
 
 // Config says what to watch and how changes are grouped.
@@ -46,8 +49,14 @@ type Config struct {
 	// matched against the base name and against the slash-separated path
 	// relative to Root. A file named in Paths is reported whatever Include says.
 
-	Debounce time.Duration // a batch closes after this long without events (300ms)
+	Debounce time.Duration // a batch closes after this long without events (50ms)
 	MaxWait  time.Duration // and never later than this after its first event (2s)
+	// GoneWait holds a batch that names a path which no longer exists for
+	// up to this long after its last event (300ms; negative: not at all),
+	// for the path to come back: vim renames the file away and fsyncs its
+	// swap file before it writes the new one, and no debounce bounds an
+	// fsync. A file really deleted is reported GoneWait after its event.
+	GoneWait time.Duration
 
 	Poll         bool          // poll instead of inotify (network and VM mounts)
 	PollInterval time.Duration // 500ms; also used for directories inotify could not watch
@@ -88,6 +97,9 @@ func New(cfg Config) (*Watcher, error) {
 	}
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = DefaultMaxWait
+	}
+	if cfg.GoneWait == 0 {
+		cfg.GoneWait = DefaultGoneWait
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
