@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,8 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
+	"github.com/devcluster/devcluster/internal/defaults"
+	"github.com/devcluster/devcluster/internal/signals"
 	"github.com/devcluster/devcluster/procfile"
 	"github.com/devcluster/devcluster/supervisor"
 )
@@ -39,27 +41,43 @@ type project struct {
 	strategy  string
 }
 
-// findManifest resolves -f, or looks for devcluster.yaml then Procfile in dir.
+// findManifest resolves -f, or looks for devcluster.yaml then Procfile in cwd. The
+// path it returns is the one errors show: as the user gave it, or the found file's
+// name relative to cwd ("Procfile:3: …", never an absolute path nobody typed).
 func findManifest(cwd, file string) (string, error) {
 	if file != "" {
-		if !filepath.IsAbs(file) {
-			file = filepath.Join(cwd, file)
-		}
-		if fi, err := os.Stat(file); err != nil {
+		path := asGiven(cwd, file)
+		if fi, err := os.Stat(path); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				err = errors.New("no such file")
+				return "", withHint(fmt.Errorf("manifest %s: no such file", path), "pass an existing Procfile or devcluster.yaml with -f, or run \"devcluster init\"")
 			}
-			return "", withHint(fmt.Errorf("manifest %s: %w", file, err), "pass an existing Procfile or devcluster.yaml with -f, or run \"devcluster init\"")
+			return "", fmt.Errorf("manifest %s: %w", path, err)
 		} else if fi.IsDir() {
-			return "", withHint(fmt.Errorf("manifest %s is a directory", file), "pass the Procfile or devcluster.yaml inside it with -f")
+			return "", withHint(fmt.Errorf("manifest %s is a directory", path), "pass the Procfile or devcluster.yaml inside it with -f")
 		}
-		return file, nil
+		return path, nil
 	}
 	path, err := procfile.Find(cwd)
 	if err != nil {
-		return "", withHint(err, "devcluster init   # or write a Procfile: web: python3 -m flask --app app run --no-reload --port $PORT")
+		return "", withHint(err, "echo 'web: python3 -m flask --app app run --no-reload --port $PORT' > Procfile")
+	}
+	if rel, err := filepath.Rel(cwd, path); err == nil {
+		return asGiven(cwd, rel), nil
 	}
 	return path, nil
+}
+
+// asGiven returns path as it can be opened and shown: relative paths stay relative
+// when cwd is the process's working directory (always, except in tests that run
+// commands in another directory), and are joined to cwd otherwise.
+func asGiven(cwd, path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	if wd, err := os.Getwd(); err == nil && wd == cwd {
+		return path
+	}
+	return filepath.Join(cwd, path)
 }
 
 func loadProject(e *env, f *manifestFlags) (*project, error) {
@@ -69,19 +87,16 @@ func loadProject(e *env, f *manifestFlags) (*project, error) {
 	}
 	m, err := procfile.Load(path)
 	if err != nil {
-		return nil, withHint(err, "fix the lines named above; every problem in the file is listed")
+		return nil, err
 	}
-	envVars, err := procfile.LoadEnvFiles([]string{filepath.Join(m.Dir, ".env")}, true)
+	envVars, err := procfile.LoadEnvFiles([]string{m.EnvFile()}, true)
 	if err != nil {
 		return nil, err
 	}
 	if len(f.envFiles) > 0 {
 		paths := make([]string, len(f.envFiles))
 		for i, p := range f.envFiles {
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(e.cwd, p)
-			}
-			paths[i] = p
+			paths[i] = asGiven(e.cwd, p)
 		}
 		more, err := procfile.LoadEnvFiles(paths, false)
 		if err != nil {
@@ -95,26 +110,14 @@ func loadProject(e *env, f *manifestFlags) (*project, error) {
 	}
 	base := f.basePort
 	if base == 0 {
-		base = procfile.DefaultBasePort
+		base = defaults.BasePort
 	}
 	instances, err := m.Plan(formation, base)
 	if err != nil {
 		return nil, err
 	}
-	listen := f.listen
-	if listen == "" {
-		listen = m.Proxy.Listen
-	}
-	if listen == "" {
-		listen = "127.0.0.1:8080"
-	}
-	strategy := f.strategy
-	if strategy == "" {
-		strategy = m.Proxy.Strategy
-	}
-	if strategy == "" {
-		strategy = "roundrobin"
-	}
+	listen := cmp.Or(f.listen, m.Proxy.Listen, defaults.Listen)
+	strategy := cmp.Or(f.strategy, m.Proxy.Strategy, defaults.Strategy)
 	return &project{
 		manifest:  m,
 		env:       envVars,
@@ -177,14 +180,8 @@ func (p *project) spec(baseEnv []string, inst procfile.Instance) (supervisor.Ins
 	if err != nil {
 		return supervisor.InstanceSpec{}, fmt.Errorf("%s: process %q: %w", p.manifest.Path, proc.Name, err)
 	}
-	timeout := proc.StopTimeout
-	if timeout == 0 {
-		timeout = 5 * time.Second
-	}
-	restart := proc.Restart
-	if restart == "" {
-		restart = "always"
-	}
+	timeout := cmp.Or(proc.StopTimeout, defaults.StopTimeout)
+	restart := cmp.Or(proc.Restart, defaults.Restart)
 	return supervisor.InstanceSpec{
 		ID:          inst.ID,
 		Process:     proc.Name,
@@ -236,21 +233,17 @@ func (p *project) processNames() []string {
 	return names
 }
 
-var signalNames = map[string]syscall.Signal{
-	"TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT, "HUP": syscall.SIGHUP,
-	"KILL": syscall.SIGKILL, "USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "WINCH": syscall.SIGWINCH,
+// parseSignal reads a manifest's stop_signal; "" is the default.
+func parseSignal(name string) (syscall.Signal, error) {
+	sig, ok := signals.Parse(cmp.Or(name, defaults.StopSignal))
+	if !ok {
+		return 0, fmt.Errorf("unknown stop_signal %q (use %s)", name, strings.Join(signals.Names(), ", "))
+	}
+	return sig, nil
 }
 
-func parseSignal(name string) (syscall.Signal, error) {
-	if name == "" {
-		return syscall.SIGTERM, nil
-	}
-	n := strings.TrimPrefix(strings.ToUpper(name), "SIG")
-	if s, ok := signalNames[n]; ok {
-		return s, nil
-	}
-	return 0, fmt.Errorf("unknown stop_signal %q (use TERM, INT, QUIT, HUP, KILL, USR1 or USR2)", name)
-}
+// manifestName is the manifest's path as the user gave it, for hints.
+func (p *project) manifestName() string { return p.manifest.Path }
 
 // isLoopbackListen reports whether addr binds only to a loopback address.
 func isLoopbackListen(addr string) bool {

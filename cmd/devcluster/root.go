@@ -48,6 +48,49 @@ func withHint(err error, hint string) error {
 	return &hintError{err: err, hint: hint}
 }
 
+// usageError is a command used wrongly (an unknown flag, a missing or extra argument):
+// exit status 2, as flag parsing in the go command and in POSIX utilities, and one
+// line showing a right use.
+type usageError struct {
+	err     error
+	example string
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usage(err error, example string) error {
+	return &usageError{err: err, example: example}
+}
+
+// exampleOf is the first line of a command's Example, the one-line right use shown
+// under a usage error.
+func exampleOf(c *cobra.Command) string {
+	for _, line := range strings.Split(c.Example, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			if i := strings.Index(line, "   #"); i > 0 {
+				line = strings.TrimSpace(line[:i])
+			}
+			return line
+		}
+	}
+	return c.CommandPath() + " --help"
+}
+
+// checkedArgs makes a command's argument check a usage error.
+func checkedArgs(c *cobra.Command) {
+	check := c.Args
+	if check == nil {
+		return
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usage(err, exampleOf(cmd))
+		}
+		return nil
+	}
+}
+
 // run is main without the os.Exit, so tests can call it.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cwd, err := os.Getwd()
@@ -66,6 +109,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 0
 	}
 	fmt.Fprintf(stderr, "Error: %s\n", strings.TrimRight(err.Error(), "\n"))
+	var u *usageError
+	if errors.As(err, &u) {
+		fmt.Fprintf(stderr, "Usage: %s\n", u.example)
+		return 2
+	}
 	var h *hintError
 	if errors.As(err, &h) && h.hint != "" {
 		fmt.Fprintf(stderr, "Try: %s\n", h.hint)
@@ -107,7 +155,23 @@ their source changes, and balances them behind one HTTP proxy on 127.0.0.1:8080.
 		newExportCmd(e),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return withHint(err, fmt.Sprintf("devcluster %s --help", c.Name()))
+		return usage(err, exampleOf(c)+"   (devcluster "+c.Name()+" --help lists every flag)")
 	})
+	for _, c := range root.Commands() {
+		checkedArgs(c)
+	}
+	// Without its own Args and RunE, cobra would answer "devcluster bogus" with the
+	// help text and status 0.
+	root.Args = cobra.ArbitraryArgs
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q", args[0])
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+		}
+		return usage(errors.New(msg), "devcluster up   (devcluster --help lists every command)")
+	}
 	return root
 }

@@ -1,27 +1,23 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/devcluster/devcluster/control"
+	"github.com/devcluster/devcluster/internal/defaults"
 	"github.com/devcluster/devcluster/procfile"
 	"github.com/devcluster/devcluster/proxy"
 	"github.com/devcluster/devcluster/supervisor"
@@ -42,7 +38,7 @@ func addManifestFlags(cmd *cobra.Command, f *manifestFlags) {
 	cmd.Flags().StringVarP(&f.file, "file", "f", "", "manifest to read (default: devcluster.yaml, then Procfile)")
 	cmd.Flags().StringArrayVarP(&f.envFiles, "env", "e", nil, "extra .env file to load (repeatable; .env next to the manifest is always read)")
 	cmd.Flags().StringVarP(&f.formation, "formation", "m", "", "instances per process, e.g. web=3,worker=1 (web defaults to 2, others to 1)")
-	cmd.Flags().IntVarP(&f.basePort, "port", "p", procfile.DefaultBasePort, "base port: process k gets PORT+100*k, its instances consecutive ports")
+	cmd.Flags().IntVarP(&f.basePort, "port", "p", defaults.BasePort, "base port: process k gets PORT+100*k, its instances consecutive ports")
 	cmd.Flags().StringVar(&f.listen, "listen", "", "address of the balancing proxy (default 127.0.0.1:8080)")
 	cmd.Flags().StringVar(&f.strategy, "strategy", "", "balancing: roundrobin, leastconn, random, source, uri or first")
 }
@@ -121,212 +117,28 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 	if err != nil {
 		return err
 	}
-	m := proj.manifest
-	log := &logWriter{out: e.stderr}
-	for _, w := range procfile.ReloaderWarnings(m) {
-		log.printf("warning: %s", w)
-	}
-	if !isLoopbackListen(proj.listen) {
-		log.printf("WARNING: the proxy listens on %s, which is reachable from other machines. Use --listen 127.0.0.1:PORT to keep it local.", proj.listen)
-	}
-	if len(proj.instances) == 0 {
-		return withHint(errors.New("the formation starts no instance"), "give at least one process a count above 0, e.g. -m web=2")
-	}
-
-	px, err := newProxy(proj, f, log)
-	if err != nil {
-		return err
-	}
-	baseEnv := os.Environ()
-	if e.getenv("DEVCLUSTER_PYENV_SHIMS") != "keep" {
-		var commands []string
-		for _, p := range m.Processes {
-			commands = append(commands, p.Command)
-		}
-		if bin := pyenvBinDir(ctx, m.Dir, baseEnv, commands); bin != "" {
-			baseEnv = withPathFirst(baseEnv, bin)
-			log.printf("python3 is a pyenv shim; instances get %s first on PATH, as \"pyenv exec\" does, which saves ~0.4 s per start (DEVCLUSTER_PYENV_SHIMS=keep turns this off)", bin)
+	var poll time.Duration
+	if f.poll != "" {
+		if poll, err = time.ParseDuration(f.poll); err != nil || poll <= 0 {
+			return usage(fmt.Errorf("--poll=%s: not a duration", f.poll), "devcluster up --poll=1s")
 		}
 	}
-	specs, err := proj.specs(baseEnv)
-	if err != nil {
-		return err
-	}
-	if err := supervisor.CheckCommands(specs); err != nil {
-		return withHint(err, "install the program or fix the command in "+filepath.Base(m.Path))
-	}
-
-	sup, err := supervisor.New(supervisor.Config{
-		Specs:    specs,
-		Balancer: px,
-		Output:   e.stdout,
-		Log:      log,
-		Color:    useColor(e.stdout, e.getenv),
-		PTY:      f.pty,
-		SpecFor:  proj.specFor(baseEnv),
+	c, err := newCluster(clusterConfig{
+		proj:      proj,
+		pty:       f.pty,
+		watch:     !f.noWatch,
+		poll:      poll,
+		gitignore: !f.noGitignore,
+		sticky:    f.sticky,
+		stdin:     e.stdin,
+		stdout:    e.stdout,
+		stderr:    e.stderr,
+		getenv:    e.getenv,
 	})
 	if err != nil {
 		return err
 	}
-	// Run checks commands and ports again when it starts; checking here as well is what
-	// lets a busy port fail before the proxy and the control socket are bound, with a hint.
-	if err := sup.CheckPorts(); err != nil {
-		return withHint(err, "stop what holds the port, or move devcluster with --port BASE")
-	}
-	ln, err := net.Listen("tcp", proj.listen)
-	if err != nil {
-		return withHint(listenError(proj.listen, err), "stop what holds it, or choose another address with --listen 127.0.0.1:PORT")
-	}
-	socket := control.SocketPath(m.Dir)
-	ctlLn, err := control.Listen(socket)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-
-	var watchers []*watchedGroup
-	if !f.noWatch {
-		watchers, err = newWatchers(proj, f, log)
-		if err != nil {
-			ln.Close()
-			ctlLn.Close()
-			return err
-		}
-	}
-
-	printTable(e.stderr, proj, specs)
-
-	// stopCtx ends the cluster: a signal, `devcluster down`, or an actor failing.
-	stopCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	proxyCtx, proxyCancel := context.WithCancel(context.Background())
-	supCtx, supCancel := context.WithCancel(context.Background())
-	defer proxyCancel()
-	defer supCancel()
-	proxyDone := make(chan struct{})
-
-	api := &clusterAPI{proj: proj, sup: sup, px: px, started: time.Now(), down: stop, listen: ln.Addr().String(), log: log}
-	ctlServer := control.NewServer(api)
-
-	var g actorGroup
-	g.add("stop", func() error { <-stopCtx.Done(); return nil }, func(error) { stop() })
-	g.add("proxy", func() error {
-		defer close(proxyDone)
-		return px.Serve(proxyCtx, ln)
-	}, func(error) { proxyCancel() })
-	supDone := make(chan struct{})
-	g.add("supervisor", func() error {
-		defer close(supDone)
-		return sup.Run(supCtx)
-	}, func(error) {
-		// Stop accepting first, then stop the instances: in-flight requests finish.
-		select {
-		case <-proxyDone:
-		case <-time.After(5 * time.Second):
-		}
-		supCancel()
-	})
-	ctlCtx, ctlCancel := context.WithCancel(context.Background())
-	defer ctlCancel()
-	// The control socket closes last, so that "devcluster down" returns only once every
-	// instance has been reaped.
-	g.add("control", func() error { return ctlServer.Serve(ctlCtx, ctlLn) }, func(error) {
-		<-supDone
-		ctlCancel()
-	})
-
-	var reloads sync.WaitGroup
-	for _, w := range watchers {
-		wctx, wcancel := context.WithCancel(context.Background())
-		g.add("watcher", func() error { return w.w.Run(wctx) }, func(error) { wcancel() })
-		g.add("reloader", func() error {
-			for batch := range w.w.Batches() {
-				log.printf("%s changed; reloading %s one instance at a time", describePaths(m.Dir, batch.Paths), strings.Join(w.processes, ", "))
-				dropStaleBytecode(batch.Paths)
-				reloads.Add(1)
-				go func() {
-					defer reloads.Done()
-					if err := sup.Reload(supCtx, w.processes...); err != nil && supCtx.Err() == nil {
-						log.printf("reload: %v", err)
-					}
-				}()
-			}
-			return nil
-		}, func(error) {})
-	}
-
-	// Signals: the first SIGINT/SIGTERM stops gracefully, the second kills at once.
-	// SIGHUP rolls every process, like "r" + Enter on the terminal.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-	var stopAsked atomic.Int64 // when the first SIGINT/SIGTERM arrived, for the last line
-	sigDone := make(chan struct{})
-	sigExited := make(chan struct{})
-	reloadAll := func(why string) {
-		log.printf("%s: reloading every process one instance at a time", why)
-		reloads.Add(1)
-		go func() {
-			defer reloads.Done()
-			if err := sup.Reload(supCtx, proj.processNames()...); err != nil && supCtx.Err() == nil {
-				log.printf("reload: %v", err)
-			}
-		}()
-	}
-	go func() {
-		defer close(sigExited)
-		stopping := false
-		for {
-			select {
-			case <-sigDone:
-				return
-			case s := <-sigs:
-				switch {
-				case s == syscall.SIGHUP:
-					reloadAll("SIGHUP")
-				case !stopping:
-					stopping = true
-					stopAsked.Store(time.Now().UnixNano())
-					log.printf("%s: stopping every instance (press Ctrl-C again to kill them now)", signalName(s))
-					stop()
-				default:
-					log.printf("%s again: killing every instance now", signalName(s))
-					sup.Kill()
-				}
-			}
-		}
-	}()
-	// The terminal reader cannot be interrupted while it blocks in Read, so it is the one
-	// goroutine not waited for; it only ever asks for a reload.
-	go readReloadKeys(e.stdin, func() {
-		if stopCtx.Err() == nil {
-			reloadAll("r pressed")
-		}
-	})
-
-	name, runErr := g.run()
-	reloads.Wait()
-	close(sigDone)
-	<-sigExited
-	if runErr != nil && !errors.Is(runErr, context.Canceled) {
-		return fmt.Errorf("%s: %w", name, runErr)
-	}
-	if t := stopAsked.Load(); t != 0 {
-		log.printf("stopped; every instance has exited (%.1fs after the signal)", time.Since(time.Unix(0, t)).Seconds())
-	} else {
-		log.printf("stopped; every instance has exited")
-	}
-	return nil
-}
-
-func signalName(s os.Signal) string {
-	switch s {
-	case syscall.SIGINT:
-		return "SIGINT"
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	}
-	return s.String()
+	return c.Run(ctx)
 }
 
 // listenError names who holds the proxy's port when it cannot be bound.
@@ -342,9 +154,8 @@ func listenError(addr string, err error) error {
 	return fmt.Errorf("proxy cannot listen on %s: %w", addr, err)
 }
 
-func newProxy(proj *project, f *upFlags, log io.Writer) (*proxy.Proxy, error) {
+func newProxy(proj *project, sticky string, log io.Writer) (*proxy.Proxy, error) {
 	m := proj.manifest
-	sticky := f.sticky
 	if sticky == "" {
 		sticky = m.Proxy.Sticky
 	}
@@ -365,7 +176,7 @@ func newProxy(proj *project, f *upFlags, log io.Writer) (*proxy.Proxy, error) {
 	}
 	px, err := proxy.New(cfg)
 	if err != nil {
-		return nil, withHint(err, "fix the proxy settings in "+filepath.Base(m.Path)+" or the flags")
+		return nil, withHint(err, "fix the proxy settings in "+m.Path+" or the flags")
 	}
 	for _, proc := range m.Processes {
 		if !m.IsBalanced(proc) {
@@ -398,15 +209,7 @@ type watchedGroup struct {
 	processes []string
 }
 
-func newWatchers(proj *project, f *upFlags, log io.Writer) ([]*watchedGroup, error) {
-	var poll time.Duration
-	if f.poll != "" {
-		d, err := time.ParseDuration(f.poll)
-		if err != nil || d <= 0 {
-			return nil, withHint(fmt.Errorf("--poll=%s: not a duration", f.poll), "write it like --poll=1s")
-		}
-		poll = d
-	}
+func newWatchers(proj *project, cfg clusterConfig, log io.Writer) ([]*watchedGroup, error) {
 	byKey := map[string]*watchedGroup{}
 	var groups []*watchedGroup
 	for _, proc := range proj.manifest.Processes {
@@ -425,9 +228,9 @@ func newWatchers(proj *project, f *upFlags, log io.Writer) ([]*watchedGroup, err
 			Paths:        proc.Watch.Paths,
 			Include:      proc.Watch.Include,
 			Exclude:      proc.Watch.Exclude,
-			Gitignore:    !f.noGitignore,
-			Poll:         poll > 0,
-			PollInterval: poll,
+			Gitignore:    cfg.gitignore,
+			Poll:         cfg.poll > 0,
+			PollInterval: cfg.poll,
 			Log:          log,
 		})
 		if err != nil {
@@ -489,15 +292,4 @@ func portOf(addr string) string {
 		return "?"
 	}
 	return p
-}
-
-// readReloadKeys calls reload for every line of r that is just "r" (r + Enter on the
-// terminal of up), until r ends.
-func readReloadKeys(r io.Reader, reload func()) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) == "r" {
-			reload()
-		}
-	}
 }

@@ -1,0 +1,405 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/devcluster/devcluster/control"
+	"github.com/devcluster/devcluster/internal/signals"
+	"github.com/devcluster/devcluster/procfile"
+	"github.com/devcluster/devcluster/proxy"
+	"github.com/devcluster/devcluster/supervisor"
+)
+
+// drainWait bounds how long stopping waits for the proxy's in-flight requests before
+// the instances are stopped anyway (the proxy itself gives up after its
+// ShutdownTimeout, and is waited for at the very end).
+const drainWait = 5 * time.Second
+
+// clusterConfig is what a cluster is built from: the loaded project and the options
+// of `devcluster up` that are not manifest settings.
+type clusterConfig struct {
+	proj      *project
+	pty       bool
+	watch     bool
+	poll      time.Duration // > 0: poll files at this interval instead of inotify
+	gitignore bool
+	sticky    string // --sticky; "" takes the manifest's
+
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// signals, when set, replaces os/signal: tests send SIGINT, SIGHUP on it.
+	signals <-chan os.Signal
+}
+
+// cluster is one `devcluster up`: the proxy, the supervisor, the control socket and
+// the watchers, started together by Run and stopped in the one order written in stop.
+type cluster struct {
+	cfg      clusterConfig
+	log      *logWriter
+	px       *proxy.Proxy
+	sup      *supervisor.Supervisor
+	specs    []supervisor.InstanceSpec
+	watchers []*watchedGroup
+	started  time.Time
+
+	stopAsked chan struct{} // closed once a signal or `devcluster down` asks to stop
+	stopOnce  sync.Once
+	killed    chan struct{} // closed by the second Ctrl-C: skip every remaining wait
+	killOnce  sync.Once
+	signalAt  atomic.Int64 // UnixNano of the stopping signal, for the last line
+	reloads   tasks        // reloads in flight; stop waits for them
+	supCtx    context.Context
+}
+
+// newCluster checks the project and builds every part; it starts nothing, binds no
+// socket and leaves no goroutine behind.
+func newCluster(cfg clusterConfig) (*cluster, error) {
+	c := &cluster{
+		cfg:       cfg,
+		log:       &logWriter{out: cfg.stderr},
+		stopAsked: make(chan struct{}),
+		killed:    make(chan struct{}),
+	}
+	proj := cfg.proj
+	c.warn()
+	if len(proj.instances) == 0 {
+		return nil, withHint(errors.New("the formation starts no instance"), "give at least one process a count above 0, e.g. -m web=2")
+	}
+	var err error
+	if c.px, err = newProxy(proj, cfg.sticky, c.log); err != nil {
+		return nil, err
+	}
+	baseEnv := c.baseEnv()
+	if c.specs, err = proj.specs(baseEnv); err != nil {
+		return nil, err
+	}
+	if err := supervisor.CheckCommands(c.specs); err != nil {
+		return nil, withHint(err, "install the program or fix the command in "+proj.manifestName())
+	}
+	c.sup, err = supervisor.New(supervisor.Config{
+		Specs:    c.specs,
+		Balancer: c.px,
+		Output:   cfg.stdout,
+		Log:      c.log,
+		Color:    useColor(cfg.stdout, cfg.getenv),
+		PTY:      cfg.pty,
+		SpecFor:  proj.specFor(baseEnv),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.watch {
+		if c.watchers, err = newWatchers(proj, cfg, c.log); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// warn prints what the user should know before anything starts.
+func (c *cluster) warn() {
+	for _, w := range procfile.ReloaderWarnings(c.cfg.proj.manifest) {
+		c.log.printf("warning: %s", w)
+	}
+	if listen := c.cfg.proj.listen; !isLoopbackListen(listen) {
+		c.log.printf("WARNING: the proxy listens on %s, which is reachable from other machines. Use --listen 127.0.0.1:PORT to keep it local.", listen)
+	}
+}
+
+// baseEnv is the environment instances inherit, with the real interpreter first on
+// PATH when python3 is a pyenv shim.
+func (c *cluster) baseEnv() []string {
+	env := os.Environ()
+	if c.cfg.getenv("DEVCLUSTER_PYENV_SHIMS") == "keep" {
+		return env
+	}
+	m := c.cfg.proj.manifest
+	var commands []string
+	for _, p := range m.Processes {
+		commands = append(commands, p.Command)
+	}
+	if bin := pyenvBinDir(context.Background(), m.Dir, env, commands); bin != "" {
+		env = withPathFirst(env, bin)
+		c.log.printf("python3 is a pyenv shim; instances get %s first on PATH, as \"pyenv exec\" does, which saves ~0.4 s per start (DEVCLUSTER_PYENV_SHIMS=keep turns this off)", bin)
+	}
+	return env
+}
+
+// Run starts the cluster and keeps it running until ctx ends, a signal or `devcluster
+// down` asks it to stop, or one of its parts ends; then it stops everything (see stop)
+// and returns once every goroutine it started has returned. Stopping on request
+// returns nil; a part that failed returns its error.
+func (c *cluster) Run(ctx context.Context) error {
+	c.started = time.Now()
+	prepareProcess(c.log)
+	ln, ctlLn, err := c.bind()
+	if err != nil {
+		return err
+	}
+	printTable(c.cfg.stderr, c.cfg.proj, c.specs)
+	p := c.parts(ln, ctlLn)
+	p.all.start()
+	var first *actor
+	select {
+	case <-ctx.Done():
+		c.log.printf("stopping every instance")
+	case <-c.stopAsked:
+	case first = <-p.all.exited:
+	}
+	c.stop(p)
+	return c.result(first)
+}
+
+// bind takes the project's control socket (which also proves no other cluster runs
+// here), checks every instance port and binds the proxy's address: each of these can
+// fail with a clear message before any instance starts.
+func (c *cluster) bind() (proxyLn, controlLn net.Listener, err error) {
+	proj := c.cfg.proj
+	controlLn, err = control.Listen(control.SocketPath(proj.manifest.Dir))
+	if err != nil {
+		return nil, nil, err
+	}
+	// Run checks the ports again when it starts; checking here as well is what lets a
+	// busy port fail before the proxy is bound, with a hint.
+	if err := c.sup.CheckPorts(); err != nil {
+		controlLn.Close()
+		return nil, nil, withHint(err, "stop what holds the port, or move devcluster with --port BASE")
+	}
+	proxyLn, err = net.Listen("tcp", proj.listen)
+	if err != nil {
+		controlLn.Close()
+		return nil, nil, withHint(listenError(proj.listen, err), "stop what holds it, or choose another address with --listen 127.0.0.1:PORT")
+	}
+	return proxyLn, controlLn, nil
+}
+
+// parts are the cluster's actors, named so that stop can take them in order.
+type parts struct {
+	all                                       actors
+	proxy, supervisor, control, signals, keys *actor
+	watchers                                  []*actor // each watcher, then its reloader
+}
+
+// parts builds the actors; adding one (a dashboard, a fault injector) is an add here
+// and one line in stop.
+func (c *cluster) parts(ln, ctlLn net.Listener) *parts {
+	p := &parts{}
+	proxyCtx, stopProxy := context.WithCancel(context.Background())
+	p.proxy = p.all.add("proxy", func() error { return c.px.Serve(proxyCtx, ln) }, stopProxy)
+
+	supCtx, stopSup := context.WithCancel(context.Background())
+	c.supCtx = supCtx
+	p.supervisor = p.all.add("supervisor", func() error { return c.sup.Run(supCtx) }, stopSup)
+
+	for _, w := range c.watchers {
+		wctx, stopWatch := context.WithCancel(context.Background())
+		p.watchers = append(p.watchers,
+			p.all.add("watcher", func() error { return w.w.Run(wctx) }, stopWatch),
+			// The reloader ends when its watcher closes Batches.
+			p.all.add("reloader", func() error { c.reloadOnChange(w); return nil }, func() {}))
+	}
+
+	ctlCtx, stopCtl := context.WithCancel(context.Background())
+	api := &clusterAPI{proj: c.cfg.proj, sup: c.sup, px: c.px, started: c.started, down: c.requestStop, listen: ln.Addr().String(), log: c.log}
+	server := control.NewServer(api)
+	p.control = p.all.add("control", func() error { return server.Serve(ctlCtx, ctlLn) }, stopCtl)
+
+	sigs, unnotify := c.signalChannel()
+	quitSignals := make(chan struct{})
+	p.signals = p.all.add("signals", func() error {
+		defer unnotify()
+		c.handleSignals(sigs, quitSignals)
+		return nil
+	}, func() { close(quitSignals) })
+
+	keys := newKeyReader(c.cfg.stdin)
+	p.keys = p.all.add("keys", func() error {
+		return keys.run(func() {
+			if !c.stopping() {
+				c.reloadAll("r pressed")
+			}
+		})
+	}, keys.interrupt)
+	return p
+}
+
+// stop ends the cluster, each step waiting for the one before, in the order that keeps
+// requests whole and leaves nothing behind:
+//
+//  1. the proxy stops accepting connections and lets in-flight requests finish (the
+//     drain; at most drainWait, cut short by a second Ctrl-C);
+//  2. the supervisor stops the instances: each leaves rotation, gets its stop signal
+//     as a whole process group, and SIGKILL after its stop_timeout;
+//  3. the watchers stop, after the reloads they started;
+//  4. the control socket closes: a `devcluster down` waiting on it returns now that
+//     every instance has been reaped;
+//  5. the runtime files under .devcluster go.
+//
+// The signal handler and the r+Enter reader stop last, so that a second Ctrl-C still
+// kills at once during steps 1 to 4.
+func (c *cluster) stop(p *parts) {
+	c.requestStop()
+	p.proxy.stopWithin(drainWait, c.killed)
+	p.supervisor.stop()
+	c.reloads.closeAndWait()
+	for _, w := range p.watchers {
+		w.stop()
+	}
+	p.control.stop()
+	c.removeRuntimeFiles()
+	p.signals.stop()
+	p.keys.stop()
+	p.all.wait() // the proxy, if it outlived drainWait
+}
+
+// result is Run's error: that of the part that ended first, unless it ended because
+// it was asked to.
+func (c *cluster) result(first *actor) error {
+	if first != nil && first.err != nil && !errors.Is(first.err, context.Canceled) {
+		return fmt.Errorf("%s: %w", first.name, first.err)
+	}
+	if t := c.signalAt.Load(); t != 0 {
+		c.log.printf("stopped; every instance has exited (%.1fs after the signal)", time.Since(time.Unix(0, t)).Seconds())
+	} else {
+		c.log.printf("stopped; every instance has exited")
+	}
+	return nil
+}
+
+// requestStop asks Run to stop the cluster; it never blocks.
+func (c *cluster) requestStop() { c.stopOnce.Do(func() { close(c.stopAsked) }) }
+
+// stopping reports whether the cluster has been asked to stop.
+func (c *cluster) stopping() bool {
+	select {
+	case <-c.stopAsked:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill skips the rest of a stop: every process group gets SIGKILL now.
+func (c *cluster) kill() {
+	c.killOnce.Do(func() { close(c.killed) })
+	c.sup.Kill()
+}
+
+// signalChannel subscribes to the signals up handles, before any part starts, so
+// that a Ctrl-C in the first instant is handled rather than fatal.
+func (c *cluster) signalChannel() (<-chan os.Signal, func()) {
+	if c.cfg.signals != nil {
+		return c.cfg.signals, func() {}
+	}
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	return ch, func() { signal.Stop(ch) }
+}
+
+// handleSignals: SIGINT or SIGTERM stops gracefully, and once stopping (for any
+// reason) kills at once; SIGHUP rolls every process, as r + Enter does.
+func (c *cluster) handleSignals(sigs <-chan os.Signal, quit <-chan struct{}) {
+	for {
+		var s os.Signal
+		select {
+		case <-quit:
+			return
+		case s = <-sigs:
+		}
+		name := s.String()
+		if ss, ok := s.(syscall.Signal); ok {
+			name = signals.Name(ss)
+		}
+		switch {
+		case s == syscall.SIGHUP:
+			if !c.stopping() {
+				c.reloadAll("SIGHUP")
+			}
+		case !c.stopping():
+			c.signalAt.Store(time.Now().UnixNano())
+			c.log.printf("%s: stopping every instance (press Ctrl-C again to kill them now)", name)
+			c.requestStop()
+		default:
+			c.log.printf("%s again: killing every instance now", name)
+			c.kill()
+		}
+	}
+}
+
+// reloadOnChange rolls the watcher's processes for every batch of changed files,
+// until the watcher closes Batches.
+func (c *cluster) reloadOnChange(w *watchedGroup) {
+	dir := c.cfg.proj.manifest.Dir
+	for batch := range w.w.Batches() {
+		c.log.printf("%s changed; reloading %s one instance at a time", describePaths(dir, batch.Paths), strings.Join(w.processes, ", "))
+		dropStaleBytecode(batch.Paths)
+		c.reload(w.processes)
+	}
+}
+
+func (c *cluster) reloadAll(why string) {
+	c.log.printf("%s: reloading every process one instance at a time", why)
+	c.reload(c.cfg.proj.processNames())
+}
+
+// reload rolls processes in the background: a newer save cancels an older roll of the
+// same process, so the caller must not wait for it.
+func (c *cluster) reload(processes []string) {
+	c.reloads.run(func() {
+		if err := c.sup.Reload(c.supCtx, processes...); err != nil && c.supCtx.Err() == nil {
+			c.log.printf("reload: %v", err)
+		}
+	})
+}
+
+// removeRuntimeFiles removes what the run kept under .devcluster once nothing uses
+// it. The control socket and the pid file went with the control listener; the lock
+// file stays, because unlinking a lock file that another `up` may have just opened
+// would let a third one lock a new file beside it.
+func (c *cluster) removeRuntimeFiles() {
+	_ = os.RemoveAll(filepath.Join(runDir(c.cfg.proj), "instances"))
+}
+
+// runDir is the project's runtime directory, .devcluster.
+func runDir(p *project) string { return filepath.Join(p.manifest.Dir, control.RuntimeDir) }
+
+// tasks runs short-lived goroutines that their owner waits for; once closed it runs
+// no more, so that no reload starts behind the wait.
+type tasks struct {
+	mu     sync.Mutex
+	wg     sync.WaitGroup
+	closed bool
+}
+
+func (t *tasks) run(f func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		f()
+	}()
+}
+
+func (t *tasks) closeAndWait() {
+	t.mu.Lock()
+	t.closed = true
+	t.mu.Unlock()
+	t.wg.Wait()
+}
