@@ -38,6 +38,7 @@ func (c *clientConn) writeError(fr *fwdReq, status int, instance, msg string, ke
 	}
 	if !keep {
 		w.WriteString("Connection: close\r\n")
+		c.linger = true
 	}
 	w.WriteString("\r\n")
 	if fr == nil || !fr.isHead {

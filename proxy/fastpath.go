@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -35,6 +36,7 @@ type clientConn struct {
 	bw        *bufio.Writer
 	clientIP  string
 	localPort string // the port the client connected to, for X-Forwarded-Port
+	linger    bool   // an error answer closes the connection: see lingerClose
 	state     atomic.Int32
 	rdl       lazyDeadline // read deadline: idle, head, body timeouts
 	wdl       lazyDeadline // write deadline: ClientWriteTimeout
@@ -106,6 +108,9 @@ func (p *Proxy) newClientConn(ctx context.Context, nc net.Conn) *clientConn {
 
 func (c *clientConn) close() {
 	c.state.Store(connClosed)
+	if c.linger && c.ctx.Err() == nil {
+		c.lingerClose()
+	}
 	c.p.track(c, false)
 	c.conn.Close()
 	c.conns.closeAll()
@@ -150,6 +155,25 @@ func (c *clientConn) serve() {
 			return
 		}
 	}
+}
+
+// Lingering close, as RFC 9112 9.6 and net/http's Server do: after an error
+// answer that ends the connection (a 414, a 431, a body timeout), unread bytes
+// of the request would make close reset the connection, and the client could
+// lose the answer before reading it. The proxy half-closes instead and reads
+// what still comes, for a while and up to a bound, before closing.
+const (
+	lingerTimeout = 500 * time.Millisecond
+	lingerMax     = 256 << 10
+)
+
+func (c *clientConn) lingerClose() {
+	cw, ok := c.conn.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	c.conn.SetReadDeadline(time.Now().Add(lingerTimeout))
+	io.CopyN(io.Discard, c.conn, lingerMax)
 }
 
 // armWrite gives the writes of the next response ClientWriteTimeout to make
