@@ -1,27 +1,43 @@
 #!/usr/bin/env bash
 # bench/reload.sh — reload latency: save a file → every Flask instance serves the new code.
 #
-# Builds devcluster, copies examples/flask into a temp dir and runs
-#   devcluster up -f Procfile -m web=3 --listen 127.0.0.1:L --port B
-# there (loopback, free high ports). When all three instances answer, it RUNS times rewrites
-# the line `VERSION = "v1"` of app.py to "vK" and measures, from the write:
+# Builds devcluster, copies examples/flask into a temp dir, writes a devcluster.yaml there
+# with INSTANCES instances of web (and reload: {max_unavailable: MAX_UNAVAILABLE} when
+# MAX_UNAVAILABLE is given) and runs
+#   devcluster up -f devcluster.yaml --listen 127.0.0.1:L --port B
+# (loopback, free high ports). When all instances answer, it RUNS times rewrites the line
+# `VERSION = "v1"` of app.py to "vK" and measures, from the write:
 #   first   until the first instance (the canary) answers vK on its own port
-#   direct  until all three answer vK on their own ports
-#   all     until, in addition, vK has come through the proxy from web.1, web.2 and web.3
-#           (told apart by X-Devcluster-Instance)
+#   direct  until every instance answers vK on its own port
+#   all     until, in addition, vK has come through the proxy from every instance
+#           (told apart by X-Devcluster-Instance): the figure the README quotes
 # and counts requests through the proxy that failed meanwhile (a reload should cause none).
 # It prints every run and the medians, and Flask's cold start (process start → port answers)
-# for comparison, since the roll restarts three of them one after the other.
+# for comparison, since the roll restarts the instances in waves of max_unavailable.
 #
 # Per run it also shows, for each instance, when it stopped answering on its port (down) and
 # when it answered the new version (up): up - down is its restart, the gaps are the roll.
 #
-# Settings (environment): RUNS=7, PYTHON=python3 (the interpreter the instances run with,
-# written into the Procfile as given, the way a user writes it; devcluster itself resolves a
-# pyenv shim once at start).
+# Settings (environment):
+#   INSTANCES=3        instances of web (1-50)
+#   MAX_UNAVAILABLE=   web's reload.max_unavailable, a number or a percentage (2, 50%);
+#                      empty: not written, devcluster's default (1, one at a time)
+#   MAX_SURGE=         web's reload.max_surge, likewise (default 0)
+#   RUNS=7             saves measured
+#   TARGET=            seconds: exit 1 when the median "all" is above it (0.8 for 3 instances
+#                      with max_unavailable 1, 1.0 for 8 with a larger one: issue 11)
+#   PYTHON=python3     the interpreter the instances run with, written into the manifest as
+#                      given, the way a user writes it (devcluster resolves a pyenv shim once
+#                      at start)
+#   KEEP=1             keep the temp dir (manifest, devcluster's output)
+# Exit status: 0 when no request through the proxy failed (and the median met TARGET).
 set -euo pipefail
 
 RUNS=${RUNS:-7}
+INSTANCES=${INSTANCES:-3}
+MAX_UNAVAILABLE=${MAX_UNAVAILABLE:-}
+MAX_SURGE=${MAX_SURGE:-}
+TARGET=${TARGET:-}
 PYTHON=${PYTHON:-python3}
 KEEP=${KEEP:-}
 
@@ -32,6 +48,12 @@ say() { printf 'reload: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number, not \"$RUNS\""
+[[ $INSTANCES =~ ^[1-9][0-9]*$ ]] && ((INSTANCES <= 50)) ||
+	die "INSTANCES must be a number from 1 to 50, not \"$INSTANCES\""
+for v in MAX_UNAVAILABLE MAX_SURGE; do
+	[[ -z ${!v} || ${!v} =~ ^[0-9]+%?$ ]] || die "$v must be a number (2) or a percentage (50%), not \"${!v}\""
+done
+[[ -z $TARGET || $TARGET =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "TARGET must be seconds like 0.8, not \"$TARGET\""
 command -v go >/dev/null || die "go is missing: install Go 1.26 to build devcluster"
 command -v ss >/dev/null || die "ss is missing: sudo apt-get install iproute2"
 "$PYTHON" -c 'import flask' 2>/dev/null ||
@@ -46,18 +68,19 @@ pids=()
 ports=()
 . "$here/lib.sh"
 
+# A block of ports: web.1..web.N on B..B+N-1, the proxy on B+90, the cold-start probe on B+95.
 base=
 for try in 18500 18600 18700 18800 18900 19000 19100 19200; do
 	ok=1
-	for p in "$try" $((try + 1)) $((try + 2)) $((try + 90)) $((try + 95)); do
+	for p in $(seq "$try" $((try + INSTANCES - 1))) $((try + 90)) $((try + 95)); do
 		if port_busy "$p"; then ok=; break; fi
 	done
 	if [[ -n $ok ]]; then base=$try; break; fi
 done
-[[ -n $base ]] || die "no free port block in 18500-19299 (each needs N..N+2, N+90 and N+95)"
+[[ -n $base ]] || die "no free port block in 18500-19299 (each needs N..N+$((INSTANCES - 1)), N+90 and N+95)"
 listen_port=$((base + 90))
 cold_port=$((base + 95))
-ports=("$base" $((base + 1)) $((base + 2)) "$listen_port" "$cold_port")
+ports=($(seq "$base" $((base + INSTANCES - 1))) "$listen_port" "$cold_port")
 
 say "building devcluster into $tmp"
 (cd "$repo" && go build -o "$tmp/devcluster" ./cmd/devcluster) 2>"$tmp/build.log" || {
@@ -68,7 +91,18 @@ say "building devcluster into $tmp"
 mkdir -p "$tmp/app"
 cp "$repo/examples/flask/app.py" "$tmp/app/app.py"
 grep -qx 'VERSION = "v1"' "$tmp/app/app.py" || die "examples/flask/app.py has no line VERSION = \"v1\""
-printf 'web: %s -m flask --app app run --no-reload --port $PORT\n' "$PYTHON_CMD" >"$tmp/app/Procfile"
+reload=
+if [[ -n $MAX_UNAVAILABLE$MAX_SURGE ]]; then
+	reload="    reload: {${MAX_UNAVAILABLE:+max_unavailable: $MAX_UNAVAILABLE}${MAX_UNAVAILABLE:+${MAX_SURGE:+, }}${MAX_SURGE:+max_surge: $MAX_SURGE}}"
+fi
+{
+	printf 'processes:\n  web:\n'
+	printf '    command: %s -m flask --app app run --no-reload --port $PORT\n' "$PYTHON_CMD"
+	printf '    instances: %d\n' "$INSTANCES"
+	[[ -z $reload ]] || printf '%s\n' "$reload"
+} >"$tmp/app/devcluster.yaml"
+say "devcluster.yaml:"
+sed 's/^/    /' "$tmp/app/devcluster.yaml" >&2
 
 # Flask's cold start, for comparison: three times, process start → port answers.
 say "measuring Flask's cold start (3 times)"
@@ -95,19 +129,21 @@ for _ in range(3):
 print("%.3f" % statistics.median(times) if times else "n/a")
 PY
 
-say "starting: devcluster up -f Procfile -m web=3 --listen 127.0.0.1:$listen_port --port $base (in $tmp/app)"
-(cd "$tmp/app" && exec "$tmp/devcluster" up -f Procfile -m web=3 --listen "127.0.0.1:$listen_port" --port "$base") \
+say "starting: devcluster up -f devcluster.yaml --listen 127.0.0.1:$listen_port --port $base (in $tmp/app)"
+(cd "$tmp/app" && exec "$tmp/devcluster" up -f devcluster.yaml --listen "127.0.0.1:$listen_port" --port "$base") \
 	>"$tmp/devcluster.out" 2>"$tmp/devcluster.err" &
 pids+=($!)
 dc_pid=$!
 
 set +e
-"$PYTHON" - "$tmp/app/app.py" "$base" "$listen_port" "$RUNS" "$dc_pid" "$(cat "$tmp/cold.txt")" <<'PY'
+"$PYTHON" - "$tmp/app/app.py" "$base" "$listen_port" "$RUNS" "$dc_pid" "$(cat "$tmp/cold.txt")" \
+	"$INSTANCES" "${MAX_UNAVAILABLE:-1 (default)}" "$TARGET" <<'PY'
 import http.client, json, os, statistics, sys, time, urllib.error, urllib.request
 
 app_py, base, listen, runs, dc_pid, cold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
-ports = [base, base + 1, base + 2]
-ids = ["web.1", "web.2", "web.3"]
+n, max_unavailable, target = int(sys.argv[7]), sys.argv[8], sys.argv[9]
+ports = [base + i for i in range(n)]
+ids = ["web.%d" % (i + 1) for i in range(n)]
 proxy = "http://127.0.0.1:%d/?format=json" % listen
 
 def alive():
@@ -136,7 +172,7 @@ def via_proxy():
     except (OSError, ValueError, http.client.HTTPException) as e:
         return None, str(e)
 
-# Wait for the cluster: all three instances and the proxy answer v1.
+# Wait for the cluster: every instance and the proxy answer v1.
 deadline = time.monotonic() + 60
 while True:
     if not alive():
@@ -146,7 +182,7 @@ while True:
     if time.monotonic() > deadline:
         sys.exit("reload: the cluster was not ready within 60 s")
     time.sleep(0.05)
-print("reload: cluster ready: web.1-3 on ports %d-%d, proxy on 127.0.0.1:%d" % (ports[0], ports[2], listen), file=sys.stderr)
+print("reload: cluster ready: web.1-%d on ports %d-%d, proxy on 127.0.0.1:%d" % (n, ports[0], ports[-1], listen), file=sys.stderr)
 time.sleep(1)  # let startup settle (watcher armed, health checks up)
 
 src = open(app_py).read()
@@ -198,10 +234,14 @@ for k in range(2, runs + 2):
 
 med = [statistics.median(c) for c in zip(*rows)]
 print()
-print("median of %d runs: first instance %.3f s, all 3 direct %.3f s, all 3 direct + via proxy %.3f s; failed requests via proxy: %d"
-      % (len(rows), med[0], med[1], med[2], failures_total))
+print("%d instances, max_unavailable %s: median of %d runs: first instance %.3f s, all %d direct %.3f s, "
+      "all %d direct + via proxy %.3f s; failed requests via proxy: %d"
+      % (n, max_unavailable, len(rows), med[0], n, med[1], n, med[2], failures_total))
 print("Flask cold start (process start -> port answers), median of 3: %s s" % cold)
-sys.exit(1 if failures_total else 0)
+missed = target != "" and med[2] > float(target)
+if missed:
+    print("median %.3f s is above TARGET %s s" % (med[2], target))
+sys.exit(1 if failures_total or missed else 0)
 PY
 rc=$?
 set -e
