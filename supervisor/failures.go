@@ -13,7 +13,7 @@ func (in *instance) onExit() {
 	c := in.child
 	exit := c.exitString()
 	same, lines := c.filter.exited()
-	in.forget(c, in.notReadyError(c))
+	in.forget(c, in.notReadyError(c), false)
 	if c.exitCode() == 127 {
 		if prog := notFoundProgram(in.s.out.tail(in.spec.ID, 5, c.started)); prog != "" {
 			err := notFoundError(in.spec.ID, prog)

@@ -138,7 +138,7 @@ func (in *instance) run(ctx context.Context) {
 	defer close(in.done)
 	defer in.stopTimers()
 	if in.wanted {
-		in.start()
+		in.start(false)
 	}
 	for {
 		var exited, ready <-chan struct{}
@@ -165,7 +165,7 @@ func (in *instance) run(ctx context.Context) {
 			in.onReady()
 		case <-in.retryC:
 			in.retryC = nil
-			in.start()
+			in.start(false)
 		case <-in.deadlineC:
 			in.deadlineC = nil
 			in.onStartTimeout()
@@ -193,7 +193,7 @@ func (in *instance) handle(ctx context.Context, c command) bool {
 		if in.child == nil {
 			in.failures, in.lastFailure = 0, nil
 			in.cancelRetry()
-			if err := in.start(); err != nil {
+			if err := in.start(true); err != nil {
 				c.reply <- err
 				return false
 			}
@@ -211,7 +211,7 @@ func (in *instance) handle(ctx context.Context, c command) bool {
 			c.reply <- errors.New("devcluster is shutting down")
 			return false
 		}
-		if err := in.start(); err != nil {
+		if err := in.start(true); err != nil {
 			c.reply <- err
 			return false
 		}
@@ -237,13 +237,21 @@ func (in *instance) answer(err error) {
 }
 
 // start spawns the child. A spawn error (a missing Dir, say) counts as a failed
-// start: fatal at the initial start, retried with backoff afterwards.
-func (in *instance) start() error {
+// start: fatal at the initial start, retried with backoff afterwards. planned
+// says devcluster was asked for this start (reload, restart, StartInstance): it
+// counts as a reload, not as a restart after a crash.
+func (in *instance) start(planned bool) error {
 	if in.child != nil {
 		return nil
 	}
 	if in.starts > 0 {
-		in.publish(func(st *InstanceStatus) { st.Restarts++ })
+		in.publish(func(st *InstanceStatus) {
+			if planned {
+				st.Reloads++
+			} else {
+				st.Restarts++
+			}
+		})
 	}
 	in.starts++
 	if in.failures < crashLoopAfter {
@@ -340,8 +348,9 @@ func (in *instance) onStartTimeout() {
 }
 
 // forget clears the state of a child that has been reaped: out of the rotation,
-// waiters failed with why.
-func (in *instance) forget(c *child, why error) {
+// waiters failed with why. planned says devcluster stopped it (see
+// InstanceStatus.LastExitPlanned).
+func (in *instance) forget(c *child, why error, planned bool) {
 	if in.enabled {
 		in.s.cfg.Balancer.Remove(in.spec.ID)
 		in.enabled = false
@@ -353,6 +362,6 @@ func (in *instance) forget(c *child, why error) {
 	in.stopDeadline()
 	in.stopHold()
 	exit := c.exitString()
-	in.publish(func(st *InstanceStatus) { st.PID, st.LastExit = 0, exit })
+	in.publish(func(st *InstanceStatus) { st.PID, st.LastExit, st.LastExitPlanned = 0, exit, planned })
 	in.answer(why)
 }

@@ -115,9 +115,19 @@ type InstanceStatus struct {
 	PID         int // 0 when no process runs
 	State       string
 	Since       time.Time // when State was entered
-	Restarts    int
-	LastExit    string // "exit status 1", "signal: killed", "" before the first exit
-	Generation  int    // bumped by every Reload/Restart of the instance's process
+	// Restarts counts the starts after exits devcluster did not ask for: crashes,
+	// a KillInstance, a failed start retried with backoff.
+	Restarts int
+	// Reloads counts the starts devcluster was asked for: a reload on a file
+	// change, Restart, a StartInstance after a stop. Apart from Restarts so that a
+	// busy edit session does not look like a crashing app.
+	Reloads  int
+	LastExit string // "exit status 1", "signal: killed", "" before the first exit
+	// LastExitPlanned is true when LastExit followed a stop devcluster made (a
+	// reload, a restart, StopInstance, scale down, shutdown): its "signal:
+	// terminated" is no crash.
+	LastExitPlanned bool
+	Generation      int // bumped by every Reload/Restart of the instance's process
 }
 
 // LogLine is one line of a child's output.

@@ -17,6 +17,14 @@ func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
 	if c == nil {
 		return
 	}
+	// A child that has already exited on its own (its exit not yet handled) was
+	// not stopped by devcluster: its exit stays a crash in LastExit.
+	planned := true
+	select {
+	case <-c.exited:
+		planned = false
+	default:
+	}
 	if drain && in.enabled {
 		in.setState(StateDraining)
 		dctx, cancel := context.WithTimeout(ctx, in.s.cfg.DrainTimeout)
@@ -53,7 +61,7 @@ func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
 		_ = signalGroup(c.pid, syscall.SIGKILL)
 		<-c.exited
 	}
-	in.forget(c, why)
+	in.forget(c, why, planned)
 }
 
 // halt stops the instance for good: Run is returning.

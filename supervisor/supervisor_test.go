@@ -453,8 +453,9 @@ func TestRestartSingleInstance(t *testing.T) {
 	if got := c.status("web.1").PID; got != pid1 {
 		t.Errorf("web.1 pid: got %d, want unchanged %d", got, pid1)
 	}
-	if got := c.status("web.2"); got.PID == pid2 || got.State != StateReady || got.Restarts != 1 {
-		t.Errorf("web.2: got pid %d state %s restarts %d, want new pid, ready, 1", got.PID, got.State, got.Restarts)
+	if got := c.status("web.2"); got.PID == pid2 || got.State != StateReady || got.Reloads != 1 || got.Restarts != 0 {
+		t.Errorf("web.2: got pid %d state %s reloads %d restarts %d, want new pid, ready, 1 reload, 0 restarts",
+			got.PID, got.State, got.Reloads, got.Restarts)
 	}
 	if err := c.s.Restart(context.Background(), "nope"); err == nil {
 		t.Error("Restart(nope): got nil, want an error")
