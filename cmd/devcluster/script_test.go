@@ -132,6 +132,11 @@ func TestScripts(t *testing.T) {
 			"jsoninstance":   cmdJSONInstance,
 			"jsonl":          cmdJSONLines,
 			"jsondoc":        cmdJSONDoc,
+			// the workshop scenarios' browser (scenario_test.go)
+			"http":     cmdScenarioHTTP,
+			"count":    cmdScenarioCount,
+			"cookie":   cmdScenarioCookie,
+			"p99below": cmdScenarioP99Below,
 		},
 	})
 }

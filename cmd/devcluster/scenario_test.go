@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// Script commands for the workshop scenarios (examples/scenarios, issue 13). They do
+// what a browser does in each scenario's README: log in and keep the cookie, submit a
+// form, upload a file, reload a page N times and count what came back. Every one of
+// them talks to the proxy (or an instance) over real HTTP.
+
+// scenarioJars holds one cookie jar per script: the browser of the README.
+var scenarioJars sync.Map // *testscript.TestScript → *cookiejar.Jar
+
+func scenarioJar(ts *testscript.TestScript, fresh bool) *cookiejar.Jar {
+	if !fresh {
+		if v, ok := scenarioJars.Load(ts); ok {
+			return v.(*cookiejar.Jar)
+		}
+	}
+	jar, err := cookiejar.New(nil)
+	ts.Check(err)
+	scenarioJars.Store(ts, jar)
+	ts.Defer(func() { scenarioJars.Delete(ts) })
+	return jar
+}
+
+// scenarioRequest is one request as the flags of http and count describe it.
+type scenarioRequest struct {
+	method, url string
+	form        url.Values
+	file        [3]string // field, file name, content
+	fresh       bool
+}
+
+// parseScenarioRequest reads [-fresh] [-form k=v]... [-file field=name:content] METHOD URL.
+func parseScenarioRequest(ts *testscript.TestScript, args []string, usage string) (scenarioRequest, []string) {
+	r := scenarioRequest{form: url.Values{}}
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		switch {
+		case args[0] == "-fresh":
+			r.fresh = true
+			args = args[1:]
+			continue
+		case len(args) < 2:
+		case args[0] == "-form":
+			k, v, ok := strings.Cut(args[1], "=")
+			if !ok {
+				ts.Fatalf("-form %q: want KEY=VALUE", args[1])
+			}
+			r.form.Add(k, v)
+			args = args[2:]
+			continue
+		case args[0] == "-file":
+			field, rest, ok1 := strings.Cut(args[1], "=")
+			name, content, ok2 := strings.Cut(rest, ":")
+			if !ok1 || !ok2 {
+				ts.Fatalf("-file %q: want FIELD=NAME:CONTENT", args[1])
+			}
+			r.file = [3]string{field, name, content}
+			args = args[2:]
+			continue
+		}
+		ts.Fatalf("usage: %s", usage)
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: %s", usage)
+	}
+	r.method, r.url = args[0], args[1]
+	return r, args[2:]
+}
+
+// do sends r with the script's cookie jar and returns the status, the instance that
+// answered (X-Devcluster-Instance) and the body.
+func (r scenarioRequest) do(ts *testscript.TestScript, jar *cookiejar.Jar) (int, string, string, error) {
+	var body io.Reader
+	ctype := ""
+	switch {
+	case r.file[0] != "":
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		for k, vs := range r.form {
+			for _, v := range vs {
+				w.WriteField(k, v)
+			}
+		}
+		fw, err := w.CreateFormFile(r.file[0], r.file[1])
+		ts.Check(err)
+		io.WriteString(fw, r.file[2])
+		ts.Check(w.Close())
+		body, ctype = &buf, w.FormDataContentType()
+	case len(r.form) > 0:
+		body, ctype = strings.NewReader(r.form.Encode()), "application/x-www-form-urlencoded"
+	}
+	req, err := http.NewRequest(r.method, r.url, body)
+	ts.Check(err)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	// Redirects are followed, as a browser follows the one after a form: the status
+	// and body are those of the page the user ends up on.
+	client := &http.Client{Jar: jar, Transport: scriptHTTP.Transport, Timeout: scriptHTTP.Timeout}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", "", err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("X-Devcluster-Instance"), string(data), err
+}
+
+// http [-fresh] [-form KEY=VALUE]... [-file FIELD=NAME:CONTENT] METHOD URL: one request
+// as a browser sends it, keeping cookies in the script's jar (-fresh: a new jar, a new
+// browser). Prints "STATUS INSTANCE" then the body, and sets $INSTANCE to the instance
+// that answered. Fails on a transport error.
+func cmdScenarioHTTP(ts *testscript.TestScript, neg bool, args []string) {
+	r, rest := parseScenarioRequest(ts, args, "http [-fresh] [-form K=V]... [-file F=NAME:CONTENT] METHOD URL")
+	if len(rest) > 0 {
+		ts.Fatalf("http: unexpected arguments %q", rest)
+	}
+	status, inst, body, err := r.do(ts, scenarioJar(ts, r.fresh))
+	if err != nil {
+		ts.Fatalf("%s %s: %v", r.method, r.url, err)
+	}
+	ts.Setenv("INSTANCE", inst)
+	fmt.Fprintf(ts.Stdout(), "%d %s\n%s", status, inst, body)
+}
+
+// count [-form KEY=VALUE]... N METHOD URL TEXT: send the same request N times, one after
+// the other, with the script's cookies, and print how many answers contained TEXT:
+//
+//	20 requests: 7 with "alice", 13 without (web.2 7, web.3 6)
+//
+// The instances in brackets are those that answered without TEXT, so the line says
+// both the rate of a bug and where it lives. A transport error fails the script.
+func cmdScenarioCount(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "count [-form K=V]... N METHOD URL TEXT"
+	flags := 0
+	for flags < len(args) && strings.HasPrefix(args[flags], "-") {
+		flags += 2
+	}
+	if len(args) != flags+4 {
+		ts.Fatalf("usage: %s", usage)
+	}
+	n, err := strconv.Atoi(args[flags])
+	ts.Check(err)
+	r, rest := parseScenarioRequest(ts, append(append([]string{}, args[:flags]...), args[flags+1:]...), usage)
+	text := rest[0]
+	jar := scenarioJar(ts, false)
+	with := 0
+	without := map[string]int{}
+	for i := 0; i < n; i++ {
+		status, inst, body, err := r.do(ts, jar)
+		if err != nil {
+			ts.Fatalf("request %d: %s %s: %v", i+1, r.method, r.url, err)
+		}
+		if strings.Contains(body, text) {
+			with++
+			continue
+		}
+		if status >= 300 {
+			inst += " " + strconv.Itoa(status)
+		}
+		without[inst]++
+	}
+	var where []string
+	for inst, c := range without {
+		where = append(where, fmt.Sprintf("%s %d", inst, c))
+	}
+	sort.Strings(where)
+	line := fmt.Sprintf("%d requests: %d with %q, %d without", n, with, text, n-with)
+	if len(where) > 0 {
+		line += " (" + strings.Join(where, ", ") + ")"
+	}
+	fmt.Fprintln(ts.Stdout(), line)
+}
+
+// cookie URL NAME VAR: set $VAR to NAME=VALUE, the cookie the script's jar sends to URL,
+// for a Cookie header (devcluster probe -H 'Cookie: '$VAR).
+func cmdScenarioCookie(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: cookie URL NAME VAR")
+	}
+	u, err := url.Parse(args[0])
+	ts.Check(err)
+	for _, c := range scenarioJar(ts, false).Cookies(u) {
+		if c.Name == args[1] {
+			ts.Setenv(args[2], c.Name+"="+c.Value)
+			return
+		}
+	}
+	ts.Fatalf("no cookie %s for %s", args[1], args[0])
+}
+
+var p99Line = regexp.MustCompile(`(?m)\bp99 ([0-9.]+) ms\b`)
+
+// p99below FILE_A FILE_B: the "p99 N ms" that FILE_A reports (the output of a
+// scenario's load.py) is below FILE_B's.
+func cmdScenarioP99Below(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: p99below FILE_A FILE_B")
+	}
+	read := func(name string) float64 {
+		data, err := os.ReadFile(ts.MkAbs(name))
+		ts.Check(err)
+		m := p99Line.FindSubmatch(data)
+		if m == nil {
+			ts.Fatalf("%s has no \"p99 N ms\": %s", name, data)
+		}
+		v, err := strconv.ParseFloat(string(m[1]), 64)
+		ts.Check(err)
+		return v
+	}
+	a, b := read(args[0]), read(args[1])
+	fmt.Fprintf(ts.Stdout(), "p99 %s %.1f ms, %s %.1f ms\n", args[0], a, args[1], b)
+	if (a < b) == neg {
+		ts.Fatalf("p99 of %s is %.1f ms, of %s %.1f ms: want the first %sbelow the second", args[0], a, args[1], b, map[bool]string{true: "not "}[neg])
+	}
+}
