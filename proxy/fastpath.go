@@ -74,6 +74,7 @@ type fwdReq struct {
 	expectContinue bool
 	sentContinue   bool
 	sentInterim    bool   // a 1xx reached the client: the request cannot be sent again
+	staleRetried   bool   // a failure on a reused connection was retried already
 	upgrade        []byte // Upgrade header of an upgrade request
 	keep           bool   // client connection stays open after the response
 	idempotent     bool

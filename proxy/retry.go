@@ -12,7 +12,12 @@ import (
 //   - the connection could not be made (retry_on conn-failure, the default), or
 //   - it failed on a reused keep-alive connection before any response byte, the
 //     instance having closed that connection while it sat idle (always on, as
-//     in net/http's Transport; idempotent requests without a body only).
+//     in net/http's Transport; idempotent requests without a body only). The
+//     proxy cannot tell that from a request that killed its instance while
+//     being answered (an instance killed under load fails its keep-alive
+//     connections the same way, and those requests must go elsewhere), so this
+//     retry is made once per request: a request that kills its instance on a
+//     reused connection can reach one more instance, never all of them.
 //
 // A request written on a fresh connection is never replayed by default: if it
 // crashed its instance (the "query of death"), replaying it would crash the
@@ -91,11 +96,18 @@ func (fr *fwdReq) replayable() bool {
 // was reused (or new).
 func (c *clientConn) mayRetry(f failure, reused bool, fr *fwdReq) bool {
 	on := c.p.retryOn
+	if fr.staleRetried {
+		on &^= retryConnFailure // the request may have reached the app: no more
+	}
 	switch f {
 	case failConnect:
 		return on&retryConnFailure != 0
 	case failSend, failEmpty:
-		return fr.replayable() && (reused || on&retryEmptyResponse != 0)
+		if reused && fr.replayable() && !fr.staleRetried {
+			fr.staleRetried = true
+			return true
+		}
+		return fr.replayable() && on&retryEmptyResponse != 0
 	case failTimeout:
 		return fr.replayable() && on&retryResponseTimeout != 0
 	case fail503:

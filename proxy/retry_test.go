@@ -16,7 +16,8 @@ import (
 
 // scriptedBackend is a loopback instance that counts the requests it reads and
 // answers each as act says: "crash" closes the connection without a byte (as
-// os._exit does), "garbage" answers bytes that are no HTTP, "hang" never
+// os._exit does, while the process lives on), "die" closes the listener too (the
+// process is gone), "garbage" answers bytes that are no HTTP, "hang" never
 // answers, "503" answers 503, anything else 200 with the instance's name.
 type scriptedBackend struct {
 	addr string
@@ -47,6 +48,9 @@ func startScripted(t *testing.T, name string, act func(path string) string) *scr
 			sb.hits.Add(1)
 			switch act(req.URL.Path) {
 			case "crash":
+				return
+			case "die":
+				ln.Close()
 				return
 			case "garbage":
 				io.WriteString(c, "this is not HTTP\r\n\r\n")
@@ -97,6 +101,40 @@ func TestCrashingRequestNotReplayed(t *testing.T) {
 	}
 	if total != 1 {
 		t.Errorf("the instances received GET /crash %d times, want once", total)
+	}
+}
+
+// TestCrashingRequestOnKeepAliveReplayedOnce is the query of death on reused
+// keep-alive connections: a failure before any response byte there looks like
+// an idle connection the instance had closed (or an instance killed under
+// load), which is retried elsewhere, but only once: the request reaches two
+// instances at most, then the client gets 502. It used to reach every one.
+func TestCrashingRequestOnKeepAliveReplayedOnce(t *testing.T) {
+	t.Parallel()
+	tp := startProxy(t, Config{})
+	var bs []*scriptedBackend
+	for _, id := range []string{"web.1", "web.2", "web.3"} {
+		b := startScripted(t, id, func(path string) string {
+			if path == "/crash" {
+				return "die"
+			}
+			return ""
+		})
+		tp.Enable(id, b.addr)
+		bs = append(bs, b)
+	}
+	cl := newClient(t)
+	countInstances(t, cl, tp.URL+"/", 6) // a keep-alive connection to each instance
+	code, _, body := get(t, cl, tp.URL+"/crash")
+	if code != http.StatusBadGateway {
+		t.Errorf("got %d %q, want 502", code, body)
+	}
+	total := int64(0)
+	for _, b := range bs {
+		total += b.hits.Load()
+	}
+	if total != 8 {
+		t.Errorf("the instances received GET /crash %d times, want twice (the keep-alive retry)", total-6)
 	}
 }
 
