@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -31,7 +32,7 @@ anything is wrong.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			problems := runCheck(e, &f, e.stdout)
 			if problems > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("%d problem(s) found", problems)}
+				return &exitError{code: 1, err: errors.New(problemsFound(problems))}
 			}
 			return nil
 		},
@@ -40,76 +41,106 @@ anything is wrong.`,
 	return cmd
 }
 
+// problemsFound is check's last line: "1 problem found", "3 problems found".
+func problemsFound(n int) string {
+	if n == 1 {
+		return "1 problem found"
+	}
+	return fmt.Sprintf("%d problems found", n)
+}
+
+// checker prints one line per check and counts the problems.
+type checker struct {
+	w        io.Writer
+	problems int
+}
+
+func (c *checker) ok(format string, args ...any) { fmt.Fprintf(c.w, "ok    "+format+"\n", args...) }
+
+func (c *checker) fail(format string, args ...any) {
+	c.problems++
+	fmt.Fprintf(c.w, "FAIL  "+format+"\n", args...)
+}
+
 // runCheck prints one line per check and returns how many problems it found.
 func runCheck(e *env, f *manifestFlags, w io.Writer) int {
-	problems := 0
-	ok := func(format string, args ...any) { fmt.Fprintf(w, "ok    "+format+"\n", args...) }
-	fail := func(format string, args ...any) {
-		problems++
-		fmt.Fprintf(w, "FAIL  "+format+"\n", args...)
-	}
+	c := &checker{w: w}
 	proj, err := loadProject(e, f)
 	if err != nil {
-		fail("manifest: %s", indentLines(err.Error()))
-		return problems
+		c.manifest(err)
+		return c.problems
 	}
 	m := proj.manifest
-	ok("manifest %s: %d process(es), %d instance(s)", m.Path, len(m.Processes), len(proj.instances))
+	c.ok("manifest %s: %d process(es), %d instance(s)", m.Path, len(m.Processes), len(proj.instances))
 
 	if warns := procfile.ReloaderWarnings(m); len(warns) > 0 {
 		for _, wmsg := range warns {
-			fail("reloader: %s", wmsg)
+			c.fail("reloader: %s", wmsg)
 		}
 	} else {
-		ok("no framework reloader left on")
+		c.ok("no framework reloader left on")
 	}
 
 	specs, err := proj.specs(os.Environ())
 	if err != nil {
-		fail("%v", err)
-		return problems
+		c.fail("%v", err)
+		return c.problems
 	}
 	if err := supervisor.CheckCommands(specs); err != nil {
-		fail("commands: %s", indentLines(err.Error()))
+		c.fail("commands: %s", indentLines(err.Error()))
 	} else {
-		ok("every command is found")
+		c.ok("every command is found")
 	}
+	c.ports(proj, specs)
+	c.inotify(proj)
+	return c.problems
+}
 
+// manifest reports a manifest that does not load: each problem of an ErrorList on
+// its own line and counted, shown as up shows them (the first 20, then "and N more
+// problems"); anything else as one problem.
+func (c *checker) manifest(err error) {
+	var list procfile.ErrorList
+	if !errors.As(err, &list) || len(list) == 0 {
+		c.fail("manifest: %s", indentLines(err.Error()))
+		return
+	}
+	shown := 0
+	for i, line := range strings.Split(list.Error(), "\n") {
+		if i < len(list) && line == list[i].Error() {
+			c.fail("manifest: %s", line)
+			shown++
+			continue
+		}
+		fmt.Fprintf(c.w, "      %s\n", line)
+	}
+	c.problems += len(list) - shown
+}
+
+// ports checks every instance port with the supervisor's own probe, and the
+// proxy's address: it must be free and must not be one of the instance ports.
+func (c *checker) ports(proj *project, specs []supervisor.InstanceSpec) {
 	busy := 0
 	for _, s := range specs {
-		if msg := portBusy(s.Port); msg != "" {
+		if err := supervisor.PortBusy(s.Port); err != nil {
 			busy++
-			fail("port %d (%s): %s", s.Port, s.ID, msg)
+			c.fail("port %d (%s): %v", s.Port, s.ID, strings.TrimPrefix(err.Error(), "address "))
 		}
 	}
-	if _, port, err := net.SplitHostPort(proj.listen); err == nil {
-		if p, _ := strconv.Atoi(port); p > 0 {
-			if ln, err := net.Listen("tcp", proj.listen); err != nil {
-				busy++
-				fail("proxy %s: %s", proj.listen, listenError(proj.listen, err))
-			} else {
-				ln.Close()
-			}
+	if err := proj.listenClashError(); err != nil {
+		busy++
+		c.fail("%v", err)
+	} else if _, port, err := net.SplitHostPort(proj.listen); err == nil && port != "0" {
+		if ln, err := net.Listen("tcp", proj.listen); err != nil {
+			busy++
+			c.fail("proxy %s: %s", proj.listen, listenError(proj.listen, err))
+		} else {
+			ln.Close()
 		}
 	}
 	if busy == 0 {
-		ok("ports free: %s and proxy %s", portRange(specs), proj.listen)
+		c.ok("ports free: %s and proxy %s", portRange(specs), proj.listen)
 	}
-
-	checkInotify(proj, ok, fail)
-	return problems
-}
-
-func portBusy(port int) string {
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err == nil {
-		ln.Close()
-		return ""
-	}
-	if pid, cmdline, found := supervisor.PortHolder(port); found {
-		return fmt.Sprintf("already in use — held by pid %d (%s)", pid, cmdline)
-	}
-	return "already in use"
 }
 
 func portRange(specs []supervisor.InstanceSpec) string {
@@ -120,14 +151,14 @@ func portRange(specs []supervisor.InstanceSpec) string {
 	return strings.Join(parts, ", ")
 }
 
-func checkInotify(proj *project, ok, fail func(string, ...any)) {
+// inotify compares the directories up would watch with the per-user inotify watch
+// limit. The limit is per user and every watcher takes its own watches, so the
+// counts of the watchers (one per distinct watch setting, as up groups them) add
+// up; a process with no instance in the formation has no watcher.
+func (c *checker) inotify(proj *project) {
 	dirs := 0
-	counted := map[string]bool{}
-	for _, proc := range proj.manifest.Processes {
-		if counted[watchKey(proc)] {
-			continue
-		}
-		counted[watchKey(proc)] = true
+	for _, procs := range watchGroups(proj) {
+		proc := procs[0]
 		n, err := watcher.CountDirs(watcher.Config{
 			Root:      proj.manifest.Dir,
 			Paths:     proc.Watch.Paths,
@@ -136,24 +167,21 @@ func checkInotify(proj *project, ok, fail func(string, ...any)) {
 			Gitignore: true,
 		})
 		if err != nil {
-			fail("watch %s: %v", proc.Name, err)
+			c.fail("watch %s: %v", proc.Name, err)
 			return
 		}
-		if n > dirs {
-			dirs = n
-		}
+		dirs += n
 	}
-	data, err := os.ReadFile("/proc/sys/fs/inotify/max_user_watches")
+	limit, err := watcher.MaxUserWatches()
 	if err != nil {
-		ok("%d directories to watch (inotify limit unknown: %v)", dirs, err)
+		c.ok("%d directories to watch (inotify limit unknown: %v)", dirs, err)
 		return
 	}
-	limit, _ := strconv.Atoi(strings.TrimSpace(string(data)))
 	if dirs > limit {
-		fail("%d directories to watch but fs.inotify.max_user_watches is %d: exclude big directories in watch.exclude, or raise it with: sudo sysctl fs.inotify.max_user_watches=524288", dirs, limit)
+		c.fail("%d directories to watch but fs.inotify.max_user_watches is %d: exclude big directories in watch.exclude, or raise it with: sudo sysctl fs.inotify.max_user_watches=524288", dirs, limit)
 		return
 	}
-	ok("%d directories to watch, inotify limit %d", dirs, limit)
+	c.ok("%d directories to watch, inotify limit %d", dirs, limit)
 }
 
 func indentLines(s string) string {

@@ -78,6 +78,9 @@ func newCluster(cfg clusterConfig) (*cluster, error) {
 	if len(proj.instances) == 0 {
 		return nil, withHint(errors.New("the formation starts no instance"), "give at least one process a count above 0, e.g. -m web=2")
 	}
+	if err := proj.listenClashError(); err != nil {
+		return nil, err
+	}
 	var err error
 	if c.px, err = newProxy(proj, cfg.sticky, c.log); err != nil {
 		return nil, err
@@ -87,7 +90,7 @@ func newCluster(cfg clusterConfig) (*cluster, error) {
 		return nil, err
 	}
 	if err := supervisor.CheckCommands(c.specs); err != nil {
-		return nil, withHint(err, "install the program or fix the command in "+proj.manifestName())
+		return nil, withHint(err, "fix the command in "+proj.manifestName())
 	}
 	c.sup, err = supervisor.New(supervisor.Config{
 		Specs:    c.specs,
@@ -97,6 +100,7 @@ func newCluster(cfg clusterConfig) (*cluster, error) {
 		Color:    useColor(cfg.stdout, cfg.getenv),
 		PTY:      cfg.pty,
 		SpecFor:  proj.specFor(baseEnv),
+		RunDir:   runDir(proj),
 	})
 	if err != nil {
 		return nil, err
@@ -170,6 +174,17 @@ func (c *cluster) bind() (proxyLn, controlLn net.Listener, err error) {
 	proj := c.cfg.proj
 	controlLn, err = control.Listen(control.SocketPath(proj.manifest.Dir))
 	if err != nil {
+		return nil, nil, err
+	}
+	// Only now, holding the project's lock, is whatever the records name surely not
+	// another running cluster's: what a SIGKILLed run left (a setsid daemon on an
+	// instance port) is stopped before the ports are checked.
+	stopped, err := supervisor.StopLeftovers(runDir(proj), c.log)
+	for _, s := range stopped {
+		c.log.printf("stopped %s left by a previous run", s)
+	}
+	if err != nil {
+		controlLn.Close()
 		return nil, nil, err
 	}
 	// Run checks the ports again when it starts; checking here as well is what lets a
@@ -246,7 +261,7 @@ func (c *cluster) parts(ln, ctlLn net.Listener) *parts {
 //  3. the watchers stop, after the reloads they started;
 //  4. the control socket closes: a `devcluster down` waiting on it returns now that
 //     every instance has been reaped;
-//  5. the runtime files under .devcluster go.
+//  5. the runtime files under .devcluster go (see removeRuntimeFiles).
 //
 // The signal handler and the r+Enter reader stop last, so that a second Ctrl-C still
 // kills at once during steps 1 to 4.
@@ -365,12 +380,16 @@ func (c *cluster) reload(processes []string) {
 	})
 }
 
-// removeRuntimeFiles removes what the run kept under .devcluster once nothing uses
-// it. The control socket and the pid file went with the control listener; the lock
-// file stays, because unlinking a lock file that another `up` may have just opened
-// would let a third one lock a new file beside it.
+// removeRuntimeFiles is the last step of stop. Each runtime file under .devcluster
+// is removed by its owner, as soon as what it describes is gone: an instance's pid
+// record by the supervisor when its processes have been reaped (step 2; a record
+// whose process survived SIGKILL stays, so that the next up stops it), the socket and
+// the pid file by the control listener (step 4). What is left is the directory's
+// .gitignore and the lock file, on purpose: unlinking a lock file that another `up`
+// may have just opened would let a third one lock a new file beside it. So the step
+// removes the directory only if something else emptied it.
 func (c *cluster) removeRuntimeFiles() {
-	_ = os.RemoveAll(filepath.Join(runDir(c.cfg.proj), "instances"))
+	_ = os.Remove(runDir(c.cfg.proj)) // fails unless empty, which is what we want
 }
 
 // runDir is the project's runtime directory, .devcluster.

@@ -242,6 +242,31 @@ func parseSignal(name string) (syscall.Signal, error) {
 	return sig, nil
 }
 
+// listenClash returns the instance whose port the proxy's listen address takes, if
+// any: up would bind the proxy first and that instance could never start.
+func (p *project) listenClash() (id string, port int, clash bool) {
+	_, portStr, err := net.SplitHostPort(p.listen)
+	if err != nil {
+		return "", 0, false
+	}
+	port, _ = strconv.Atoi(portStr)
+	for _, in := range p.instances {
+		if in.Port == port && port > 0 {
+			return in.ID, port, true
+		}
+	}
+	return "", 0, false
+}
+
+// listenClashError says which instance port the proxy's address takes.
+func (p *project) listenClashError() error {
+	id, port, clash := p.listenClash()
+	if !clash {
+		return nil
+	}
+	return fmt.Errorf("proxy %s: port %d is also %s's port; give --listen (or proxy.listen) a port outside the instance ports", p.listen, port, id)
+}
+
 // manifestName is the manifest's path as the user gave it, for hints.
 func (p *project) manifestName() string { return p.manifest.Path }
 

@@ -113,15 +113,16 @@ func (w *logWriter) printf(format string, args ...any) {
 }
 
 func runUp(ctx context.Context, e *env, f *upFlags) error {
-	proj, err := loadProject(e, &f.manifestFlags)
-	if err != nil {
-		return err
-	}
 	var poll time.Duration
 	if f.poll != "" {
+		var err error
 		if poll, err = time.ParseDuration(f.poll); err != nil || poll <= 0 {
 			return usage(fmt.Errorf("--poll=%s: not a duration", f.poll), "devcluster up --poll=1s")
 		}
+	}
+	proj, err := loadProject(e, &f.manifestFlags)
+	if err != nil {
+		return err
 	}
 	c, err := newCluster(clusterConfig{
 		proj:      proj,
@@ -210,19 +211,9 @@ type watchedGroup struct {
 }
 
 func newWatchers(proj *project, cfg clusterConfig, log io.Writer) ([]*watchedGroup, error) {
-	byKey := map[string]*watchedGroup{}
 	var groups []*watchedGroup
-	for _, proc := range proj.manifest.Processes {
-		if proj.formation != nil {
-			if n, ok := proj.formation[proc.Name]; ok && n == 0 {
-				continue
-			}
-		}
-		key := watchKey(proc)
-		if g, ok := byKey[key]; ok {
-			g.processes = append(g.processes, proc.Name)
-			continue
-		}
+	for _, procs := range watchGroups(proj) {
+		proc := procs[0]
 		w, err := watcher.New(watcher.Config{
 			Root:         proj.manifest.Dir,
 			Paths:        proc.Watch.Paths,
@@ -236,17 +227,35 @@ func newWatchers(proj *project, cfg clusterConfig, log io.Writer) ([]*watchedGro
 		if err != nil {
 			return nil, fmt.Errorf("watch files for %s: %w", proc.Name, err)
 		}
-		g := &watchedGroup{w: w, processes: []string{proc.Name}}
-		byKey[key] = g
+		g := &watchedGroup{w: w}
+		for _, p := range procs {
+			g.processes = append(g.processes, p.Name)
+		}
 		groups = append(groups, g)
 	}
 	return groups, nil
 }
 
-// watchKey identifies a process's watch settings: processes with equal keys share
-// one watcher (and one directory count in check).
-func watchKey(proc *procfile.Process) string {
-	return strings.Join(proc.Watch.Paths, "\x00") + "\x01" + strings.Join(proc.Watch.Include, "\x00") + "\x01" + strings.Join(proc.Watch.Exclude, "\x00")
+// watchGroups lists the processes that get a watcher, in manifest order, grouped
+// by their watch settings: processes with equal settings share one watcher (and
+// one directory count in check). A process with no instance in the formation has
+// nothing to reload and gets none.
+func watchGroups(proj *project) [][]*procfile.Process {
+	byKey := map[string]int{}
+	var groups [][]*procfile.Process
+	for _, proc := range proj.manifest.Processes {
+		if n, ok := proj.formation[proc.Name]; ok && n == 0 {
+			continue
+		}
+		key := strings.Join(proc.Watch.Paths, "\x00") + "\x01" + strings.Join(proc.Watch.Include, "\x00") + "\x01" + strings.Join(proc.Watch.Exclude, "\x00")
+		if i, ok := byKey[key]; ok {
+			groups[i] = append(groups[i], proc)
+			continue
+		}
+		byKey[key] = len(groups)
+		groups = append(groups, []*procfile.Process{proc})
+	}
+	return groups
 }
 
 // describePaths names up to three changed files relative to the project.
