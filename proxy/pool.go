@@ -374,8 +374,9 @@ func (pl *pool) setMaint(b *backend, on bool) {
 }
 
 // stalled takes b, which checkStall found hung, out of rotation.
-func (pl *pool) stalled(b *backend, detail string) {
+func (pl *pool) stalled(b *backend, detail string, c check) {
 	pl.mu.Lock()
+	b.lastCheck = c
 	if b.state() == stateUp {
 		b.hung = true
 	}

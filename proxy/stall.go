@@ -83,9 +83,15 @@ func (p *Proxy) checkStall(ctx context.Context, b *backend) {
 	if b.state() != stateUp || stalled < p.cfg.StallTimeout {
 		return
 	}
+	start := p.now()
 	ok, detail := p.probeAnswer(ctx, b)
-	if ok || ctx.Err() != nil {
-		return // busy with a slow request, not hung
+	if ctx.Err() != nil {
+		return
+	}
+	chk := check{at: start, ok: ok, result: detail, took: p.now().Sub(start)}
+	if ok {
+		b.pool.checked(b, chk) // busy with a slow request, not hung
+		return
 	}
 	n := b.stall.pending.Load()
 	msg := "no response to " + strconv.FormatInt(n, 10) + " request"
@@ -93,7 +99,7 @@ func (p *Proxy) checkStall(ctx context.Context, b *backend) {
 		msg += "s"
 	}
 	msg += " for " + stalled.Round(100*time.Millisecond).String() + " and " + detail + " (hung or stopped?)"
-	b.pool.stalled(b, msg)
+	b.pool.stalled(b, msg, chk)
 }
 
 // probeAnswer sends the HTTP check of a suspected or stalled instance: its

@@ -41,6 +41,9 @@ func TestHungInstanceLeavesRotation(t *testing.T) {
 	if s := statsOf(tp.Proxy, "web.1"); !strings.Contains(s.LastError, "no response to 1 request for ") || !strings.Contains(s.LastError, "(hung or stopped?)") {
 		t.Errorf("got last error %q, want it to say web.1 answers nothing", s.LastError)
 	}
+	if s := statsOf(tp.Proxy, "web.1"); s.LastCheckOK || s.LastCheckResult != "GET "+CheckPath+": no answer within 1s" {
+		t.Errorf("got last check ok=%v %q, want the unanswered check", s.LastCheckOK, s.LastCheckResult)
+	}
 	for i := range 3 {
 		if code, id, _ := get(t, cl, tp.URL+"/"); code != 200 || id != "web.2" {
 			t.Errorf("request %d while web.1 hangs: got %d from %s, want 200 from web.2", i+1, code, id)
