@@ -4,8 +4,11 @@
 # Runs `devcluster up -m web=3` (loopback, free high ports) with three instances of the Go
 # backend (bench/backend), drives `wrk -t1 -cCONNS -dDURATION` through the proxy, and after
 # KILL_AFTER seconds kill -9s web.2's process (found by the port it listens on). The proxy
-# must retry the requests that hit the dead instance on the others: wrk must report no
-# non-2xx/3xx response and no socket error. Exit status 0 when so, 1 otherwise.
+# must send the requests that could not reach the dead instance to the others: wrk must
+# report no socket error and no non-2xx/3xx response, except in MODE=close for the requests
+# web.2 had already received when it died (at most CONNS): those get 502 and are not
+# replayed, by the retry rule (proxy/retry.go), since a request that may have crashed its
+# instance must not crash the others. Exit status 0 when so, 1 otherwise.
 # It also reports whether devcluster restarted web.2 (new pid answering on its port).
 #
 # Settings (environment): CONNS=50, DURATION=10s, KILL_AFTER=3 (seconds),
@@ -118,8 +121,10 @@ non2xx=$(grep -o 'Non-2xx or 3xx responses: *[0-9]*' "$tmp/wrk.txt" | grep -o '[
 sock=$(grep -o 'Socket errors:.*' "$tmp/wrk.txt" || true)
 requests=$(grep -o '[0-9]* requests in' "$tmp/wrk.txt" | grep -o '^[0-9]*' || true)
 [[ -n $requests ]] || { show_devcluster_log; die "could not read wrk's output"; }
-if [[ -z ${non2xx:-} && -z $sock && -n $restarted ]]; then
-	echo "PASS: $requests requests, 0 non-2xx/3xx responses, 0 socket errors while web.2 was killed"
+allowed=0
+[[ $MODE == close ]] && allowed=$CONNS # in flight on web.2 at the kill: 502, not replayed
+if ((${non2xx:-0} <= allowed)) && [[ -z $sock && -n $restarted ]]; then
+	echo "PASS: $requests requests, ${non2xx:-0} non-2xx/3xx responses (allowed: $allowed in flight at the kill), 0 socket errors while web.2 was killed"
 	exit 0
 fi
 echo "FAIL: $requests requests, non-2xx/3xx responses: ${non2xx:-0}; ${sock:-no socket errors}${restarted:+}${restarted:-; web.2 not restarted}"
