@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -136,9 +137,13 @@ func splitIgnore(list []string) []string {
 func probe(ctx context.Context, st control.Status, path string, hdr http.Header, ignore []string, timeout time.Duration) (probeResult, error) {
 	var targets []control.Instance
 	var notReady []string
+	// Only the instances the proxy balances serve the app's paths: a redis-server or
+	// a worker of the same manifest has a port too, but is not an instance to compare
+	// (it may not even speak HTTP).
+	balanced := slices.ContainsFunc(st.Instances, func(in control.Instance) bool { return in.Balancer != nil })
 	for _, in := range st.Instances {
 		switch {
-		case in.Port == 0:
+		case in.Port == 0, balanced && in.Balancer == nil:
 		case in.State == control.StateReady:
 			targets = append(targets, in)
 		default:
