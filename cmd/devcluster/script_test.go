@@ -23,6 +23,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/devcluster/devcluster/control"
+	"github.com/devcluster/devcluster/internal/tstest"
 )
 
 // TestMain runs the tests, then fails if any goroutine outlived them; as the
@@ -66,38 +67,8 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
-		Setup: func(e *testscript.Env) error {
-			e.Setenv("REPO", repo)
-			e.Setenv("NO_COLOR", "1")
-			// A -race binary sleeps 1 s at exit (ThreadSanitizer's atexit_sleep_ms),
-			// which would count against "stopped within stop_timeout + 1 s".
-			e.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-			for _, k := range []string{"PYENV_ROOT", "PYENV_VERSION", "LANG"} {
-				if v := os.Getenv(k); v != "" {
-					e.Setenv(k, v)
-				}
-			}
-			return nil
-		},
-		Condition: func(cond string) (bool, error) {
-			// Under CI a missing dependency is a failure, never a silent skip:
-			// .ci/run installs all of them.
-			need := func(ok bool, what string) (bool, error) {
-				if !ok && os.Getenv("CI") != "" {
-					return false, fmt.Errorf("CI=true but %s; .ci/run must install it", what)
-				}
-				return ok, nil
-			}
-			switch cond {
-			case "django":
-				return need(pythonHas("/usr/bin/python3", "django"), "/usr/bin/python3 cannot import django")
-			case "flask":
-				return need(pythonHas("python3", "flask"), "python3 cannot import flask")
-			case "root":
-				return os.Geteuid() == 0, nil
-			}
-			return false, fmt.Errorf("unknown condition %q", cond)
-		},
+		Setup:               func(e *testscript.Env) error { return scriptSetup(e, repo) },
+		Condition:           scriptCondition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waithttp":    cmdWaitHTTP,
 			"balance":     cmdBalance,
@@ -141,22 +112,44 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-func pythonHas(py, module string) bool {
-	return runQuiet(py, "-c", "import "+module) == nil
+// scriptSetup gives every script $REPO and a quiet, colourless environment.
+func scriptSetup(e *testscript.Env, repo string) error {
+	e.Setenv("REPO", repo)
+	e.Setenv("NO_COLOR", "1")
+	// A -race binary sleeps 1 s at exit (ThreadSanitizer's atexit_sleep_ms),
+	// which would count against "stopped within stop_timeout + 1 s".
+	e.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	for _, k := range []string{"PYENV_ROOT", "PYENV_VERSION", "LANG"} {
+		if v := os.Getenv(k); v != "" {
+			e.Setenv(k, v)
+		}
+	}
+	return nil
 }
 
-// waitFor polls try every 20 ms until it returns true or the deadline passes.
-func waitFor(timeout time.Duration, try func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if try() {
-			return true
+// scriptCondition answers [flask], [django] and [root].
+func scriptCondition(cond string) (bool, error) {
+	// Under CI a missing dependency is a failure, never a silent skip:
+	// .ci/run installs all of them.
+	need := func(ok bool, what string) (bool, error) {
+		if !ok && os.Getenv("CI") != "" {
+			return false, fmt.Errorf("CI=true but %s; .ci/run must install it", what)
 		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
+		return ok, nil
 	}
+	switch cond {
+	case "django":
+		return need(pythonHas("/usr/bin/python3", "django"), "/usr/bin/python3 cannot import django")
+	case "flask":
+		return need(pythonHas("python3", "flask"), "python3 cannot import flask")
+	case "root":
+		return os.Geteuid() == 0, nil
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
+}
+
+func pythonHas(py, module string) bool {
+	return runQuiet(py, "-c", "import "+module) == nil
 }
 
 // argTimeout reads an optional duration argument at index i; 30s when absent.
@@ -179,7 +172,7 @@ func cmdWaitHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	timeout := argTimeout(ts, args, 1)
 	var last string
-	ok := waitFor(timeout, func() bool {
+	ok := tstest.Poll(timeout, func() bool {
 		resp, err := scriptHTTP.Get(args[0])
 		if err != nil {
 			last = err.Error()
@@ -352,7 +345,7 @@ func cmdWaitState(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	timeout := argTimeout(ts, args, 2)
 	var last string
-	ok := waitFor(timeout, func() bool {
+	ok := tstest.Poll(timeout, func() bool {
 		st, err := scriptStatus(ts)
 		if err != nil {
 			last = err.Error()
@@ -383,7 +376,7 @@ func cmdWaitRestart(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	timeout := argTimeout(ts, args, 1)
 	var last string
-	if !waitFor(timeout, func() bool {
+	if !tstest.Poll(timeout, func() bool {
 		st, err := scriptStatus(ts)
 		if err != nil {
 			last = err.Error()
@@ -466,7 +459,7 @@ func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 	}
 	var alive []string
-	waitFor(timeout, func() bool {
+	tstest.Poll(timeout, func() bool {
 		alive = alive[:0]
 		for _, f := range strings.Fields(string(data)) {
 			pid, _ := strconv.Atoi(f)
@@ -555,7 +548,7 @@ func getBody(url string) (string, string, error) {
 func cmdWaitBody(ts *testscript.TestScript, neg bool, args []string) {
 	timeout := argTimeout(ts, args, 2)
 	var last string
-	if !waitFor(timeout, func() bool {
+	if !tstest.Poll(timeout, func() bool {
 		body, _, err := getBody(args[0])
 		if err != nil {
 			last = err.Error()
@@ -595,7 +588,7 @@ func cmdBalanceVersion(ts *testscript.TestScript, neg bool, args []string) {
 // waitlog ID TEXT [TIMEOUT]: wait until the recent output of instance ID contains TEXT.
 func cmdWaitLog(ts *testscript.TestScript, neg bool, args []string) {
 	timeout := argTimeout(ts, args, 2)
-	if !waitFor(timeout, func() bool {
+	if !tstest.Poll(timeout, func() bool {
 		c, err := control.Dial(control.SocketPath(clusterDir(ts)))
 		if err != nil {
 			return false
@@ -637,7 +630,7 @@ func cmdSigCluster(ts *testscript.TestScript, neg bool, args []string) {
 		return
 	}
 	within := argTimeout(ts, args, 1)
-	if !waitFor(within, func() bool { return !processAlive(st.PID) }) {
+	if !tstest.Poll(within, func() bool { return !processAlive(st.PID) }) {
 		ts.Fatalf("devcluster pid %d still running %s after SIG%s", st.PID, within, args[0])
 	}
 }
