@@ -295,6 +295,7 @@ type fakeBalancer struct {
 	in      map[string]bool // enabled
 	out     map[string]bool // drained or removed after having been enabled
 	maxOut  int
+	minIn   int         // fewest instances in rotation at once since reset
 	drained chan string // optional: told about every Drain
 }
 
@@ -331,14 +332,24 @@ func (f *fakeBalancer) takeOut(id string) {
 		f.out[id] = true
 	}
 	f.maxOut = max(f.maxOut, len(f.out))
+	f.minIn = min(f.minIn, len(f.in))
 }
 
-// reset forgets the events so far and the out-of-rotation high-water mark.
+// reset forgets the events so far and the out-of-rotation high-water mark
+// and the in-rotation low-water mark.
 func (f *fakeBalancer) reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.events = nil
 	f.maxOut = len(f.out)
+	f.minIn = len(f.in)
+}
+
+// minInRotation is the fewest instances that were in rotation at once since reset.
+func (f *fakeBalancer) minInRotation() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.minIn
 }
 
 func (f *fakeBalancer) snapshot() ([]string, int) {

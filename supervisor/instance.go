@@ -94,6 +94,13 @@ func (in *instance) setState(state string) {
 	in.publish(func(st *InstanceStatus) { st.State, st.Since = state, now })
 }
 
+// serving reports whether the instance answers requests now, as far as the
+// supervisor knows: ready.
+func (in *instance) serving() bool {
+	st := in.snapshot()
+	return st.State == StateReady
+}
+
 func (in *instance) balanced() bool {
 	return in.spec.Balanced && in.spec.Port > 0 && in.s.cfg.Balancer != nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -18,15 +20,37 @@ type roll struct {
 }
 
 // Reload rolls every instance of each process (all processes when none is named)
-// onto a new generation, one instance at a time: drain → stop → port free → start
-// → ready → back in rotation. The first instance is the canary: if it fails to
-// become ready, the roll stops there, its output tail is logged, and the others
-// keep serving the previous version (the canary keeps retrying with backoff).
+// onto a new generation. Each instance's step is drain → stop → port free → start
+// → ready → back in rotation. The first instance is the canary and goes alone: if
+// it fails to become ready, the roll stops there, its output tail is logged, and
+// the others keep serving the previous version (the canary keeps retrying with
+// backoff). The rest roll in waves of InstanceSpec.MaxUnavailable instances at
+// once, each wave waiting for the previous one to be ready; a wave that fails
+// stops the roll the same way. A wave is made smaller when it would otherwise
+// take out every instance of the process that is serving (ready and not paused):
+// one always stays in rotation, unless the process has a single serving instance
+// left and the wave is that one (a one-instance process cannot reload without a
+// gap; give it two).
 //
 // A Reload of a process whose roll is running cancels the rest of that roll (the
-// earlier call returns an error saying so) and starts over once the instance being
-// restarted is back, so never two instances are out at once. Processes roll in
-// parallel; Reload returns when all are done.
+// earlier call returns an error saying so) and starts over once the wave being
+// restarted is back, so never more than one wave is out at once. Processes roll
+// in parallel; Reload returns when all are done.
+//
+// There is no surge (Kubernetes' maxSurge: start the replacement before the old
+// instance stops), because no way of doing it is clean here. The replacement
+// cannot bind the instance's port while the old process holds it, and it cannot
+// share it: SO_REUSEPORT must be set by the app itself (gunicorn's --reuse-port
+// does, Flask's and Django's development servers do not), and handing it a socket
+// devcluster holds is a per-framework protocol (systemd's LISTEN_FDS for gunicorn;
+// Werkzeug's WERKZEUG_SERVER_FD belongs to its own reloader and is removed on
+// purpose). On a spare port, the instance would either keep that port for good
+// (web.2 would no longer be on 5001: PORT, ps, a curl straight at the instance and
+// every per-instance file keyed on the port would move at every save) or be
+// restarted once more on its own port, the second restart costing what the surge
+// saved. And the supervisor cannot know a port that is free from other processes'
+// port plans and from the rest of the machine before it needs one. Waves give the
+// speed; keeping one instance in rotation gives the availability.
 func (s *Supervisor) Reload(ctx context.Context, processes ...string) error {
 	if len(processes) == 0 {
 		processes = s.processNames()
@@ -97,8 +121,8 @@ func (s *Supervisor) rollAll(ctx context.Context, verb string, targets map[strin
 	return errors.Join(errs...)
 }
 
-// roll restarts process's instances (only those in only, when not nil) one at a
-// time onto a new generation.
+// roll restarts process's instances (only those in only, when not nil) onto a
+// new generation: the canary alone, then the others in waves (see Reload).
 func (s *Supervisor) roll(ctx context.Context, verb, process string, only map[string]bool) error {
 	s.mu.Lock()
 	if !s.running {
@@ -132,33 +156,88 @@ func (s *Supervisor) roll(ctx context.Context, verb, process string, only map[st
 		}
 	}
 
+	list := s.rollTargets(process, only)
+	for done := 0; done < len(list); {
+		if rctx.Err() != nil {
+			return s.rollStopped(ctx, verb, process)
+		}
+		n := 1 // the canary goes alone
+		if done > 0 {
+			n = s.waveSize(process, list[done:])
+		}
+		// A wave is not cancelled by a newer roll: it ends when its instances are
+		// ready or have failed, so the newer roll never finds two waves out.
+		if err := s.rollWave(context.WithoutCancel(ctx), gen, list[done:done+n], list[done+n:]); err != nil {
+			return fmt.Errorf("%s %s: %w", verb, process, err)
+		}
+		done += n
+	}
+	return nil
+}
+
+// rollTargets lists the instances a roll of process restarts, in index order:
+// those in only, or when only is nil every one not stopped by hand (it stays
+// stopped and gets the new code when started).
+func (s *Supervisor) rollTargets(process string, only map[string]bool) []*instance {
 	var list []*instance
 	for _, in := range s.processInstances(process) {
 		if only != nil && !only[in.spec.ID] {
 			continue
 		}
 		if only == nil && in.snapshot().State == StateStopped {
-			continue // stopped by hand: stays stopped, gets the new code when started
+			continue
 		}
 		list = append(list, in)
 	}
-	for i, in := range list {
-		if rctx.Err() != nil {
-			return s.rollStopped(ctx, verb, process)
-		}
-		since := s.now()
-		// The step is not cancelled by a newer roll: it ends when the instance is
-		// ready or has failed, so the newer roll never finds two instances out.
-		if err := in.send(context.WithoutCancel(ctx), command{kind: cmdRestart, gen: gen}); err != nil {
-			var rest []string
-			for _, o := range list[i+1:] {
-				rest = append(rest, o.spec.ID)
+	return list
+}
+
+// waveSize is how many of pending (the instances still to roll, in order) the
+// next wave restarts: MaxUnavailable, or fewer when the wave would take out every
+// instance of the process that is serving, but always at least one. A wave of
+// instances that serve nothing (down, crash-looping) takes nothing out.
+func (s *Supervisor) waveSize(process string, pending []*instance) int {
+	all := s.processInstances(process)
+	n := min(pending[0].spec.MaxUnavailable, len(pending))
+	for ; n > 1; n-- {
+		inside, outside := 0, 0
+		for _, in := range all {
+			switch {
+			case !in.serving():
+			case slices.Contains(pending[:n], in):
+				inside++
+			default:
+				outside++
 			}
-			s.reportFailedStep(in.spec.ID, since, rest)
-			return fmt.Errorf("%s %s: %w", verb, process, err)
+		}
+		if outside > 0 || inside == 0 {
+			return n
 		}
 	}
-	return nil
+	return 1
+}
+
+// rollWave restarts the instances of wave together and returns once each is
+// ready or has failed. Each failure is reported with rest, the instances that
+// still serve the previous version.
+func (s *Supervisor) rollWave(ctx context.Context, gen int, wave, rest []*instance) error {
+	since := s.now()
+	errs := make([]error, len(wave))
+	var wg sync.WaitGroup
+	for i, in := range wave {
+		wg.Go(func() { errs[i] = in.send(ctx, command{kind: cmdRestart, gen: gen}) })
+	}
+	wg.Wait()
+	restIDs := make([]string, 0, len(rest))
+	for _, in := range rest {
+		restIDs = append(restIDs, in.spec.ID)
+	}
+	for i, err := range errs {
+		if err != nil {
+			s.reportFailedStep(wave[i].spec.ID, since, restIDs)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (s *Supervisor) rollStopped(ctx context.Context, verb, process string) error {

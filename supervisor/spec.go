@@ -46,6 +46,15 @@ type InstanceSpec struct {
 	StopTimeout time.Duration  // 0 → defaults.StopTimeout
 	HealthPath  string         // readiness also requires GET path → 2xx/3xx
 	Balanced    bool           // only balanced instances are given to the Balancer
+	// MaxUnavailable is how many of the process's instances a reload restarts at
+	// once after the canary (a wave); 0 → 1, one at a time. cmd fills it from the
+	// manifest's reload.max_unavailable, already resolved against the number of
+	// instances. Raising it makes a reload of many instances take about as long
+	// as one instance's restart times the number of waves instead of the number
+	// of instances; the price is capacity: the instances of a wave are out of
+	// rotation together. A wave never takes every serving instance out (see
+	// Reload). The process's first instance's value is the one used.
+	MaxUnavailable int
 }
 
 // Balancer is what the supervisor needs from the proxy; proxy.Proxy satisfies it.

@@ -133,6 +133,12 @@ func normalize(sp InstanceSpec) (InstanceSpec, error) {
 	if sp.StopTimeout <= 0 {
 		sp.StopTimeout = defaults.StopTimeout
 	}
+	if sp.MaxUnavailable < 0 {
+		return sp, fmt.Errorf("instance %s: max_unavailable %d: want 1 or more (0 means 1)", sp.ID, sp.MaxUnavailable)
+	}
+	if sp.MaxUnavailable == 0 {
+		sp.MaxUnavailable = 1
+	}
 	return sp, nil
 }
 
