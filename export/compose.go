@@ -121,8 +121,7 @@ func (c *Cluster) composeService(p *Process, context string, r *Result) (s *comp
 		StopSignal:      "SIG" + p.StopSignal,
 		StopGracePeriod: haproxyDuration(p.StopTimeout),
 		Restart:         composeRestart(p.Restart),
-		Deploy: &composeDeploy{Replicas: p.Count, UpdateConfig: &composeUpdate{
-			Parallelism: p.Rollout.MaxUnavailable, Order: map[bool]string{true: "start-first", false: "stop-first"}[p.Rollout.MaxSurge > 0]}},
+		Deploy:          &composeDeploy{Replicas: p.Count, UpdateConfig: composeRollout(p, r)},
 	}
 	for _, e := range append(p.BaseEnv(), p.Env...) {
 		s.Environment[e.Key] = dollarEscape(e.Value)
@@ -164,6 +163,22 @@ func (c *Cluster) composeService(p *Process, context string, r *Result) (s *comp
 		r.warn("compose", p.Name+".command", "listens on the container's loopback only (127.0.0.1, localhost or flask run's default): other containers cannot reach it; bind 0.0.0.0 (flask run --host 0.0.0.0)")
 	}
 	return s, "", nil
+}
+
+// composeRollout maps the reload to update_config: stop-first replaces
+// MaxUnavailable replicas at a time, start-first starts MaxSurge new ones
+// before stopping old ones. Compose has one parallelism for both, so a reload
+// with both set is a warning.
+func composeRollout(p *Process, r *Result) *composeUpdate {
+	ro := p.Rollout
+	if ro.MaxSurge == 0 {
+		return &composeUpdate{Parallelism: ro.MaxUnavailable, Order: "stop-first"}
+	}
+	if ro.MaxUnavailable > 0 {
+		r.warn("compose", p.Name+".reload", "update_config has one parallelism: max_unavailable %d and max_surge %d become start-first, %d at a time",
+			ro.MaxUnavailable, ro.MaxSurge, ro.MaxSurge)
+	}
+	return &composeUpdate{Parallelism: ro.MaxSurge, Order: "start-first"}
 }
 
 // composeCheck probes the instance from inside its container with the

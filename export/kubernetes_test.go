@@ -71,8 +71,9 @@ func TestKubernetesDecodesStrictly(t *testing.T) {
 					t.Errorf("%s: replicas %d, want %d", p.Name, got, p.Count)
 				}
 				ru := d.Spec.Strategy.RollingUpdate
-				if ru.MaxUnavailable.IntValue() != 1 || ru.MaxSurge.IntValue() != 0 {
-					t.Errorf("%s: rolling update %v/%v, want maxUnavailable 1, maxSurge 0", p.Name, ru.MaxUnavailable, ru.MaxSurge)
+				if ru.MaxUnavailable.IntValue() != p.Rollout.MaxUnavailable || ru.MaxSurge.IntValue() != p.Rollout.MaxSurge {
+					t.Errorf("%s: rolling update %v/%v, want maxUnavailable %d, maxSurge %d (devcluster's reload)",
+						p.Name, ru.MaxUnavailable, ru.MaxSurge, p.Rollout.MaxUnavailable, p.Rollout.MaxSurge)
 				}
 				ct := d.Spec.Template.Spec.Containers[0]
 				if ct.Ports[0].ContainerPort != int32(p.Port) {

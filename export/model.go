@@ -106,13 +106,13 @@ type Health struct {
 	Set               bool // the manifest configures health
 }
 
-// Rollout is how a process's instances are replaced on reload. devcluster
-// reloads one instance at a time and starts the new one only after the old
-// one stopped (same port), which is maxUnavailable 1, maxSurge 0.
-// When the manifest gains per-process reload settings (reload.max_unavailable),
-// rollout is the one place that maps them.
+// Rollout is how a process's instances are replaced on reload, as devcluster
+// up does it: at most MaxUnavailable out of rotation and MaxSurge extra at once
+// (one at a time, no extra, unless the manifest's reload: says otherwise).
+// Set says the manifest wrote reload:.
 type Rollout struct {
 	MaxUnavailable, MaxSurge int
+	Set                      bool
 }
 
 // Instance is one planned instance: "web.2" on 127.0.0.1:5001.
@@ -187,7 +187,6 @@ func newProcess(m *procfile.Manifest, p *procfile.Process, plan []procfile.Insta
 		Restart:     firstNonEmpty(p.Restart, defaults.Restart),
 		StopSignal:  strings.TrimPrefix(strings.ToUpper(firstNonEmpty(p.StopSignal, defaults.StopSignal)), "SIG"),
 		StopTimeout: orDuration(p.StopTimeout, defaults.StopTimeout),
-		Rollout:     rollout(p),
 		Watched:     len(p.Watch.Paths)+len(p.Watch.Include)+len(p.Watch.Exclude) > 0 || p.Watch.Line > 0,
 		src:         p,
 	}
@@ -208,6 +207,7 @@ func newProcess(m *procfile.Manifest, p *procfile.Process, plan []procfile.Insta
 		}
 	}
 	q.Count = len(q.Instances)
+	q.Rollout = rollout(p, q.Count)
 	if q.Count > 0 {
 		basePort = q.Instances[0].Port
 	} else {
@@ -225,11 +225,13 @@ func newProcess(m *procfile.Manifest, p *procfile.Process, plan []procfile.Insta
 	return q
 }
 
-// rollout maps the manifest's reload settings to a rolling update. There are
-// none yet: devcluster up stops an instance before starting its replacement on
-// the same port, one at a time.
-func rollout(*procfile.Process) Rollout {
-	return Rollout{MaxUnavailable: 1, MaxSurge: 0}
+// rollout maps the manifest's reload: to counts for a process of n instances,
+// with devcluster's own rounding (procfile.Reload.Resolve); a process with no
+// instance is planned as one, since a rolling update of nothing still needs a
+// valid strategy.
+func rollout(p *procfile.Process, n int) Rollout {
+	u, s := p.Reload.Resolve(max(n, 1))
+	return Rollout{MaxUnavailable: u, MaxSurge: s, Set: p.Reload.Line > 0}
 }
 
 // Balanced returns the balanced processes, longest prefix first, as the proxy

@@ -55,6 +55,9 @@ func renderSystemd(c *Cluster, r *Result) error {
 }
 
 func (c *Cluster) systemdUnit(p *Process, dir string, r *Result) (string, error) {
+	if p.Rollout.Set {
+		r.warn("systemd", p.Name+".reload", "systemd has no rolling restart: restart the instances of %s in waves yourself (systemctl restart %s-%s@1 …)", p.Name, c.App, p.Name)
+	}
 	if p.Health.Set {
 		r.warn("systemd", p.Name+".health", "systemd has no HTTP or TCP check: %s is restarted when it exits (Restart=%s), not when it stops answering",
 			p.Name, systemdRestart(p.Restart))

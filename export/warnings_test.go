@@ -79,6 +79,8 @@ func TestWarnings(t *testing.T) {
 		{"kubernetes maxconn", "kubernetes", plainWeb + "    maxconn: 10\n", Options{}, "kubernetes: web.maxconn", ""},
 		{"kubernetes prefix", "kubernetes", plainWeb + "    proxy: {prefix: /api}\n", Options{}, "kubernetes: web.proxy.prefix", ""},
 
+		{"compose reload both", "compose", plainWeb + "    instances: 4\n    reload: {max_unavailable: 1, max_surge: 2}\n", Options{}, "compose: web.reload", "order: start-first"},
+		{"systemd reload", "systemd", plainWeb + "    reload: {max_unavailable: 2}\n", Options{}, "systemd: web.reload", ""},
 		{"systemd balancer", "systemd", plainWeb, Options{}, "systemd: proxy", ""},
 		{"systemd health", "systemd", plainWeb + "    health: /health\n", Options{}, "systemd: web.health", ""},
 		{"systemd env override", "systemd", plainWeb + "    env: {MODE: prod}\n", withEnv, "systemd: web.env.MODE", ""},
@@ -126,6 +128,8 @@ func TestNoWarningsWhenExpressible(t *testing.T) {
 		{"kubernetes sticky source", "kubernetes", "proxy: {sticky: source}\n" + plainWeb, Options{}},
 		{"systemd worker", "systemd", "processes:\n  worker: python3 worker.py\n", Options{}},
 		{"compose", "compose", plainWeb + "    health: /health\n", Options{}},
+		{"compose surge", "compose", plainWeb + "    reload: {max_unavailable: 0, max_surge: 1}\n", Options{}},
+		{"kubernetes reload", "kubernetes", plainWeb + "    instances: 4\n    reload: {max_unavailable: 50%, max_surge: 1}\n", Options{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,5 +173,34 @@ func TestDockerfileKeptWhenPresent(t *testing.T) {
 	}
 	if got := settings(r.Warnings); !slices.Contains(got, "compose: --dockerfile") {
 		t.Errorf("warnings %q, want one for --dockerfile", got)
+	}
+}
+
+// TestRolloutFollowsReload: the manifest's reload: reaches the rolling
+// updates with devcluster's rounding; without it, one at a time and no surge,
+// as devcluster up reloads.
+func TestRolloutFollowsReload(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		reload         string
+		instances      int
+		unavail, surge int
+	}{
+		{"", 3, 1, 0},
+		{"    reload: {max_unavailable: 50%}\n", 4, 2, 0},
+		{"    reload: {max_unavailable: 0, max_surge: 25%}\n", 3, 0, 1},
+	}
+	for _, tt := range tests {
+		m, err := procfile.ParseYAML("devcluster.yaml", strings.NewReader(plainWeb+tt.reload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := Build(m, Options{Formation: map[string]int{"web": tt.instances}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ro := c.Processes[0].Rollout; ro.MaxUnavailable != tt.unavail || ro.MaxSurge != tt.surge {
+			t.Errorf("%q with %d instances: got %d/%d, want maxUnavailable %d, maxSurge %d", tt.reload, tt.instances, ro.MaxUnavailable, ro.MaxSurge, tt.unavail, tt.surge)
+		}
 	}
 }
