@@ -28,6 +28,8 @@ type fakeCluster struct {
 	logsErr   error         // returned by Logs after the buffered lines
 	noFollow  bool          // Logs returns after the buffered lines even with follow
 	blocking  int           // Restart calls waiting on block
+	faults    []Fault       // SetFault appends, ClearFaults removes
+	faultNow  time.Time     // Since of the faults SetFault records
 }
 
 func newFake() *fakeCluster {
@@ -206,4 +208,48 @@ func rawClient(t *testing.T, path string) *http.Client {
 	}}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr}
+}
+
+func (f *fakeCluster) SetFault(ctx context.Context, ft Fault) (Fault, error) {
+	if err := f.record(fmt.Sprintf("fault %s", ft)); err != nil {
+		return Fault{}, err
+	}
+	if ft.Instant() {
+		return Fault{}, nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ft.Since = f.faultNow
+	if ft.For > 0 {
+		ft.Until = ft.Since.Add(ft.For)
+	}
+	f.faults = append(f.faults, ft)
+	return ft, nil
+}
+
+func (f *fakeCluster) ClearFaults(ctx context.Context, instance string) ([]Fault, error) {
+	if err := f.record(fmt.Sprintf("clear %q", instance)); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var kept, cleared []Fault
+	for _, ft := range f.faults {
+		if instance == "" || ft.Instance == instance {
+			cleared = append(cleared, ft)
+		} else {
+			kept = append(kept, ft)
+		}
+	}
+	f.faults = kept
+	return cleared, nil
+}
+
+func (f *fakeCluster) Faults(ctx context.Context) ([]Fault, error) {
+	if err := f.record("faults"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.faults), nil
 }

@@ -22,6 +22,10 @@ func FuzzRequest(f *testing.F) {
 		{"GET", "/v1/logs?n=-1&ids=%00", ""},
 		{"POST", "/v1/down", `{}`},
 		{"POST", "/v1/stop", `{"ids":"web.1"}`},
+		{"POST", "/v1/fault", `{"instance":"web.3","kind":"delay","delay_seconds":0.3,"jitter_seconds":0.05,"percent":20,"for_seconds":2}`},
+		{"POST", "/v1/fault", `{"instance":"web.1","kind":"fail","status":1e9,"delay_seconds":-1e300}`},
+		{"GET", "/v1/faults", ""},
+		{"POST", "/v1/faults/clear", `{"instance":""}`},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.target, s.body)

@@ -25,6 +25,9 @@ import (
 //	POST /v1/scale   {"process": "web", "n": 5} → {}
 //	GET  /v1/logs?ids=web.1,web.2&n=50&follow=1 → NDJSON, one LogLine a line
 //	POST /v1/down                         → 202 {}
+//	POST /v1/fault   Fault                → {"fault": Fault or null}
+//	GET  /v1/faults                       → {"faults": [Fault...]}
+//	POST /v1/faults/clear {"instance": "web.2"} → {"cleared": [Fault...]} ("" clears all)
 //
 // Errors are {"error": "message"} with a 4xx/5xx status. A logs stream that
 // fails after its first line ends with a line {"error": "message"}.
@@ -137,6 +140,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"/v1/scale":   {http.MethodPost, s.scale},
 		"/v1/logs":    {http.MethodGet, s.logs},
 		"/v1/down":    {http.MethodPost, s.down},
+		// faults.go
+		"/v1/fault":        {http.MethodPost, s.setFault},
+		"/v1/faults":       {http.MethodGet, s.listFaults},
+		"/v1/faults/clear": {http.MethodPost, s.clearFaults},
 	}
 	rt, ok := routes[r.URL.Path]
 	switch {
@@ -172,6 +179,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	if st.Instances == nil {
 		st.Instances = []Instance{} // [] rather than null for scripts
 	}
+	st.Faults = nonNilFaults(st.Faults)
 	writeJSON(w, http.StatusOK, st)
 	return nil
 }

@@ -26,7 +26,18 @@ func WriteTable(w io.Writer, st Status) error {
 			in.ID, in.State, dash(in.PID), dash(in.Port), balancerCell(in.Balancer), formatUptime(in.Uptime),
 			in.Restarts, in.Reloads, in.Requests, lastExitCell(in), lastCheckCell(in.Balancer))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(st.Faults) == 0 {
+		return nil
+	}
+	// Under the table rather than in a column: an instance can have several
+	// faults at once, and a fault is what the user is to notice first.
+	if _, err := fmt.Fprintf(w, "\nactive faults (devcluster fault clear ends them):\n"); err != nil {
+		return err
+	}
+	return WriteFaults(w, st.Faults, time.Now())
 }
 
 // lastExitCell is the last exit, "planned stop (signal: terminated)" when devcluster

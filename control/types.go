@@ -53,6 +53,18 @@ type Cluster interface {
 	// returns without waiting for it: the server answers the client first,
 	// and the client then waits for the socket to go away.
 	Down(ctx context.Context) error
+	// SetFault starts the fault f describes on f.Instance (the server has
+	// checked its shape with Fault.Check), replacing one of the same kind, and
+	// returns it as now active, with Since and Until set. The instant kinds
+	// (kill) and those that end faults (resume, ready) are done at once and
+	// return the zero Fault.
+	SetFault(ctx context.Context, f Fault) (Fault, error)
+	// ClearFaults ends every fault of instance ("" for every instance), as
+	// each would have ended by itself, and returns those it ended.
+	ClearFaults(ctx context.Context, instance string) ([]Fault, error)
+	// Faults lists the active faults in display order: by instance, then in
+	// the order of FaultKinds.
+	Faults(ctx context.Context) ([]Fault, error)
 }
 
 // Instance states, as the supervisor reports them.
@@ -96,6 +108,10 @@ type Status struct {
 	Strategy  string     `json:"strategy"` // balancing strategy: roundrobin, leastconn, ...
 	Started   time.Time  `json:"started"`
 	Instances []Instance `json:"instances"`
+	// Faults are the active faults (Cluster.Faults); [] in JSON when none.
+	Faults []Fault `json:"faults"`
+	// Dashboard is the live page's URL, with the run's token; "" when off.
+	Dashboard string `json:"dashboard,omitempty"`
 }
 
 // Instance is one row of `devcluster ps`.

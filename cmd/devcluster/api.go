@@ -23,6 +23,10 @@ type clusterAPI struct {
 	listen  string
 	down    context.CancelFunc
 	log     *logWriter
+	// faults is the cluster's fault registry (api_faults.go); nil: faults refused.
+	faults *faultRegistry
+	// dashboard is the live page's URL for ps and `devcluster dashboard`; "" when off.
+	dashboard string
 }
 
 var _ control.Cluster = (*clusterAPI)(nil)
@@ -33,12 +37,14 @@ func (a *clusterAPI) Status(ctx context.Context) (control.Status, error) {
 		backends[st.ID] = st
 	}
 	st := control.Status{
-		PID:      os.Getpid(),
-		Dir:      a.proj.manifest.Dir,
-		Manifest: a.proj.manifest.Path,
-		Proxy:    a.listen,
-		Strategy: a.proj.strategy,
-		Started:  a.started,
+		PID:       os.Getpid(),
+		Dir:       a.proj.manifest.Dir,
+		Manifest:  a.proj.manifest.Path,
+		Proxy:     a.listen,
+		Strategy:  a.proj.strategy,
+		Started:   a.started,
+		Faults:    a.faultList(),
+		Dashboard: a.dashboard,
 	}
 	for _, in := range a.sup.Status() {
 		b, balanced := backends[in.ID]
