@@ -41,7 +41,7 @@ const (
 // Every process it starts is stopped by PID and every port is free at the end.
 func TestRoundTripBalancesAsDevcluster(t *testing.T) {
 	haproxy := needTool(t, "haproxy", "haproxy")
-	nginx := needTool(t, "nginx", "nginx-light")
+	nginx := needTool(t, "nginx", "nginx")
 	needFlask(t)
 	for _, port := range []int{rtBasePort, rtBasePort + 1, rtBasePort + 2, rtHAProxy, rtHAProxyStat, rtSticky, rtStickyStat, rtNginx} {
 		if !portFree(port) {

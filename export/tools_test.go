@@ -92,7 +92,7 @@ func TestHAProxyAcceptsExport(t *testing.T) {
 // is checked without it.
 func TestNginxAcceptsExport(t *testing.T) {
 	t.Parallel()
-	nginx := needTool(t, "nginx", "nginx-light")
+	nginx := needTool(t, "nginx", "nginx")
 	resolve := nginxHasResolve(t, nginx)
 	for _, gc := range goldenCases() {
 		for _, format := range []string{"nginx", "compose"} {
