@@ -9,11 +9,11 @@ import "github.com/devcluster/devcluster/supervisor"
 // marked close-on-exec before anything forks (issue 10, item 11).
 //
 // The open-file limit (issue 10, item 4): Go's runtime already raises the soft
-// RLIMIT_NOFILE to the hard limit when the program starts (since Go 1.19; see
-// os/rlimit.go), and gives children the original soft limit back at exec, so that a
-// Python instance using select(2) never sees descriptors above 1024. Calling
-// setrlimit here as well would undo that second half; TestFileLimitRaised pins the
-// first.
+// RLIMIT_NOFILE to the hard limit, less one, when the program starts (since Go 1.19;
+// see syscall/rlimit.go: Max-1 lets it tell a later prlimit), and gives children the
+// original soft limit back at exec, so that a Python instance using select(2) never
+// sees descriptors above 1024. Calling setrlimit here as well would undo that second
+// half. TestFileLimitRaised and fd_limit.txtar pin both.
 func prepareProcess(log *logWriter) {
 	if err := supervisor.MarkInheritedCloseOnExec(); err != nil {
 		log.printf("warning: could not mark inherited file descriptors close-on-exec: %v; instances may inherit them", err)
