@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -281,10 +280,11 @@ func (c *cluster) stop(p *parts) {
 }
 
 // result is Run's error: that of the part that ended first, unless it ended because
-// it was asked to.
+// it was asked to. The parts' errors already say what failed ("proxy: accept on
+// …", "start web.1: …"), so nothing is prefixed.
 func (c *cluster) result(first *actor) error {
 	if first != nil && first.err != nil && !errors.Is(first.err, context.Canceled) {
-		return fmt.Errorf("%s: %w", first.name, first.err)
+		return first.err
 	}
 	if t := c.signalAt.Load(); t != 0 {
 		c.log.printf("stopped; every instance has exited (%.1fs after the signal)", time.Since(time.Unix(0, t)).Seconds())

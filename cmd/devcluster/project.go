@@ -106,7 +106,7 @@ func loadProject(e *env, f *manifestFlags) (*project, error) {
 	}
 	formation, err := procfile.ParseFormation(f.formation)
 	if err != nil {
-		return nil, withHint(err, "write the formation as -m web=3,worker=1")
+		return nil, err // each message says what to write instead
 	}
 	base := f.basePort
 	if base == 0 {

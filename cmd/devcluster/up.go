@@ -39,8 +39,8 @@ func addManifestFlags(cmd *cobra.Command, f *manifestFlags) {
 	cmd.Flags().StringArrayVarP(&f.envFiles, "env", "e", nil, "extra .env file to load (repeatable; .env next to the manifest is always read)")
 	cmd.Flags().StringVarP(&f.formation, "formation", "m", "", "instances per process, e.g. web=3,worker=1 (web defaults to 2, others to 1)")
 	cmd.Flags().IntVarP(&f.basePort, "port", "p", defaults.BasePort, "base port: process k gets PORT+100*k, its instances consecutive ports")
-	cmd.Flags().StringVar(&f.listen, "listen", "", "address of the balancing proxy (default 127.0.0.1:8080)")
-	cmd.Flags().StringVar(&f.strategy, "strategy", "", "balancing: roundrobin, leastconn, random, source, uri or first")
+	cmd.Flags().StringVar(&f.listen, "listen", "", "address of the balancing proxy (default "+defaults.Listen+")")
+	cmd.Flags().StringVar(&f.strategy, "strategy", "", "balancing: "+strings.Join(defaults.Strategies(), ", ")+" (default "+defaults.Strategy+")")
 }
 
 func newUpCmd(e *env) *cobra.Command {
@@ -75,7 +75,7 @@ or send SIGHUP, to roll every process onto fresh code.`,
 	cmd.Flags().StringVar(&f.poll, "poll", "", "poll files instead of inotify (for network and VM mounts), optionally every INTERVAL")
 	cmd.Flags().Lookup("poll").NoOptDefVal = "500ms"
 	cmd.Flags().BoolVar(&f.noGitignore, "no-gitignore", false, "do not honour .gitignore when watching")
-	cmd.Flags().StringVar(&f.sticky, "sticky", "", "sticky sessions: cookie or source")
+	cmd.Flags().StringVar(&f.sticky, "sticky", "", "sticky sessions: "+strings.Join(defaults.StickyModes(), " or "))
 	return cmd
 }
 
