@@ -24,7 +24,7 @@ func newInitCmd(e *env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := scaffold.Detect(e.cwd)
 			if err != nil {
-				return withHint(err, "run devcluster init in the directory that holds app.py or manage.py, or write a Procfile by hand")
+				return err // scaffold says where it looked and what to do instead
 			}
 			if python == "" && p.Python == "" {
 				python = pickPython(cmd.Context(), p.Kind)
@@ -32,7 +32,7 @@ func newInitCmd(e *env) *cobra.Command {
 			content := scaffold.Render(p, scaffold.RenderOptions{Python: python})
 			path, err := scaffold.Write(e.cwd, content, force)
 			if err != nil {
-				return withHint(err, "devcluster init --force")
+				return err // it says to use --force
 			}
 			fmt.Fprintf(e.stdout, "wrote %s for a %s app (%s)\n", path, p.Kind, strings.Join(p.Found, "; "))
 			fmt.Fprintf(e.stdout, "command: %s\nstart it with: devcluster up\n", scaffold.Command(p, scaffold.RenderOptions{Python: python}))
