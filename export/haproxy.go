@@ -14,6 +14,9 @@ import (
 var haproxyTemplate = template.Must(template.New("haproxy.cfg").Funcs(funcs).Parse(`{{.Header}}
 global
     log stdout format raw local0
+    # No maxconn: HAProxy derives it from the open-file limit (devcluster's proxy serves
+    # up to 4096 client connections at once); a fixed one fails to start as a user whose
+    # limit is lower.
     # As root, add "user haproxy", "group haproxy" and "chroot /var/lib/haproxy".
 {{- if .Resolvers}}
 
@@ -30,12 +33,12 @@ defaults
     option httplog
     option dontlognull
     timeout connect {{hdur .ConnectTimeout}}
-    timeout client 60s
+    timeout client {{hdur .ClientTimeout}}
     # devcluster answers 504 when no response head came within response_timeout;
     # HAProxy's server timeout is the nearest (inactivity while waiting for the server).
     timeout server {{hdur .ResponseTimeout}}
     timeout http-request 10s
-    timeout http-keep-alive 60s
+    timeout http-keep-alive {{hdur .IdleTimeout}}
     # devcluster's retry rule: a request goes to another instance only when the
     # connection could not be made, never after it may have reached the app;
     # every retry goes to another instance (redispatch 1), as devcluster's.
@@ -94,6 +97,14 @@ listen stats
     stats refresh 5s
 `))
 
+// The client-side timeouts of devcluster's proxy (proxy.DefaultClientWriteTimeout,
+// DefaultIdleTimeout), which the manifest cannot change yet; export may not
+// import proxy, so they are repeated here.
+const (
+	proxyClientTimeout = 60 * time.Second
+	proxyIdleTimeout   = 60 * time.Second
+)
+
 type haproxyBackend struct {
 	Name, Strategy, Sticky, Balance string
 	Consistent                      bool
@@ -142,6 +153,8 @@ type haproxyData struct {
 	ConnectTimeout          time.Duration
 	ResponseTimeout         time.Duration
 	Retries                 int
+	ClientTimeout           time.Duration
+	IdleTimeout             time.Duration
 	Routes                  []*Process
 	Default                 *Process
 	Backends                []haproxyBackend
@@ -159,6 +172,8 @@ func (c *Cluster) haproxyData(bind string, docker bool) *haproxyData {
 		ConnectTimeout:  c.ConnectTimeout,
 		ResponseTimeout: c.ResponseTimeout,
 		Retries:         c.Retries,
+		ClientTimeout:   proxyClientTimeout,
+		IdleTimeout:     proxyIdleTimeout,
 		Default:         c.DefaultBackend(),
 		CookieOn:        c.Sticky == "cookie",
 		Resolvers:       docker,

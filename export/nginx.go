@@ -18,11 +18,15 @@ pid nginx.pid;
 error_log stderr;
 
 events {
-    worker_connections 1024;
+    worker_connections 1024; # per worker process
 }
 
 http {
-    access_log /dev/stdout;
+    access_log {{if .Resolver}}/dev/stdout{{else}}access.log{{end}};
+    # The client timeouts of devcluster's proxy.
+    keepalive_timeout {{ndur .IdleTimeout}};
+    client_body_timeout {{ndur .ClientTimeout}};
+    send_timeout {{ndur .ClientTimeout}};
     client_body_temp_path client_body_temp;
     proxy_temp_path proxy_temp;
     fastcgi_temp_path fastcgi_temp;
@@ -110,6 +114,7 @@ type nginxData struct {
 	Locations                       []nginxLocation
 	ConnectTimeout, ResponseTimeout time.Duration
 	Retries                         int
+	ClientTimeout, IdleTimeout      time.Duration
 }
 
 type nginxUpstream struct {
@@ -211,6 +216,7 @@ func (c *Cluster) nginxData(r *Result, format, listen string, docker bool) (*ngi
 	d := &nginxData{
 		Header: c.header("#"), Listen: listen, Resolver: docker,
 		ConnectTimeout: c.ConnectTimeout, ResponseTimeout: c.ResponseTimeout, Retries: c.Retries,
+		ClientTimeout: proxyClientTimeout, IdleTimeout: proxyIdleTimeout,
 	}
 	if c.ListenHost == "" {
 		d.Listen = itoa(c.ListenPort)

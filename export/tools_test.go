@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,6 +49,28 @@ func runTool(t *testing.T, dir string, name string, args ...string) (string, err
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HOME="+dir) // docker-compose reads ~/.docker
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// runAsNobody runs a checker as user nobody (65534) in dir, made writable for
+// it: the exported nginx.conf must run without root, all its paths under -p.
+func runAsNobody(t *testing.T, dir string, name string, args ...string) (string, error) {
+	t.Helper()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	// t.TempDir's own parent is 0700; nothing above it (os.TempDir) is touched.
+	for d := filepath.Dir(dir); strings.HasPrefix(d, os.TempDir()+string(filepath.Separator)); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -104,9 +127,17 @@ func TestNginxAcceptsExport(t *testing.T) {
 				if format == "compose" && !resolve {
 					withoutResolve(t, dir)
 				}
-				out, err := runTool(t, dir, nginx, "-t", "-e", "stderr", "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
+				args := []string{"-t", "-e", "stderr", "-p", dir, "-c", filepath.Join(dir, "nginx.conf")}
+				out, err := runTool(t, dir, nginx, args...)
 				if err != nil || strings.Contains(out, "[warn]") || strings.Contains(out, "[emerg]") {
 					t.Fatalf("nginx -t: %v\n%s", err, out)
+				}
+				if os.Geteuid() == 0 && format == "nginx" { // and as a user, as the header says it runs
+					dir := writeFiles(t, gc.render(t, format))
+					out, err := runAsNobody(t, dir, nginx, "-t", "-e", "stderr", "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
+					if err != nil || strings.Contains(out, "[warn]") || strings.Contains(out, "[emerg]") {
+						t.Fatalf("nginx -t as nobody: %v\n%s", err, out)
+					}
 				}
 			})
 		}
