@@ -91,6 +91,14 @@ func runCheck(e *env, f *manifestFlags, w io.Writer) int {
 	} else {
 		c.ok("every command is found")
 	}
+	// What up builds before it starts anything, built here too (both start nothing),
+	// so that a setting only they refuse (a --strategy flag) fails check as well.
+	if _, err := newProxy(proj, "", io.Discard); err != nil {
+		c.fail("%v", err) // "proxy: …"
+	}
+	if _, err := supervisor.New(supervisor.Config{Specs: specs}); err != nil {
+		c.fail("instances: %s", indentLines(err.Error()))
+	}
 	c.ports(proj, specs)
 	c.inotify(proj)
 	return c.problems
