@@ -94,8 +94,6 @@ type Process struct {
 	Rollout     Rollout
 	Instances   []Instance
 	Watched     bool // the manifest sets watch: (a development feature no target has)
-
-	src *procfile.Process
 }
 
 // Health is a process's check with defaults applied; Path "" is a TCP check.
@@ -168,14 +166,15 @@ func Build(m *procfile.Manifest, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	for _, p := range m.Processes {
-		c.Processes = append(c.Processes, newProcess(m, p, plan))
+		c.Processes = append(c.Processes, newProcess(m, p, plan, opts.BasePort))
 	}
 	c.Env = dedupEnv(opts.Env)
 	return c, nil
 }
 
-func newProcess(m *procfile.Manifest, p *procfile.Process, plan []procfile.Instance) *Process {
-	basePort := 0
+// newProcess applies the defaults to p; basePort is --port, for the port of a
+// process the formation runs no instance of.
+func newProcess(m *procfile.Manifest, p *procfile.Process, plan []procfile.Instance, basePort int) *Process {
 	q := &Process{
 		Name:        p.Name,
 		Slug:        slug(p.Name),
@@ -188,7 +187,6 @@ func newProcess(m *procfile.Manifest, p *procfile.Process, plan []procfile.Insta
 		StopSignal:  strings.TrimPrefix(strings.ToUpper(firstNonEmpty(p.StopSignal, defaults.StopSignal)), "SIG"),
 		StopTimeout: orDuration(p.StopTimeout, defaults.StopTimeout),
 		Watched:     len(p.Watch.Paths)+len(p.Watch.Include)+len(p.Watch.Exclude) > 0 || p.Watch.Line > 0,
-		src:         p,
 	}
 	if q.Weight == 0 {
 		q.Weight = 1
@@ -208,12 +206,7 @@ func newProcess(m *procfile.Manifest, p *procfile.Process, plan []procfile.Insta
 	}
 	q.Count = len(q.Instances)
 	q.Rollout = rollout(p, q.Count)
-	if q.Count > 0 {
-		basePort = q.Instances[0].Port
-	} else {
-		basePort = m.PortFor(p, 1, 0)
-	}
-	q.Port = basePort
+	q.Port = m.PortFor(p, 1, basePort)
 	keys := make([]string, 0, len(p.Env))
 	for k := range p.Env {
 		keys = append(keys, k)

@@ -204,3 +204,21 @@ func TestRolloutFollowsReload(t *testing.T) {
 		}
 	}
 }
+
+// TestPortOfAProcessWithoutInstances: a process the formation runs none of
+// keeps the port --port gives it (its Service, expose and template unit
+// name it), not the default base's.
+func TestPortOfAProcessWithoutInstances(t *testing.T) {
+	t.Parallel()
+	m, err := procfile.ParseYAML("devcluster.yaml", strings.NewReader(plainWeb+"  api: python3 api.py\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Build(m, Options{BasePort: 7000, Formation: map[string]int{"api": 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Processes[1].Port; got != 7100 {
+		t.Errorf("api with no instance: port %d, want 7100 (base 7000 + 100)", got)
+	}
+}
