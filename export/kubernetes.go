@@ -143,7 +143,12 @@ func renderKubernetes(c *Cluster, r *Result) error {
 	c.kubernetesWarnings(r)
 	var docs []k8sDoc
 	for _, p := range c.Processes {
-		docs = append(docs, k8sDoc{obj: c.deployment(p)})
+		d := k8sDoc{obj: c.deployment(p)}
+		if p.Balanced || p.Health.Set {
+			d.comments = []string{fmt.Sprintf("The liveness probe restarts a pod after %d failed checks; devcluster only takes such an", p.Health.Fall),
+				"instance out of rotation (the readiness probe). Raise its failureThreshold for a slow start or a busy app."}
+		}
+		docs = append(docs, d)
 		if p.Balanced {
 			docs = append(docs, c.service(p))
 		}
