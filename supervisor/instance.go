@@ -15,6 +15,9 @@ const (
 	cmdStart                  // start if not running; reply when ready
 	cmdRestart                // drain, stop, port free, start new generation; reply when ready
 	cmdRemove                 // drain, stop, then the goroutine returns
+	cmdKill                   // SIGKILL the group: a crash, restarted per policy
+	cmdPause                  // SIGSTOP the group and the marked processes
+	cmdResume                 // SIGCONT what cmdPause stopped
 )
 
 // command is a request to an instance's goroutine. reply (buffered) gets nil once
@@ -41,6 +44,7 @@ type instance struct {
 	child    *child
 	isReady  bool
 	enabled  bool // in the Balancer's rotation
+	paused   bool // SIGSTOPped by PauseInstance (see pause)
 	readyAt  time.Time
 	wanted   bool // false after StopInstance: no automatic restart
 	failures int  // exits in a row without a healthy run
@@ -95,10 +99,10 @@ func (in *instance) setState(state string) {
 }
 
 // serving reports whether the instance answers requests now, as far as the
-// supervisor knows: ready.
+// supervisor knows: ready and not paused.
 func (in *instance) serving() bool {
 	st := in.snapshot()
-	return st.State == StateReady
+	return st.State == StateReady && !st.Paused
 }
 
 func (in *instance) balanced() bool {
@@ -223,6 +227,8 @@ func (in *instance) handle(ctx context.Context, c command) bool {
 			return false
 		}
 		in.await(c.reply)
+	case cmdKill, cmdPause, cmdResume:
+		c.reply <- in.fault(c.kind)
 	}
 	return false
 }
@@ -368,7 +374,11 @@ func (in *instance) forget(c *child, why error, planned bool) {
 	in.isReady = false
 	in.stopDeadline()
 	in.stopHold()
+	in.paused = false
 	exit := c.exitString()
-	in.publish(func(st *InstanceStatus) { st.PID, st.LastExit, st.LastExitPlanned = 0, exit, planned })
+	in.publish(func(st *InstanceStatus) {
+		st.PID, st.LastExit, st.LastExitPlanned = 0, exit, planned
+		st.Paused, st.PausedSince = false, time.Time{}
+	})
 	in.answer(why)
 }

@@ -137,6 +137,12 @@ type InstanceStatus struct {
 	// terminated" is no crash.
 	LastExitPlanned bool
 	Generation      int // bumped by every Reload/Restart of the instance's process
+	// Paused is true between PauseInstance and ResumeInstance (or the stop,
+	// restart or kill that ends the pause); PausedSince is when it began. State
+	// stays what it was: the process still runs and holds its port, it just
+	// answers nothing, which the balancer's checks are left to notice.
+	Paused      bool
+	PausedSince time.Time
 }
 
 // LogLine is one line of a child's output.

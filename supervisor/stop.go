@@ -25,6 +25,9 @@ func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
 		planned = false
 	default:
 	}
+	// A stopped process would take the stop signal only once continued, and its
+	// in-flight requests would never end the drain.
+	in.resume("so that it can stop")
 	if drain && in.enabled {
 		in.setState(StateDraining)
 		dctx, cancel := context.WithTimeout(ctx, in.s.cfg.DrainTimeout)

@@ -296,7 +296,7 @@ func TestNewReloadSupersedesRollingWaves(t *testing.T) {
 
 func TestWaveSize(t *testing.T) {
 	t.Parallel()
-	const r, d = StateReady, StateDown
+	const r, d, p = StateReady, StateDown, "paused" // p: ready but paused
 	tests := []struct {
 		name    string
 		states  []string // web.1, web.2, ...
@@ -312,6 +312,7 @@ func TestWaveSize(t *testing.T) {
 		{"a wave of down instances takes nothing out", []string{d, d, d}, 2, 2, 2},
 		{"the only serving one goes alone", []string{d, r}, 1, 3, 1},
 		{"keep one of three", []string{d, r, r, r}, 3, 3, 2},
+		{"a paused instance does not serve", []string{p, r, r}, 2, 2, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -325,7 +326,12 @@ func TestWaveSize(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, in := range s.instances {
-				in.publish(func(st *InstanceStatus) { st.State = tt.states[i] })
+				in.publish(func(st *InstanceStatus) {
+					st.State, st.Paused = tt.states[i], tt.states[i] == p
+					if st.Paused {
+						st.State = StateReady
+					}
+				})
 			}
 			if got := s.waveSize("web", s.instances[len(s.instances)-tt.pending:]); got != tt.want {
 				t.Errorf("got %d, want %d", got, tt.want)
