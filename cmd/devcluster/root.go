@@ -156,6 +156,8 @@ their source changes, and balances them behind one HTTP proxy on 127.0.0.1:8080.
 		newCheckCmd(e),
 		newProbeCmd(e),
 		newExportCmd(e),
+		newFaultCmd(e),
+		newDashboardCmd(e),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usage(err, exampleOf(c)+"   (devcluster "+c.Name()+" --help lists every flag)")

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/devcluster/devcluster/control"
+	"github.com/devcluster/devcluster/dashboard"
+	"github.com/devcluster/devcluster/proxy"
+	"github.com/devcluster/devcluster/supervisor"
+)
+
+// dashboardCluster is the running cluster as the dashboard sees it: Snapshot
+// joins the supervisor's view of each instance, the proxy's and the fault
+// registry's; Act hands each button to whichever of them does it, through the
+// same validation as the control socket (clusterAPI, faultRegistry), so that a
+// click and a command refuse alike.
+type dashboardCluster struct {
+	sup       dashboardSupervisor
+	bal       interface{ Stats() []proxy.BackendStats }
+	ctl       dashboardControl
+	faults    dashboardFaults
+	processes []dashboard.Process // Name and Balanced, manifest order; Instances is counted per Snapshot
+	proxy     string
+	strategy  string
+	now       func() time.Time
+}
+
+// dashboardSupervisor is what the dashboard reads of the supervisor.
+type dashboardSupervisor interface {
+	Status() []supervisor.InstanceStatus
+	Logs(ids []string, n int) []supervisor.LogLine
+	Reload(ctx context.Context, processes ...string) error
+}
+
+// dashboardControl is the part of the control API the page's buttons share with
+// the CLI: restart, stop, start and scale, validated as `devcluster` does.
+type dashboardControl interface {
+	Restart(ctx context.Context, targets []string) error
+	Stop(ctx context.Context, ids []string) error
+	Start(ctx context.Context, ids []string) error
+	Scale(ctx context.Context, process string, n int) error
+}
+
+// dashboardFaults is the fault registry, as the page uses it.
+type dashboardFaults interface {
+	Set(ctx context.Context, f control.Fault) (control.Fault, error)
+	Clear(instance string) ([]control.Fault, error)
+	List() []control.Fault
+}
+
+var _ dashboard.Cluster = (*dashboardCluster)(nil)
+
+// newDashboardCluster adapts the parts behind api (the same ones the control
+// socket drives) to the dashboard.
+func newDashboardCluster(api *clusterAPI) *dashboardCluster {
+	m := api.proj.manifest
+	var procs []dashboard.Process
+	for _, p := range m.Processes {
+		procs = append(procs, dashboard.Process{Name: p.Name, Balanced: m.IsBalanced(p)})
+	}
+	var faults dashboardFaults = noFaults{}
+	if api.faults != nil {
+		faults = api.faults
+	}
+	return &dashboardCluster{sup: api.sup, bal: api.px, ctl: api, faults: faults, processes: procs,
+		proxy: api.listen, strategy: api.proj.strategy, now: time.Now}
+}
+
+// noFaults stands in for a cluster built without a fault registry.
+type noFaults struct{}
+
+func (noFaults) Set(context.Context, control.Fault) (control.Fault, error) {
+	return control.Fault{}, errNoFaults
+}
+func (noFaults) Clear(string) ([]control.Fault, error) { return nil, errNoFaults }
+func (noFaults) List() []control.Fault                 { return nil }
+
+func (d *dashboardCluster) Snapshot(ctx context.Context) (dashboard.Snapshot, error) {
+	stats := map[string]proxy.BackendStats{}
+	for _, b := range d.bal.Stats() {
+		stats[b.ID] = b
+	}
+	faults := map[string][]dashboard.Fault{}
+	paused := map[string]bool{}
+	for _, f := range d.faults.List() {
+		faults[f.Instance] = append(faults[f.Instance], dashboard.Fault{Kind: dashboard.ActionKind(f.Kind), Detail: f.Detail(), Until: f.Until})
+		paused[f.Instance] = paused[f.Instance] || f.Kind == control.FaultPause
+	}
+	snap := dashboard.Snapshot{Proxy: d.proxy, Strategy: d.strategy}
+	count := map[string]int{}
+	now := d.now()
+	for _, st := range d.sup.Status() {
+		count[st.Process]++
+		in := dashboard.Instance{ID: st.ID, Process: st.Process, State: st.State, PID: st.PID, Port: st.Port,
+			Restarts: st.Restarts, Reloads: st.Reloads, Faults: faults[st.ID]}
+		if paused[st.ID] {
+			in.State = "paused" // the supervisor still calls a SIGSTOPped process ready
+		}
+		if st.PID > 0 && now.After(st.Since) {
+			in.Uptime = now.Sub(st.Since)
+		}
+		if b, ok := stats[st.ID]; ok {
+			in.Balancer, in.Active, in.Weight = b.State, b.Active, b.Weight
+			in.Health = dashboard.Health{Time: b.LastCheck, OK: b.LastCheckOK, Result: b.LastCheckResult, Duration: b.LastCheckDuration}
+		}
+		if in.Faults == nil {
+			in.Faults = []dashboard.Fault{}
+		}
+		snap.Instances = append(snap.Instances, in)
+	}
+	for _, p := range d.processes {
+		p.Instances = count[p.Name]
+		snap.Processes = append(snap.Processes, p)
+	}
+	return snap, nil
+}
+
+// Act does what a button asks; the dashboard has checked the action's shape and
+// that its target exists.
+func (d *dashboardCluster) Act(ctx context.Context, a dashboard.Action) error {
+	switch a.Kind {
+	case dashboard.ActRestart:
+		return d.ctl.Restart(ctx, []string{a.Target})
+	case dashboard.ActStop:
+		return d.ctl.Stop(ctx, []string{a.Target})
+	case dashboard.ActStart:
+		return d.ctl.Start(ctx, []string{a.Target})
+	case dashboard.ActScale:
+		return d.ctl.Scale(ctx, a.Target, a.N)
+	case dashboard.ActReload:
+		if d.isProcess(a.Target) {
+			return d.sup.Reload(ctx, a.Target)
+		}
+		return d.ctl.Restart(ctx, []string{a.Target}) // one instance: its reload is its restart
+	case dashboard.ActClearFaults:
+		_, err := d.faults.Clear(a.Target)
+		return err
+	case dashboard.ActKill, dashboard.ActPause, dashboard.ActResume, dashboard.ActDrain, dashboard.ActReady,
+		dashboard.ActMaint, dashboard.ActDelay, dashboard.ActFail, dashboard.ActWeight:
+		_, err := d.faults.Set(ctx, control.Fault{Instance: a.Target, Kind: string(a.Kind), Delay: a.Duration,
+			Jitter: a.Jitter, Percent: a.Percent, Status: a.Status, Weight: a.Weight, For: a.For})
+		return err
+	}
+	return fmt.Errorf("the dashboard asked for %q, which this devcluster does not do", a.Kind)
+}
+
+func (d *dashboardCluster) isProcess(name string) bool {
+	for _, p := range d.processes {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *dashboardCluster) Logs(ctx context.Context, id string, n int) ([]dashboard.LogLine, error) {
+	if n <= 0 {
+		return nil, nil // the supervisor's n <= 0 is "everything"; the page asks for a tail
+	}
+	var out []dashboard.LogLine
+	for _, l := range d.sup.Logs([]string{id}, n) {
+		out = append(out, dashboard.LogLine{Time: l.Time, Text: l.Text})
+	}
+	return out, nil
+}
