@@ -1,7 +1,8 @@
 // Package supervisor runs the instances of a devcluster: one OS process group per
 // instance, restarted on crash with backoff, joined to a load balancer only once
-// ready, rolled one at a time on reload, and stopped with the group-wide
-// SIGTERM → wait → SIGKILL contract.
+// ready, rolled on reload (a canary, then waves of MaxUnavailable), stopped with
+// the group-wide SIGTERM → wait → SIGKILL contract, and open to process faults
+// (KillInstance, PauseInstance) for testing failure handling.
 //
 // Each instance's state has exactly one owner: the goroutine started for it by Run.
 // Every other caller (Reload, StopInstance, Scale, ...) sends that goroutine a
