@@ -242,6 +242,11 @@ func (r *faultRegistry) List() []control.Fault {
 		pid, ok := pids[k.instance]
 		if !ok || (k.kind == control.FaultPause && pid != af.pid) {
 			delete(r.active, k)
+			if !ok && af.HTTP() {
+				// The proxy keeps an HTTP fault across restarts: one scaled
+				// away must not come back with the instance's id unlisted.
+				r.bal.ClearFault(k.instance, k.kind)
+			}
 			continue
 		}
 		out = append(out, af.Fault)

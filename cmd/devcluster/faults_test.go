@@ -417,3 +417,21 @@ func TestFaultRunEndClearsAndRefuses(t *testing.T) {
 		t.Errorf("got %v after Run, want %v", err, errFaultsStopped)
 	}
 }
+
+func TestFaultOfInstanceScaledAwayCleared(t *testing.T) {
+	t.Parallel()
+	r, ft, _, _ := runRegistry(t, "web.1", "web.2")
+	ctx := context.Background()
+	r.Set(ctx, control.Fault{Instance: "web.2", Kind: control.FaultDelay, Delay: time.Second})
+	r.Set(ctx, control.Fault{Instance: "web.2", Kind: control.FaultMaint})
+	ft.Calls()
+	ft.mu.Lock()
+	ft.order = ft.order[:1] // scale web=1
+	ft.mu.Unlock()
+	if list := r.List(); len(list) != 0 {
+		t.Errorf("got %+v, want web.2's faults forgotten", list)
+	}
+	if calls := ft.Calls(); !slices.Equal(calls, []string{"clearfault web.2 delay"}) {
+		t.Errorf("got calls %q, want the proxy's delay cleared (it outlives restarts, so a new web.2 would inherit it)", calls)
+	}
+}
