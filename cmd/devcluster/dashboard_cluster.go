@@ -68,6 +68,19 @@ func newDashboardCluster(api *clusterAPI) *dashboardCluster {
 		proxy: api.listen, strategy: api.proj.strategy, now: time.Now}
 }
 
+// newDashboard builds the live page over the parts api drives, for the proxy's
+// listener at addr (its bound address, not ":0"), and has ps and `devcluster
+// dashboard` report its URL. Call it before the control server starts serving:
+// api.dashboard is read without a lock.
+func (a *clusterAPI) newDashboard(rec *dashboard.Recorder, addr, prefix string) (*dashboard.Dashboard, error) {
+	d, err := dashboard.New(dashboard.Config{Cluster: newDashboardCluster(a), Recorder: rec, Addr: addr, Prefix: prefix})
+	if err != nil {
+		return nil, err
+	}
+	a.dashboard = d.URL()
+	return d, nil
+}
+
 // noFaults stands in for a cluster built without a fault registry.
 type noFaults struct{}
 

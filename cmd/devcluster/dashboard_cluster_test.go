@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -198,5 +201,31 @@ func TestDashboardLogs(t *testing.T) {
 	}
 	if calls := parts.Calls(); !slices.Equal(calls, []string{"logs [web.1] 12"}) {
 		t.Errorf("got calls %q, want the tail of web.1 only", calls)
+	}
+}
+
+func TestNewDashboardOverProject(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	manifest := "web: python3 -m http.server $PORT\nworker: python3 -c 'import time; time.sleep(9)'\n"
+	if err := os.WriteFile(filepath.Join(dir, "Procfile"), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{cwd: dir, getenv: func(string) string { return "" }}
+	proj, err := loadProject(e, &manifestFlags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &clusterAPI{proj: proj, listen: "127.0.0.1:8080"}
+	want := []dashboard.Process{{Name: "web", Balanced: true}, {Name: "worker"}}
+	if got := newDashboardCluster(api).processes; !slices.Equal(got, want) {
+		t.Errorf("got processes %+v, want %+v (worker has no port in rotation)", got, want)
+	}
+	d, err := api.newDashboard(nil, "127.0.0.1:8080", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if api.dashboard != d.URL() || !strings.HasPrefix(api.dashboard, "http://127.0.0.1:8080/_devcluster/?token=") {
+		t.Errorf("got Status URL %q, want the dashboard's %q", api.dashboard, d.URL())
 	}
 }
