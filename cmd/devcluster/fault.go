@@ -17,9 +17,9 @@ import (
 // arguments after the instance and its flags make a control.Fault.
 type faultSpec struct {
 	kind, use, short, example string
-	values                    int // arguments after INSTANCE: 0, or 1 (delay's duration, weight's N, fail's percent)
-	optional                  bool
-	percent, jitter, status   bool // the flags it takes besides --for
+	value                     string // the argument after INSTANCE ("DURATION"), "" for none
+	optional                  bool   // the value may be left out (fail: 100%)
+	percent, jitter, status   bool   // the flags it takes besides --for
 	parse                     func(f *control.Fault, value string) error
 }
 
@@ -38,11 +38,11 @@ func faultSpecs() []faultSpec {
 		{kind: control.FaultReady, use: "ready INSTANCE", short: "End drain and maint: back in rotation",
 			example: "  devcluster fault ready web.2"},
 		{kind: control.FaultWeight, use: "weight INSTANCE N", short: "Set an instance's balancing weight (1 to 256) while it runs",
-			example: "  devcluster fault weight web.2 3", values: 1, parse: parseWeight},
+			example: "  devcluster fault weight web.2 3", value: "N", parse: parseWeight},
 		{kind: control.FaultDelay, use: "delay INSTANCE DURATION", short: "Delay requests to an instance in the proxy",
-			example: "  devcluster fault delay web.3 300ms --jitter 50ms --percent 20", values: 1, percent: true, jitter: true, parse: parseDelay},
+			example: "  devcluster fault delay web.3 300ms --jitter 50ms --percent 20", value: "DURATION", percent: true, jitter: true, parse: parseDelay},
 		{kind: control.FaultFail, use: "fail INSTANCE [PERCENT%]", short: "Answer a share of an instance's requests with an error status from the proxy",
-			example: "  devcluster fault fail web.2 50% --status 503", values: 1, optional: true, status: true, parse: parseFailPercent},
+			example: "  devcluster fault fail web.2 50% --status 503", value: "PERCENT%", optional: true, status: true, parse: parseFailPercent},
 		{kind: control.FaultReset, use: "reset INSTANCE", short: "Reset client connections to an instance mid-response",
 			example: "  devcluster fault reset web.2 --percent 10", percent: true},
 		{kind: control.FaultTimeout, use: "timeout INSTANCE", short: "Accept requests to an instance and never answer them",
@@ -131,17 +131,19 @@ func newFaultKindCmd(e *env, s faultSpec) *cobra.Command {
 // faultArgs checks the count of arguments: INSTANCE, then the kind's value.
 func faultArgs(s faultSpec) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		min, max := 1+s.values, 1+s.values
-		if s.optional {
-			min = 1
+		min, max := 1, 1
+		if s.value != "" {
+			max = 2
+			if !s.optional {
+				min = 2
+			}
 		}
 		if len(args) >= min && len(args) <= max {
 			return nil
 		}
 		want := "an instance"
-		if s.values > 0 {
-			want = "an instance and " + strings.TrimPrefix(strings.TrimPrefix(s.use, s.kind+" INSTANCE "), "[")
-			want = strings.TrimSuffix(want, "]")
+		if s.value != "" {
+			want += " and " + s.value
 		}
 		if len(args) < min {
 			return fmt.Errorf("fault %s needs %s", s.kind, want)

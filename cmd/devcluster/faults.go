@@ -94,6 +94,11 @@ func newFaultRegistry(procs processFaults, bal balancerFaults, clock faultClock,
 		wake: make(chan struct{}, 1), active: map[faultKey]*activeFault{}}
 }
 
+// revertTimeout bounds the wait for the supervisor when a pause ends by itself
+// or is cleared: the instance's goroutine may be in the middle of a stop, and
+// the registry's lock is held meanwhile.
+const revertTimeout = 10 * time.Second
+
 var errFaultsStopped = control.Errorf(http.StatusServiceUnavailable, "the cluster is stopping; no new faults")
 
 // Set applies f (checked with f.Check) and returns it as active, with Since and
@@ -193,7 +198,9 @@ func (r *faultRegistry) revert(af *activeFault) error {
 		if !r.samePID(af) {
 			return nil // the paused process is gone: nothing to resume
 		}
-		return r.procs.ResumeInstance(context.Background(), id)
+		ctx, cancel := context.WithTimeout(context.Background(), revertTimeout)
+		defer cancel()
+		return r.procs.ResumeInstance(ctx, id)
 	case control.FaultDrain:
 		return r.bal.SetDrain(id, false)
 	case control.FaultMaint:
