@@ -36,6 +36,12 @@ func (c *clientConn) writeError(fr *fwdReq, status int, instance, msg string, ke
 	if instance != "" {
 		writeHeader(w, "X-Devcluster-Instance", instance)
 	}
+	if fr != nil {
+		fr.status = status
+		w.WriteString("X-Request-Id: ")
+		w.Write(fr.reqID)
+		w.WriteString("\r\n")
+	}
 	if !keep {
 		w.WriteString("Connection: close\r\n")
 		c.linger = true

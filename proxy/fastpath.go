@@ -48,6 +48,7 @@ type clientConn struct {
 	reqBody lengthReader // a request body of known length
 	body    lengthReader // a response body of known length
 	scratch []byte
+	idBuf   [32]byte // a generated request id (requestid.go)
 }
 
 // headBuffered reports whether b holds a complete message head (an empty line).
@@ -82,6 +83,28 @@ type fwdReq struct {
 	hadCookie      bool
 	cookieRest     []string // the Cookie lines without the sticky cookie, when hadCookie
 	ri             reqInfo
+
+	// For X-Request-Id, Server-Timing and Config.OnRequest (reqinfo.go).
+	reqID    []byte
+	start    time.Time     // the request head was read
+	sentAt   time.Time     // the current attempt began sending
+	headAt   time.Time     // its response head came
+	upstream time.Duration // headAt - sentAt of the attempt answered
+	pool     *pool
+	b        *backend // the instance of the last attempt
+	status   int      // sent to the client
+	bytesOut int64
+	retries  int
+	sticky   bool   // the sticky instance was chosen
+	decision string // see RequestInfo.Decision
+	errClass string // see RequestInfo.ErrorClass
+
+	// Faults of this request alone, from X-Devcluster-Fault (fault.go).
+	hdrFaults  faultSet
+	hasFaults  bool
+	faultErr   error // a malformed X-Devcluster-Fault: 400
+	resetFault bool  // a reset fault hit: the response is cut (faultapply.go)
+	local      bool  // served by Config.Local (local.go), not reported
 }
 
 func (p *Proxy) newClientConn(ctx context.Context, nc net.Conn) *clientConn {
@@ -190,9 +213,18 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
-// handle forwards one request, with retries, and reports whether the client
-// connection can serve another.
+// handle serves one request and reports whether the client connection can
+// serve another. Config.OnRequest hears of it once it has ended.
 func (c *clientConn) handle() bool {
+	keep := c.handleRequest()
+	if c.p.cfg.OnRequest != nil && !c.fr.local {
+		c.report(&c.fr)
+	}
+	return keep
+}
+
+// handleRequest forwards one request, with retries, or serves it locally.
+func (c *clientConn) handleRequest() bool {
 	fr := c.newFwdReq()
 	h := fr.h
 	if h.major != 1 {
@@ -213,6 +245,13 @@ func (c *clientConn) handle() bool {
 	if h.upgrade != nil && h.connUpgrade {
 		fr.upgrade = h.upgrade
 	}
+	if c.isLocal(h.path) {
+		return c.serveLocal(fr)
+	}
+	if fr.faultErr != nil {
+		c.writeError(fr, http.StatusBadRequest, "", fr.faultErr.Error(), fr.bodyKeep())
+		return fr.bodyKeep()
+	}
 	pl := c.p.route(h.path)
 	if pl == nil {
 		c.writeError(fr, http.StatusNotFound, "", "no process is balanced under "+h.path, fr.bodyKeep())
@@ -221,6 +260,7 @@ func (c *clientConn) handle() bool {
 	if st := c.p.sticky; st != nil && st.mode == "cookie" {
 		c.splitStickyCookie(fr, st.cookie)
 	}
+	fr.pool = pl
 	return c.balance(pl, fr)
 }
 
@@ -228,7 +268,11 @@ func (c *clientConn) handle() bool {
 func (c *clientConn) newFwdReq() *fwdReq {
 	h := &c.rh
 	fr := &c.fr
-	*fr = fwdReq{h: h, ri: reqInfo{path: h.path, clientIP: c.clientIP}}
+	*fr = fwdReq{h: h, ri: reqInfo{path: h.path, clientIP: c.clientIP}, start: time.Now()}
+	c.setRequestID(fr)
+	if c.p.cfg.FaultHeaders {
+		c.readFaultHeaders(fr)
+	}
 	fr.keep = !h.close && c.ctx.Err() == nil
 	fr.hasBody = h.chunked || h.contentLength > 0
 	fr.chunkedBody = h.chunked
@@ -260,7 +304,7 @@ func (c *clientConn) balance(pl *pool, fr *fwdReq) bool {
 	var last *proxyError
 	for attempt := 0; ; attempt++ {
 		v := pl.view.Load()
-		if len(v.ready) == 0 {
+		if len(v.ready) == 0 && c.stickyTo(v, fr) == nil {
 			if waitUntil.IsZero() {
 				waitUntil = time.Now().Add(c.p.cfg.WaitForBackend)
 			}
@@ -268,6 +312,7 @@ func (c *clientConn) balance(pl *pool, fr *fwdReq) bool {
 				if last != nil {
 					c.writeProxyError(fr, last, fr.bodyKeep())
 				} else {
+					fr.errClass = ErrorConnect // no instance to connect to
 					c.writeError(fr, http.StatusServiceUnavailable, "", pl.describe(), fr.bodyKeep())
 				}
 				return fr.bodyKeep()
@@ -286,6 +331,9 @@ func (c *clientConn) balance(pl *pool, fr *fwdReq) bool {
 			}
 			return keep
 		}
+		b.retries.Add(1)
+		fr.retries++
+		fr.addDecision("retried from " + b.id + ": " + out.why)
 		if nTried < len(tried) {
 			tried[nTried] = b
 			nTried++
@@ -298,10 +346,9 @@ func (c *clientConn) balance(pl *pool, fr *fwdReq) bool {
 func (c *clientConn) pick(pl *pool, v *poolView, fr *fwdReq, tried []*backend) *backend {
 	st := c.p.sticky
 	if st != nil {
-		if id := st.lookup(&fr.ri, fr.cookie); id != "" {
-			if b := v.find(id); b != nil && !contains(tried, b) {
-				return b
-			}
+		if b := c.stickyTo(v, fr); b != nil && (!contains(tried, b) || len(v.ready) == 0) {
+			fr.sticky = true
+			return b
 		}
 	}
 	ready, ring := v.ready, v.ring
@@ -314,6 +361,19 @@ func (c *clientConn) pick(pl *pool, v *poolView, fr *fwdReq, tried []*backend) *
 		st.remember(&fr.ri, b.id)
 	}
 	return b
+}
+
+// stickyTo returns the instance in v that fr's client is stuck to, or nil. A
+// drained instance (SetDrain) still serves its sticky clients.
+func (c *clientConn) stickyTo(v *poolView, fr *fwdReq) *backend {
+	st := c.p.sticky
+	if st == nil {
+		return nil
+	}
+	if id := st.lookup(&fr.ri, fr.cookie); id != "" {
+		return v.find(id)
+	}
+	return nil
 }
 
 func contains(bs []*backend, b *backend) bool {

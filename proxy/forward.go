@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"syscall"
 	"time"
 )
 
@@ -13,6 +14,7 @@ type outcome struct {
 	keep  bool
 	err   *proxyError
 	retry bool
+	why   string // for a retry: "refused", "connect timeout", "503"... (RequestInfo.Decision)
 }
 
 // forward runs one attempt against b: send the request, read the response head,
@@ -20,13 +22,20 @@ type outcome struct {
 func (c *clientConn) forward(b *backend, fr *fwdReq) outcome {
 	b.begin()
 	defer b.end()
+	fr.b, fr.errClass, fr.upstream = b, "", 0
+	if fs := c.p.faultsOf(b); fs != nil || fr.hasFaults {
+		if out, done := c.applyFaults(b, fr, fs); done {
+			return out
+		}
+	}
 	bc, reused, err := c.conns.acquire(c.ctx, b)
 	if err != nil {
 		detail := describeDialError(b.addr(), err, c.p.cfg.ConnectTimeout)
 		// Passive check: a refused connection takes the instance down at once; a
 		// connect timeout counts as one failed check.
 		b.pool.report(b, false, detail, !isTimeout(err))
-		return outcome{retry: c.mayRetry(failConnect, false, fr), keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}}
+		fr.errClass = ErrorConnect
+		return outcome{retry: c.mayRetry(failConnect, false, fr), keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}, why: connectWhy(err)}
 	}
 	if out, ok := c.sendRequest(b, bc, fr, reused); !ok {
 		return out
@@ -43,6 +52,10 @@ func (c *clientConn) forward(b *backend, fr *fwdReq) outcome {
 		c.tunnel(b, bc, fr, resp)
 		return outcome{keep: false}
 	}
+	if fr.resetFault {
+		c.resetResponse(b, bc, fr, resp)
+		return outcome{keep: false}
+	}
 	keep := c.copyResponse(b, bc, fr, resp)
 	return outcome{keep: keep}
 }
@@ -50,6 +63,7 @@ func (c *clientConn) forward(b *backend, fr *fwdReq) outcome {
 // sendRequest writes the request head and body to bc. ok false: the attempt
 // ended, as out says.
 func (c *clientConn) sendRequest(b *backend, bc *backendConn, fr *fwdReq, reused bool) (out outcome, ok bool) {
+	fr.sentAt = time.Now()
 	err := c.writeRequestHead(bc.bw, b, fr)
 	if err == nil && fr.hasBody {
 		if fr.expectContinue && !fr.sentContinue {
@@ -79,7 +93,8 @@ func (c *clientConn) sendRequest(b *backend, bc *backendConn, fr *fwdReq, reused
 		c.conns.retire(bc, false)
 		detail := "sending the request to " + b.addr() + ": " + err.Error()
 		b.pool.setLastError(b, detail)
-		return outcome{retry: c.mayRetry(failSend, reused, fr), keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}}, false
+		fr.errClass = ErrorReset
+		return outcome{retry: c.mayRetry(failSend, reused, fr), keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}, why: "sending failed (stale keep-alive connection?)"}, false
 	}
 	return outcome{}, true
 }
@@ -92,7 +107,9 @@ func (c *clientConn) readResponseHead(b *backend, bc *backendConn, fr *fwdReq, r
 	b.stall.sent(now)
 	resp := &c.resp
 	err := resp.read(bc.br, fr.isHead)
-	b.stall.answered(time.Now(), err == nil)
+	fr.headAt = time.Now()
+	fr.upstream = fr.headAt.Sub(fr.sentAt)
+	b.stall.answered(fr.headAt, err == nil)
 	for err == nil && resp.code < 200 && resp.code != http.StatusSwitchingProtocols {
 		// Interim response (103 Early Hints, 100 Continue): pass it on.
 		c.armWrite()
@@ -108,7 +125,7 @@ func (c *clientConn) readResponseHead(b *backend, bc *backendConn, fr *fwdReq, r
 		// The instance refused it: try another, as retry_on 503 asks.
 		c.conns.retire(bc, false)
 		b.pool.setLastError(b, "answered 503 Service Unavailable")
-		return outcome{retry: true, keep: true, err: &proxyError{status: http.StatusServiceUnavailable, b: b, msg: "answered 503 Service Unavailable"}}, false
+		return outcome{retry: true, keep: true, err: &proxyError{status: http.StatusServiceUnavailable, b: b, msg: "answered 503 Service Unavailable"}, why: "503"}, false
 	}
 	// A body that is not all here may take any time (a stream).
 	if resp.code == http.StatusSwitchingProtocols || !resp.noBody &&
@@ -126,7 +143,8 @@ func (c *clientConn) responseHeadFailed(b *backend, bc *backendConn, fr *fwdReq,
 	if isTimeout(err) {
 		detail := "no response header within " + c.p.cfg.ResponseTimeout.String()
 		b.pool.setLastError(b, detail)
-		return outcome{retry: c.mayRetry(failTimeout, reused, fr), keep: false, err: &proxyError{status: http.StatusGatewayTimeout, b: b, msg: detail}}
+		fr.errClass = ErrorTimeout
+		return outcome{retry: c.mayRetry(failTimeout, reused, fr), keep: false, err: &proxyError{status: http.StatusGatewayTimeout, b: b, msg: detail}, why: "timeout"}
 	}
 	f := failResponse
 	detail := "reading the response: " + err.Error()
@@ -143,8 +161,11 @@ func (c *clientConn) responseHeadFailed(b *backend, bc *backendConn, fr *fwdReq,
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		detail = "connection closed in the middle of the response head"
 	}
+	if he == nil {
+		fr.errClass = ErrorReset // the connection broke
+	}
 	b.pool.setLastError(b, detail)
-	return outcome{retry: c.mayRetry(f, reused, fr), keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}}
+	return outcome{retry: c.mayRetry(f, reused, fr), keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}, why: detail}
 }
 
 // Body framings of a response written to the client.
@@ -159,20 +180,7 @@ const (
 // connection can serve another request. The backend connection is kept only when
 // its response was read completely and it did not ask to close.
 func (c *clientConn) copyResponse(b *backend, bc *backendConn, fr *fwdReq, resp *respHead) bool {
-	framing := framingLength
-	switch {
-	case resp.noBody:
-		framing = framingNone
-	case resp.contentLength >= 0:
-	case fr.h.atLeast11():
-		framing = framingChunked
-	default:
-		framing = framingClose
-		fr.keep = false
-	}
-	if fr.hasBody && !fr.body.eof {
-		fr.keep = false // the instance answered before reading the whole body
-	}
+	framing := fr.framing(resp)
 	c.armWrite()
 	c.writeResponseHead(b, fr, resp, framing)
 	var n int64
@@ -197,12 +205,14 @@ func (c *clientConn) copyResponse(b *backend, bc *backendConn, fr *fwdReq, resp 
 		werr = c.bw.Flush()
 	}
 	b.bytesOut.Add(uint64(n))
+	fr.bytesOut = n
 	if rerr == nil && werr == nil && resp.close {
 		c.conns.retire(bc, true)
 		return fr.keep
 	}
 	if rerr != nil || werr != nil {
 		c.conns.retire(bc, false)
+		fr.errClass = ErrorReset
 		if rerr != nil {
 			b.pool.setLastError(b, "reading the response body: "+rerr.Error())
 		}
@@ -210,4 +220,35 @@ func (c *clientConn) copyResponse(b *backend, bc *backendConn, fr *fwdReq, resp 
 	}
 	c.conns.release(bc)
 	return fr.keep
+}
+
+// framing decides how resp's body goes to the client, and whether the client
+// connection stays open after it.
+func (fr *fwdReq) framing(resp *respHead) int {
+	framing := framingLength
+	switch {
+	case resp.noBody:
+		framing = framingNone
+	case resp.contentLength >= 0:
+	case fr.h.atLeast11():
+		framing = framingChunked
+	default:
+		framing = framingClose
+		fr.keep = false
+	}
+	if fr.hasBody && !fr.body.eof {
+		fr.keep = false // the instance answered before reading the whole body
+	}
+	return framing
+}
+
+// connectWhy is a failed connect's cause in a word or two, for the access log.
+func connectWhy(err error) string {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "refused"
+	case isTimeout(err):
+		return "connect timeout"
+	}
+	return "connect failed"
 }

@@ -64,6 +64,8 @@ const (
 	hXForwardedFor
 	hForwardedOwn // Forwarded, X-Forwarded-* but -For, X-Real-IP: dropped or replaced by the proxy
 	hCacheControl
+	hRequestID // X-Request-Id: kept when valid, else replaced (requestid.go)
+	hFault     // X-Devcluster-Fault: read when Config.FaultHeaders, never passed on
 )
 
 type headerField struct {

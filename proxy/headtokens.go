@@ -98,9 +98,16 @@ func classify(name []byte) uint8 {
 		case asciiEqualFold(name, "x-forwarded-proto"):
 			return hForwardedOwn
 		}
+	case 12:
+		if asciiEqualFold(name, "x-request-id") {
+			return hRequestID
+		}
 	case 18:
-		if asciiEqualFold(name, "proxy-authenticate") {
+		switch {
+		case asciiEqualFold(name, "proxy-authenticate"):
 			return hHopByHop
+		case asciiEqualFold(name, "x-devcluster-fault"):
+			return hFault
 		}
 	case 19:
 		if asciiEqualFold(name, "proxy-authorization") {

@@ -71,11 +71,13 @@ type backend struct {
 	bytesOut atomic.Uint64
 	connects atomic.Uint64
 	redials  atomic.Uint64
+	retries  atomic.Uint64 // requests that failed here and were sent elsewhere
 	stall    stallWatch
 
 	// Guarded by pool.mu.
 	lastCheck check // the last active check's result
 	maint     bool  // set by SetMaint: kept across Drain and Enable
+	drainSet  bool  // set by SetDrain: up, but only sticky clients (drain.go)
 	hung      bool  // down by checkStall: checked by HTTP until it answers
 	lastErr   string
 	since     time.Time
@@ -102,11 +104,18 @@ func (b *backend) end() {
 type poolView struct {
 	ready   []*backend // in rotation, ordered by instance index
 	ring    []*backend // ready expanded by weight, smoothly interleaved
+	sticky  []*backend // up but drained by SetDrain: their sticky clients only
 	changed chan struct{}
 }
 
+// find returns the instance id if it can take a sticky client.
 func (v *poolView) find(id string) *backend {
 	for _, b := range v.ready {
+		if b.id == id {
+			return b
+		}
+	}
+	for _, b := range v.sticky {
 		if b.id == id {
 			return b
 		}
@@ -243,9 +252,13 @@ func (pl *pool) remove(id string) {
 
 // rebuildLocked publishes a new view from the backends that are up.
 func (pl *pool) rebuildLocked() {
-	var ready []*backend
+	var ready, sticky []*backend
 	for _, b := range pl.backends {
-		if b.state() == stateUp {
+		switch {
+		case b.state() != stateUp:
+		case b.drainSet:
+			sticky = append(sticky, b)
+		default:
 			ready = append(ready, b)
 		}
 	}
@@ -255,7 +268,7 @@ func (pl *pool) rebuildLocked() {
 		}
 		return ready[i].id < ready[j].id
 	})
-	nv := &poolView{ready: ready, ring: weightedRing(ready), changed: make(chan struct{})}
+	nv := &poolView{ready: ready, ring: weightedRing(ready), sticky: sticky, changed: make(chan struct{})}
 	old := pl.view.Swap(nv)
 	close(old.changed)
 }

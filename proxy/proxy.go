@@ -85,7 +85,25 @@ type Config struct {
 	ShutdownTimeout    time.Duration // Serve waits this long for in-flight requests after ctx is done
 	Log                io.Writer     // one line per health state change; nil discards
 	Now                func() time.Time
+
+	// FaultHeaders honours X-Devcluster-Fault request headers ("delay=200ms",
+	// "fail=503", "reset", "timeout", comma-separated) for automated tests. The
+	// header is never passed to an instance, honoured or not.
+	FaultHeaders bool
+	// OnRequest, when set, is called once per request after its response has
+	// ended (requests served by Local excepted), in the client connection's
+	// goroutine, so it must be quick: the access log and the dashboard's
+	// recorder. Nil costs nothing.
+	OnRequest func(RequestInfo)
+	// Local serves the requests whose path is under LocalPrefix on the proxy's
+	// own listener (the dashboard), with no response timeout and with
+	// streaming (http.Flusher). They never reach an instance.
+	Local       http.Handler
+	LocalPrefix string // default DefaultLocalPrefix when Local is set
 }
+
+// DefaultLocalPrefix is where Config.Local is served by default.
+const DefaultLocalPrefix = "/_devcluster/"
 
 // HealthConfig is the active health check of a pool's instances.
 type HealthConfig struct {
@@ -148,6 +166,12 @@ type Proxy struct {
 	staleAfter time.Duration // see defaultStaleAfter; tests shorten it
 	retryOn    retryOn       // Config.RetryOn
 
+	faultMu sync.Mutex                          // serialises writers of faults
+	faults  atomic.Pointer[map[string]faultSet] // by instance id; nil: none (fault.go)
+
+	idPrefix string        // of generated request ids (requestid.go)
+	reqSeq   atomic.Uint64 // their counter
+
 	// portableConns makes Linux use netConns, the implementation of every other
 	// OS, so that its tests run here too.
 	portableConns bool
@@ -202,6 +226,12 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Local != nil && cfg.LocalPrefix == "" {
+		cfg.LocalPrefix = DefaultLocalPrefix
+	}
+	if cfg.LocalPrefix != "" && !strings.HasPrefix(cfg.LocalPrefix, "/") {
+		return nil, fmt.Errorf("proxy: local prefix %q must start with /, such as /_devcluster/", cfg.LocalPrefix)
+	}
 	if _, err := newSelector(cfg.Strategy, 0); err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
@@ -225,6 +255,7 @@ func New(cfg Config) (*Proxy, error) {
 
 		staleAfter: defaultStaleAfter,
 		retryOn:    retryOn,
+		idPrefix:   newIDPrefix(),
 	}
 	p.check = &http.Client{
 		Transport: &http.Transport{

@@ -106,6 +106,9 @@ func (p *Proxy) checkStall(ctx context.Context, b *backend) {
 // health path if it has one, else CheckPath, where any answer counts.
 func (p *Proxy) probeAnswer(ctx context.Context, b *backend) (bool, string) {
 	h := b.pool.health
+	if p.probeFault(b) {
+		return false, "no answer to the HTTP check (fault: timeout)"
+	}
 	if h.Path != "" {
 		return p.probe(ctx, b.addr(), h, false)
 	}

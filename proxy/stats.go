@@ -11,7 +11,8 @@ type BackendStats struct {
 	// State is the balancer's view: "up" (in rotation), "down" (failed checks or
 	// a failed connect; see LastCheck* and LastError), "draining" (no new
 	// requests, in-flight ones finishing), "drained" (out until the next
-	// Enable), "maint" (out by SetMaint, not checked).
+	// Enable), "maint" (out by SetMaint, not checked), "drain" (up, but by
+	// SetDrain only its sticky clients are sent to it).
 	State     string
 	Since     time.Time
 	Active    int64  // requests (and tunnels) in flight
@@ -22,7 +23,9 @@ type BackendStats struct {
 	BytesOut  uint64 // response body bytes sent to clients
 	Connects  uint64 // connections opened to the instance
 	Redials   uint64 // of those, made in the socket of one the instance had closed
+	Retries   uint64 // requests that failed here and were sent to another instance
 	Weight    int
+	Faults    []Fault // its HTTP faults (SetFault), in the order they apply
 
 	// The last active health check; LastCheck zero: none yet.
 	LastCheck         time.Time
@@ -34,16 +37,18 @@ type BackendStats struct {
 // Stats returns every known instance, ordered by process and index.
 func (p *Proxy) Stats() []BackendStats {
 	var out []BackendStats
+	faults := p.Faults()
 	for _, pl := range *p.pools.Load() {
 		pl.mu.Lock()
 		for _, b := range pl.backends {
 			out = append(out, BackendStats{
 				ID: b.id, Process: pl.cfg.Process, Addr: b.addr(),
-				State: b.state().String(), Since: b.since,
+				State: b.stateName(), Since: b.since,
 				Active: b.active.Load(), Requests: b.requests.Load(), Failures: b.failures.Load(),
 				LastError: b.lastErr,
 				BytesIn:   b.bytesIn.Load(), BytesOut: b.bytesOut.Load(),
 				Connects: b.connects.Load(), Redials: b.redials.Load(),
+				Retries: b.retries.Load(), Faults: faults[b.id],
 				Weight:    int(b.weight.Load()),
 				LastCheck: b.lastCheck.at, LastCheckOK: b.lastCheck.ok,
 				LastCheckResult: b.lastCheck.result, LastCheckDuration: b.lastCheck.took,

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"net/http"
 	"strconv"
 	"sync"
 )
@@ -34,13 +35,16 @@ func (c *clientConn) tunnel(b *backend, bc *backendConn, fr *fwdReq, resp *respH
 		}
 	}
 	writeHeader(w, "X-Devcluster-Instance", b.id)
-	w.WriteString("Connection: Upgrade\r\nUpgrade: ")
+	w.WriteString("X-Request-Id: ")
+	w.Write(fr.reqID)
+	w.WriteString("\r\nConnection: Upgrade\r\nUpgrade: ")
 	w.Write(resp.upgrade)
 	w.WriteString("\r\n\r\n")
 	if err := w.Flush(); err != nil {
 		c.p.closeBackendConn(bc)
 		return
 	}
+	fr.status = http.StatusSwitchingProtocols
 	c.wdl.clear() // a tunnel may be quiet for any time
 	c.state.Store(connTunnel)
 	if c.ctx.Err() != nil {

@@ -35,7 +35,7 @@ func (c *clientConn) writeRequestHead(w *bufio.Writer, b *backend, fr *fwdReq) e
 	for i := range h.fields {
 		f := &h.fields[i]
 		switch f.kind {
-		case hContentLength, hHost, hXForwardedFor, hForwardedOwn, hExpect:
+		case hContentLength, hHost, hXForwardedFor, hForwardedOwn, hExpect, hRequestID, hFault:
 			continue
 		case hCookie:
 			if fr.hadCookie {
@@ -63,6 +63,8 @@ func (c *clientConn) writeRequestHead(w *bufio.Writer, b *backend, fr *fwdReq) e
 	w.WriteString(c.localPort)
 	w.WriteString("\r\nX-Real-Ip: ")
 	w.WriteString(c.clientIP)
+	w.WriteString("\r\nX-Request-Id: ")
+	w.Write(fr.reqID)
 	w.WriteString("\r\n")
 	switch {
 	case fr.chunkedBody:
@@ -88,13 +90,19 @@ func (c *clientConn) writeResponseHead(b *backend, fr *fwdReq, resp *respHead, f
 	w.Write(resp.status)
 	w.WriteString("\r\n")
 	for i := range resp.fields {
-		if f := &resp.fields[i]; f.kind != hContentLength && !f.dropped() {
+		if f := &resp.fields[i]; f.kind != hContentLength && f.kind != hRequestID && !f.dropped() {
 			writeField(w, f)
 		}
 	}
 	w.WriteString("X-Devcluster-Instance: ")
 	w.WriteString(b.id)
+	w.WriteString("\r\nX-Request-Id: ")
+	w.Write(fr.reqID)
 	w.WriteString("\r\n")
+	if resp.code >= 200 {
+		fr.status = resp.code
+		c.writeServerTiming(fr)
+	}
 	if st := c.p.sticky; st != nil && st.mode == "cookie" && resp.code >= 200 && (!fr.hadCookie || fr.cookie != b.id) {
 		writeHeader(w, "Set-Cookie", st.cookie+"="+b.id+"; Path=/")
 		if !resp.cacheControl {
