@@ -378,3 +378,31 @@ func TestFaultKeptAcrossEnable(t *testing.T) {
 		t.Errorf("got %d, want the fault's 500", status)
 	}
 }
+
+// A timeout fault is a hung instance to the proxy: stall detection confirms it
+// (its HTTP check goes unanswered too), takes it out of rotation, and it comes
+// back once the fault is cleared.
+func TestTimeoutFaultTakesInstanceOutLikeAHang(t *testing.T) {
+	t.Parallel()
+	tp := startProxy(t, Config{ResponseTimeout: 3 * time.Second, StallTimeout: 200 * time.Millisecond, Strategy: "first"})
+	startWeb(t, tp, 2)
+	tp.SetFault("web.1", Fault{Kind: FaultTimeout})
+	cl := newClient(t)
+	held := make(chan int, 1)
+	go func() {
+		code, _, _ := get(t, cl, tp.URL+"/") // strategy first: to web.1
+		held <- code
+	}()
+	tstest.WaitFor(t, 10*time.Second, "web.1 down", func() bool { return statsOf(tp.Proxy, "web.1").State == "down" })
+	if s := statsOf(tp.Proxy, "web.1"); !strings.Contains(s.LastCheckResult, "fault: timeout") {
+		t.Errorf("got last check %q, want the unanswered check to name the fault", s.LastCheckResult)
+	}
+	if code, id, _ := get(t, cl, tp.URL+"/"); code != 200 || id != "web.2" {
+		t.Errorf("while web.1 is held: got %d from %s, want 200 from web.2", code, id)
+	}
+	if code := <-held; code != http.StatusGatewayTimeout {
+		t.Errorf("the held request: got %d, want 504", code)
+	}
+	tp.ClearFaults()
+	tstest.WaitFor(t, 10*time.Second, "web.1 up again", func() bool { return statsOf(tp.Proxy, "web.1").State == "up" })
+}
