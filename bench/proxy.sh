@@ -25,6 +25,9 @@
 #                   X-Devcluster-Instance to the client), so that all three do the same work;
 #                   HEADERS=minimal: HAProxy with only `option forwardfor`, nginx with
 #                   X-Forwarded-For and X-Real-IP (less work than devcluster does)
+#   ONREQUEST=1     devcluster's proxy with an OnRequest hook recording every request, as the
+#                   dashboard's recorder does (bench/proxyserver -onrequest): the cost of the
+#                   per-request accounting (issue 12)
 #   PROFILE=1       write a CPU profile of devcluster's proxy to bench/out/proxy-*.pprof
 #   KEEP=1          keep the temp dir (configs, logs, raw wrk output) and print its path
 #
@@ -40,6 +43,7 @@ BACKEND=${BACKEND:-go}
 THREADS=${THREADS:-}
 HEADERS=${HEADERS:-same}
 PROFILE=${PROFILE:-}
+ONREQUEST=${ONREQUEST:-}
 KEEP=${KEEP:-}
 K=3
 
@@ -151,6 +155,7 @@ declare -A pid_of=()
 if [[ -n $have_devcluster ]]; then
 	args=(-listen "127.0.0.1:$port_devcluster")
 	for i in 1 2 3; do args+=(-backend "web.$i=127.0.0.1:${backend_ports[i - 1]}"); done
+	[[ -z $ONREQUEST ]] || args+=(-onrequest)
 	if [[ -n $PROFILE ]]; then
 		mkdir -p "$here/out"
 		prof="$here/out/proxy-$BACKEND-$MODE.pprof"
@@ -332,6 +337,7 @@ n=${#targets[@]}
 desc="$K $BACKEND backends"
 [[ $BACKEND == go ]] && desc+=" ($MODE)"
 desc+=", headers: $HEADERS"
+[[ -z $ONREQUEST ]] || desc+=", devcluster with an OnRequest recorder"
 say "measuring: ${targets[*]}; $desc; wrk -t1 -c$CONNS -d$DURATION; $ROUNDS rounds"
 say "warm-up: 1 s per target"
 for t in "${targets[@]}"; do wrk -t1 -c"$CONNS" -d1s "${url[$t]}" >/dev/null 2>&1 || true; done

@@ -169,3 +169,26 @@ func BenchmarkProxyRaw(b *testing.B) {
 		}
 	}
 }
+
+// With an OnRequest hook, a request allocates only the strings the hook keeps:
+// its path and its request id.
+func TestKeepAliveAllocsWithOnRequest(t *testing.T) {
+	tp := startProxy(t, Config{OnRequest: func(RequestInfo) {}})
+	for i := 1; i <= 3; i++ {
+		tp.Enable("web."+strconv.Itoa(i), rawBackend(t))
+	}
+	c := newRawClient(t, tp.Addr)
+	for i := 0; i < 10; i++ {
+		if n, err := c.get(); err != nil || n != 5 {
+			t.Fatalf("warm-up: got %d %v, want 5 bytes", n, err)
+		}
+	}
+	allocs := testing.AllocsPerRun(300, func() {
+		if n, err := c.get(); err != nil || n != 5 {
+			t.Fatalf("got %d %v, want 5 bytes", n, err)
+		}
+	})
+	if allocs > 2 {
+		t.Errorf("got %.2f allocations per proxied request with OnRequest, want at most 2 (path and request id)", allocs)
+	}
+}

@@ -91,7 +91,8 @@ type Config struct {
 	// header is never passed to an instance, honoured or not.
 	FaultHeaders bool
 	// OnRequest, when set, is called once per request after its response has
-	// ended (requests served by Local excepted), in the client connection's
+	// ended (requests served by Local, and heads that could not be parsed,
+	// excepted), in the client connection's
 	// goroutine, so it must be quick: the access log and the dashboard's
 	// recorder. Nil costs nothing.
 	OnRequest func(RequestInfo)

@@ -56,7 +56,7 @@ func (c *clientConn) report(fr *fwdReq) {
 	h := fr.h
 	ri := RequestInfo{
 		Time:       end,
-		Method:     string(h.method),
+		Method:     methodString(h.method),
 		Path:       string(h.uri),
 		Status:     fr.status,
 		Duration:   end.Sub(fr.start),
@@ -138,4 +138,25 @@ func logDuration(d time.Duration) string {
 		return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
 	}
 	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
+}
+
+// methodString returns the common methods without allocating.
+func methodString(m []byte) string {
+	switch string(m) {
+	case "GET":
+		return "GET"
+	case "POST":
+		return "POST"
+	case "HEAD":
+		return "HEAD"
+	case "PUT":
+		return "PUT"
+	case "DELETE":
+		return "DELETE"
+	case "PATCH":
+		return "PATCH"
+	case "OPTIONS":
+		return "OPTIONS"
+	}
+	return string(m)
 }

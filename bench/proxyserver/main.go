@@ -6,6 +6,8 @@
 //	    -backend web.1=127.0.0.1:18001 -backend web.2=127.0.0.1:18002 -backend web.3=127.0.0.1:18003
 //
 // -cpuprofile FILE writes a pprof CPU profile of the whole run (go tool pprof -top FILE).
+// -onrequest sets Config.OnRequest to a recorder as cheap as the dashboard's (recorder.go),
+// to measure what per-request accounting costs.
 package main
 
 import (
@@ -77,6 +79,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	listen := fs.String("listen", "127.0.0.1:18080", "address the proxy listens on")
 	strategy := fs.String("strategy", "", "balancing strategy (default roundrobin)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	onRequest := fs.Bool("onrequest", false, "set an OnRequest hook that records every request, as the dashboard does")
 	var backends backendFlag
 	fs.Var(&backends, "backend", "ID=HOST:PORT of a running backend, e.g. web.1=127.0.0.1:18001 (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -86,7 +89,17 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return errors.New("no -backend given: name at least one, e.g. -backend web.1=127.0.0.1:18001")
 	}
 
-	p, err := proxy.New(proxy.Config{Listen: *listen, Strategy: *strategy, Log: stderr})
+	cfg := proxy.Config{Listen: *listen, Strategy: *strategy, Log: stderr}
+	var rc *requestCounter
+	if *onRequest {
+		ids := make([]string, len(backends))
+		for i, b := range backends {
+			ids[i] = b.id
+		}
+		rc = newRequestCounter(ids)
+		cfg.OnRequest = rc.record
+	}
+	p, err := proxy.New(cfg)
 	if err != nil {
 		return fmt.Errorf("create proxy: %w", err)
 	}
@@ -119,6 +132,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "proxyserver: listening on http://%s, %d backends: %s\n", *listen, len(backends), backends.String())
 	if err := p.ListenAndServe(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("serve on %s: %w", *listen, err)
+	}
+	if rc != nil {
+		fmt.Fprintf(stderr, "proxyserver: OnRequest heard of %d requests\n", rc.total())
 	}
 	for _, st := range p.Stats() {
 		fmt.Fprintf(stderr, "proxyserver: %s: %d requests, %d connections opened (%d in the socket of a closed one), %d failures\n",

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/devcluster/devcluster/proxy"
+)
 
 func TestParseBackend(t *testing.T) {
 	tests := []struct {
@@ -32,5 +36,18 @@ func TestParseBackend(t *testing.T) {
 					tt.in, got.id, got.addr, got.process(), tt.wantID, tt.wantAddr, tt.wantProcess)
 			}
 		})
+	}
+}
+
+func TestRequestCounterCountsByInstance(t *testing.T) {
+	rc := newRequestCounter([]string{"web.1", "web.2"})
+	rc.record(proxy.RequestInfo{Instance: "web.1", Status: 200})
+	rc.record(proxy.RequestInfo{Instance: "web.1", Status: 503})
+	rc.record(proxy.RequestInfo{Status: 503}) // no instance answered
+	if got := rc.insts["web.1"].classes; got[2] != 1 || got[5] != 1 {
+		t.Errorf("web.1 classes: got %v, want one 2xx and one 5xx", got)
+	}
+	if got := rc.total(); got != 3 {
+		t.Errorf("total: got %d, want 3", got)
 	}
 }
