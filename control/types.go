@@ -87,7 +87,7 @@ func States() []string {
 
 // BalancerStates lists every state of Balancer.State, as the proxy names them.
 func BalancerStates() []string {
-	return []string{BalancerUp, BalancerDown, BalancerDraining, BalancerDrained, BalancerMaint}
+	return []string{BalancerUp, BalancerDown, BalancerDraining, BalancerDrained, BalancerMaint, BalancerDrain}
 }
 
 // live reports whether an instance in state has a running process.
@@ -151,6 +151,9 @@ const (
 	BalancerDraining = "draining" // no new requests; those in flight finish
 	BalancerDrained  = "drained"  // out of rotation, nothing in flight
 	BalancerMaint    = "maint"    // taken out of rotation on purpose
+	// BalancerDrain is HAProxy's drain (devcluster fault drain): checked and
+	// up, but only its sticky clients are sent to it.
+	BalancerDrain = "drain"
 )
 
 // Balancer is the proxy's view of one instance in `devcluster ps`.

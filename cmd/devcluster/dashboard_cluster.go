@@ -115,7 +115,7 @@ func (d *dashboardCluster) Snapshot(ctx context.Context) (dashboard.Snapshot, er
 			in.Uptime = now.Sub(st.Since)
 		}
 		if b, ok := stats[st.ID]; ok {
-			in.Balancer, in.Active, in.Weight = b.State, b.Active, b.Weight
+			in.Balancer, in.Active, in.Weight, in.Retries = b.State, b.Active, b.Weight, b.Retries
 			in.Health = dashboard.Health{Time: b.LastCheck, OK: b.LastCheckOK, Result: b.LastCheckResult, Duration: b.LastCheckDuration}
 		}
 		if in.Faults == nil {

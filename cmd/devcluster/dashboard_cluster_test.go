@@ -76,7 +76,7 @@ func newTestDashboardCluster(t *testing.T) (*dashboardCluster, *fakeDashboardPar
 			{ID: "worker.1", Process: "worker", Index: 1, State: "stopped", Since: t0},
 		},
 		stats: []proxy.BackendStats{
-			{ID: "web.1", Process: "web", State: "up", Active: 2, Weight: 1, LastCheck: t0, LastCheckOK: true, LastCheckResult: "HTTP 200", LastCheckDuration: 3 * time.Millisecond},
+			{ID: "web.1", Process: "web", State: "up", Active: 2, Weight: 1, Retries: 7, LastCheck: t0, LastCheckOK: true, LastCheckResult: "HTTP 200", LastCheckDuration: 3 * time.Millisecond},
 			{ID: "web.2", Process: "web", State: "maint", Weight: 4},
 		},
 	}
@@ -113,7 +113,7 @@ func TestDashboardSnapshot(t *testing.T) {
 	}
 	w1, w2, k1 := s.Instances[0], s.Instances[1], s.Instances[2]
 	if w1.ID != "web.1" || w1.State != "ready" || w1.Balancer != "up" || w1.PID != 100 || w1.Port != 5000 || w1.Uptime != time.Minute ||
-		w1.Restarts != 1 || w1.Reloads != 2 || w1.Active != 2 || w1.Weight != 1 || !w1.Health.OK || w1.Health.Result != "HTTP 200" ||
+		w1.Restarts != 1 || w1.Reloads != 2 || w1.Active != 2 || w1.Weight != 1 || w1.Retries != 7 || !w1.Health.OK || w1.Health.Result != "HTTP 200" ||
 		w1.Health.Duration != 3*time.Millisecond || len(w1.Faults) != 0 || w1.Faults == nil {
 		t.Errorf("got web.1 %+v, want the supervisor's and the proxy's view joined, faults []", w1)
 	}

@@ -2,54 +2,25 @@ package main
 
 import (
 	"context"
-	"fmt"
 
+	"github.com/devcluster/devcluster/control"
 	"github.com/devcluster/devcluster/proxy"
 	"github.com/devcluster/devcluster/supervisor"
 )
 
 // liveProcesses plugs the supervisor into the fault registry.
-//
-// The supervisor's KillInstance, PauseInstance and ResumeInstance (issue 12) are
-// found by their method sets rather than called directly, with or without a
-// context, so that this file compiles before and after they land; until then
-// the fault says which method is missing instead of failing the build.
 type liveProcesses struct{ sup *supervisor.Supervisor }
 
 func (l liveProcesses) KillInstance(ctx context.Context, id string) error {
-	switch s := any(l.sup).(type) {
-	case interface {
-		KillInstance(context.Context, string) error
-	}:
-		return s.KillInstance(ctx, id)
-	case interface{ KillInstance(string) error }:
-		return s.KillInstance(id)
-	}
-	return notInBuild("supervisor", "KillInstance")
+	return l.sup.KillInstance(ctx, id)
 }
 
 func (l liveProcesses) PauseInstance(ctx context.Context, id string) error {
-	switch s := any(l.sup).(type) {
-	case interface {
-		PauseInstance(context.Context, string) error
-	}:
-		return s.PauseInstance(ctx, id)
-	case interface{ PauseInstance(string) error }:
-		return s.PauseInstance(id)
-	}
-	return notInBuild("supervisor", "PauseInstance")
+	return l.sup.PauseInstance(ctx, id)
 }
 
 func (l liveProcesses) ResumeInstance(ctx context.Context, id string) error {
-	switch s := any(l.sup).(type) {
-	case interface {
-		ResumeInstance(context.Context, string) error
-	}:
-		return s.ResumeInstance(ctx, id)
-	case interface{ ResumeInstance(string) error }:
-		return s.ResumeInstance(id)
-	}
-	return notInBuild("supervisor", "ResumeInstance")
+	return l.sup.ResumeInstance(ctx, id)
 }
 
 func (l liveProcesses) Instances() []instancePID {
@@ -60,28 +31,18 @@ func (l liveProcesses) Instances() []instancePID {
 	return out
 }
 
-// notInBuild is the error of a fault whose other half is not in this build.
-func notInBuild(pkg, method string) error {
-	return fmt.Errorf("this build of devcluster has no %s.%s yet (issue 12), so the fault cannot be applied", pkg, method)
-}
-
-// liveBalancer plugs the proxy into the fault registry. SetMaint and SetWeight
-// are the proxy's; SetDrain, SetFault and ClearFault (issue 12) are found by
-// their method sets, as liveProcesses does, until the proxy has them.
+// liveBalancer plugs the proxy into the fault registry.
 type liveBalancer struct{ px *proxy.Proxy }
 
-func (l liveBalancer) SetDrain(id string, on bool) error {
-	if p, ok := any(l.px).(interface{ SetDrain(string, bool) error }); ok {
-		return p.SetDrain(id, on)
-	}
-	if !on {
-		return nil // nothing can be draining without it: ready has nothing to end
-	}
-	return notInBuild("proxy", "SetDrain")
-}
-
+func (l liveBalancer) SetDrain(id string, on bool) error { return l.px.SetDrain(id, on) }
 func (l liveBalancer) SetMaint(id string, on bool) error { return l.px.SetMaint(id, on) }
 func (l liveBalancer) SetWeight(id string, w int) error  { return l.px.SetWeight(id, w) }
+func (l liveBalancer) ClearFault(id, kind string)        { l.px.ClearFault(id, kind) }
+
+// SetFault hands an HTTP fault to the proxy, whose Fault has the same fields.
+func (l liveBalancer) SetFault(id string, f control.Fault) error {
+	return l.px.SetFault(id, proxy.Fault{Kind: f.Kind, Delay: f.Delay, Jitter: f.Jitter, Percent: f.Percent, Status: f.Status})
+}
 
 func (l liveBalancer) Weight(id string) (int, bool) {
 	for _, b := range l.px.Stats() {
@@ -90,10 +51,4 @@ func (l liveBalancer) Weight(id string) (int, bool) {
 		}
 	}
 	return 0, false
-}
-
-func (l liveBalancer) ClearFault(id, kind string) {
-	if p, ok := any(l.px).(interface{ ClearFault(string, string) }); ok {
-		p.ClearFault(id, kind)
-	}
 }
