@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/devcluster/devcluster/internal/defaults"
 )
 
 // The seed corpus lives in testdata/fuzz/FuzzXxx/ and replays in plain
@@ -106,7 +108,39 @@ func FuzzParseYAML(f *testing.F) {
 			t.Fatalf("plan: %v", err)
 		}
 		ReloaderWarnings(m)
+		checkProxyConfig(t, m.Proxy)
+		for _, w := range m.Warnings {
+			if !strings.HasPrefix(w, "devcluster.yaml:") || escapeControls(w) != w {
+				t.Fatalf("bad warning %q", w)
+			}
+		}
 	})
+}
+
+// checkProxyConfig fails unless every limit of an accepted proxy: section is
+// unset, Off where it can be off, or within its bounds, and retry_on holds
+// known conditions, none alone.
+func checkProxyConfig(t *testing.T, pc ProxyConfig) {
+	t.Helper()
+	limits := proxyLimits()
+	for key, n := range map[string]int{"maxconn": pc.MaxConn, "max_request_line": pc.MaxRequestLine,
+		"max_header_bytes": pc.MaxHeaderBytes, "max_header_fields": pc.MaxHeaderFields} {
+		spec := limits[key]
+		if n != 0 && !(n == Off && spec.canOff) && (n < spec.lo || n > spec.hi) {
+			t.Fatalf("accepted proxy.%s %d", key, n)
+		}
+	}
+	if pc.IdleTimeout < 0 || pc.BodyTimeout < Off || pc.ClientWriteTimeout < Off || pc.StallTimeout < Off {
+		t.Fatalf("accepted a negative timeout: %+v", pc)
+	}
+	for _, v := range pc.RetryOn {
+		if !contains(defaults.RetryOnValues(), v) || v == "none" && len(pc.RetryOn) > 1 {
+			t.Fatalf("accepted proxy.retry_on %q", pc.RetryOn)
+		}
+	}
+	if pc.DashboardPrefix != "" && (pc.DashboardOff || !validPrefix(pc.DashboardPrefix)) {
+		t.Fatalf("accepted dashboard %q (off %v)", pc.DashboardPrefix, pc.DashboardOff)
+	}
 }
 
 // checkResolve fails unless p's reload waves keep one instance serving

@@ -41,6 +41,10 @@ type Manifest struct {
 	Format    string     // "procfile" or "yaml"
 	Processes []*Process // manifest order
 	Proxy     ProxyConfig
+	// Warnings are what the parser accepted but the user should know, one
+	// "FILE:LINE: message" each, in line order: settings read but not (yet)
+	// acted upon. cmd prints them before anything starts, and check lists them.
+	Warnings []string
 }
 
 // ProxyConfig is the top-level proxy: section of devcluster.yaml.
@@ -53,7 +57,34 @@ type ProxyConfig struct {
 	ConnectTimeout  time.Duration
 	ResponseTimeout time.Duration // 0 → defaults
 	Line            int           // line of the proxy: key (yaml) for errors
+
+	// The fields below map one to one onto proxy.Config's of the same name,
+	// whose zero values take the defaults of internal/defaults: the zero value
+	// is "not written". Off (-1) is "turned off" (written off or 0), kept
+	// only where the proxy has a way to turn the setting off.
+
+	// RetryOn lists when a request is sent to another instance, a subset of
+	// defaults.RetryOnValues in file order; nil → defaults.RetryOn()
+	// (conn-failure); []string{"none"} → never.
+	RetryOn            []string
+	MaxConn            int           // client connections at once; 0 → defaults.MaxConn
+	IdleTimeout        time.Duration // idle keep-alive clients; 0 → defaults.IdleTimeout; never Off
+	BodyTimeout        time.Duration // request-body inactivity, then 408; 0 → default; Off → none
+	ClientWriteTimeout time.Duration // a write to a client; 0 → default; Off → none
+	StallTimeout       time.Duration // stall detection; 0 → default; Off → no stall detection
+	MaxRequestLine     int           // bytes, then 414; 0 → defaults.MaxRequestLine; Off → no limit
+	MaxHeaderBytes     int           // bytes of a request head, then 431; 0 → default; never Off
+	MaxHeaderFields    int           // header fields, then 431; 0 → default; Off → no limit
+	FaultHeaders       bool          // honour X-Devcluster-Fault request headers (off by default)
+	DashboardPrefix    string        // "" → defaults.DashboardPrefix; starts and ends with "/"
+	DashboardOff       bool          // dashboard: false; no dashboard, its prefix goes to the app
+	AccessLog          bool          // access_log: true; up --access-log, when given, overrides
 }
+
+// Off, in a duration or limit of ProxyConfig, means the setting was turned
+// off in the manifest ("off" or 0); proxy.Config reads a negative value the
+// same way, so cmd copies the fields as they are.
+const Off = -1
 
 // Process is one named command of the manifest, run as one or more instances.
 type Process struct {

@@ -31,8 +31,10 @@ import (
 //
 // MaxSurge is how many replacements may be started before the instances they
 // replace are stopped, so that a wave costs no capacity. Instances keep
-// their ports, so a surge instance needs a spare port of its own; a
-// supervisor that cannot give one treats MaxSurge as 0.
+// their ports, so a surge instance would need a spare port of its own; the
+// supervisor has none to give (see supervisor.Reload) and treats MaxSurge as
+// 0, so a max_surge above 0 is parsed, kept for Resolve and export, and
+// reported among Manifest.Warnings.
 type Reload struct {
 	MaxUnavailable IntOrPercent // unset → defaults.ReloadMaxUnavailable (1); percentages round down
 	MaxSurge       IntOrPercent // unset → defaults.ReloadMaxSurge (0); percentages round up
@@ -130,7 +132,7 @@ func (y *yamlParser) reload(k, v *yaml.Node, field string) Reload {
 		y.c.addf(v.Line, "%s must be a mapping like {max_unavailable: 50%%, max_surge: 0}, got %s", field, describe(v))
 		return r
 	}
-	unavailableLine := 0
+	unavailableLine, surgeLine := 0, 0
 	y.mapping(v, "in "+field, reloadKeys(), func(key string, k, v *yaml.Node) {
 		n, ok := y.intOrPercent(v, field+"."+key)
 		if !ok {
@@ -139,9 +141,13 @@ func (y *yamlParser) reload(k, v *yaml.Node, field string) Reload {
 		if key == "max_unavailable" {
 			r.MaxUnavailable, unavailableLine = n, k.Line
 		} else {
-			r.MaxSurge = n
+			r.MaxSurge, surgeLine = n, k.Line
 		}
 	})
+	if r.MaxSurge.Value > 0 {
+		y.warnf(surgeLine, "%s.max_surge is not supported yet: instances keep their ports, so a replacement cannot start "+
+			"before the old one stops; it is treated as 0", field)
+	}
 	if unavailableLine > 0 && r.MaxUnavailable.Value == 0 && r.MaxSurge.Value == 0 {
 		y.c.addf(unavailableLine, "%s: max_unavailable and max_surge cannot both be 0, or no instance could be replaced; "+
 			"use max_unavailable: %d (the default) or more, or a max_surge", field, defaults.ReloadMaxUnavailable)

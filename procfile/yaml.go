@@ -18,7 +18,9 @@ import (
 // internal/signals, which the proxy and the supervisor use too.
 func topKeys() []string { return []string{"proxy", "processes"} }
 func proxyKeys() []string {
-	return []string{"listen", "strategy", "sticky", "cookie", "retries", "connect_timeout", "response_timeout"}
+	return []string{"listen", "strategy", "sticky", "cookie", "retries", "connect_timeout", "response_timeout",
+		"retry_on", "maxconn", "idle_timeout", "body_timeout", "client_write_timeout", "stall_timeout",
+		"max_request_line", "max_header_bytes", "max_header_fields", "fault_headers", "dashboard", "access_log"}
 }
 func processKeys() []string {
 	return []string{"command", "instances", "port", "env", "restart", "stop_signal", "stop_timeout",
@@ -109,9 +111,13 @@ func ParseYAML(file string, r io.Reader) (m *Manifest, err error) {
 			c.addf(processesLine, "no processes defined under \"processes:\"")
 		}
 	}
+	if len(c.errs) == 0 {
+		y.checkDashboardPrefix(m)
+	}
 	if err := c.err(); err != nil {
 		return nil, err
 	}
+	m.Warnings = y.warnings()
 	return m, nil
 }
 
@@ -149,9 +155,26 @@ func tabIndentedLine(data []byte, from int) int {
 	return 0
 }
 
-// yamlParser walks the node tree, collecting problems.
+// yamlParser walks the node tree, collecting problems, and warnings about
+// what it accepts but devcluster does not act upon.
 type yamlParser struct {
-	c *errorCollector
+	c     *errorCollector
+	warns ErrorList
+}
+
+// warnf records a warning at line.
+func (y *yamlParser) warnf(line int, format string, args ...any) {
+	y.warns = append(y.warns, &ParseError{File: y.c.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// warnings returns the warnings as FILE:LINE: message, in line order, or nil.
+func (y *yamlParser) warnings() []string {
+	sortByLine(y.warns)
+	var out []string
+	for _, w := range y.warns {
+		out = append(out, w.Error())
+	}
+	return out
 }
 
 // mapping calls fn for each key of the mapping n, in order, after checking

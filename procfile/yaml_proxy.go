@@ -20,45 +20,53 @@ func (y *yamlParser) proxyConfig(k, v *yaml.Node) ProxyConfig {
 	}
 	const where = "in proxy"
 	y.mapping(v, where, proxyKeys(), func(key string, k, v *yaml.Node) {
-		field := "proxy." + key
-		switch key {
-		case "listen":
-			if s, ok := y.str(v, field); ok {
-				if _, port, err := net.SplitHostPort(s); err != nil {
-					y.c.addf(v.Line, "%s %q is not HOST:PORT; write it like %q", field, s, defaults.Listen)
-				} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-					y.c.addf(v.Line, "%s %q has an invalid port; use 1-65535, like %q", field, s, defaults.Listen)
-				} else {
-					pc.Listen = s
-				}
-			}
-		case "strategy":
-			pc.Strategy = y.enum(v, field, "proxy strategy", defaults.Strategies(), false)
-		case "sticky":
-			pc.Sticky = y.enum(v, field, "sticky mode", defaults.StickyModes(), false)
-		case "cookie":
-			if s, ok := y.str(v, field); ok {
-				if !validCookieName(s) {
-					y.c.addf(v.Line, "%s %q is not a valid cookie name; use letters, digits, \"_\" and \"-\"", field, s)
-				} else {
-					pc.Cookie = s
-				}
-			}
-		case "retries":
-			if n, ok := y.integer(v, field); ok {
-				if n < 0 {
-					y.c.addf(v.Line, "%s must be 0 or more, got %d", field, n)
-				} else {
-					pc.Retries = &n
-				}
-			}
-		case "connect_timeout":
-			pc.ConnectTimeout, _ = y.duration(v, field)
-		case "response_timeout":
-			pc.ResponseTimeout, _ = y.duration(v, field)
-		}
+		y.proxySetting(&pc, key, v)
 	})
 	return pc
+}
+
+// proxySetting reads one key of the proxy: mapping into pc: the balancing
+// settings here, the limits and pages in proxyLimit.
+func (y *yamlParser) proxySetting(pc *ProxyConfig, key string, v *yaml.Node) {
+	field := "proxy." + key
+	switch key {
+	case "listen":
+		if s, ok := y.str(v, field); ok {
+			if _, port, err := net.SplitHostPort(s); err != nil {
+				y.c.addf(v.Line, "%s %q is not HOST:PORT; write it like %q", field, s, defaults.Listen)
+			} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+				y.c.addf(v.Line, "%s %q has an invalid port; use 1-65535, like %q", field, s, defaults.Listen)
+			} else {
+				pc.Listen = s
+			}
+		}
+	case "strategy":
+		pc.Strategy = y.enum(v, field, "proxy strategy", defaults.Strategies(), false)
+	case "sticky":
+		pc.Sticky = y.enum(v, field, "sticky mode", defaults.StickyModes(), false)
+	case "cookie":
+		if s, ok := y.str(v, field); ok {
+			if !validCookieName(s) {
+				y.c.addf(v.Line, "%s %q is not a valid cookie name; use letters, digits, \"_\" and \"-\"", field, s)
+			} else {
+				pc.Cookie = s
+			}
+		}
+	case "retries":
+		if n, ok := y.integer(v, field); ok {
+			if n < 0 {
+				y.c.addf(v.Line, "%s must be 0 or more, got %d", field, n)
+			} else {
+				pc.Retries = &n
+			}
+		}
+	case "connect_timeout":
+		pc.ConnectTimeout, _ = y.duration(v, field)
+	case "response_timeout":
+		pc.ResponseTimeout, _ = y.duration(v, field)
+	default:
+		y.proxyLimit(pc, key, v)
+	}
 }
 
 // validCookieName reports whether s is a safe cookie name (an RFC 6265 token
