@@ -178,3 +178,21 @@ func (d *dashboardCluster) Logs(ctx context.Context, id string, n int) ([]dashbo
 	}
 	return out, nil
 }
+
+// dashboardRequest is one request of the proxy's OnRequest hook as the
+// dashboard's Recorder counts it. A request the proxy answered itself (a fail
+// fault, no instance ready) still names the instance involved, so that the
+// page's row of a failing instance shows its failures.
+func dashboardRequest(ri proxy.RequestInfo) dashboard.Request {
+	var class dashboard.ErrorClass
+	switch ri.ErrorClass {
+	case proxy.ErrorConnect:
+		class = dashboard.ErrorConnect
+	case proxy.ErrorTimeout:
+		class = dashboard.ErrorTimeout
+	case proxy.ErrorReset:
+		class = dashboard.ErrorReset
+	}
+	return dashboard.Request{End: ri.Time, Instance: ri.Instance, Method: ri.Method, Path: ri.Path, Status: ri.Status,
+		Duration: ri.Duration, ID: ri.RequestID, Decision: ri.Decision, Error: class, BytesIn: ri.BytesIn, BytesOut: ri.BytesOut}
+}

@@ -229,3 +229,21 @@ func TestNewDashboardOverProject(t *testing.T) {
 		t.Errorf("got Status URL %q, want the dashboard's %q", api.dashboard, d.URL())
 	}
 }
+
+func TestDashboardRequestFromProxy(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	ri := proxy.RequestInfo{Time: t0, Instance: "web.2", Process: "web", Method: "GET", Path: "/cart?x=1", Status: 504,
+		Duration: 1200 * time.Millisecond, Upstream: time.Second, RequestID: "abc", Decision: "fault: timeout",
+		ErrorClass: proxy.ErrorTimeout, BytesIn: 3, BytesOut: 40, Retries: 1}
+	want := dashboard.Request{End: t0, Instance: "web.2", Method: "GET", Path: "/cart?x=1", Status: 504,
+		Duration: 1200 * time.Millisecond, ID: "abc", Decision: "fault: timeout", Error: dashboard.ErrorTimeout, BytesIn: 3, BytesOut: 40}
+	if got := dashboardRequest(ri); got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	for class, want := range map[string]dashboard.ErrorClass{"": dashboard.ErrorNone, proxy.ErrorConnect: dashboard.ErrorConnect, proxy.ErrorReset: dashboard.ErrorReset} {
+		if got := dashboardRequest(proxy.RequestInfo{ErrorClass: class}).Error; got != want {
+			t.Errorf("error class %q: got %v, want %v", class, got, want)
+		}
+	}
+}
