@@ -57,10 +57,14 @@ func (a *clusterAPI) Status(ctx context.Context) (control.Status, error) {
 			State:      in.State,
 			Since:      in.Since,
 			Restarts:   in.Restarts,
+			Reloads:    in.Reloads,
 			Requests:   b.Requests,
 			LastExit:   in.LastExit,
 			Generation: in.Generation,
 			Balancer:   balancerView(b, balanced),
+			// control.Instance has no Paused field yet: a paused instance shows
+			// only through its balancer state (SIGSTOP fails its checks).
+			LastExitPlanned: in.LastExitPlanned,
 		})
 	}
 	return st, nil

@@ -72,6 +72,10 @@ func runCheck(e *env, f *manifestFlags, w io.Writer) int {
 	}
 	m := proj.manifest
 	c.ok("manifest %s: %d process(es), %d instance(s)", m.Path, len(m.Processes), len(proj.instances))
+	for _, w := range proj.warnings {
+		fmt.Fprintf(c.w, "warn  %s\n", w)
+	}
+	c.ok("%s", baseLine(proj))
 
 	if warns := procfile.ReloaderWarnings(m); len(warns) > 0 {
 		for _, wmsg := range warns {

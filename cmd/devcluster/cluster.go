@@ -100,6 +100,9 @@ func newCluster(cfg clusterConfig) (*cluster, error) {
 		PTY:      cfg.pty,
 		SpecFor:  proj.specFor(baseEnv),
 		RunDir:   runDir(proj),
+		// The proxy's stall-confirming checks (one request to proxy.CheckPath) would
+		// otherwise appear in the app's request log each time an instance is slow.
+		HideLine: proxy.IsCheckLogLine,
 	})
 	if err != nil {
 		return nil, err
@@ -114,6 +117,9 @@ func newCluster(cfg clusterConfig) (*cluster, error) {
 
 // warn prints what the user should know before anything starts.
 func (c *cluster) warn() {
+	for _, w := range c.cfg.proj.warnings {
+		c.log.printf("warning: %s", w)
+	}
 	for _, w := range procfile.ReloaderWarnings(c.cfg.proj.manifest) {
 		c.log.printf("warning: %s", w)
 	}

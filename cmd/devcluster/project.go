@@ -37,8 +37,15 @@ type project struct {
 	formation map[string]int
 	instances []procfile.Instance
 	basePort  int
-	listen    string
-	strategy  string
+	// baseSource says where basePort came from, for check and the start table:
+	// "--port", ".env:3", "environment PORT" or "default".
+	baseSource string
+	listen     string
+	strategy   string
+	// warnings are what the user should read before anything starts, each
+	// "FILE:LINE: …" where it has a place: .env lines skipped as foreman skips
+	// them, manifest settings devcluster reads but cannot honour.
+	warnings []string
 }
 
 // findManifest resolves -f, or looks for devcluster.yaml then Procfile in cwd. The
@@ -89,44 +96,100 @@ func loadProject(e *env, f *manifestFlags) (*project, error) {
 	if err != nil {
 		return nil, err
 	}
-	envVars, err := procfile.LoadEnvFiles([]string{m.EnvFile()}, true)
+	envVars, warnings, err := loadEnv(e, m, f.envFiles)
 	if err != nil {
 		return nil, err
-	}
-	if len(f.envFiles) > 0 {
-		paths := make([]string, len(f.envFiles))
-		for i, p := range f.envFiles {
-			paths[i] = asGiven(e.cwd, p)
-		}
-		more, err := procfile.LoadEnvFiles(paths, false)
-		if err != nil {
-			return nil, err
-		}
-		envVars = append(envVars, more...)
 	}
 	formation, err := procfile.ParseFormation(f.formation)
 	if err != nil {
 		return nil, err // each message says what to write instead
 	}
-	base := f.basePort
-	if base == 0 {
-		base = defaults.BasePort
+	// --port, then PORT from the env files or the environment, as foreman and
+	// honcho take it; a process's own port: pins that process whatever the base.
+	base, err := procfile.ChooseBasePort(f.basePort, envVars, environPort(e))
+	if err != nil {
+		return nil, err
 	}
-	instances, err := m.Plan(formation, base)
+	instances, err := m.Plan(formation, base.Port)
 	if err != nil {
 		return nil, err
 	}
 	listen := cmp.Or(f.listen, m.Proxy.Listen, defaults.Listen)
 	strategy := cmp.Or(f.strategy, m.Proxy.Strategy, defaults.Strategy)
 	return &project{
-		manifest:  m,
-		env:       envVars,
-		formation: formation,
-		instances: instances,
-		basePort:  base,
-		listen:    listen,
-		strategy:  strategy,
+		manifest:   m,
+		env:        envVars,
+		formation:  formation,
+		instances:  instances,
+		basePort:   base.Port,
+		baseSource: base.Source,
+		listen:     listen,
+		strategy:   strategy,
+		warnings:   append(warnings, manifestWarnings(m, instances)...),
 	}, nil
+}
+
+// loadEnv reads the .env next to the manifest (if there is one) and then each
+// -e file (which must exist), with their paths as the user gave them. Lines
+// foreman and honcho would skip are skipped and come back as warnings.
+func loadEnv(e *env, m *procfile.Manifest, extra []string) ([]procfile.EnvVar, []string, error) {
+	vars, warnings, err := procfile.LoadEnv([]string{m.EnvFile()}, true)
+	if err != nil || len(extra) == 0 {
+		return vars, warnings, err
+	}
+	paths := make([]string, len(extra))
+	for i, p := range extra {
+		paths[i] = asGiven(e.cwd, p)
+	}
+	more, moreWarnings, err := procfile.LoadEnv(paths, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(vars, more...), append(warnings, moreWarnings...), nil
+}
+
+// environPort is the inherited PORT as ChooseBasePort reads the environment,
+// through env's getenv so that in-process tests choose their own.
+func environPort(e *env) []string {
+	if e.getenv == nil {
+		return nil
+	}
+	return []string{"PORT=" + e.getenv("PORT")}
+}
+
+// manifestWarnings names the settings the manifest asks for that this build
+// cannot honour, so that a reload behaves as the user was told rather than as
+// they wrote: the supervisor replaces instances in place (they keep their
+// ports), so reload.max_surge has no spare port to start a replacement on and
+// counts as 0 (see procfile.Reload).
+func manifestWarnings(m *procfile.Manifest, instances []procfile.Instance) []string {
+	count := map[string]int{}
+	for _, in := range instances {
+		count[in.Process.Name]++
+	}
+	var out []string
+	for _, p := range m.Processes {
+		n := count[p.Name]
+		if _, surge := p.Reload.Resolve(n); surge > 0 {
+			unavailable := reloadWave(p, n)
+			where := m.Path
+			if p.Reload.Line > 0 {
+				where = fmt.Sprintf("%s:%d", m.Path, p.Reload.Line)
+			}
+			out = append(out, fmt.Sprintf("%s: %s: reload.max_surge %s is not supported: instances keep their ports, so a reload stops each one before its replacement starts (waves of %d, from max_unavailable)",
+				where, p.Name, p.Reload.MaxSurge, unavailable))
+		}
+	}
+	return out
+}
+
+// reloadWave is how many of a process's n instances a reload restarts at once
+// after the canary: the manifest's max_unavailable, at least 1, since the
+// supervisor rolls without surge (max_unavailable 0 with a surge would mean
+// "start the replacement first", which it cannot do).
+func reloadWave(p *procfile.Process, n int) int {
+	unavailable, _ := p.Reload.Resolve(n)
+	return max(unavailable, 1)
 }
 
 // mergedEnv layers the inherited environment, the .env files and the manifest's own env,
@@ -173,8 +236,9 @@ func (p *project) process(name string) *procfile.Process {
 	return nil
 }
 
-// spec turns one planned instance into what the supervisor runs.
-func (p *project) spec(baseEnv []string, inst procfile.Instance) (supervisor.InstanceSpec, error) {
+// spec turns one planned instance into what the supervisor runs; n is how many
+// instances its process has, against which reload.max_unavailable resolves.
+func (p *project) spec(baseEnv []string, inst procfile.Instance, n int) (supervisor.InstanceSpec, error) {
 	proc := inst.Process
 	sig, err := parseSignal(proc.StopSignal)
 	if err != nil {
@@ -195,13 +259,20 @@ func (p *project) spec(baseEnv []string, inst procfile.Instance) (supervisor.Ins
 		StopTimeout: timeout,
 		HealthPath:  proc.Health.Path,
 		Balanced:    p.manifest.IsBalanced(proc),
+		// The supervisor takes the wave size from the process's first instance
+		// (see InstanceSpec.MaxUnavailable).
+		MaxUnavailable: reloadWave(proc, n),
 	}, nil
 }
 
 func (p *project) specs(baseEnv []string) ([]supervisor.InstanceSpec, error) {
 	out := make([]supervisor.InstanceSpec, 0, len(p.instances))
+	count := map[string]int{}
 	for _, inst := range p.instances {
-		s, err := p.spec(baseEnv, inst)
+		count[inst.Process.Name]++
+	}
+	for _, inst := range p.instances {
+		s, err := p.spec(baseEnv, inst, count[inst.Process.Name])
 		if err != nil {
 			return nil, err
 		}
@@ -210,7 +281,12 @@ func (p *project) specs(baseEnv []string) ([]supervisor.InstanceSpec, error) {
 	return out, nil
 }
 
-// specFor builds the spec of a new instance when scaling up at runtime.
+// specFor builds the spec of a new instance when scaling up at runtime. Its
+// MaxUnavailable is resolved against its index (the process has at least that
+// many instances now), but the supervisor reads the wave size from the process's
+// first instance, whose spec was built at start: a percentage keeps the size it
+// had for the starting count until up restarts, since the supervisor offers no
+// way to change a running instance's spec.
 func (p *project) specFor(baseEnv []string) func(process string, index int) (supervisor.InstanceSpec, error) {
 	return func(process string, index int) (supervisor.InstanceSpec, error) {
 		proc := p.process(process)
@@ -221,7 +297,7 @@ func (p *project) specFor(baseEnv []string) func(process string, index int) (sup
 		if port > 65535 {
 			return supervisor.InstanceSpec{}, fmt.Errorf("%s.%d would need port %d, above 65535", process, index, port)
 		}
-		return p.spec(baseEnv, procfile.Instance{Process: proc, Index: index, Port: port, ID: process + "." + strconv.Itoa(index)})
+		return p.spec(baseEnv, procfile.Instance{Process: proc, Index: index, Port: port, ID: process + "." + strconv.Itoa(index)}, index)
 	}
 }
 

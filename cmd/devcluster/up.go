@@ -38,7 +38,7 @@ func addManifestFlags(cmd *cobra.Command, f *manifestFlags) {
 	cmd.Flags().StringVarP(&f.file, "file", "f", "", "manifest to read (default: devcluster.yaml, then Procfile)")
 	cmd.Flags().StringArrayVarP(&f.envFiles, "env", "e", nil, "extra .env file to load (repeatable; .env next to the manifest is always read)")
 	cmd.Flags().StringVarP(&f.formation, "formation", "m", "", "instances per process, e.g. web=3,worker=1 (web defaults to 2, others to 1)")
-	cmd.Flags().IntVarP(&f.basePort, "port", "p", defaults.BasePort, "base port: process k gets PORT+100*k, its instances consecutive ports")
+	cmd.Flags().IntVarP(&f.basePort, "port", "p", 0, "base port: process k gets PORT+100*k, its instances consecutive ports (default: PORT from .env or the environment, else "+strconv.Itoa(defaults.BasePort)+")")
 	cmd.Flags().StringVar(&f.listen, "listen", "", "address of the balancing proxy (default "+defaults.Listen+")")
 	cmd.Flags().StringVar(&f.strategy, "strategy", "", "balancing: "+strings.Join(defaults.Strategies(), ", ")+" (default "+defaults.Strategy+")")
 }
@@ -76,6 +76,7 @@ or send SIGHUP, to roll every process onto fresh code.`,
 	cmd.Flags().Lookup("poll").NoOptDefVal = "500ms"
 	cmd.Flags().BoolVar(&f.noGitignore, "no-gitignore", false, "do not honour .gitignore when watching")
 	cmd.Flags().StringVar(&f.sticky, "sticky", "", "sticky sessions: "+strings.Join(defaults.StickyModes(), " or "))
+	registerBalancerFlagCompletion(cmd)
 	return cmd
 }
 
@@ -275,6 +276,7 @@ func describePaths(dir string, paths []string) string {
 }
 
 func printTable(w io.Writer, proj *project, specs []supervisor.InstanceSpec) {
+	fmt.Fprintf(w, "devcluster | %s\n", baseLine(proj))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "devcluster | INSTANCE\tPORT\tURL\tCOMMAND")
 	for _, s := range specs {
@@ -293,6 +295,23 @@ func printTable(w io.Writer, proj *project, specs []supervisor.InstanceSpec) {
 	}
 	fmt.Fprintf(tw, "devcluster | proxy\t%s\thttp://%s\t%s\n", portOf(proj.listen), proj.listen, over)
 	tw.Flush()
+}
+
+// baseLine says where the ports come from, for the start table and check:
+// "base port 6000 (PORT in .env:1)".
+func baseLine(proj *project) string {
+	var from string
+	switch src := proj.baseSource; src {
+	case "default":
+		from = "the default; --port, or PORT in .env or the environment, changes it"
+	case "--port":
+		from = src
+	case "environment PORT":
+		from = "PORT in the environment"
+	default:
+		from = "PORT in " + src
+	}
+	return fmt.Sprintf("base port %d (%s)", proj.basePort, from)
 }
 
 func portOf(addr string) string {
