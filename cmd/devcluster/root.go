@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
 
 // env is what every command receives instead of reaching for process globals, so that
 // tests (and testscript) can run commands in-process with their own streams.
@@ -138,11 +136,11 @@ their source changes, and balances them behind one HTTP proxy on 127.0.0.1:8080.
 		Example: `  devcluster up -f Procfile.example -m web=3
   devcluster ps
   devcluster scale web=5`,
-		Version:       version,
+		Version:       versionText(debug.ReadBuildInfo()),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetVersionTemplate("devcluster {{.Version}}\n")
+	root.SetVersionTemplate("{{.Version}}")
 	root.AddCommand(
 		newUpCmd(e),
 		newPsCmd(e),
@@ -158,6 +156,7 @@ their source changes, and balances them behind one HTTP proxy on 127.0.0.1:8080.
 		newExportCmd(e),
 		newFaultCmd(e),
 		newDashboardCmd(e),
+		newVersionCmd(e),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usage(err, exampleOf(c)+"   (devcluster "+c.Name()+" --help lists every flag)")
@@ -179,4 +178,59 @@ their source changes, and balances them behind one HTTP proxy on 127.0.0.1:8080.
 		return usage(errors.New(msg), "devcluster up   (devcluster --help lists every command)")
 	}
 	return root
+}
+
+func newVersionCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:     "version",
+		Short:   "Print the version, the commit it was built from and the Go version",
+		Example: "  devcluster version",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := io.WriteString(e.stdout, versionText(debug.ReadBuildInfo()))
+			return err
+		},
+	}
+}
+
+// versionText is what --version and `devcluster version` print, all of it read
+// from the build information the go command embeds, so that it cannot drift from
+// the binary: the module version ("(devel)" for a build from a checkout without
+// a version, a pseudo-version such as v0.0.0-20261201102300-270ca24f1234 since Go
+// 1.24 stamps one from git), the commit and whether the tree had uncommitted
+// changes ("modified"), and the Go version.
+//
+//	devcluster (devel)
+//	commit 270ca24f1234… (modified)
+//	built with go1.26.0
+func versionText(info *debug.BuildInfo, ok bool) string {
+	if !ok {
+		return "devcluster (devel)\ncommit unknown (no build information in this binary)\n"
+	}
+	settings := map[string]string{}
+	for _, s := range info.Settings {
+		settings[s.Key] = s.Value
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "devcluster %s\n", cmpOr(info.Main.Version, "(devel)"))
+	switch rev := settings["vcs.revision"]; {
+	case rev == "":
+		b.WriteString("commit unknown (built without VCS information: go run, go test, or -buildvcs=false)\n")
+	case settings["vcs.modified"] == "true":
+		fmt.Fprintf(&b, "commit %s (modified: built with uncommitted changes)\n", rev)
+	default:
+		fmt.Fprintf(&b, "commit %s\n", rev)
+	}
+	if t := settings["vcs.time"]; t != "" {
+		fmt.Fprintf(&b, "commit time %s\n", t)
+	}
+	fmt.Fprintf(&b, "built with %s\n", info.GoVersion)
+	return b.String()
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

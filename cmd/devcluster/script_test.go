@@ -125,8 +125,27 @@ func scriptSetup(e *testscript.Env, repo string) error {
 			e.Setenv(k, v)
 		}
 	}
+	// version.txtar runs the go command under testscript's HOME=/no-home: it
+	// gets this machine's build and module caches, offline, and the toolchain
+	// that runs the test; the user's go env file (GOFLAGS) is not read.
+	for k, v := range goEnv() {
+		e.Setenv(k, v)
+	}
 	return nil
 }
+
+// goEnv is the go command's caches, read once: the build cache and the module
+// cache, so that a script's go build compiles nothing it need not and fetches
+// nothing.
+var goEnv = sync.OnceValue(func() map[string]string {
+	out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if err != nil || len(lines) != 3 {
+		return nil
+	}
+	return map[string]string{"GOCACHE": lines[0], "GOMODCACHE": lines[1], "GOPATH": lines[2],
+		"GOPROXY": "off", "GOTOOLCHAIN": "local", "GOFLAGS": ""}
+})
 
 // scriptCondition answers [flask], [django] and [root].
 func scriptCondition(cond string) (bool, error) {
