@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -190,5 +191,36 @@ func TestKeepAliveAllocsWithOnRequest(t *testing.T) {
 	})
 	if allocs > 2 {
 		t.Errorf("got %.2f allocations per proxied request with OnRequest, want at most 2 (path and request id)", allocs)
+	}
+}
+
+// BenchmarkProxyRawOnRequest is BenchmarkProxyRaw with an OnRequest hook that
+// keeps the last request, the cost of per-request accounting.
+func BenchmarkProxyRawOnRequest(b *testing.B) {
+	var mu sync.Mutex
+	var last RequestInfo
+	tp := startProxy(b, Config{OnRequest: func(ri RequestInfo) {
+		mu.Lock()
+		last = ri
+		mu.Unlock()
+	}})
+	for i := 1; i <= 3; i++ {
+		tp.Enable("web."+strconv.Itoa(i), rawBackend(b))
+	}
+	c := newRawClient(b, tp.Addr)
+	for i := 0; i < 10; i++ {
+		c.get()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if n, err := c.get(); err != nil || n != 5 {
+			b.Fatalf("got %d %v, want 5 bytes", n, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if last.Status != 200 {
+		b.Errorf("the hook's last request: got status %d, want 200", last.Status)
 	}
 }

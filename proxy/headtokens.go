@@ -72,6 +72,19 @@ func classify(name []byte) uint8 {
 		case asciiEqualFold(name, "keep-alive"):
 			return hHopByHop
 		}
+	case 12:
+		if asciiEqualFold(name, "x-request-id") {
+			return hRequestID
+		}
+	default:
+		return classifyLong(name)
+	}
+	return hOther
+}
+
+// classifyLong is classify for names of 13 bytes and more.
+func classifyLong(name []byte) uint8 {
+	switch len(name) {
 	case 13:
 		if asciiEqualFold(name, "cache-control") {
 			return hCacheControl
@@ -97,10 +110,6 @@ func classify(name []byte) uint8 {
 			return hTransferEncoding
 		case asciiEqualFold(name, "x-forwarded-proto"):
 			return hForwardedOwn
-		}
-	case 12:
-		if asciiEqualFold(name, "x-request-id") {
-			return hRequestID
 		}
 	case 18:
 		switch {

@@ -169,3 +169,12 @@ func TestLocalHandlerEdges(t *testing.T) {
 		t.Errorf("after a panic: got %d, want 200", resp.StatusCode)
 	}
 }
+
+func TestLocalPrefixMustBeAPath(t *testing.T) {
+	t.Parallel()
+	for _, pre := range []string{"_devcluster/", "/"} {
+		if _, err := New(Config{Local: http.NotFoundHandler(), LocalPrefix: pre}); err == nil || !strings.Contains(err.Error(), "want a path under /") {
+			t.Errorf("LocalPrefix %q: got %v, want an error saying what a prefix must be", pre, err)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 // Package proxy is devcluster's HTTP load balancer: pools of instances per
 // balanced process, HAProxy's balancing strategies, active and passive health
-// checks, retries, sticky sessions, WebSocket tunnels and streaming.
+// checks, retries, sticky sessions, WebSocket tunnels and streaming; HTTP
+// faults put on purpose (fault.go), HAProxy's drain (drain.go), request ids,
+// Server-Timing and a per-request hook for the access log and the dashboard
+// (requestid.go, reqinfo.go), and the proxy's own pages (local.go).
 //
 // Plain HTTP/1.1 requests take a lean forwarding path (fastpath.go) in which each
 // client connection owns its backend connections: no goroutine hand-off and no
@@ -186,6 +189,52 @@ type runState struct {
 
 // New validates cfg. It starts nothing.
 func New(cfg Config) (*Proxy, error) {
+	cfg.setDefaults()
+	if cfg.Local != nil && cfg.LocalPrefix == "" {
+		cfg.LocalPrefix = DefaultLocalPrefix
+	}
+	if pre := cfg.LocalPrefix; pre != "" && (!strings.HasPrefix(pre, "/") || pre == "/") {
+		return nil, fmt.Errorf("proxy: local prefix %q: want a path under / such as /_devcluster/ (requests under it never reach the app)", pre)
+	}
+	if _, err := newSelector(cfg.Strategy, 0); err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	sticky, err := newStickiness(cfg.Sticky, cfg.CookieName)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	retryOn, err := parseRetryOn(cfg.RetryOn)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	p := &Proxy{
+		cfg: cfg,
+		// No TCP keep-alive probes on loopback: they cost four setsockopt calls per
+		// dial, which matters when an instance closes every connection (Flask).
+		dialer: net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: -1},
+		sticky: sticky,
+		byProc: map[string]*pool{},
+		byID:   map[string]*pool{},
+		conns:  map[*clientConn]struct{}{},
+
+		staleAfter: defaultStaleAfter,
+		retryOn:    retryOn,
+		idPrefix:   newIDPrefix(),
+	}
+	p.check = &http.Client{
+		Transport: &http.Transport{
+			Proxy:             nil, // health checks go straight to loopback
+			DialContext:       p.dialer.DialContext,
+			DisableKeepAlives: true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	p.pools.Store(&[]*pool{})
+	return p, nil
+}
+
+// setDefaults gives cfg's zero values their defaults.
+func (cfg *Config) setDefaults() {
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
 	}
@@ -227,47 +276,6 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Local != nil && cfg.LocalPrefix == "" {
-		cfg.LocalPrefix = DefaultLocalPrefix
-	}
-	if cfg.LocalPrefix != "" && !strings.HasPrefix(cfg.LocalPrefix, "/") {
-		return nil, fmt.Errorf("proxy: local prefix %q must start with /, such as /_devcluster/", cfg.LocalPrefix)
-	}
-	if _, err := newSelector(cfg.Strategy, 0); err != nil {
-		return nil, fmt.Errorf("proxy: %w", err)
-	}
-	sticky, err := newStickiness(cfg.Sticky, cfg.CookieName)
-	if err != nil {
-		return nil, fmt.Errorf("proxy: %w", err)
-	}
-	retryOn, err := parseRetryOn(cfg.RetryOn)
-	if err != nil {
-		return nil, fmt.Errorf("proxy: %w", err)
-	}
-	p := &Proxy{
-		cfg: cfg,
-		// No TCP keep-alive probes on loopback: they cost four setsockopt calls per
-		// dial, which matters when an instance closes every connection (Flask).
-		dialer: net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: -1},
-		sticky: sticky,
-		byProc: map[string]*pool{},
-		byID:   map[string]*pool{},
-		conns:  map[*clientConn]struct{}{},
-
-		staleAfter: defaultStaleAfter,
-		retryOn:    retryOn,
-		idPrefix:   newIDPrefix(),
-	}
-	p.check = &http.Client{
-		Transport: &http.Transport{
-			Proxy:             nil, // health checks go straight to loopback
-			DialContext:       p.dialer.DialContext,
-			DisableKeepAlives: true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	p.pools.Store(&[]*pool{})
-	return p, nil
 }
 
 // limitDefault: 0 is def, negative is no limit (0 inside).
