@@ -172,7 +172,12 @@ func (r *faultRegistry) apply(ctx context.Context, af *activeFault) error {
 		err = r.bal.SetFault(id, af.Fault)
 	}
 	if err != nil {
-		return control.WithCode(http.StatusConflict, fmt.Errorf("%s %s: %w", af.Kind, id, err))
+		// The supervisor's errors say "pause web.2: ..." already; the proxy's
+		// name their method ("set drain: ...") but not the fault.
+		if prefix := af.Kind + " " + id + ":"; !strings.HasPrefix(err.Error(), prefix) {
+			err = fmt.Errorf("%s %w", prefix, err)
+		}
+		return control.WithCode(http.StatusConflict, err)
 	}
 	return nil
 }

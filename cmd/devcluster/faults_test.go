@@ -354,7 +354,8 @@ func TestFaultClearOneOrAll(t *testing.T) {
 func TestFaultRefusals(t *testing.T) {
 	t.Parallel()
 	r, ft, _, _ := runRegistry(t, "web.1")
-	ft.fail["setfault"] = errors.New("this build of devcluster has no proxy.SetFault yet")
+	ft.fail["setfault"] = errors.New("set fault: no instance \"web.1\" in the balancer (it is enabled once it is ready)")
+	ft.fail["pause"] = errors.New("pause web.1: it is stopped, so there is no process to pause")
 	tests := []struct {
 		f        control.Fault
 		wantCode int
@@ -362,7 +363,8 @@ func TestFaultRefusals(t *testing.T) {
 	}{
 		{control.Fault{Instance: "web.9", Kind: control.FaultPause}, 404, `unknown instance "web.9" (instances: web.1)`},
 		{control.Fault{Instance: "web.1", Kind: control.FaultDelay}, 400, "delay must be above 0 and at most 1h0m0s, got 0s"},
-		{control.Fault{Instance: "web.1", Kind: control.FaultTimeout}, 409, "timeout web.1: this build of devcluster has no proxy.SetFault yet"},
+		{control.Fault{Instance: "web.1", Kind: control.FaultTimeout}, 409, `timeout web.1: set fault: no instance "web.1" in the balancer (it is enabled once it is ready)`},
+		{control.Fault{Instance: "web.1", Kind: control.FaultPause}, 409, "pause web.1: it is stopped, so there is no process to pause"},
 	}
 	for _, tt := range tests {
 		_, err := r.Set(context.Background(), tt.f)
