@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The demo command of the README: three Flask instances on 5000-5002 behind
-# http://127.0.0.1:8080. Ctrl-C stops everything.
+# http://127.0.0.1:8080. Every argument is passed to devcluster up, so it takes
+# up's flags: scripts/demo.sh --listen 127.0.0.1:28080 --port 6000. Ctrl-C stops
+# everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
@@ -8,5 +10,7 @@ need_go
 need_flask
 mkdir -p bin
 go build -o bin/devcluster ./cmd/devcluster
-echo "devcluster: open http://127.0.0.1:8080 (or: curl -i http://127.0.0.1:8080/) — Ctrl-C to stop" >&2
+# No address here: up's start table names the one the proxy really listens on
+# (its "proxy" row), whatever --listen says.
+echo "devcluster: open the proxy's URL from the table below (or curl -i it) — Ctrl-C to stop" >&2
 exec bin/devcluster up -f Procfile.example -m web=3 "$@"

@@ -113,7 +113,12 @@ func runCheck(e *env, f *manifestFlags, w io.Writer) int {
 // problems"); anything else as one problem.
 func (c *checker) manifest(err error) {
 	var list procfile.ErrorList
-	if !errors.As(err, &list) || len(list) == 0 {
+	var u *usageError
+	switch {
+	case errors.As(err, &u):
+		c.fail("%s", indentLines(err.Error())) // a flag, not the manifest
+		return
+	case !errors.As(err, &list) || len(list) == 0:
 		c.fail("manifest: %s", indentLines(err.Error()))
 		return
 	}

@@ -158,7 +158,7 @@ func (c *cluster) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	printTable(c.cfg.stderr, c.cfg.proj, c.specs)
+	printTable(c.cfg.stderr, c.cfg.proj, c.specs, ln.Addr().String())
 	p := c.parts(ln, ctlLn)
 	p.all.start()
 	var first *actor

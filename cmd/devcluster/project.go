@@ -114,6 +114,11 @@ func loadProject(e *env, f *manifestFlags) (*project, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f.listen != "" {
+		if err := checkListen(f.listen); err != nil {
+			return nil, err
+		}
+	}
 	listen := cmp.Or(f.listen, m.Proxy.Listen, defaults.Listen)
 	strategy := cmp.Or(f.strategy, m.Proxy.Strategy, defaults.Strategy)
 	return &project{
@@ -345,6 +350,22 @@ func (p *project) listenClashError() error {
 
 // manifestName is the manifest's path as the user gave it, for hints.
 func (p *project) manifestName() string { return p.manifest.Path }
+
+// checkListen refuses a --listen that is not HOST:PORT before anything else looks
+// at it: "--listen 28080" (a port alone, as -p takes one) would otherwise be
+// warned about as reachable from other machines and then fail to bind with a
+// hint to stop what holds it, neither of which is the problem. (procfile checks
+// the manifest's proxy.listen the same way, with its line.)
+func checkListen(listen string) error {
+	if _, _, err := net.SplitHostPort(listen); err == nil {
+		return nil
+	}
+	want := "HOST:PORT, e.g. 127.0.0.1:8080"
+	if n, err := strconv.Atoi(listen); err == nil && n > 0 && n <= 65535 {
+		want = fmt.Sprintf("a host as well as the port: 127.0.0.1:%d (or 0.0.0.0:%d to be reachable from other machines)", n, n)
+	}
+	return usage(fmt.Errorf("--listen %s: the address needs %s", listen, want), "devcluster up --listen 127.0.0.1:8080")
+}
 
 // isLoopbackListen reports whether addr binds only to a loopback address.
 func isLoopbackListen(addr string) bool {

@@ -6,29 +6,109 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
 
 // pythonWords are programs whose pyenv shims are worth resolving: a shim is a bash
 // script that runs "pyenv exec", which costs ~0.4 s per start on top of Python's own
-// start-up — three times per rolling reload of three instances.
-var pythonWords = []string{"python", "flask", "gunicorn", "uvicorn", "django-admin", "celery", "manage.py"}
+// start-up — three times per rolling reload of three instances. A word matches
+// when the program's name starts with it (python3, python3.12).
+var pythonWords = []string{"python", "flask", "gunicorn", "uvicorn", "django-admin", "celery"}
 
-// pyenvBinDir returns the directory of the real interpreter behind a pyenv shim, as
-// "pyenv exec" would put first on PATH, when python3 on the PATH of env is such a shim
-// and some command runs Python. It runs the shim once, in dir, so that a
-// .python-version there is honoured. "" means: leave PATH alone.
-func pyenvBinDir(ctx context.Context, dir string, env []string, commands []string) string {
-	usesPython := false
-	for _, c := range commands {
-		for _, w := range pythonWords {
-			if strings.Contains(c, w) {
-				usesPython = true
+// runsPythonFromPath reports whether command runs a Python program found on PATH,
+// where a pyenv shim can be: a program in command position (first, after ;, &&, ||,
+// |, exec, env, nohup or VAR=value, or inside sh -c '…') named like pythonWords,
+// or a manage.py, whose "#!/usr/bin/env python3" looks python3 up on PATH. A
+// program given by its path (/usr/bin/python3, .venv/bin/gunicorn) is no shim, and
+// neither is flask in "/usr/bin/python3 -m flask".
+func runsPythonFromPath(command string) bool {
+	atCommand, afterDashC := true, false
+	for _, t := range shellTokens(command) {
+		if t.quoted && afterDashC && runsPythonFromPath(t.text) {
+			return true
+		}
+		afterDashC = t.text == "-c"
+		switch w := t.text; {
+		case !t.quoted && (w == ";" || w == "&&" || w == "||" || w == "|" || w == "&" || w == "("):
+			atCommand = true
+		case !atCommand:
+		case w == "exec" || w == "env" || w == "nohup" || w == "time" || w == "command" ||
+			strings.HasPrefix(w, "-") || strings.Contains(w, "=") && !strings.HasPrefix(w, "="):
+			// still before the program
+		default:
+			atCommand = false
+			if filepath.Base(w) == "manage.py" {
+				return true
+			}
+			if strings.Contains(w, "/") {
+				continue
+			}
+			for _, p := range pythonWords {
+				if strings.HasPrefix(w, p) {
+					return true
+				}
 			}
 		}
 	}
-	if !usesPython {
+	return false
+}
+
+type shellToken struct {
+	text   string
+	quoted bool // written in quotes: one word whatever it holds
+}
+
+// shellTokens splits a command as sh would for runsPythonFromPath's purpose:
+// words at blanks, quotes grouping, and ;, &, |, ( as tokens of their own.
+func shellTokens(s string) []shellToken {
+	var out []shellToken
+	var cur strings.Builder
+	quoted, inWord := false, false
+	flush := func() {
+		if inWord {
+			out = append(out, shellToken{cur.String(), quoted})
+		}
+		cur.Reset()
+		quoted, inWord = false, false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\'' || c == '"':
+			end := strings.IndexByte(s[i+1:], c)
+			if end < 0 {
+				end = len(s) - i - 1
+			}
+			cur.WriteString(s[i+1 : i+1+end])
+			quoted, inWord = true, true
+			i += end + 1
+		case c == ' ' || c == '\t' || c == '\n':
+			flush()
+		case strings.IndexByte(";&|(", c) >= 0:
+			flush()
+			op := string(c)
+			if i+1 < len(s) && (c == '&' || c == '|') && s[i+1] == c {
+				op += string(c)
+				i++
+			}
+			out = append(out, shellToken{text: op})
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	flush()
+	return out
+}
+
+// pyenvBinDir returns the directory of the real interpreter behind a pyenv shim, as
+// "pyenv exec" would put first on PATH, when python3 on the PATH of env is such a shim
+// and some command runs Python from PATH (runsPythonFromPath). It runs the shim once, in dir, so that a
+// .python-version there is honoured. "" means: leave PATH alone.
+func pyenvBinDir(ctx context.Context, dir string, env []string, commands []string) string {
+	if !slices.ContainsFunc(commands, runsPythonFromPath) {
 		return ""
 	}
 	shim := lookPathIn("python3", envValue(env, "PATH"))

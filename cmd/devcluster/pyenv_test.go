@@ -76,3 +76,34 @@ func TestWithPathFirst(t *testing.T) {
 		t.Errorf("got %q, want PATH added", got)
 	}
 }
+
+// TestRunsPythonFromPath: the pyenv note (and the PATH change) was made for
+// commands that never look python3 up on PATH, such as /usr/bin/python3 app.py,
+// because any mention of "python" or "flask" counted.
+func TestRunsPythonFromPath(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		command string
+		want    bool
+	}{
+		{"python3 app.py", true},
+		{"python3.12 -m flask run --no-reload", true},
+		{"exec gunicorn -b 127.0.0.1:$PORT app:app", true},
+		{"FLASK_DEBUG=1 flask --app app run --no-reload --port $PORT", true},
+		{"cd api && uvicorn main:app --port $PORT", true},
+		{"./manage.py runserver --noreload 127.0.0.1:$PORT", true},
+		{"sh -c 'python3 worker.py'", true},
+		{"env -i PATH=/bin python app.py", true},
+		{"/usr/bin/python3 app.py", false},
+		{"/usr/bin/python3 -m flask --app app run --no-reload", false},
+		{".venv/bin/gunicorn app:app", false},
+		{"exec sleep 10", false},
+		{"./server --name python", false},
+		{"echo flask", false},
+	}
+	for _, tt := range tests {
+		if got := runsPythonFromPath(tt.command); got != tt.want {
+			t.Errorf("runsPythonFromPath(%q): got %v, want %v", tt.command, got, tt.want)
+		}
+	}
+}

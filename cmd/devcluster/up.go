@@ -275,7 +275,9 @@ func describePaths(dir string, paths []string) string {
 	return strings.Join(names, ", ")
 }
 
-func printTable(w io.Writer, proj *project, specs []supervisor.InstanceSpec) {
+// printTable is the start table; listen is the address the proxy's listener is
+// bound to (the port the kernel chose for --listen 127.0.0.1:0), not the one asked for.
+func printTable(w io.Writer, proj *project, specs []supervisor.InstanceSpec, listen string) {
 	fmt.Fprintf(w, "devcluster | %s\n", baseLine(proj))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "devcluster | INSTANCE\tPORT\tURL\tCOMMAND")
@@ -293,7 +295,7 @@ func printTable(w io.Writer, proj *project, specs []supervisor.InstanceSpec) {
 	if len(balanced) == 0 {
 		over = "no process is balanced (set proxy: true on one in devcluster.yaml, or name it web)"
 	}
-	fmt.Fprintf(tw, "devcluster | proxy\t%s\thttp://%s\t%s\n", portOf(proj.listen), proj.listen, over)
+	fmt.Fprintf(tw, "devcluster | proxy\t%s\thttp://%s\t%s\n", portOf(listen), listen, over)
 	tw.Flush()
 }
 
