@@ -14,7 +14,10 @@ import (
 // (programs that wire everything together) are free.
 var importRules = map[string][]string{
 	"scaffold": {"procfile"},
-	"export":   {"procfile"},
+	// export renders the manifest's typed model, nothing of the running cluster.
+	"export": {"procfile"},
+	// dashboard speaks to the cluster through an interface it defines itself.
+	"dashboard": {},
 }
 
 // freePrefixes are the packages that may import anything.
@@ -106,7 +109,13 @@ func TestMayImport(t *testing.T) {
 		{"scaffold", "procfile", true},
 		{"scaffold", "proxy", false},
 		{"export", "procfile", true},
+		{"export", "proxy", false},
+		{"export", "supervisor", false},
+		{"export/haproxy", "procfile", true},
 		{"dashboard", "control", false},
+		{"dashboard", "procfile", false},
+		{"dashboard", "proxy", false},
+		{"dashboard", "internal/termsafe", true},
 		{"dashboard/browsertest", "dashboard", true},
 		{"proxy", "internal/defaults", true},
 		{"newpackage", "proxy", false},
