@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+
+	"github.com/devcluster/devcluster/internal/defaults"
 )
 
 // Limits on what a client may send, as nginx's and HAProxy's defaults: an
@@ -13,8 +15,8 @@ import (
 // app. The sizes are Config's MaxRequestLine (8 KiB, then 414), MaxHeaderBytes
 // (64 KiB, then 431) and MaxHeaderFields (100, then 431).
 const (
-	DefaultMaxRequestLine  = 8 << 10
-	DefaultMaxHeaderFields = 100
+	DefaultMaxRequestLine  = defaults.MaxRequestLine
+	DefaultMaxHeaderFields = defaults.MaxHeaderFields
 )
 
 // headFailed answers a request head that could not be read, and the

@@ -44,15 +44,15 @@ const (
 	DefaultHealthFall      = defaults.HealthFall
 
 	DefaultReadHeaderTimeout = 10 * time.Second
-	DefaultIdleTimeout       = 60 * time.Second // nginx keepalive_timeout 75s, HAProxy timeout http-keep-alive
+	DefaultIdleTimeout       = defaults.IdleTimeout // nginx keepalive_timeout 75s, HAProxy timeout http-keep-alive
 	// DefaultMaxConn caps the client connections served at once, as HAProxy's
 	// maxconn: each may hold a descriptor per instance besides its own, and
 	// Go raises the soft descriptor limit to the hard one at start.
-	DefaultMaxConn            = 4096
-	DefaultMaxHeaderBytes     = 64 << 10 // HAProxy's tune.bufsize 16k, nginx large_client_header_buffers 4×8k
+	DefaultMaxConn            = defaults.MaxConn
+	DefaultMaxHeaderBytes     = defaults.MaxHeaderBytes // HAProxy's tune.bufsize 16k, nginx large_client_header_buffers 4×8k
 	DefaultShutdownTimeout    = 5 * time.Second
-	DefaultBodyTimeout        = 60 * time.Second // nginx client_body_timeout
-	DefaultClientWriteTimeout = 60 * time.Second // HAProxy timeout client, nginx send_timeout
+	DefaultBodyTimeout        = defaults.BodyTimeout        // nginx client_body_timeout
+	DefaultClientWriteTimeout = defaults.ClientWriteTimeout // HAProxy timeout client, nginx send_timeout
 )
 
 // Config configures a Proxy. Zero values take the defaults above.
@@ -107,7 +107,7 @@ type Config struct {
 }
 
 // DefaultLocalPrefix is where Config.Local is served by default.
-const DefaultLocalPrefix = "/_devcluster/"
+const DefaultLocalPrefix = defaults.DashboardPrefix
 
 // HealthConfig is the active health check of a pool's instances.
 type HealthConfig struct {

@@ -54,6 +54,9 @@ func parseRetryOn(values []string) (retryOn, error) {
 	var set retryOn
 	for _, v := range values {
 		if v == "none" {
+			if len(values) > 1 {
+				return 0, fmt.Errorf("retry_on: none cannot be listed with other values (%s); write none alone, or drop it", strings.Join(values, ", "))
+			}
 			continue
 		}
 		found := false

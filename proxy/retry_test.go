@@ -5,12 +5,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/devcluster/devcluster/internal/defaults"
 	"github.com/devcluster/devcluster/internal/tstest"
 )
 
@@ -231,5 +234,34 @@ func TestRetryOnUnknownValue(t *testing.T) {
 	want := `proxy: retry_on: unknown value "timeout" (want conn-failure, empty-response, response-timeout, 503 or none)`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v, want %q", err, want)
+	}
+}
+
+// TestRetryOnNoneAlone: "none" beside other values was skipped silently, where the
+// manifest refuses it; both now say the same.
+func TestRetryOnNoneAlone(t *testing.T) {
+	t.Parallel()
+	if _, err := parseRetryOn([]string{"none", "503"}); err == nil || !strings.Contains(err.Error(), "none cannot be listed with other values") {
+		t.Errorf("got %v, want an error saying none stands alone", err)
+	}
+	if set, err := parseRetryOn([]string{"none"}); err != nil || set != 0 {
+		t.Errorf("got %v, %v; want no retries and no error", set, err)
+	}
+}
+
+// TestRetryOnNamesMatchManifest: the values the proxy knows are the ones procfile
+// accepts (internal/defaults), in the same order.
+func TestRetryOnNamesMatchManifest(t *testing.T) {
+	t.Parallel()
+	var got []string
+	for _, n := range retryOnNames {
+		got = append(got, n.name)
+	}
+	got = append(got, "none")
+	if want := defaults.RetryOnValues(); !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if want := defaults.RetryOn(); len(want) != 1 || want[0] != retryOnNames[0].name {
+		t.Errorf("got default %v, want [%s]", want, retryOnNames[0].name)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/devcluster/devcluster/internal/defaults"
 )
 
 // Hung instances. A development server that is stopped (SIGSTOP, a debugger
@@ -35,7 +37,7 @@ func IsCheckLogLine(line []byte) bool { return bytes.Contains(line, checkPathByt
 var checkPathBytes = []byte(CheckPath)
 
 // DefaultStallTimeout: see the comment above.
-const DefaultStallTimeout = 2 * time.Second
+const DefaultStallTimeout = defaults.StallTimeout
 
 // stallWatch is a backend's record of the response heads it owes. All of it is
 // atomic: the forwarding path updates it for every request.
