@@ -130,7 +130,7 @@ func loadProject(e *env, f *manifestFlags) (*project, error) {
 		baseSource: base.Source,
 		listen:     listen,
 		strategy:   strategy,
-		warnings:   append(warnings, manifestWarnings(m, instances)...),
+		warnings:   append(warnings, m.Warnings...),
 	}, nil
 }
 
@@ -160,32 +160,6 @@ func environPort(e *env) []string {
 		return nil
 	}
 	return []string{"PORT=" + e.getenv("PORT")}
-}
-
-// manifestWarnings names the settings the manifest asks for that this build
-// cannot honour, so that a reload behaves as the user was told rather than as
-// they wrote: the supervisor replaces instances in place (they keep their
-// ports), so reload.max_surge has no spare port to start a replacement on and
-// counts as 0 (see procfile.Reload).
-func manifestWarnings(m *procfile.Manifest, instances []procfile.Instance) []string {
-	count := map[string]int{}
-	for _, in := range instances {
-		count[in.Process.Name]++
-	}
-	var out []string
-	for _, p := range m.Processes {
-		n := count[p.Name]
-		if _, surge := p.Reload.Resolve(n); surge > 0 {
-			unavailable := reloadWave(p, n)
-			where := m.Path
-			if p.Reload.Line > 0 {
-				where = fmt.Sprintf("%s:%d", m.Path, p.Reload.Line)
-			}
-			out = append(out, fmt.Sprintf("%s: %s: reload.max_surge %s is not supported: instances keep their ports, so a reload stops each one before its replacement starts (waves of %d, from max_unavailable)",
-				where, p.Name, p.Reload.MaxSurge, unavailable))
-		}
-	}
-	return out
 }
 
 // reloadWave is how many of a process's n instances a reload restarts at once

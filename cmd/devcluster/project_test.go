@@ -3,8 +3,12 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/devcluster/devcluster/procfile"
 )
 
 // TestSpecsTakeReloadWaveFromManifest: the supervisor rolls in waves of
@@ -22,7 +26,7 @@ func TestSpecsTakeReloadWaveFromManifest(t *testing.T) {
 		{"count", "    reload: {max_unavailable: 3}\n", 3, ""},
 		{"percent of 4", "    reload: {max_unavailable: 50%}\n", 2, ""},
 		{"surge alone", "    reload: {max_unavailable: 0, max_surge: 1}\n", 1,
-			"devcluster.yaml:5: web: reload.max_surge 1 is not supported: instances keep their ports, so a reload stops each one before its replacement starts (waves of 1, from max_unavailable)"},
+			"devcluster.yaml:5: web.reload.max_surge is not supported yet: instances keep their ports, so a replacement cannot start before the old one stops; it is treated as 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,5 +55,55 @@ func TestSpecsTakeReloadWaveFromManifest(t *testing.T) {
 				t.Errorf("got warnings %q, want %q", got, tt.warning)
 			}
 		})
+	}
+}
+
+// TestProxyConfigCopiesEveryManifestSetting: every field of procfile.ProxyConfig
+// that has a proxy.Config field of the same name reaches the proxy with its value,
+// and every other field is named here with where it goes, so a setting added to
+// the manifest cannot be parsed and then silently ignored by up.
+func TestProxyConfigCopiesEveryManifestSetting(t *testing.T) {
+	t.Parallel()
+	elsewhere := map[string]string{
+		"Listen":          "project.listen (flag, manifest, default)",
+		"Strategy":        "project.strategy (flag, manifest, default)",
+		"Sticky":          "the --sticky flag, else the manifest",
+		"Cookie":          "proxy.Config.CookieName",
+		"Retries":         "proxy.Config.Retries, with 0 as -1",
+		"Line":            "errors only",
+		"DashboardPrefix": "the dashboard (cmd's dashboard wiring)",
+		"DashboardOff":    "the dashboard (cmd's dashboard wiring)",
+		"AccessLog":       "the access log (cmd's OnRequest wiring)",
+	}
+	var pc procfile.ProxyConfig
+	v := reflect.ValueOf(&pc).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.Int, reflect.Int64:
+			f.SetInt(int64(100 + i))
+		case reflect.Bool:
+			f.SetBool(true)
+		case reflect.String:
+			f.SetString("/x" + strconv.Itoa(i) + "/")
+		case reflect.Slice:
+			f.Set(reflect.ValueOf([]string{"503"}))
+		}
+	}
+	proj := &project{manifest: &procfile.Manifest{Proxy: pc}, listen: "127.0.0.1:1", strategy: "roundrobin"}
+	got := reflect.ValueOf(proxyConfig(proj, "", nil))
+	for i := range v.NumField() {
+		name := v.Type().Field(i).Name
+		if _, ok := elsewhere[name]; ok {
+			continue
+		}
+		pf := got.FieldByName(name)
+		if !pf.IsValid() {
+			t.Errorf("procfile.ProxyConfig.%s has no proxy.Config field of that name: map it in proxyConfig, or name it in this test", name)
+			continue
+		}
+		if !reflect.DeepEqual(pf.Interface(), v.Field(i).Interface()) {
+			t.Errorf("proxy.Config.%s: got %v, want the manifest's %v", name, pf.Interface(), v.Field(i).Interface())
+		}
 	}
 }

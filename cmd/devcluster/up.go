@@ -158,25 +158,7 @@ func listenError(addr string, err error) error {
 
 func newProxy(proj *project, sticky string, log io.Writer) (*proxy.Proxy, error) {
 	m := proj.manifest
-	if sticky == "" {
-		sticky = m.Proxy.Sticky
-	}
-	cfg := proxy.Config{
-		Listen:          proj.listen,
-		Strategy:        proj.strategy,
-		Sticky:          sticky,
-		CookieName:      m.Proxy.Cookie,
-		ConnectTimeout:  m.Proxy.ConnectTimeout,
-		ResponseTimeout: m.Proxy.ResponseTimeout,
-		Log:             log,
-	}
-	if m.Proxy.Retries != nil {
-		cfg.Retries = *m.Proxy.Retries
-		if cfg.Retries == 0 {
-			cfg.Retries = -1
-		}
-	}
-	px, err := proxy.New(cfg)
+	px, err := proxy.New(proxyConfig(proj, sticky, log))
 	if err != nil {
 		return nil, withHint(err, "fix the proxy settings in "+m.Path+" or the flags")
 	}
@@ -202,6 +184,44 @@ func newProxy(proj *project, sticky string, log io.Writer) (*proxy.Proxy, error)
 		}
 	}
 	return px, nil
+}
+
+// proxyConfig is the proxy's configuration from the manifest's proxy: section and
+// the flags; TestProxyConfigCopiesEveryManifestSetting keeps it complete.
+func proxyConfig(proj *project, sticky string, log io.Writer) proxy.Config {
+	m := proj.manifest
+	if sticky == "" {
+		sticky = m.Proxy.Sticky
+	}
+	// The limits and timeouts are copied as they are: procfile's zero is "not
+	// written" and its Off (-1) "turned off", which is what proxy.Config's zero
+	// (the default) and negative values mean.
+	cfg := proxy.Config{
+		Listen:             proj.listen,
+		Strategy:           proj.strategy,
+		Sticky:             sticky,
+		CookieName:         m.Proxy.Cookie,
+		ConnectTimeout:     m.Proxy.ConnectTimeout,
+		ResponseTimeout:    m.Proxy.ResponseTimeout,
+		RetryOn:            m.Proxy.RetryOn,
+		MaxConn:            m.Proxy.MaxConn,
+		IdleTimeout:        m.Proxy.IdleTimeout,
+		BodyTimeout:        m.Proxy.BodyTimeout,
+		ClientWriteTimeout: m.Proxy.ClientWriteTimeout,
+		StallTimeout:       m.Proxy.StallTimeout,
+		MaxRequestLine:     m.Proxy.MaxRequestLine,
+		MaxHeaderBytes:     m.Proxy.MaxHeaderBytes,
+		MaxHeaderFields:    m.Proxy.MaxHeaderFields,
+		FaultHeaders:       m.Proxy.FaultHeaders,
+		Log:                log,
+	}
+	if m.Proxy.Retries != nil {
+		cfg.Retries = *m.Proxy.Retries
+		if cfg.Retries == 0 {
+			cfg.Retries = -1
+		}
+	}
+	return cfg
 }
 
 // watchedGroup is one watcher and the processes that reload when it reports a batch.
