@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +53,9 @@ func withHint(err error, hint string) error {
 type usageError struct {
 	err     error
 	example string
+	// jsonFlag: a flag of a command that has --json did not parse, so --json on
+	// the command line was never read; run prints the error as JSON itself.
+	jsonFlag bool
 }
 
 func (e *usageError) Error() string { return e.err.Error() }
@@ -112,6 +116,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fmt.Fprintf(stderr, "Error: %s\n", strings.TrimRight(err.Error(), "\n"))
 	var u *usageError
 	if errors.As(err, &u) {
+		if u.jsonFlag && asksForJSON(args) {
+			enc := json.NewEncoder(stdout)
+			enc.SetEscapeHTML(false)
+			enc.Encode(jsonError{Error: err.Error(), Hint: "usage: " + u.example})
+		}
 		fmt.Fprintf(stderr, "Usage: %s\n", u.example)
 		return 2
 	}
@@ -124,6 +133,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return x.code
 	}
 	return 1
+}
+
+// asksForJSON reports whether the command line has --json (before a "--"), for a
+// flag error: flag parsing stops at the bad flag, so --json may not have been read.
+func asksForJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "--json=true", "--json=1":
+			return true
+		}
+	}
+	return false
 }
 
 func newRootCmd(e *env) *cobra.Command {
@@ -159,7 +182,8 @@ their source changes, and balances them behind one HTTP proxy on 127.0.0.1:8080.
 		newVersionCmd(e),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usage(err, exampleOf(c)+"   (devcluster "+c.Name()+" --help lists every flag)")
+		return &usageError{err: err, example: exampleOf(c) + "   (devcluster " + c.Name() + " --help lists every flag)",
+			jsonFlag: c.Flags().Lookup("json") != nil}
 	})
 	for _, c := range root.Commands() {
 		checkedArgs(c)
