@@ -45,7 +45,7 @@ func faultSpecs() []faultSpec {
 			example: "  devcluster fault fail web.2 50% --status 503", value: "PERCENT%", optional: true, status: true, parse: parseFailPercent},
 		{kind: control.FaultReset, use: "reset INSTANCE", short: "Reset client connections to an instance mid-response",
 			example: "  devcluster fault reset web.2 --percent 10", percent: true},
-		{kind: control.FaultTimeout, use: "timeout INSTANCE", short: "Accept requests to an instance and never answer them",
+		{kind: control.FaultTimeout, use: "timeout INSTANCE", short: "Hold requests to an instance unanswered, until the proxy's response timeout (504)",
 			example: "  devcluster fault timeout web.2 --for 30s", percent: true},
 	}
 }
@@ -259,10 +259,15 @@ func newFaultListCmd(e *env) *cobra.Command {
 func newFaultClearCmd(e *env) *cobra.Command {
 	var cf clientFlags
 	cmd := &cobra.Command{
-		Use:               "clear [INSTANCE]",
-		Short:             "End the faults of one instance, or of every instance",
-		Example:           "  devcluster fault clear          # every fault\n  devcluster fault clear web.2",
-		Args:              cobra.MaximumNArgs(1),
+		Use:     "clear [INSTANCE]",
+		Short:   "End the faults of one instance, or of every instance",
+		Example: "  devcluster fault clear          # every fault\n  devcluster fault clear web.2",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return fmt.Errorf("fault clear takes one instance or none (for all), got %q", strings.Join(args, " "))
+			}
+			return nil
+		},
 		ValidArgsFunction: completeFaultInstance(e, &cf, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			instance := ""
