@@ -97,7 +97,7 @@ func runCheck(e *env, f *manifestFlags, w io.Writer) int {
 	}
 	// What up builds before it starts anything, built here too (both start nothing),
 	// so that a setting only they refuse (a --strategy flag) fails check as well.
-	if _, err := newProxy(proj, "", io.Discard); err != nil {
+	if _, err := newProxy(proj, "", io.Discard, nil); err != nil {
 		c.fail("%v", err) // "proxy: …"
 	}
 	if _, err := supervisor.New(supervisor.Config{Specs: specs}); err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/devcluster/devcluster/control"
+	"github.com/devcluster/devcluster/dashboard"
 	"github.com/devcluster/devcluster/internal/signals"
 	"github.com/devcluster/devcluster/procfile"
 	"github.com/devcluster/devcluster/proxy"
@@ -35,6 +36,7 @@ type clusterConfig struct {
 	poll      time.Duration // > 0: poll files at this interval instead of inotify
 	gitignore bool
 	sticky    string // --sticky; "" takes the manifest's
+	accessLog bool   // --access-log; the manifest's proxy.access_log also turns it on
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -52,6 +54,9 @@ type cluster struct {
 	sup      *supervisor.Supervisor
 	specs    []supervisor.InstanceSpec
 	watchers []*watchedGroup
+	obs      *observers
+	faults   *faultRegistry
+	dash     *dashboard.Dashboard // nil until Run has bound the proxy's address, or when off
 	started  time.Time
 
 	stopAsked chan struct{} // closed once a signal or `devcluster down` asks to stop
@@ -81,7 +86,8 @@ func newCluster(cfg clusterConfig) (*cluster, error) {
 		return nil, err
 	}
 	var err error
-	if c.px, err = newProxy(proj, cfg.sticky, c.log); err != nil {
+	c.obs = newObservers(proj, cfg.accessLog, cfg.stdout)
+	if c.px, err = newProxy(proj, cfg.sticky, c.log, c.obs.configure); err != nil {
 		return nil, err
 	}
 	baseEnv := c.baseEnv()
@@ -107,6 +113,7 @@ func newCluster(cfg clusterConfig) (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.faults = newFaultRegistry(liveProcesses{c.sup}, liveBalancer{c.px}, nil, c.log.printf)
 	if cfg.watch {
 		if c.watchers, err = newWatchers(proj, cfg, c.log); err != nil {
 			return nil, err
@@ -208,9 +215,9 @@ func (c *cluster) bind() (proxyLn, controlLn net.Listener, err error) {
 
 // parts are the cluster's actors, named so that stop can take them in order.
 type parts struct {
-	all                                       actors
-	proxy, supervisor, control, signals, keys *actor
-	watchers                                  []*actor // each watcher, then its reloader
+	all                                               actors
+	proxy, supervisor, faults, control, signals, keys *actor
+	watchers                                          []*actor // each watcher, then its reloader
 }
 
 // parts builds the actors; adding one (a dashboard, a fault injector) is an add here
@@ -232,8 +239,13 @@ func (c *cluster) parts(ln, ctlLn net.Listener) *parts {
 			p.all.add("reloader", func() error { c.reloadOnChange(w); return nil }, func() {}))
 	}
 
+	faultsCtx, stopFaults := context.WithCancel(context.Background())
+	p.faults = p.all.add("faults", func() error { return c.faults.Run(faultsCtx) }, stopFaults)
+
 	ctlCtx, stopCtl := context.WithCancel(context.Background())
-	api := &clusterAPI{proj: c.cfg.proj, sup: c.sup, px: c.px, started: c.started, down: c.requestStop, listen: ln.Addr().String(), log: c.log}
+	api := &clusterAPI{proj: c.cfg.proj, sup: c.sup, px: c.px, started: c.started, down: c.requestStop,
+		listen: ln.Addr().String(), log: c.log, faults: c.faults}
+	c.dash = c.obs.startDashboard(api, ln.Addr().String(), c.log)
 	server := control.NewServer(api)
 	p.control = p.all.add("control", func() error { return server.Serve(ctlCtx, ctlLn) }, stopCtl)
 
@@ -260,19 +272,26 @@ func (c *cluster) parts(ln, ctlLn net.Listener) *parts {
 // requests whole and leaves nothing behind:
 //
 //  1. the proxy stops accepting connections and lets in-flight requests finish (the
-//     drain; at most drainWait, cut short by a second Ctrl-C);
-//  2. the supervisor stops the instances: each leaves rotation, gets its stop signal
+//     drain; at most drainWait, cut short by a second Ctrl-C), once the dashboard
+//     has ended its live feeds, which would otherwise hold the drain to its end;
+//  2. the fault registry undoes every fault (a paused instance is resumed, so that
+//     it can stop gracefully) and refuses new ones;
+//  3. the supervisor stops the instances: each leaves rotation, gets its stop signal
 //     as a whole process group, and SIGKILL after its stop_timeout;
-//  3. the watchers stop, after the reloads they started;
-//  4. the control socket closes: a `devcluster down` waiting on it returns now that
+//  4. the watchers stop, after the reloads they started;
+//  5. the control socket closes: a `devcluster down` waiting on it returns now that
 //     every instance has been reaped;
-//  5. the runtime files under .devcluster go (see removeRuntimeFiles).
+//  6. the runtime files under .devcluster go (see removeRuntimeFiles).
 //
 // The signal handler and the r+Enter reader stop last, so that a second Ctrl-C still
-// kills at once during steps 1 to 4.
+// kills at once during steps 1 to 5.
 func (c *cluster) stop(p *parts) {
 	c.requestStop()
+	if c.dash != nil {
+		c.dash.Close()
+	}
 	p.proxy.stopWithin(drainWait, c.killed)
+	p.faults.stop()
 	p.supervisor.stop()
 	c.reloads.closeAndWait()
 	for _, w := range p.watchers {

@@ -32,6 +32,7 @@ type upFlags struct {
 	poll        string
 	noGitignore bool
 	sticky      string
+	accessLog   bool
 }
 
 func addManifestFlags(cmd *cobra.Command, f *manifestFlags) {
@@ -76,6 +77,7 @@ or send SIGHUP, to roll every process onto fresh code.`,
 	cmd.Flags().Lookup("poll").NoOptDefVal = "500ms"
 	cmd.Flags().BoolVar(&f.noGitignore, "no-gitignore", false, "do not honour .gitignore when watching")
 	cmd.Flags().StringVar(&f.sticky, "sticky", "", "sticky sessions: "+strings.Join(defaults.StickyModes(), " or "))
+	cmd.Flags().BoolVar(&f.accessLog, "access-log", false, "print one line per request the proxy served (also proxy.access_log: true)")
 	registerBalancerFlagCompletion(cmd)
 	return cmd
 }
@@ -132,6 +134,7 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 		poll:      poll,
 		gitignore: !f.noGitignore,
 		sticky:    f.sticky,
+		accessLog: f.accessLog,
 		stdin:     e.stdin,
 		stdout:    e.stdout,
 		stderr:    e.stderr,
@@ -156,9 +159,15 @@ func listenError(addr string, err error) error {
 	return fmt.Errorf("proxy cannot listen on %s: %w", addr, err)
 }
 
-func newProxy(proj *project, sticky string, log io.Writer) (*proxy.Proxy, error) {
+// newProxy builds the proxy and its pools; configure, when set, adds what only a
+// running cluster has (the dashboard, the request hook).
+func newProxy(proj *project, sticky string, log io.Writer, configure func(*proxy.Config)) (*proxy.Proxy, error) {
 	m := proj.manifest
-	px, err := proxy.New(proxyConfig(proj, sticky, log))
+	cfg := proxyConfig(proj, sticky, log)
+	if configure != nil {
+		configure(&cfg)
+	}
+	px, err := proxy.New(cfg)
 	if err != nil {
 		return nil, withHint(err, "fix the proxy settings in "+m.Path+" or the flags")
 	}
