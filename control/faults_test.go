@@ -218,3 +218,16 @@ func TestTableListsFaultsUnderneath(t *testing.T) {
 		t.Errorf("got\n%s\nwant the fault under the table", b.String())
 	}
 }
+
+func TestTableShowsPaused(t *testing.T) {
+	t.Parallel()
+	st := Status{PID: 1, Manifest: "Procfile", Instances: []Instance{
+		{ID: "web.1", State: StateReady, PID: 10},
+		{ID: "web.2", State: StateReady, PID: 11, Paused: true},
+	}}
+	var b bytes.Buffer
+	WriteTable(&b, st)
+	if !strings.Contains(b.String(), "\nweb.1     ready   10 ") || !strings.Contains(b.String(), "\nweb.2     paused  11 ") {
+		t.Errorf("got\n%s\nwant web.2 paused, web.1 ready", b.String())
+	}
+}

@@ -23,7 +23,7 @@ func WriteTable(w io.Writer, st Status) error {
 	fmt.Fprintln(tw, "INSTANCE\tSTATE\tPID\tPORT\tBALANCER\tUPTIME\tRESTARTS\tRELOADS\tREQUESTS\tLAST EXIT\tLAST CHECK")
 	for _, in := range st.Instances {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n",
-			in.ID, in.State, dash(in.PID), dash(in.Port), balancerCell(in.Balancer), formatUptime(in.Uptime),
+			in.ID, stateCell(in), dash(in.PID), dash(in.Port), balancerCell(in.Balancer), formatUptime(in.Uptime),
 			in.Restarts, in.Reloads, in.Requests, lastExitCell(in), lastCheckCell(in.Balancer))
 	}
 	if err := tw.Flush(); err != nil {
@@ -38,6 +38,15 @@ func WriteTable(w io.Writer, st Status) error {
 		return err
 	}
 	return WriteFaults(w, st.Faults, time.Now())
+}
+
+// stateCell is the process state, "paused" for a SIGSTOPped one (whose state
+// is still "ready": it holds its port, it just answers nothing).
+func stateCell(in Instance) string {
+	if in.Paused {
+		return "paused"
+	}
+	return in.State
 }
 
 // lastExitCell is the last exit, "planned stop (signal: terminated)" when devcluster

@@ -138,6 +138,10 @@ type Instance struct {
 	// (reload, restart, stop, scale down): its "signal: terminated" is no crash.
 	LastExitPlanned bool `json:"last_exit_planned"`
 	Generation      int  `json:"generation"`
+	// Paused is true while the process is SIGSTOPped (devcluster fault pause):
+	// State stays what it was, since the process still holds its port, and ps
+	// shows "paused" instead.
+	Paused bool `json:"paused"`
 	// Balancer is what the proxy thinks of the instance, which may differ from
 	// State: a process can be "ready" while its health checks fail. nil (null
 	// in JSON) when the proxy does not balance the instance's process.

@@ -49,21 +49,20 @@ func (a *clusterAPI) Status(ctx context.Context) (control.Status, error) {
 	for _, in := range a.sup.Status() {
 		b, balanced := backends[in.ID]
 		st.Instances = append(st.Instances, control.Instance{
-			ID:         in.ID,
-			Process:    in.Process,
-			Index:      in.Index,
-			Port:       in.Port,
-			PID:        in.PID,
-			State:      in.State,
-			Since:      in.Since,
-			Restarts:   in.Restarts,
-			Reloads:    in.Reloads,
-			Requests:   b.Requests,
-			LastExit:   in.LastExit,
-			Generation: in.Generation,
-			Balancer:   balancerView(b, balanced),
-			// control.Instance has no Paused field yet: a paused instance shows
-			// only through its balancer state (SIGSTOP fails its checks).
+			ID:              in.ID,
+			Process:         in.Process,
+			Index:           in.Index,
+			Port:            in.Port,
+			PID:             in.PID,
+			State:           in.State,
+			Since:           in.Since,
+			Restarts:        in.Restarts,
+			Reloads:         in.Reloads,
+			Requests:        b.Requests,
+			LastExit:        in.LastExit,
+			Generation:      in.Generation,
+			Paused:          in.Paused,
+			Balancer:        balancerView(b, balanced),
 			LastExitPlanned: in.LastExitPlanned,
 		})
 	}

@@ -108,8 +108,8 @@ func (d *dashboardCluster) Snapshot(ctx context.Context) (dashboard.Snapshot, er
 		count[st.Process]++
 		in := dashboard.Instance{ID: st.ID, Process: st.Process, State: st.State, PID: st.PID, Port: st.Port,
 			Restarts: st.Restarts, Reloads: st.Reloads, Faults: faults[st.ID]}
-		if paused[st.ID] {
-			in.State = "paused" // the supervisor still calls a SIGSTOPped process ready
+		if st.Paused || paused[st.ID] {
+			in.State = "paused" // its State stays ready: it holds its port
 		}
 		if st.PID > 0 && now.After(st.Since) {
 			in.Uptime = now.Sub(st.Since)

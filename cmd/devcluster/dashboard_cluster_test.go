@@ -247,3 +247,16 @@ func TestDashboardRequestFromProxy(t *testing.T) {
 		}
 	}
 }
+
+func TestDashboardShowsSupervisorPause(t *testing.T) {
+	t.Parallel()
+	d, parts, _, _ := newTestDashboardCluster(t)
+	parts.status[0].Paused = true // paused, say, before a fault registry knew
+	s, err := d.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Instances[0].State; got != "paused" {
+		t.Errorf("got web.1 state %q, want paused", got)
+	}
+}
