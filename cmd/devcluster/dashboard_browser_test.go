@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/devcluster/devcluster/control"
+	"github.com/devcluster/devcluster/dashboard/browsertest"
+)
+
+// TestDashboardWorkshopFlask is issue 12's done-when 1 on a real cluster: three
+// Flask instances behind the proxy, the page in headless Chromium sees them
+// ready, counts 30 requests as 10/10/10, kill clicked on web.2 brings it back
+// with a new pid, a 300 ms delay set on web.3 from the page raises its p50 and
+// not web.1's. The screenshots (counts, killed, delay) go to
+// $DEVCLUSTER_ARTIFACTS when set.
+func TestDashboardWorkshopFlask(t *testing.T) {
+	browsertest.Chromium(t)
+	if !pythonHas("python3", "flask") {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI=true but python3 cannot import flask; .ci/run must install it")
+		}
+		t.Skip("python3 cannot import flask")
+	}
+	app, err := filepath.Abs("../../examples/flask/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest := fmt.Sprintf("processes:\n  web:\n    command: exec python3 -m flask --app %s run --no-reload --port $PORT\n    instances: 3\n", app)
+	const listen = "127.0.0.1:28490"
+	_, _, _, dir := startTestCluster(t, manifest, 28410, listen, nil)
+
+	c, err := control.Dial(control.SocketPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	st, err := c.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Dashboard == "" {
+		t.Fatal("the cluster reports no dashboard URL")
+	}
+	first := true
+	send := func(n int) {
+		if first {
+			first = false
+			appRequestsBefore(t, c)
+		}
+		for range n {
+			resp, err := http.Get("http://" + listen + "/")
+			if err != nil {
+				t.Fatalf("GET through the proxy: %v", err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	browsertest.Workshop{URL: st.Dashboard, Send: send}.Run(t)
+}
+
+// appRequestsBefore fails the test if the page, open and showing every instance
+// ready, has itself made requests to the app: they skew the counts a workshop
+// watches (the browser's /favicon.ico went through the proxy to web.1 until the
+// page named its icon; 11/10/10 instead of 10/10/10).
+func appRequestsBefore(t *testing.T, c *control.Client) {
+	t.Helper()
+	st, err := c.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range st.Instances {
+		if in.Requests != 0 {
+			t.Errorf("%s has served %d requests the test did not send: the dashboard page's own (a /favicon.ico the page does not name?) reached the app", in.ID, in.Requests)
+		}
+	}
+}
