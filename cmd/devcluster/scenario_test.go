@@ -359,7 +359,7 @@ var (
 )
 
 // scriptCommands lists the commands of a scenario script as a reader would type them:
-// "exec" and "!" dropped, the --listen the script adds to check and up removed, its proxy
+// "exec", "!" and "?" dropped, the --listen the script adds to check and up removed, its proxy
 // port written 8080 and $INSTANCE (the instance a page named) any instance.
 func scriptCommands(script string) []*regexp.Regexp {
 	var out []*regexp.Regexp
@@ -367,7 +367,8 @@ func scriptCommands(script string) []*regexp.Regexp {
 		if strings.HasPrefix(line, "-- ") {
 			break
 		}
-		line = strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(line), "! "), "exec ")
+		line = strings.TrimSpace(line)
+		line = strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(line, "! "), "? "), "exec ")
 		line = scriptBg.ReplaceAllString(scriptListen.ReplaceAllString(line, ""), "")
 		line = scriptURL.ReplaceAllString(line, "127.0.0.1:8080")
 		re := strings.ReplaceAll(regexp.QuoteMeta(line), `\$INSTANCE`, `web\.[0-9]+`)
