@@ -42,12 +42,16 @@ need_flask() {
 	}
 }
 
-# need_test_tools: Django and gunicorn (for /usr/bin/python3), HAProxy, nginx and wrk
-# for the tests and benchmarks that compare devcluster with them or run real servers.
+# need_test_tools: Django, gunicorn and redis (for /usr/bin/python3), redis-server,
+# HAProxy, nginx and wrk for the tests and benchmarks that compare devcluster with them or
+# run real servers.
 need_test_tools() {
 	local missing=()
 	{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import django' >/dev/null 2>&1; } || missing+=(python3-django)
 	{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import flask' >/dev/null 2>&1; } || missing+=(python3-flask)
+	# the workshop scenarios' real Redis (examples/scenarios, issue 13)
+	{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import redis' >/dev/null 2>&1; } || missing+=(python3-redis)
+	command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 	command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 	command -v wrk >/dev/null 2>&1 || missing+=(wrk)

@@ -109,6 +109,7 @@ func TestScripts(t *testing.T) {
 			"cookie":       cmdScenarioCookie,
 			"p99below":     cmdScenarioP99Below,
 			"waitrestarts": cmdScenarioWaitRestarts,
+			"needredis":    cmdScenarioNeedRedis,
 		},
 	})
 }
