@@ -34,6 +34,7 @@ func (c *clientConn) forward(b *backend, fr *fwdReq) outcome {
 		// Passive check: a refused connection takes the instance down at once; a
 		// connect timeout counts as one failed check.
 		b.pool.report(b, false, detail, !isTimeout(err))
+		b.connFail.Add(1)
 		fr.errClass = ErrorConnect
 		return outcome{retry: c.mayRetry(failConnect, false, fr), keep: true, err: &proxyError{status: http.StatusBadGateway, b: b, msg: detail}, why: connectWhy(err)}
 	}

@@ -72,6 +72,7 @@ type backend struct {
 	connects atomic.Uint64
 	redials  atomic.Uint64
 	retries  atomic.Uint64 // requests that failed here and were sent elsewhere
+	connFail atomic.Uint64 // request attempts whose connect to the instance failed (BackendStats.ConnectFailures)
 	stall    stallWatch
 
 	// Guarded by pool.mu.

@@ -27,6 +27,12 @@ type BackendStats struct {
 	Weight    int
 	Faults    []Fault // its HTTP faults (SetFault), in the order they apply
 
+	// ConnectFailures counts request attempts that could not connect to the
+	// instance (refused, timed out), retried or not: the dashboard's connect
+	// errors, which Failures (checks included) and Retries (only the retried)
+	// do not give.
+	ConnectFailures uint64
+
 	// The last active health check; LastCheck zero: none yet.
 	LastCheck         time.Time
 	LastCheckOK       bool
@@ -48,7 +54,7 @@ func (p *Proxy) Stats() []BackendStats {
 				LastError: b.lastErr,
 				BytesIn:   b.bytesIn.Load(), BytesOut: b.bytesOut.Load(),
 				Connects: b.connects.Load(), Redials: b.redials.Load(),
-				Retries: b.retries.Load(), Faults: faults[b.id],
+				Retries: b.retries.Load(), ConnectFailures: b.connFail.Load(), Faults: faults[b.id],
 				Weight:    int(b.weight.Load()),
 				LastCheck: b.lastCheck.at, LastCheckOK: b.lastCheck.ok,
 				LastCheckResult: b.lastCheck.result, LastCheckDuration: b.lastCheck.took,
