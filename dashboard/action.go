@@ -16,18 +16,20 @@ const (
 	ActRestart     ActionKind = "restart" // Target: instance or process
 	ActStop        ActionKind = "stop"
 	ActStart       ActionKind = "start"
-	ActKill        ActionKind = "kill"   // SIGKILL; the restart policy brings it back
-	ActPause       ActionKind = "pause"  // SIGSTOP of the process group
-	ActResume      ActionKind = "resume" // SIGCONT
-	ActDrain       ActionKind = "drain"  // balancer: no new requests
-	ActReady       ActionKind = "ready"  // balancer: back in rotation
-	ActMaint       ActionKind = "maint"  // balancer: out of rotation, not checked
-	ActDelay       ActionKind = "delay"  // Duration, Jitter, Percent
-	ActFail        ActionKind = "fail"   // Percent, Status
-	ActWeight      ActionKind = "weight" // Weight
-	ActScale       ActionKind = "scale"  // Target: process; N
-	ActReload      ActionKind = "reload" // Target: process or instance
-	ActClearFaults ActionKind = "clear"  // Target: instance, or "" for every instance
+	ActKill        ActionKind = "kill"    // SIGKILL; the restart policy brings it back
+	ActPause       ActionKind = "pause"   // SIGSTOP of the process group
+	ActResume      ActionKind = "resume"  // SIGCONT
+	ActDrain       ActionKind = "drain"   // balancer: no new requests
+	ActReady       ActionKind = "ready"   // balancer: back in rotation
+	ActMaint       ActionKind = "maint"   // balancer: out of rotation, not checked
+	ActDelay       ActionKind = "delay"   // Duration, Jitter, Percent
+	ActFail        ActionKind = "fail"    // Percent, Status
+	ActReset       ActionKind = "reset"   // Percent: the client connection is reset mid-response
+	ActTimeout     ActionKind = "timeout" // Percent: accepted and never answered (the proxy answers 504)
+	ActWeight      ActionKind = "weight"  // Weight
+	ActScale       ActionKind = "scale"   // Target: process; N
+	ActReload      ActionKind = "reload"  // Target: process or instance
+	ActClearFaults ActionKind = "clear"   // Target: instance, or "" for every instance
 )
 
 // Action is what a button on the page asks the cluster to do. In JSON,
@@ -37,7 +39,7 @@ type Action struct {
 	Target   string        `json:"target"`  // "web.2", or "web" for scale/reload/restart
 	Duration time.Duration `json:"-"`       // delay: added latency
 	Jitter   time.Duration `json:"-"`       // delay: ± this much, uniformly
-	Percent  float64       `json:"percent"` // delay, fail: share of requests hit (0 < p <= 100)
+	Percent  float64       `json:"percent"` // delay, fail, reset, timeout: share of requests hit (0 < p <= 100)
 	Status   int           `json:"status"`  // fail: the status the proxy answers with
 	Weight   int           `json:"weight"`  // weight: 0..256
 	N        int           `json:"n"`       // scale: instance count
@@ -55,12 +57,22 @@ const (
 var kinds = map[ActionKind]bool{
 	ActRestart: true, ActStop: true, ActStart: true, ActKill: true, ActPause: true,
 	ActResume: true, ActDrain: true, ActReady: true, ActMaint: true, ActDelay: true,
-	ActFail: true, ActWeight: true, ActScale: true, ActReload: true, ActClearFaults: true,
+	ActFail: true, ActReset: true, ActTimeout: true, ActWeight: true, ActScale: true, ActReload: true, ActClearFaults: true,
 }
 
 // TargetsProcess reports whether the action's Target may be a process name.
 func (a Action) TargetsProcess() bool {
 	return a.Kind == ActScale || a.Kind == ActReload || a.Kind == ActRestart
+}
+
+// hasPercent reports whether the action is an HTTP fault, which hits a share
+// of the requests (Percent), as the proxy's faults do.
+func (a Action) hasPercent() bool {
+	switch a.Kind {
+	case ActDelay, ActFail, ActReset, ActTimeout:
+		return true
+	}
+	return false
 }
 
 // Validate checks the action's shape (not whether its target exists), with a
@@ -95,7 +107,7 @@ func (a Action) Validate() error {
 			add("instance count must be between 0 and %d, got %d", MaxScale, a.N)
 		}
 	}
-	if a.Kind == ActDelay || a.Kind == ActFail {
+	if a.hasPercent() {
 		if !(a.Percent > 0 && a.Percent <= 100) {
 			add("percent must be above 0 and at most 100, got %g", a.Percent)
 		}
@@ -112,7 +124,7 @@ func (a Action) Validate() error {
 func kindList() string {
 	var names []string
 	for _, k := range []ActionKind{ActRestart, ActStop, ActStart, ActKill, ActPause, ActResume,
-		ActDrain, ActReady, ActMaint, ActDelay, ActFail, ActWeight, ActScale, ActReload, ActClearFaults} {
+		ActDrain, ActReady, ActMaint, ActDelay, ActFail, ActReset, ActTimeout, ActWeight, ActScale, ActReload, ActClearFaults} {
 		names = append(names, string(k))
 	}
 	return strings.Join(names, ", ")
@@ -124,7 +136,7 @@ type actionJSON struct {
 	Target     string     `json:"target"`
 	DurationMS float64    `json:"duration_ms"`
 	JitterMS   float64    `json:"jitter_ms"`
-	Percent    *float64   `json:"percent"` // absent: 100 for delay and fail
+	Percent    *float64   `json:"percent"` // absent: 100 for the HTTP faults (delay, fail, reset, timeout)
 	Status     int        `json:"status"`
 	Weight     int        `json:"weight"`
 	N          int        `json:"n"`
@@ -138,7 +150,7 @@ func (j actionJSON) action() Action {
 	switch {
 	case j.Percent != nil:
 		a.Percent = *j.Percent
-	case a.Kind == ActDelay || a.Kind == ActFail:
+	case a.hasPercent():
 		a.Percent = 100 // every request, as the CLI without --percent
 	}
 	if a.Kind == ActFail && a.Status == 0 {

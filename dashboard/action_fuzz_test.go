@@ -12,6 +12,8 @@ func FuzzActionJSON(f *testing.F) {
 		`{"kind":"delay","target":"web.3","duration_ms":300,"jitter_ms":50,"percent":25}`,
 		`{"kind":"fail","target":"web.1","percent":50,"status":503,"for_ms":2000}`,
 		`{"kind":"scale","target":"web","n":5}`,
+		`{"kind":"reset","target":"web.2","percent":25}`,
+		`{"kind":"timeout","target":"web.2","percent":0}`,
 		`{"kind":"clear","target":""}`,
 		`{"kind":"delay","target":"web.1","duration_ms":1e300}`,
 		`{"kind":"weight","target":"web.1","weight":-1}`,
@@ -36,7 +38,7 @@ func FuzzActionJSON(f *testing.F) {
 		if a.Kind == ActDelay && (a.Duration <= 0 || a.Duration > MaxDelay || a.Jitter < 0 || a.Jitter > a.Duration) {
 			t.Fatalf("accepted delay %v ± %v", a.Duration, a.Jitter)
 		}
-		if (a.Kind == ActDelay || a.Kind == ActFail) && !(a.Percent > 0 && a.Percent <= 100) {
+		if (a.Kind == ActDelay || a.Kind == ActFail || a.Kind == ActReset || a.Kind == ActTimeout) && !(a.Percent > 0 && a.Percent <= 100) {
 			t.Fatalf("accepted percent %v", a.Percent)
 		}
 		if a.Kind == ActWeight && (a.Weight < 0 || a.Weight > MaxWeight) ||

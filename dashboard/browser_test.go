@@ -52,3 +52,22 @@ func hasAction(c *fakeCluster, want Action) bool {
 	}
 	return false
 }
+
+// TestBrowserSetsResetAndTimeout: the page's reset and timeout controls send
+// those faults, with the percent typed beside each button (100 unless changed).
+func TestBrowserSetsResetAndTimeout(t *testing.T) {
+	browsertest.Chromium(t)
+	s := serve(t, 3)
+	p := browsertest.Open(t, s.d.URL())
+	p.WaitCell("web.1", "state", "web.1 shown", 30*time.Second, func(s string) bool { return s == "ready" })
+	p.SetValue(browsertest.Field("reset_percent", "web.1"), "25")
+	p.Click(browsertest.Button("reset", "web.1"))
+	p.WaitText("#message", "the page to say the reset was set", 30*time.Second, func(s string) bool { return s == "reset web.1: done" })
+	p.Click(browsertest.Button("timeout", "web.2"))
+	p.WaitText("#message", "the page to say the timeout was set", 30*time.Second, func(s string) bool { return s == "timeout web.2: done" })
+	for _, want := range []Action{{Kind: ActReset, Target: "web.1", Percent: 25}, {Kind: ActTimeout, Target: "web.2", Percent: 100}} {
+		if !hasAction(s.c, want) {
+			t.Errorf("the cluster never got %+v; got %+v", want, s.c.acted())
+		}
+	}
+}

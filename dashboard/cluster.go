@@ -67,7 +67,7 @@ type Instance struct {
 	Reloads  int           `json:"reloads"`
 	Health   Health        `json:"health"`
 	Active   int64         `json:"active"`         // requests in flight
-	Connect  uint64        `json:"connect_errors"` // failed connection attempts (each retried request counts one)
+	Connect  uint64        `json:"connect_errors"` // request attempts that could not connect to it, retried elsewhere or not
 	Retries  uint64        `json:"retries"`        // requests retried away from this instance
 	Weight   int           `json:"weight"`
 	Faults   []Fault       `json:"faults"` // active faults, none: empty

@@ -13,7 +13,7 @@ import (
 // recent-requests table holds them), so pass strings the proxy will not reuse.
 type Request struct {
 	End      time.Time     // when the response ended; zero: Record uses time.Now
-	Instance string        // who answered, "web.2"; "" when the proxy answered itself (no instance, a fail fault)
+	Instance string        // who answered, "web.2"; for a fail fault's answer the faulted instance (it counts as its 5xx); "" when none was chosen
 	Method   string        // "GET"
 	Path     string        // path and query as the client sent them
 	Status   int           // as sent to the client; 0 when none was (reset)

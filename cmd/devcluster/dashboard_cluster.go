@@ -115,7 +115,7 @@ func (d *dashboardCluster) Snapshot(ctx context.Context) (dashboard.Snapshot, er
 			in.Uptime = now.Sub(st.Since)
 		}
 		if b, ok := stats[st.ID]; ok {
-			in.Balancer, in.Active, in.Weight, in.Retries = b.State, b.Active, b.Weight, b.Retries
+			in.Balancer, in.Active, in.Weight, in.Retries, in.Connect = b.State, b.Active, b.Weight, b.Retries, b.ConnectFailures
 			in.Health = dashboard.Health{Time: b.LastCheck, OK: b.LastCheckOK, Result: b.LastCheckResult, Duration: b.LastCheckDuration}
 		}
 		if in.Faults == nil {
@@ -151,7 +151,7 @@ func (d *dashboardCluster) Act(ctx context.Context, a dashboard.Action) error {
 		_, err := d.faults.Clear(a.Target)
 		return err
 	case dashboard.ActKill, dashboard.ActPause, dashboard.ActResume, dashboard.ActDrain, dashboard.ActReady,
-		dashboard.ActMaint, dashboard.ActDelay, dashboard.ActFail, dashboard.ActWeight:
+		dashboard.ActMaint, dashboard.ActDelay, dashboard.ActFail, dashboard.ActReset, dashboard.ActTimeout, dashboard.ActWeight:
 		_, err := d.faults.Set(ctx, control.Fault{Instance: a.Target, Kind: string(a.Kind), Delay: a.Duration,
 			Jitter: a.Jitter, Percent: a.Percent, Status: a.Status, Weight: a.Weight, For: a.For})
 		return err

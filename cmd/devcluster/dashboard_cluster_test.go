@@ -76,7 +76,7 @@ func newTestDashboardCluster(t *testing.T) (*dashboardCluster, *fakeDashboardPar
 			{ID: "worker.1", Process: "worker", Index: 1, State: "stopped", Since: t0},
 		},
 		stats: []proxy.BackendStats{
-			{ID: "web.1", Process: "web", State: "up", Active: 2, Weight: 1, Retries: 7, LastCheck: t0, LastCheckOK: true, LastCheckResult: "HTTP 200", LastCheckDuration: 3 * time.Millisecond},
+			{ID: "web.1", Process: "web", State: "up", Active: 2, Weight: 1, Retries: 7, ConnectFailures: 9, LastCheck: t0, LastCheckOK: true, LastCheckResult: "HTTP 200", LastCheckDuration: 3 * time.Millisecond},
 			{ID: "web.2", Process: "web", State: "maint", Weight: 4},
 		},
 	}
@@ -117,6 +117,9 @@ func TestDashboardSnapshot(t *testing.T) {
 		w1.Health.Duration != 3*time.Millisecond || len(w1.Faults) != 0 || w1.Faults == nil {
 		t.Errorf("got web.1 %+v, want the supervisor's and the proxy's view joined, faults []", w1)
 	}
+	if w1.Connect != 9 {
+		t.Errorf("got web.1 connect errors %d, want the proxy's ConnectFailures, 9", w1.Connect)
+	}
 	if w2.State != "paused" || w2.Balancer != "maint" || w2.Weight != 4 {
 		t.Errorf("got web.2 state %q balancer %q weight %d, want paused, maint, 4", w2.State, w2.Balancer, w2.Weight)
 	}
@@ -152,6 +155,8 @@ func TestDashboardActions(t *testing.T) {
 		{dashboard.Action{Kind: dashboard.ActDelay, Target: "web.2", Duration: 300 * ms, Jitter: 50 * ms, Percent: 100},
 			nil, []string{"setfault web.2 delay 300ms ±50ms"}},
 		{dashboard.Action{Kind: dashboard.ActFail, Target: "web.2", Percent: 50, Status: 503}, nil, []string{"setfault web.2 fail 50% → 503"}},
+		{dashboard.Action{Kind: dashboard.ActReset, Target: "web.2", Percent: 25}, nil, []string{"setfault web.2 reset on 25%"}},
+		{dashboard.Action{Kind: dashboard.ActTimeout, Target: "web.2", Percent: 100}, nil, []string{"setfault web.2 timeout"}},
 		{dashboard.Action{Kind: dashboard.ActWeight, Target: "web.2", Weight: 3}, nil, []string{"weight web.2 3"}},
 	}
 	for _, tt := range tests {
@@ -258,5 +263,24 @@ func TestDashboardShowsSupervisorPause(t *testing.T) {
 	}
 	if got := s.Instances[0].State; got != "paused" {
 		t.Errorf("got web.1 state %q, want paused", got)
+	}
+}
+
+// TestFailFaultCountsAsInstance5xx: the proxy's answer for a fail fault names
+// the faulted instance (proxy.RequestInfo.Instance, see proxy's
+// TestFailFaultHitsItsShare), and the dashboard counts it as that instance's 5xx, not
+// the proxy's: the row of the instance being failed shows its failures.
+func TestFailFaultCountsAsInstance5xx(t *testing.T) {
+	t.Parallel()
+	rec := dashboard.NewRecorder(dashboard.RecorderConfig{})
+	for range 3 {
+		rec.Record(dashboardRequest(proxy.RequestInfo{Instance: "web.2", Process: "web", Method: "GET", Path: "/", Status: 503,
+			Duration: time.Millisecond, Decision: "fault: fail 503"}))
+	}
+	if got := rec.Traffic("web.2"); got.Total != 3 || got.Classes[5] != 3 {
+		t.Errorf("web.2 traffic: got total %d, 5xx %d; want 3 and 3", got.Total, got.Classes[5])
+	}
+	if got := rec.Traffic(""); got.Total != 0 {
+		t.Errorf("the proxy's own row counted %d requests, want 0: a fail fault's answer is the instance's", got.Total)
 	}
 }

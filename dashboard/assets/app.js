@@ -134,6 +134,12 @@ function renderActions(st) {
       numberInput("fail_percent", i.id, 50, "percent of requests"), numberInput("fail_status", i.id, 503, "status"),
       actionButton("fail", i.id, "set fail", () => ({ percent: fieldValue("fail_percent", i.id), status: fieldValue("fail_status", i.id) }))),
     el("span", { class: "group" },
+      numberInput("reset_percent", i.id, 100, "percent of requests reset"),
+      actionButton("reset", i.id, "set reset", () => ({ percent: fieldValue("reset_percent", i.id) }), "danger")),
+    el("span", { class: "group" },
+      numberInput("timeout_percent", i.id, 100, "percent of requests never answered"),
+      actionButton("timeout", i.id, "set timeout", () => ({ percent: fieldValue("timeout_percent", i.id) }), "danger")),
+    el("span", { class: "group" },
       numberInput("weight", i.id, i.weight, "weight"),
       actionButton("weight", i.id, "set weight", () => ({ weight: fieldValue("weight", i.id) }))),
     actionButton("clear", i.id, "clear faults")));

@@ -163,7 +163,8 @@ func Button(kind, target string) string {
 }
 
 // Field is the selector of an action's input for target (delay_ms,
-// jitter_ms, delay_percent, fail_percent, fail_status, weight).
+// jitter_ms, delay_percent, fail_percent, fail_status, reset_percent,
+// timeout_percent, weight).
 func Field(field, target string) string {
 	return fmt.Sprintf(`input[data-field=%q][data-target=%q]`, field, target)
 }
