@@ -449,3 +449,39 @@ func cmdScenarioNeedRedis(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("CI=true but %s is missing; .ci/run must install it", strings.Join(missing, " and "))
 	}
 }
+
+// TestScenarioPortsAreTheirOwn: the ports a scenario script binds (its manifests' and
+// its --listen, all in 21000-26999) appear in no other script, since scripts run in
+// parallel; two scripts added at the same time took 23000 and 23500 once.
+func TestScenarioPortsAreTheirOwn(t *testing.T) {
+	t.Parallel()
+	scripts, err := filepath.Glob("testdata/script/*.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	number := regexp.MustCompile(`\b2[1-6][0-9]{3}\b`)
+	owner := map[string]string{} // port → scenario script
+	others := map[string][]string{}
+	for _, path := range scripts {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(path)
+		for _, port := range number.FindAllString(string(data), -1) {
+			if strings.HasPrefix(name, "scenario_") {
+				if o, ok := owner[port]; ok && o != name {
+					t.Errorf("port %s is in both %s and %s", port, o, name)
+				}
+				owner[port] = name
+			} else {
+				others[port] = append(others[port], name)
+			}
+		}
+	}
+	for port, name := range owner {
+		if len(others[port]) > 0 {
+			t.Errorf("port %s of %s is also in %s", port, name, strings.Join(others[port], ", "))
+		}
+	}
+}
