@@ -24,6 +24,7 @@ import (
 //	POST /v1/start   {"ids": [...]}       → {}
 //	POST /v1/scale   {"process": "web", "n": 5} → {}
 //	GET  /v1/logs?ids=web.1,web.2&n=50&follow=1 → NDJSON, one LogLine a line
+//	GET  /v1/access                       → NDJSON, one Request a line, followed (access.go)
 //	POST /v1/down                         → 202 {}
 //	POST /v1/fault   Fault                → {"fault": Fault or null}
 //	GET  /v1/faults                       → {"faults": [Fault...]}
@@ -140,6 +141,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"/v1/scale":   {http.MethodPost, s.scale},
 		"/v1/logs":    {http.MethodGet, s.logs},
 		"/v1/down":    {http.MethodPost, s.down},
+		"/v1/access":  {http.MethodGet, s.access},
 		// faults.go
 		"/v1/fault":        {http.MethodPost, s.setFault},
 		"/v1/faults":       {http.MethodGet, s.listFaults},
@@ -359,7 +361,10 @@ func (ls *logStream) begin() {
 	}
 }
 
-func (ls *logStream) out(l LogLine) error {
+func (ls *logStream) out(l LogLine) error { return ls.write(logFrame{LogLine: l}) }
+
+// write sends one line of the stream: a logFrame, or a Request of the access log.
+func (ls *logStream) write(v any) error {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	switch {
@@ -369,7 +374,7 @@ func (ls *logStream) out(l LogLine) error {
 		return ls.writeErr
 	}
 	ls.begin()
-	err := ls.enc.Encode(logFrame{LogLine: l})
+	err := ls.enc.Encode(v)
 	if err == nil && ls.follow {
 		// A follower wants each line now; without follow the response
 		// buffer is flushed at the end.
