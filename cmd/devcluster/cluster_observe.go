@@ -2,11 +2,19 @@ package main
 
 import (
 	"cmp"
+	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"weak"
 
+	"github.com/fatih/color"
+
+	"github.com/devcluster/devcluster/control"
 	"github.com/devcluster/devcluster/dashboard"
 	"github.com/devcluster/devcluster/internal/defaults"
 	"github.com/devcluster/devcluster/proxy"
@@ -23,6 +31,10 @@ type observers struct {
 	page      lateHandler
 	accessLog bool
 	out       io.Writer // the access log's lines, beside the instances' output
+	// colorOf is the supervisor's colour of an instance (nil: plain), set once
+	// the supervisor exists; the proxy may report requests before.
+	colorOf   atomic.Pointer[func(string) *color.Color]
+	followers accessHub // `devcluster logs --access`
 }
 
 // newObservers decides from the manifest and the flags what is observed.
@@ -55,8 +67,25 @@ func (o *observers) onRequest(ri proxy.RequestInfo) {
 		o.rec.Record(dashboardRequest(ri))
 	}
 	if o.accessLog {
-		io.WriteString(o.out, accessLine(ri))
+		io.WriteString(o.out, o.colored(ri.Instance, accessLine(ri)))
 	}
+	o.followers.publish(ri)
+}
+
+// colored paints line (ending in a newline) in instance's colour as the
+// supervisor paints its "web.2 |" lines: the colour only repeats the instance
+// named in the line, and the supervisor has decided it for this very writer
+// (NO_COLOR, FORCE_COLOR, a terminal or not).
+func (o *observers) colored(instance, line string) string {
+	f := o.colorOf.Load()
+	if f == nil || instance == "" {
+		return line
+	}
+	c := (*f)(instance)
+	if c == nil {
+		return line
+	}
+	return c.Sprint(strings.TrimSuffix(line, "\n")) + "\n"
 }
 
 // accessLine is one access-log line as the instances' lines look in up's output,
@@ -72,7 +101,14 @@ func accessLine(ri proxy.RequestInfo) string {
 
 // startDashboard builds the dashboard on the bound address and plugs it in; a
 // dashboard that cannot be built is reported and the cluster runs without it.
+// It is also where the observers meet the running cluster: the supervisor's
+// colours for the access log, and api's AccessLog for `logs --access`.
 func (o *observers) startDashboard(api *clusterAPI, addr string, log *logWriter) *dashboard.Dashboard {
+	if api.sup != nil {
+		colorOf := api.sup.ColorOf
+		o.colorOf.Store(&colorOf)
+	}
+	registerObservers(api, o)
 	if o.rec == nil {
 		return nil
 	}
@@ -98,4 +134,122 @@ func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Error(w, "the devcluster dashboard is not running", http.StatusServiceUnavailable)
+}
+
+// accessFollowBuffer is how many requests a `logs --access` follower may lag
+// behind before requests are dropped for it: the proxy never waits for one.
+const accessFollowBuffer = 256
+
+// accessHub hands each request to the `logs --access` followers. With none
+// (the usual case) publish is one atomic load.
+type accessHub struct {
+	n    atomic.Int32
+	mu   sync.Mutex
+	subs map[*accessSub]struct{}
+}
+
+type accessSub struct {
+	ch      chan proxy.RequestInfo
+	dropped int // guarded by accessHub.mu
+}
+
+func (h *accessHub) publish(ri proxy.RequestInfo) {
+	if h.n.Load() == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		if s.dropped > 0 {
+			marker := proxy.RequestInfo{Time: ri.Time, Method: "-", Path: "-",
+				Decision: fmt.Sprintf("[devcluster: %d requests dropped, reader too slow]", s.dropped)}
+			select {
+			case s.ch <- marker:
+				s.dropped = 0
+			default:
+				s.dropped++
+				continue
+			}
+		}
+		select {
+		case s.ch <- ri:
+		default:
+			s.dropped++
+		}
+	}
+}
+
+// follow calls out with every request from now on, until ctx is done or out fails.
+func (h *accessHub) follow(ctx context.Context, out func(proxy.RequestInfo) error) error {
+	s := &accessSub{ch: make(chan proxy.RequestInfo, accessFollowBuffer)}
+	h.mu.Lock()
+	if h.subs == nil {
+		h.subs = make(map[*accessSub]struct{})
+	}
+	h.subs[s] = struct{}{}
+	h.n.Add(1)
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.subs, s)
+		h.n.Add(-1)
+		h.mu.Unlock()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ri := <-s.ch:
+			if err := out(ri); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// accessFollow serves control's GET /v1/access. The proxy reports requests
+// only when a hook was set at start (see configure): with dashboard: false
+// and no access log there is none, and the follower is told how to get one.
+func (o *observers) accessFollow(ctx context.Context, out func(control.Request) error) error {
+	if o.rec == nil && !o.accessLog {
+		return control.Errorf(http.StatusConflict, "access log: this cluster does not record requests (dashboard: false in the manifest, no access log); "+
+			"restart it with devcluster up --access-log, or remove dashboard: false")
+	}
+	return o.followers.follow(ctx, func(ri proxy.RequestInfo) error { return out(controlRequest(ri)) })
+}
+
+func controlRequest(ri proxy.RequestInfo) control.Request {
+	return control.Request{Time: ri.Time, Instance: ri.Instance, Process: ri.Process, Method: ri.Method, Path: ri.Path,
+		Status: ri.Status, Duration: ri.Duration, Upstream: ri.Upstream, RequestID: ri.RequestID, Decision: ri.Decision,
+		ErrorClass: ri.ErrorClass, BytesIn: ri.BytesIn, BytesOut: ri.BytesOut, Retries: ri.Retries}
+}
+
+// requestInfo is controlRequest undone, for `logs --access` to print the line
+// up prints.
+func requestInfo(r control.Request) proxy.RequestInfo {
+	return proxy.RequestInfo{Time: r.Time, Instance: r.Instance, Process: r.Process, Method: r.Method, Path: r.Path,
+		Status: r.Status, Duration: r.Duration, Upstream: r.Upstream, RequestID: r.RequestID, Decision: r.Decision,
+		ErrorClass: r.ErrorClass, BytesIn: r.BytesIn, BytesOut: r.BytesOut, Retries: r.Retries}
+}
+
+// observersOf finds a clusterAPI's observers: clusterAPI (api.go) has no field
+// for them, so startDashboard registers them here, weakly, so that a cluster
+// gone takes its entry with it.
+var observersOf sync.Map // weak.Pointer[clusterAPI] → *observers
+
+func registerObservers(api *clusterAPI, o *observers) {
+	key := weak.Make(api)
+	observersOf.Store(key, o)
+	runtime.AddCleanup(api, func(k weak.Pointer[clusterAPI]) { observersOf.Delete(k) }, key)
+}
+
+var _ control.AccessLogger = (*clusterAPI)(nil)
+
+// AccessLog serves `devcluster logs --access`: see observers.accessFollow.
+func (a *clusterAPI) AccessLog(ctx context.Context, out func(control.Request) error) error {
+	o, ok := observersOf.Load(weak.Make(a))
+	if !ok {
+		return control.Errorf(http.StatusServiceUnavailable, "access log: the cluster is still starting; try again")
+	}
+	return o.(*observers).accessFollow(ctx, out)
 }
