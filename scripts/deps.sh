@@ -58,6 +58,8 @@ need_test_tools() {
 	[ -x /usr/bin/gunicorn ] || missing+=(gunicorn)
 	command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 	command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+	# the dashboard's browser tests drive Debian's headless Chromium (issue 12)
+	[ -x /usr/bin/chromium ] || missing+=(chromium)
 	if [ ${#missing[@]} -gt 0 ]; then
 		apt_install "${missing[@]}"
 	fi
