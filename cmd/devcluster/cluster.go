@@ -384,14 +384,14 @@ func (c *cluster) handleSignals(sigs <-chan os.Signal, quit <-chan struct{}) {
 func (c *cluster) reloadOnChange(w *watchedGroup) {
 	dir := c.cfg.proj.manifest.Dir
 	for batch := range w.w.Batches() {
-		c.log.printf("%s changed; reloading %s one instance at a time", describePaths(dir, batch.Paths), strings.Join(w.processes, ", "))
+		c.log.printf("%s changed; reloading %s: the canary first, then the rest in waves", describePaths(dir, batch.Paths), strings.Join(w.processes, ", "))
 		dropStaleBytecode(batch.Paths)
 		c.reload(w.processes)
 	}
 }
 
 func (c *cluster) reloadAll(why string) {
-	c.log.printf("%s: reloading every process one instance at a time", why)
+	c.log.printf("%s: reloading every process: the canary first, then the rest in waves", why)
 	c.reload(c.cfg.proj.processNames())
 }
 
