@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/devcluster/devcluster/control"
@@ -27,6 +28,9 @@ type clusterAPI struct {
 	faults *faultRegistry
 	// dashboard is the live page's URL for ps and `devcluster dashboard`; "" when off.
 	dashboard string
+	// obs are the request observers (cluster_observe.go), set by startDashboard while
+	// the control server may already answer `logs --access`: hence atomic.
+	obs atomic.Pointer[observers]
 }
 
 var _ control.Cluster = (*clusterAPI)(nil)

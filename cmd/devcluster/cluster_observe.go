@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"weak"
 
 	"github.com/fatih/color"
 
@@ -108,7 +106,7 @@ func (o *observers) startDashboard(api *clusterAPI, addr string, log *logWriter)
 		colorOf := api.sup.ColorOf
 		o.colorOf.Store(&colorOf)
 	}
-	registerObservers(api, o)
+	api.obs.Store(o)
 	if o.rec == nil {
 		return nil
 	}
@@ -232,24 +230,13 @@ func requestInfo(r control.Request) proxy.RequestInfo {
 		ErrorClass: r.ErrorClass, BytesIn: r.BytesIn, BytesOut: r.BytesOut, Retries: r.Retries}
 }
 
-// observersOf finds a clusterAPI's observers: clusterAPI (api.go) has no field
-// for them, so startDashboard registers them here, weakly, so that a cluster
-// gone takes its entry with it.
-var observersOf sync.Map // weak.Pointer[clusterAPI] → *observers
-
-func registerObservers(api *clusterAPI, o *observers) {
-	key := weak.Make(api)
-	observersOf.Store(key, o)
-	runtime.AddCleanup(api, func(k weak.Pointer[clusterAPI]) { observersOf.Delete(k) }, key)
-}
-
 var _ control.AccessLogger = (*clusterAPI)(nil)
 
 // AccessLog serves `devcluster logs --access`: see observers.accessFollow.
 func (a *clusterAPI) AccessLog(ctx context.Context, out func(control.Request) error) error {
-	o, ok := observersOf.Load(weak.Make(a))
-	if !ok {
+	o := a.obs.Load()
+	if o == nil {
 		return control.Errorf(http.StatusServiceUnavailable, "access log: the cluster is still starting; try again")
 	}
-	return o.(*observers).accessFollow(ctx, out)
+	return o.accessFollow(ctx, out)
 }
