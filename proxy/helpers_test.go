@@ -3,7 +3,6 @@ package proxy
 import (
 	"bufio"
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -156,8 +155,6 @@ func deadAddr(t testing.TB) string {
 	ln.Close()
 	return addr
 }
-
-var errTest = errors.New("test")
 
 // closingServer answers one request per connection with "Connection: close" and
 // a 2-byte body "ok", then hands the connection to after, which decides when (or

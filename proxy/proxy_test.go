@@ -320,13 +320,13 @@ func TestWaitForBackend(t *testing.T) {
 		if err := tp.Drain(context.Background(), "web.2"); err != nil {
 			t.Fatal(err)
 		}
-		code, _, body := get(t, newClient(t), tp.URL+"/")
+		code, _, _ := get(t, newClient(t), tp.URL+"/")
 		want := "503 Service Unavailable: no ready instance of web:\n  web.1 (" + dead + ") is down: connect " + dead + ": connection refused\n  web.2 (" + b.Addr + ") is drained\n"
 		// The first attempt found web.1 refusing; the answer names it.
 		if code != 503 && code != 502 {
 			t.Fatalf("got %d, want 502 or 503", code)
 		}
-		code, _, body = get(t, newClient(t), tp.URL+"/")
+		code, _, body := get(t, newClient(t), tp.URL+"/")
 		if code != 503 || body != want {
 			t.Errorf("got %d %q, want 503 %q", code, body, want)
 		}

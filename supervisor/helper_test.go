@@ -290,13 +290,12 @@ func shellQuote(s string) string {
 // fakeBalancer records the supervisor's calls and how many instances of each
 // process are out of rotation at once.
 type fakeBalancer struct {
-	mu      sync.Mutex
-	events  []string
-	in      map[string]bool // enabled
-	out     map[string]bool // drained or removed after having been enabled
-	maxOut  int
-	minIn   int         // fewest instances in rotation at once since reset
-	drained chan string // optional: told about every Drain
+	mu     sync.Mutex
+	events []string
+	in     map[string]bool // enabled
+	out    map[string]bool // drained or removed after having been enabled
+	maxOut int
+	minIn  int // fewest instances in rotation at once since reset
 }
 
 func newFakeBalancer() *fakeBalancer {
