@@ -5,6 +5,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/devcluster/devcluster/internal/defaults"
 )
 
 // haproxyTemplate is a complete haproxy.cfg. Every value from the manifest
@@ -97,12 +99,10 @@ listen stats
     stats refresh 5s
 `))
 
-// The client-side timeouts of devcluster's proxy (proxy.DefaultClientWriteTimeout,
-// DefaultIdleTimeout), which the manifest cannot change yet; export may not
-// import proxy, so they are repeated here.
+// The client-side timeouts of devcluster's proxy, from their one home.
 const (
-	proxyClientTimeout = 60 * time.Second
-	proxyIdleTimeout   = 60 * time.Second
+	proxyClientTimeout = defaults.ClientWriteTimeout
+	proxyIdleTimeout   = defaults.IdleTimeout
 )
 
 type haproxyBackend struct {

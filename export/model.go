@@ -130,7 +130,7 @@ func Build(m *procfile.Manifest, opts Options) (*Cluster, error) {
 		Invocation:      opts.Invocation,
 		Dir:             m.Dir,
 		Listen:          firstNonEmpty(opts.Listen, m.Proxy.Listen, defaults.Listen),
-		StatsListen:     firstNonEmpty(opts.StatsListen, "127.0.0.1:8404"),
+		StatsListen:     firstNonEmpty(opts.StatsListen, defaults.StatsListen),
 		Strategy:        firstNonEmpty(opts.Strategy, m.Proxy.Strategy, defaults.Strategy),
 		Sticky:          m.Proxy.Sticky,
 		Cookie:          firstNonEmpty(m.Proxy.Cookie, defaults.CookieName),
