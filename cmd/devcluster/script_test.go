@@ -228,10 +228,22 @@ func cmdBalance(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	n, err := strconv.Atoi(args[1])
 	ts.Check(err)
-	// A client of its own: a keep-alive connection left from an earlier load may
-	// hold an instance connection that went stale meanwhile, and the proxy sends
-	// the request that finds it stale to the next instance (the stale keep-alive
-	// retry), which shifts an exact count by one.
+	// A client of its own, so that no connection of an earlier load is reused.
+	// Requests a stopped load abandoned may still be on their way through the
+	// proxy, each taking a turn of the round robin: wait until no instance has a
+	// request in flight (when a cluster answers here).
+	tstest.Poll(10*time.Second, func() bool {
+		st, err := scriptStatus(ts)
+		if err != nil {
+			return true
+		}
+		for _, in := range st.Instances {
+			if in.Balancer != nil && in.Balancer.Active != 0 {
+				return false
+			}
+		}
+		return true
+	})
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4, Proxy: nil}}
 	defer hc.CloseIdleConnections()
 	counts := map[string]int{}
