@@ -302,7 +302,7 @@ func (in *instance) start(planned bool) error {
 // it would answer the readiness probe while the new child fails to bind, and a
 // restart would report success for a crash-looping instance.
 func (in *instance) spawn() (*child, error) {
-	if in.spec.Port > 0 && !portFree(in.spec.Port) {
+	if in.spec.Port > 0 && !portFreeSoon(in.spec.Port) {
 		return nil, busyPortError(in.spec.ID, in.spec.Port)
 	}
 	c, err := in.s.spawn(in.spec, in.lastFailure)

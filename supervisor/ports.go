@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // portFree reports whether 127.0.0.1:port can be bound right now. Go sets
@@ -121,4 +122,22 @@ func procCmdline(pid int) string {
 		return "?"
 	}
 	return strings.TrimSpace(string(bytes.ReplaceAll(data, []byte{0}, []byte{' '})))
+}
+
+// spawnBusyGrace is how long spawn looks again at a port that is busy: a probe
+// that binds it for an instant (another program checking whether it is free, as
+// portFree itself does) must not pass for a holder. A real holder keeps it.
+const spawnBusyGrace = 250 * time.Millisecond
+
+// portFreeSoon reports whether port is free now or within spawnBusyGrace; false
+// means something holds it for longer.
+func portFreeSoon(port int) bool {
+	deadline := time.Now().Add(spawnBusyGrace)
+	for !portFree(port) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(probeInterval)
+	}
+	return true
 }
