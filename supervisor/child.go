@@ -123,7 +123,10 @@ type child struct {
 	state   *os.ProcessState
 	waitErr error
 	ready   chan struct{} // closed by the readiness prober
-	filter  *repeatFilter // which of its lines reach the terminal
+	// probeCtx ends when the child is reaped; the prober runs from activate.
+	probeCtx  context.Context
+	stopProbe context.CancelFunc
+	filter    *repeatFilter // which of its lines reach the terminal
 }
 
 // exitString says how the child ended: "exit status 1", "signal: killed".
@@ -194,12 +197,26 @@ func startCommand(cmd *exec.Cmd, usePTY bool) (*os.File, error) {
 // probe its readiness. prevFailure is what the previous child printed if it failed
 // (see repeatFilter).
 func (s *Supervisor) spawn(sp InstanceSpec, prevFailure []string) (*child, error) {
-	cmd := exec.Command("/bin/sh", "-c", shellScript(sp.Command, s.watchR != nil))
+	c, err := s.startChild(sp, sp.Command, nil, prevFailure)
+	if err != nil {
+		return nil, err
+	}
+	c.activate(s, sp)
+	return c, nil
+}
+
+// startChild starts command for sp and the goroutines that copy its output and
+// reap it. more are descriptors it gets after the watchdog's (3, when there is a
+// watchdog). Its readiness probe waits for activate: a standby's port is not its
+// own yet.
+func (s *Supervisor) startChild(sp InstanceSpec, command string, more []*os.File, prevFailure []string) (*child, error) {
+	cmd := exec.Command("/bin/sh", "-c", shellScript(command, s.watchR != nil))
 	cmd.Dir = sp.Dir
 	cmd.Env = childEnv(sp, s.marker(sp.ID))
 	if s.watchR != nil {
 		cmd.ExtraFiles = []*os.File{s.watchR}
 	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, more...)
 	var out *os.File
 	err := s.spawner.do(func() error {
 		return children.startDirect(func() (int, error) {
@@ -221,7 +238,8 @@ func (s *Supervisor) spawn(sp InstanceSpec, prevFailure []string) (*child, error
 		ready:   make(chan struct{}),
 		filter:  newRepeatFilter(s.out, prevFailure),
 	}
-	probeCtx, stopProbe := context.WithCancel(context.Background())
+	s.addLive(sp.ID, c.pid)
+	c.probeCtx, c.stopProbe = context.WithCancel(context.Background())
 	readDone := make(chan struct{})
 	s.goroutine(func() {
 		defer close(readDone)
@@ -236,7 +254,8 @@ func (s *Supervisor) spawn(sp InstanceSpec, prevFailure []string) (*child, error
 		c.waitErr = cmd.Wait()
 		children.waited(c.pid)
 		c.state = cmd.ProcessState
-		stopProbe()
+		c.stopProbe()
+		s.removeLive(sp.ID, c.pid)
 		// Whatever the leader left behind, in its group or detached, goes with it.
 		_ = signalGroup(c.pid, syscall.SIGKILL)
 		s.killDetached(sp.ID, c.pid)
@@ -248,6 +267,10 @@ func (s *Supervisor) spawn(sp InstanceSpec, prevFailure []string) (*child, error
 		<-readDone
 		close(c.exited)
 	})
-	s.goroutine(func() { probe(probeCtx, sp, c.ready) })
 	return c, nil
+}
+
+// activate starts c's readiness probe: from now on c is the instance's child.
+func (c *child) activate(s *Supervisor, sp InstanceSpec) {
+	s.goroutine(func() { probe(c.probeCtx, sp, c.ready) })
 }

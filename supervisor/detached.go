@@ -14,16 +14,43 @@ func (s *Supervisor) marker(id string) string { return s.runID + "/" + id }
 
 // detached lists the live processes of instance id that are outside the process
 // group led by pgid: descendants that called setsid or setpgid, which a signal to
-// the group does not reach.
+// the group does not reach. The groups of the instance's other children (its
+// standby, see standby.go) are not detached: they carry the same marker.
 func (s *Supervisor) detached(id string, pgid int) []markedProc {
 	m := s.marker(id)
+	s.liveMu.Lock()
+	live := make(map[int]bool, len(s.live[id]))
+	for pid := range s.live[id] {
+		live[pid] = true
+	}
+	s.liveMu.Unlock()
 	var out []markedProc
 	for _, p := range markedProcs(func(v string) bool { return v == m }) {
-		if p.stat.pgid != pgid {
+		if p.stat.pgid != pgid && !live[p.stat.pgid] {
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// addLive records pid, the leader of a new child of instance id.
+func (s *Supervisor) addLive(id string, pid int) {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	if s.live[id] == nil {
+		s.live[id] = make(map[int]bool)
+	}
+	s.live[id][pid] = true
+}
+
+// removeLive forgets pid: the child it led has been reaped.
+func (s *Supervisor) removeLive(id string, pid int) {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	delete(s.live[id], pid)
+	if len(s.live[id]) == 0 {
+		delete(s.live, id)
+	}
 }
 
 // signalProcs sends sig to each of procs that is still the same process.

@@ -255,7 +255,8 @@ func devclusterMain() {
 	if dir := os.Getenv("HELPER_FLASK_DIR"); dir != "" {
 		flaskPort, _ := strconv.Atoi(os.Getenv("HELPER_FLASK_PORT"))
 		specs = append(specs, InstanceSpec{ID: "flask.1", Process: "flask", Index: 1, Port: flaskPort, Balanced: true,
-			Dir: dir, Env: env, Command: "/usr/bin/python3 -m flask --app app run --no-reload --port $PORT"})
+			Dir: dir, Env: env, Command: "/usr/bin/python3 -m flask --app app run --no-reload --port $PORT",
+			Standby: true})
 	}
 	if p, _ := strconv.Atoi(os.Getenv("HELPER_DAEMON_PORT")); p > 0 {
 		specs = append(specs, InstanceSpec{ID: "web.2", Process: "web", Index: 2, Port: p, Balanced: true,
@@ -274,15 +275,20 @@ func devclusterMain() {
 	go func() {
 		<-s.Ready()
 		fmt.Println("ALL READY")
+		for {
+			for _, st := range s.Status() {
+				if st.StandbyPID > 0 {
+					fmt.Println("STANDBY READY", st.ID, st.StandbyPID)
+					return
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}()
 	if err := s.Run(context.Background()); err != nil {
 		fmt.Println("run:", err)
 		os.Exit(2)
 	}
-}
-
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // --- test side ---

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 )
@@ -62,13 +63,25 @@ type instance struct {
 	hold        *time.Timer // ends the repeatFilter's holding (see repeatHold)
 	holdC       <-chan time.Time
 	waiters     []chan error
+
+	// The warm standby (see standby.go): its child, devcluster's end of its
+	// socket, the timer that starts the next one, and how many in a row exited
+	// before their go; standbyOff once the instance gave up on them.
+	standby      *child
+	standbyGo    *os.File
+	standbyWarm  <-chan struct{} // closed once it has imported its libraries; nil after
+	standbyT     *time.Timer
+	standbyC     <-chan time.Time
+	standbyFails int
+	standbyOff   bool
 }
 
 func newInstance(s *Supervisor, sp InstanceSpec, initial bool, gen int) *instance {
 	in := &instance{
 		s: s, spec: sp, initial: initial, wanted: true, gen: gen,
-		cmds: make(chan command),
-		done: make(chan struct{}),
+		standbyOff: sp.Standby && StandbyProblem(sp.Command) != "",
+		cmds:       make(chan command),
+		done:       make(chan struct{}),
 	}
 	in.status = InstanceStatus{
 		ID: sp.ID, Process: sp.Process, Index: sp.Index, Port: sp.Port,
@@ -148,16 +161,20 @@ func (in *instance) send(ctx context.Context, c command) error {
 func (in *instance) run(ctx context.Context) {
 	defer close(in.done)
 	defer in.stopTimers()
+	defer in.dropStandby()
 	if in.wanted {
 		in.start(false)
 	}
 	for {
-		var exited, ready <-chan struct{}
+		var exited, ready, standbyExited <-chan struct{}
 		if in.child != nil {
 			exited = in.child.exited
 			if !in.isReady {
 				ready = in.child.ready
 			}
+		}
+		if in.standby != nil {
+			standbyExited = in.standby.exited
 		}
 		select {
 		case <-ctx.Done():
@@ -180,6 +197,13 @@ func (in *instance) run(ctx context.Context) {
 		case <-in.deadlineC:
 			in.deadlineC = nil
 			in.onStartTimeout()
+		case <-standbyExited:
+			in.standbyExited()
+		case <-in.standbyWarm:
+			in.standbyIsWarm()
+		case <-in.standbyC:
+			in.standbyC = nil
+			in.startStandby()
 		case <-in.holdC:
 			in.holdC = nil
 			if in.child != nil {
@@ -195,6 +219,7 @@ func (in *instance) handle(ctx context.Context, c command) bool {
 	case cmdStop, cmdRemove:
 		in.wanted = false
 		in.cancelRetry()
+		in.dropStandby()
 		in.stopChild(ctx, true, errors.New(in.spec.ID+" was stopped"))
 		in.setState(StateStopped)
 		c.reply <- nil
@@ -305,6 +330,9 @@ func (in *instance) spawn() (*child, error) {
 	if in.spec.Port > 0 && !portFreeSoon(in.spec.Port) {
 		return nil, busyPortError(in.spec.ID, in.spec.Port)
 	}
+	if c := in.takeStandby(); c != nil {
+		return c, nil
+	}
 	c, err := in.s.spawn(in.spec, in.lastFailure)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", in.spec.ID, err)
@@ -338,6 +366,7 @@ func (in *instance) onReady() {
 		in.s.out.logf("%s started (pid %d)", in.spec.ID, c.pid)
 	}
 	in.answer(nil)
+	in.armStandby(standbyDelay)
 	if !in.everReady {
 		in.everReady = true
 		if in.initial {

@@ -56,6 +56,12 @@ type InstanceSpec struct {
 	// rotation together. A wave never takes every serving instance out (see
 	// Reload). The process's first instance's value is the one used.
 	MaxUnavailable int
+	// Standby keeps a warm standby for the instance (see standby.go): an
+	// interpreter that has imported the app's libraries and waits, so that the
+	// next start (a reload, a restart, a crash) skips Python's start and Flask's
+	// import. It applies only to a command StandbyProblem accepts; for any other,
+	// Run logs why once and the instance's starts stay cold.
+	Standby bool
 }
 
 // Balancer is what the supervisor needs from the proxy; proxy.Proxy satisfies it.
@@ -123,6 +129,7 @@ type InstanceStatus struct {
 	ID, Process string
 	Index, Port int
 	PID         int // 0 when no process runs
+	StandbyPID  int // the warm standby's, 0 when there is none (see InstanceSpec.Standby)
 	State       string
 	Since       time.Time // when State was entered
 	// Restarts counts the starts after exits devcluster did not ask for: crashes,

@@ -70,6 +70,7 @@ func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
 // halt stops the instance for good: Run is returning.
 func (in *instance) halt(ctx context.Context) {
 	in.cancelRetry()
+	in.dropStandby()
 	in.stopChild(ctx, false, errors.New("devcluster is shutting down"))
 	in.answer(errors.New("devcluster is shutting down"))
 	in.setState(StateStopped)
@@ -121,6 +122,7 @@ func (in *instance) stopHold() {
 
 func (in *instance) stopTimers() {
 	in.cancelRetry()
+	in.stopStandbyTimer()
 	in.stopDeadline()
 	in.stopHold()
 }

@@ -58,6 +58,14 @@ type Supervisor struct {
 	wg      sync.WaitGroup // every goroutine Run and the instances start
 	spawner *spawner
 	watchR  *os.File // read end of the watchdog pipe (see watchdogScript)
+
+	liveMu sync.Mutex
+	live   map[string]map[int]bool // instance id → leader pids of its unreaped children
+
+	standbyOnce sync.Once // standbyScript
+	standbyPath string    // standby.py, once written
+	standbyTemp string    // the temporary directory holding it, when RunDir is ""
+	standbyErr  error
 }
 
 // New checks cfg and prepares the instances; it starts nothing.
@@ -85,6 +93,7 @@ func New(cfg Config) (*Supervisor, error) {
 		fatal: make(chan error, 1),
 		gens:  make(map[string]int),
 		rolls: make(map[string]*roll),
+		live:  make(map[string]map[int]bool),
 	}
 	s.killCtx, s.kill = context.WithCancel(context.Background())
 	seen := make(map[string]bool)
@@ -243,6 +252,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		return err
 	}
 	defer s.removeRunRecord()
+	defer s.removeStandbyScript()
 	children.addRun(s.runID)
 	defer children.removeRun(s.runID)
 	reapDone, reapExited := make(chan struct{}), make(chan struct{})
@@ -280,6 +290,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		s.goroutine(func() { in.run(runCtx) })
 	}
 	s.mu.Unlock()
+	s.logStandbyProblems(specs)
 
 	var runErr error
 	select {

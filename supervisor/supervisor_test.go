@@ -659,7 +659,8 @@ func TestChildrenDieWithSIGKILLedSupervisor(t *testing.T) {
 			t.Parallel()
 			tag := newTag(t)
 			env := append(os.Environ(), helperEnv+"=devcluster", tagEnv+"="+tag, "HELPER_PORT="+strconv.Itoa(freePort(t)))
-			want := 4 // the helper, web.1, worker.1's sh, its watchdog and the grandchild (sh may be exec'd away)
+			want := 4       // the helper, web.1, worker.1's sh, its watchdog and the grandchild (sh may be exec'd away)
+			standby := true // flask.1's standby, when there is flask
 			if withFlask {
 				if err := exec.Command("/usr/bin/python3", "-c", "import flask").Run(); err != nil {
 					t.Skip("/usr/bin/python3 has no Flask")
@@ -670,7 +671,8 @@ func TestChildrenDieWithSIGKILLedSupervisor(t *testing.T) {
 					t.Fatal(err)
 				}
 				env = append(env, "HELPER_FLASK_DIR="+dir, "HELPER_FLASK_PORT="+strconv.Itoa(freePort(t)))
-				want++
+				want += 2 // flask.1 and its warm standby
+				standby = false
 			}
 			cmd := exec.Command(os.Args[0])
 			cmd.Env = env
@@ -696,7 +698,7 @@ func TestChildrenDieWithSIGKILLedSupervisor(t *testing.T) {
 			}()
 			ready, grandchild := false, false
 			timeout := time.After(20 * time.Second)
-			for !ready || !grandchild {
+			for !ready || !grandchild || !standby {
 				select {
 				case l, ok := <-lines:
 					if !ok {
@@ -704,6 +706,7 @@ func TestChildrenDieWithSIGKILLedSupervisor(t *testing.T) {
 					}
 					ready = ready || strings.Contains(l, "ALL READY")
 					grandchild = grandchild || strings.Contains(l, "GRANDCHILD")
+					standby = standby || strings.Contains(l, "STANDBY READY")
 				case <-timeout:
 					t.Fatal("helper devcluster not ready after 20s")
 				}

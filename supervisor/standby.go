@@ -1,0 +1,294 @@
+package supervisor
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// A warm standby is an instance's next process, started while the current one
+// serves: a Python interpreter that has imported the libraries the app imports
+// (Flask, Django; never the app's own modules) and waits. When the instance
+// starts again (a reload, a restart, a crash), the standby is told to go and runs
+// the app in that same process: it pays for the app's own imports and binding its
+// port, not for starting Python and importing Flask again, which is most of a
+// Flask instance's start (0.22 s of its ~0.25 s here). A new standby is started
+// once the instance is ready again and no roll of its process is going on.
+//
+// The standby is an ordinary child of the instance: started through the same
+// path as every child (sh -c, its own process group or pty, the watchdog, the
+// DEVCLUSTER_RUN marker, the same environment and directory), so everything
+// that holds for a child holds for it, before and after the go. It waits on a
+// pipe of its own: one byte is the go, end of file (devcluster gone, or the
+// standby dropped) makes it exit. standby.py says what it preloads and when it
+// falls back to an ordinary start (an interpreter option it cannot apply, an app
+// that monkey-patches, a library file changed since the preload).
+//
+// The price is one more idle interpreter per instance (~25 MB for Flask), which
+// is why it is InstanceSpec.Standby, off by default.
+
+//go:embed standby.py
+var standbyPy []byte
+
+const (
+	// standbyDelay is how long after an instance is ready its next standby starts:
+	// the start costs a CPU for ~0.2 s, which the rest of a roll should not wait for.
+	standbyDelay = 300 * time.Millisecond
+	// standbyAttempts is how many standbys in a row may exit before their go
+	// before the instance stops starting them.
+	standbyAttempts = 3
+	// standbyScriptName is the file Run writes standby.py to.
+	standbyScriptName = "standby.py"
+)
+
+// pythonName matches the interpreters whose command a standby can take over.
+var pythonName = regexp.MustCompile(`^python(\d+(\.\d+)?)?$`)
+
+// StandbyProblem says why command cannot run from a warm standby, or "" when it
+// can: it must be one plain invocation of a Python interpreter (python, python3,
+// python3.11, by name or path) with a script or -m module, and no interpreter
+// option but -u and -B. cmd reports it from check and at start.
+func StandbyProblem(command string) string {
+	if !simpleCommand(command) {
+		return "its command is not one plain program invocation (it uses shell operators, assignments or a builtin)"
+	}
+	words := strings.Fields(strings.TrimPrefix(strings.TrimSpace(command), "exec "))
+	if len(words) == 0 {
+		return "its command is empty"
+	}
+	prog := words[0]
+	if strings.ContainsAny(prog, "'\"\\$`") || !pythonName.MatchString(filepath.Base(prog)) {
+		return fmt.Sprintf("its command runs %s, not a Python interpreter (python3 app.py, python3 -m flask run)", prog)
+	}
+	for _, w := range words[1:] {
+		switch {
+		case w == "-m" || (strings.HasPrefix(w, "-m") && len(w) > 2):
+			return ""
+		case w == "-c":
+			return "its command gives Python code with -c; use a script or -m module"
+		case w == "-" || strings.HasPrefix(w, "--"):
+			return fmt.Sprintf("the interpreter option %s cannot be applied to a running interpreter", w)
+		case strings.HasPrefix(w, "-"):
+			if strings.Trim(w[1:], "uB") != "" {
+				return fmt.Sprintf("the interpreter option %s cannot be applied to a running interpreter (only -u and -B can)", w)
+			}
+		default:
+			return ""
+		}
+	}
+	return "its command names no script and no -m module"
+}
+
+// standbyCommand is what sh -c runs for a standby of command: the interpreter,
+// then standby.py and the go descriptor, then the rest of the command as written
+// (so that sh expands $PORT as it would have).
+func standbyCommand(command, script string, fd int) string {
+	c := strings.TrimPrefix(strings.TrimSpace(command), "exec ")
+	prog, rest, _ := strings.Cut(c, " ")
+	return prog + " " + shellQuote(script) + " " + strconv.Itoa(fd) + " " + rest
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// standbyScript writes standby.py once per Run, to RunDir or else a temporary
+// directory Run removes, and returns its path.
+func (s *Supervisor) standbyScript() (string, error) {
+	s.standbyOnce.Do(func() {
+		dir := s.cfg.RunDir
+		if dir == "" {
+			d, err := os.MkdirTemp("", "devcluster-standby-")
+			if err != nil {
+				s.standbyErr = err
+				return
+			}
+			dir, s.standbyTemp = d, d
+		}
+		path := filepath.Join(dir, standbyScriptName)
+		if err := os.WriteFile(path, standbyPy, 0o600); err != nil {
+			s.standbyErr = err
+			return
+		}
+		s.standbyPath = path
+	})
+	return s.standbyPath, s.standbyErr
+}
+
+// removeStandbyScript removes what standbyScript wrote: Run is returning.
+func (s *Supervisor) removeStandbyScript() {
+	switch {
+	case s.standbyTemp != "":
+		_ = os.RemoveAll(s.standbyTemp)
+	case s.standbyPath != "":
+		_ = os.Remove(s.standbyPath)
+	}
+}
+
+// spawnStandby starts a standby for sp: a child like any other, whose readiness
+// probe is not started (its port is still the current child's). It returns the
+// child, devcluster's end of the socket the standby says it is warm on and
+// waits for its go on, and a channel closed once it is warm.
+func (s *Supervisor) spawnStandby(sp InstanceSpec) (*child, *os.File, <-chan struct{}, error) {
+	script, err := s.standbyScript()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("write %s: %w", standbyScriptName, err)
+	}
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "standby"), os.NewFile(uintptr(fds[1]), "standby")
+	fd := 3 // the first descriptor after stderr, or after the watchdog's
+	if s.watchR != nil {
+		fd = 4
+	}
+	c, err := s.startChild(sp, standbyCommand(sp.Command, script, fd), []*os.File{theirs}, nil)
+	_ = theirs.Close()
+	if err != nil {
+		_ = ours.Close()
+		return nil, nil, nil, err
+	}
+	warm := make(chan struct{})
+	s.goroutine(func() {
+		// One byte once it has imported its libraries; an error or end of file
+		// when it exits first or is dropped (ours closed).
+		var b [1]byte
+		if n, _ := ours.Read(b[:]); n == 1 {
+			close(warm)
+		}
+	})
+	return c, ours, warm, nil
+}
+
+// armStandby has the instance's goroutine start a standby after d.
+func (in *instance) armStandby(d time.Duration) {
+	if !in.spec.Standby || in.standbyOff || in.standby != nil {
+		return
+	}
+	in.stopStandbyTimer()
+	in.standbyT = time.NewTimer(d)
+	in.standbyC = in.standbyT.C
+}
+
+func (in *instance) stopStandbyTimer() {
+	if in.standbyT != nil {
+		in.standbyT.Stop()
+	}
+	in.standbyT, in.standbyC = nil, nil
+}
+
+// startStandby starts the instance's standby, if it still wants one: it runs and
+// is ready, and no roll of its process is going on (a roll's starts should not
+// share the CPU with standbys; the standby comes once the roll is over).
+func (in *instance) startStandby() {
+	if !in.spec.Standby || in.standbyOff || in.standby != nil || !in.wanted || in.child == nil || !in.isReady {
+		return
+	}
+	if in.s.rolling(in.spec.Process) {
+		in.armStandby(standbyDelay)
+		return
+	}
+	c, goW, warm, err := in.s.spawnStandby(in.spec)
+	if err != nil {
+		in.standbyOff = true
+		in.s.out.logf("%s: could not start its standby (%v); its starts are cold", in.spec.ID, err)
+		return
+	}
+	in.standby, in.standbyGo, in.standbyWarm = c, goW, warm
+}
+
+// standbyIsWarm publishes the standby's pid: it has imported its libraries.
+func (in *instance) standbyIsWarm() {
+	in.standbyWarm = nil
+	pid := in.standby.pid
+	in.publish(func(st *InstanceStatus) { st.StandbyPID = pid })
+}
+
+// noStandby makes the instance have no standby (the caller has taken or
+// reaped it).
+func (in *instance) noStandby() {
+	in.standby, in.standbyGo, in.standbyWarm = nil, nil, nil
+	in.publish(func(st *InstanceStatus) { st.StandbyPID = 0 })
+}
+
+// takeStandby hands the standby the go and returns it as the instance's new
+// child, or returns nil when there is none to take: then the start is cold. A
+// start in a series of failures is cold too, so that its output goes through the
+// repeatFilter made for it (a standby's was made before the failure).
+func (in *instance) takeStandby() *child {
+	c, goW := in.standby, in.standbyGo
+	if c == nil || len(in.lastFailure) > 0 {
+		return nil
+	}
+	in.noStandby()
+	_, err := goW.Write([]byte{1})
+	_ = goW.Close()
+	if err != nil {
+		in.reapStandby(c) // it has exited (EPIPE): start cold
+		return nil
+	}
+	in.standbyFails = 0
+	c.started = in.s.now()
+	c.activate(in.s, in.spec)
+	return c
+}
+
+// standbyExited handles a standby that exited before its go: dropped, and
+// replaced after a pause unless standbyAttempts did so in a row.
+func (in *instance) standbyExited() {
+	c := in.standby
+	_ = in.standbyGo.Close()
+	in.noStandby()
+	in.standbyFails++
+	if in.standbyFails >= standbyAttempts {
+		in.standbyOff = true
+		in.s.out.logf("%s: its standby exited before it was needed %d times in a row (last: %s; see devcluster logs %s); its starts are cold",
+			in.spec.ID, in.standbyFails, c.exitString(), in.spec.ID)
+		return
+	}
+	in.armStandby(time.Duration(in.standbyFails) * time.Second)
+}
+
+// dropStandby stops the standby, if any, and waits until it is reaped.
+func (in *instance) dropStandby() {
+	in.stopStandbyTimer()
+	c := in.standby
+	if c == nil {
+		return
+	}
+	_ = in.standbyGo.Close()
+	in.noStandby()
+	in.reapStandby(c)
+}
+
+func (in *instance) reapStandby(c *child) {
+	_ = signalGroup(c.pid, syscall.SIGKILL)
+	<-c.exited
+}
+
+// rolling reports whether a roll of process is going on.
+func (s *Supervisor) rolling(process string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rolls[process] != nil
+}
+
+// logStandbyProblems says, once per process, why a process that asked for a warm
+// standby gets none.
+func (s *Supervisor) logStandbyProblems(specs []InstanceSpec) {
+	seen := make(map[string]bool)
+	for _, sp := range specs {
+		if !sp.Standby || seen[sp.Process] {
+			continue
+		}
+		seen[sp.Process] = true
+		if why := StandbyProblem(sp.Command); why != "" {
+			s.out.logf("%s: no warm standby: %s; its starts are cold", sp.Process, why)
+		}
+	}
+}

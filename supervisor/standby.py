@@ -1,0 +1,322 @@
+"""devcluster's warm standby: an instance's next process, started before it is needed.
+
+devcluster writes this file and runs it (nobody else should) as
+
+    PYTHON standby.py GO_FD ARG...
+
+where ARG... is what the instance's command passes its interpreter: "-m flask --app app
+run --port 5000" or "app.py --port 5000", and GO_FD is a socket to devcluster. It
+imports the libraries the app imports (never the app's own modules: those are imported
+only once it runs, so the new code is what runs), writes one byte to GO_FD to say it is
+warm, and waits on GO_FD. One byte there means "run the app now, in this process"; end
+of file means devcluster no longer wants this process: exit. At the go it
+runs ARG... as the interpreter would have, with runpy, so the app pays for importing
+its own code and binding its port, not for starting Python and importing Flask again.
+
+Whatever it cannot do exactly as the interpreter would (an option such as -O or -X,
+code given with -c, an app that monkey-patches) it leaves to the interpreter itself:
+at the go it execs PYTHON ARG..., an ordinary cold start. So does a library file that
+changed between the preload and the go (a pip install meanwhile).
+"""
+
+import ast
+import os
+import sys
+
+# Files scanned for imports, at most: the entry file and the project modules it
+# imports, breadth first.
+MAX_SCANNED = 40
+# Options of the interpreter that change nothing once it runs (devcluster sets
+# PYTHONUNBUFFERED anyway) or that can be applied now.
+HARMLESS_FLAGS = set("u")
+
+
+def parse(args):
+    """(mode, target, rest, why): mode "m" (module), "s" (script), or None with why."""
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "-m":
+            if i + 1 >= len(args):
+                return None, None, None, "-m without a module"
+            return "m", args[i + 1], args[i + 2:], None
+        if a.startswith("-m") and len(a) > 2:
+            return "m", a[2:], args[i + 1:], None
+        if a == "-B":
+            sys.dont_write_bytecode = True
+        elif a.startswith("-") and a != "-" and len(a) > 1 and a[1] != "-" and set(a[1:]) <= HARMLESS_FLAGS | {"B"}:
+            if "B" in a:
+                sys.dont_write_bytecode = True
+        elif a.startswith("-"):
+            return None, None, None, "interpreter option %s" % a
+        else:
+            return "s", a, args[i + 1:], None
+        i += 1
+    return None, None, None, "no script or module"
+
+
+class Project:
+    """Tells the app's own files from libraries, and finds what they import."""
+
+    def __init__(self, dirs):
+        self.dirs = [os.path.realpath(d) for d in dirs]
+
+    def owns(self, path):
+        """Whether path is the app's own code: under a project directory and not in an
+        installed environment inside it (a .venv in the project is a library)."""
+        p = os.path.realpath(path)
+        parts = p.split(os.sep)
+        if "site-packages" in parts or "dist-packages" in parts:
+            return False
+        return any(p == d or p.startswith(d + os.sep) for d in self.dirs)
+
+    def local_file(self, name, base=None):
+        """The file of project module name (dotted), looked for under base or the
+        project directories, or None."""
+        rel = name.replace(".", os.sep)
+        for d in [base] if base else self.dirs:
+            for cand in (os.path.join(d, rel + ".py"), os.path.join(d, rel, "__init__.py")):
+                if os.path.isfile(cand):
+                    return cand
+        return None
+
+
+def top_origin(name):
+    """Where top-level module name comes from, without importing (or running) it:
+    a path, "built-in", "frozen", or None when not found."""
+    import importlib.machinery
+    import importlib.util
+
+    top = name.split(".")[0]
+    if top in sys.builtin_module_names:
+        return "built-in"
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(top, sys.path)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        try:
+            spec = importlib.util.find_spec(top)  # frozen modules
+        except (ImportError, ValueError):
+            return None
+    if spec is None:
+        return None
+    if spec.origin and spec.origin not in ("namespace",):
+        return spec.origin
+    locs = list(spec.submodule_search_locations or [])
+    return locs[0] if locs else None
+
+
+def imports_of(path):
+    """The (name, level, fromnames) of every import statement in path, in order."""
+    with open(path, "rb") as f:
+        source = f.read()
+    if b"monkey" in source and b"patch" in source:
+        raise MonkeyPatching(path)
+    out = []
+    for node in ast.walk(ast.parse(source, path)):
+        if isinstance(node, ast.Import):
+            out.extend((a.name, 0, ()) for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            out.append((node.module or "", node.level, tuple(a.name for a in node.names)))
+    return out
+
+
+class MonkeyPatching(Exception):
+    pass
+
+
+def libraries(project, entries):
+    """The libraries that the entry files, and the project modules they import, import:
+    [(module, fromnames)] in the order found."""
+    found, seen_libs = [], set()
+    queue, scanned = list(entries), set()
+    while queue and len(scanned) < MAX_SCANNED:
+        path = queue.pop(0)
+        if path in scanned:
+            continue
+        scanned.add(path)
+        try:
+            imps = imports_of(path)
+        except MonkeyPatching:
+            raise
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for name, level, fromnames in imps:
+            if level > 0:
+                base = os.path.dirname(path)
+                for _ in range(level - 1):
+                    base = os.path.dirname(base)
+                for sub in [name] if name else fromnames:
+                    f = project.local_file(sub, base) if sub else None
+                    if f:
+                        queue.append(f)
+                continue
+            origin = top_origin(name)
+            if origin is None:
+                continue
+            if origin not in ("built-in", "frozen") and project.owns(origin):
+                f = project.local_file(name)
+                if f:
+                    queue.append(f)
+                for sub in fromnames:
+                    f = project.local_file(name + "." + sub)
+                    if f:
+                        queue.append(f)
+                continue
+            if (name, fromnames) not in seen_libs:
+                seen_libs.add((name, fromnames))
+                found.append((name, fromnames))
+    return found
+
+
+def preload(libs):
+    """Imports libs, skipping any that fails: the app reports that itself when it runs."""
+    import importlib
+
+    for name, fromnames in libs:
+        try:
+            mod = importlib.import_module(name)
+            for sub in fromnames:
+                if sub != "*" and not hasattr(mod, sub):
+                    try:
+                        importlib.import_module(name + "." + sub)
+                    except Exception:
+                        pass
+        except Exception:
+            pass
+        except SystemExit:
+            pass
+
+
+def flask_app_file(project, rest):
+    """The file of the app that "flask --app X" (or FLASK_APP) names, when it is the
+    project's own: "app", "app:create_app()", "pkg.module:app", "examples/flask/app"."""
+    target = os.environ.get("FLASK_APP", "")
+    for i, a in enumerate(rest):
+        if a == "--app" and i + 1 < len(rest):
+            target = rest[i + 1]
+        elif a.startswith("--app="):
+            target = a[len("--app="):]
+    target = target.split(":")[0]
+    if not target:
+        for cand in ("wsgi.py", "app.py"):
+            if os.path.isfile(cand):
+                return os.path.abspath(cand)
+        return None
+    if "/" in target or target.endswith(".py"):
+        p = target if target.endswith(".py") else target + ".py"
+        if os.path.isfile(p):
+            return os.path.abspath(p)
+        p = os.path.join(target, "__init__.py")
+        return os.path.abspath(p) if os.path.isfile(p) else None
+    return project.local_file(target)
+
+
+def entry_files(project, mode, target, rest):
+    """The files whose imports are preloaded, and the libraries to import first."""
+    if mode == "s":
+        return [os.path.abspath(target)], []
+    origin = top_origin(target)
+    if origin is None:
+        return [], []
+    if origin not in ("built-in", "frozen") and project.owns(origin):
+        f = project.local_file(target)
+        return ([f] if f else []), []
+    first = [(target, ())]
+    entries = []
+    if target.split(".")[0] == "flask":
+        f = flask_app_file(project, rest)
+        if f and project.owns(f):
+            entries.append(f)
+    return entries, first
+
+
+def snapshot():
+    """(path, mtime, size) of every loaded module's file."""
+    out = {}
+    for mod in list(sys.modules.values()):
+        path = getattr(mod, "__file__", None)
+        if isinstance(path, str) and path not in out:
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            out[path] = (st.st_mtime_ns, st.st_size)
+    return out
+
+
+def changed(snap):
+    for path, (mtime, size) in snap.items():
+        try:
+            st = os.stat(path)
+        except OSError:
+            return path
+        if (st.st_mtime_ns, st.st_size) != (mtime, size):
+            return path
+    return None
+
+
+def wait_go(fd):
+    while True:
+        try:
+            b = os.read(fd, 1)
+        except InterruptedError:
+            continue
+        os.close(fd)
+        return bool(b)
+
+
+def cold(args, why):
+    if why:
+        sys.stderr.write("devcluster standby: %s; starting cold\n" % why)
+        sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable] + args)
+
+
+def main():
+    go_fd = int(sys.argv[1])
+    args = sys.argv[2:]
+    os.set_inheritable(go_fd, False)
+    mode, target, rest, why = parse(args)
+    here = os.path.dirname(os.path.realpath(__file__))
+    if sys.path and os.path.realpath(sys.path[0] or ".") == here:
+        del sys.path[0]
+    if mode == "s":
+        sys.path.insert(0, os.path.dirname(os.path.realpath(target)))
+    elif mode == "m":
+        sys.path.insert(0, os.getcwd())
+    snap = None
+    if mode:
+        dirs = [os.getcwd()] + ([os.path.dirname(os.path.abspath(target))] if mode == "s" else [])
+        project = Project(dirs)
+        try:
+            entries, first = entry_files(project, mode, target, rest)
+            preload(first + libraries(project, entries))
+        except MonkeyPatching as e:
+            why = "%s monkey-patches, which must happen before any other import" % e.args[0]
+            mode = None
+        snap = snapshot()
+    try:
+        os.write(go_fd, b"R")
+    except OSError:
+        pass  # devcluster closed its end: after a go (still to be read) or to drop us
+    if not wait_go(go_fd):
+        sys.exit(0)
+    if not mode:
+        cold(args, why)
+    path = changed(snap)
+    if path:
+        cold(args, "%s changed since the standby imported it" % path)
+    import runpy
+
+    if mode == "m":
+        sys.argv = [target] + rest
+        runpy.run_module(target, run_name="__main__", alter_sys=True)
+    else:
+        sys.argv = [target] + rest
+        runpy.run_path(target, run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()

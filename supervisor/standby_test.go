@@ -1,0 +1,376 @@
+package supervisor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/devcluster/devcluster/internal/tstest"
+)
+
+// standbyApp is a stdlib-only web app that reports, per request, whether the
+// libraries it imports were already imported before its own first line ran (a
+// standby preloaded them), and whether its own project module was (it must
+// never be: the new code has to be what runs).
+const standbyApp = `import sys
+PRELOADED = "http.server" in sys.modules and "mylib" in sys.modules
+OWN_EARLY = "helper" in sys.modules
+import http.server, json, os
+import mylib
+import helper
+VERSION = "v1"
+
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"version": VERSION, "preloaded": PRELOADED, "own_early": OWN_EARLY,
+                           "pid": os.getpid(), "lib": mylib.VALUE, "helper": helper.NAME,
+                           "argv0": os.path.basename(sys.argv[0]), "name": __name__}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+
+if __name__ == "__main__":
+    print("serving", VERSION, flush=True)
+    http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+`
+
+type standbyAnswer struct {
+	Version   string `json:"version"`
+	Preloaded bool   `json:"preloaded"`
+	OwnEarly  bool   `json:"own_early"`
+	PID       int    `json:"pid"`
+	Lib       string `json:"lib"`
+	Helper    string `json:"helper"`
+	Argv0     string `json:"argv0"`
+	Name      string `json:"name"`
+}
+
+// standbyProject writes the app, its own module helper.py, and a library mylib in
+// a site-packages directory outside the project; it returns the project and the
+// library's file.
+func standbyProject(t *testing.T) (dir, lib string) {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		t.Fatalf("/usr/bin/python3 is missing: apt-get install python3 (scripts/deps.sh installs it)")
+	}
+	dir = t.TempDir()
+	libDir := filepath.Join(t.TempDir(), "site-packages")
+	if err := os.MkdirAll(libDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	lib = filepath.Join(libDir, "mylib.py")
+	files := map[string]string{
+		filepath.Join(dir, "app.py"):    standbyApp,
+		filepath.Join(dir, "helper.py"): "import email.mime.text\nNAME = 'helper'\n",
+		lib:                             "VALUE = 'a'\n",
+	}
+	for path, body := range files {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, libDir
+}
+
+func standbySpec(tag, id, dir, libDir, command string, port int) InstanceSpec {
+	process, idx, _ := strings.Cut(id, ".")
+	env := append(os.Environ(), tagEnv+"="+tag, "PYTHONPATH="+libDir, "PYTHONDONTWRITEBYTECODE=1")
+	return InstanceSpec{
+		ID: id, Process: process, Index: int(idx[0] - '0'), Port: port, Dir: dir,
+		Command: command, Env: env, Balanced: true, Standby: true, StopTimeout: 2 * time.Second,
+	}
+}
+
+func askStandbyApp(t *testing.T, port int) standbyAnswer {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil {
+		t.Fatalf("GET port %d: %v", port, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var a standbyAnswer
+	if err := json.Unmarshal(body, &a); err != nil {
+		t.Fatalf("GET port %d: %v in %q", port, err, body)
+	}
+	return a
+}
+
+// waitStandby waits until id has a standby and returns its pid.
+func (c *cluster) waitStandby(id string) int {
+	c.t.Helper()
+	var pid int
+	tstest.WaitFor(c.t, 10*time.Second, id+" to have a standby", func() bool {
+		c.ended()
+		pid = c.status(id).StandbyPID
+		return pid > 0
+	})
+	return pid
+}
+
+// twoStandbyInstances runs web.1 and web.2 of the standby app with standbys,
+// ready; it returns web.1's port and the library directory.
+func twoStandbyInstances(t *testing.T) (c *cluster, port int, lib string) {
+	t.Helper()
+	dir, lib := standbyProject(t)
+	tag := newTag(t)
+	port = freePort(t)
+	c = startCluster(t, tag, Config{Specs: []InstanceSpec{
+		standbySpec(tag, "web.1", dir, lib, "/usr/bin/python3 app.py", port),
+		standbySpec(tag, "web.2", dir, lib, "/usr/bin/python3 app.py", freePort(t)),
+	}})
+	c.waitReady()
+	return c, port, lib
+}
+
+func setVersion(t *testing.T, dir, v string) {
+	t.Helper()
+	path := filepath.Join(dir, "app.py")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(src), `VERSION = "`)
+	j := strings.Index(string(src)[i+11:], `"`)
+	out := string(src[:i]) + `VERSION = "` + v + string(src[i+11+j:])
+	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStandbyTakesOverTheNextStart: the first start is cold; once ready, each
+// instance gets a standby, and a reload runs the new code in that very process
+// (its pid), with the libraries already imported and the app's own modules not.
+func TestStandbyTakesOverTheNextStart(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, command, argv0, mainName string }{
+		{"script", "/usr/bin/python3 app.py", "app.py", "__main__"},
+		{"flags", "/usr/bin/python3 -u -B app.py --flag", "app.py", "__main__"},
+		{"module", "/usr/bin/python3 -m app", "app.py", "__main__"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir, lib := standbyProject(t)
+			tag := newTag(t)
+			ports := []int{freePort(t), freePort(t)}
+			specs := []InstanceSpec{
+				standbySpec(tag, "web.1", dir, lib, tc.command, ports[0]),
+				standbySpec(tag, "web.2", dir, lib, tc.command, ports[1]),
+			}
+			c := startCluster(t, tag, Config{Specs: specs})
+			c.waitReady()
+			for _, p := range ports {
+				if a := askStandbyApp(t, p); a.Preloaded || a.Version != "v1" {
+					t.Fatalf("first start on port %d: %+v, want a cold start of v1", p, a)
+				}
+			}
+			standbys := []int{c.waitStandby("web.1"), c.waitStandby("web.2")}
+			setVersion(t, dir, "v2")
+			if err := c.s.Reload(context.Background(), "web"); err != nil {
+				t.Fatalf("Reload: %v", err)
+			}
+			for i, p := range ports {
+				a := askStandbyApp(t, p)
+				want := standbyAnswer{Version: "v2", Preloaded: true, PID: standbys[i], Lib: "a", Helper: "helper",
+					Argv0: tc.argv0, Name: tc.mainName}
+				if a != want {
+					t.Errorf("after the reload, port %d answered %+v, want %+v (its standby, pid %d)", p, a, want, standbys[i])
+				}
+				if st := c.status(fmt.Sprintf("web.%d", i+1)); st.PID != standbys[i] {
+					t.Errorf("web.%d: PID %d after the reload, want its standby's %d", i+1, st.PID, standbys[i])
+				}
+			}
+			// Each gets its next standby once ready again, and not the same one.
+			for i := range ports {
+				id := fmt.Sprintf("web.%d", i+1)
+				if next := c.waitStandby(id); next == standbys[i] {
+					t.Errorf("%s: standby pid %d again after it took over", id, next)
+				}
+			}
+		})
+	}
+}
+
+// TestStandbyStartsColdWhenALibraryChanged: a library file that changed after
+// the standby imported it (a pip install meanwhile) makes the standby exec the
+// interpreter afresh: same process, the new library, nothing preloaded.
+func TestStandbyStartsColdWhenALibraryChanged(t *testing.T) {
+	t.Parallel()
+	c, port, lib := twoStandbyInstances(t)
+	standby := c.waitStandby("web.1")
+	if err := os.WriteFile(filepath.Join(lib, "mylib.py"), []byte("VALUE = 'bb'\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.s.Restart(context.Background(), "web.1"); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	a := askStandbyApp(t, port)
+	if a.PID != standby || a.Preloaded || a.Lib != "bb" {
+		t.Errorf("after the library changed: %+v, want pid %d (the standby, exec'd afresh), not preloaded, lib bb", a, standby)
+	}
+	c.waitLine("web.1", "mylib.py changed since the standby imported it; starting cold")
+}
+
+// TestStandbyKilledIsReplaced: a standby that dies before it is needed is
+// replaced, and the next start does not try to use the dead one.
+func TestStandbyKilledIsReplaced(t *testing.T) {
+	t.Parallel()
+	c, port, _ := twoStandbyInstances(t)
+	first := c.waitStandby("web.1")
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var next int
+	tstest.WaitFor(t, 10*time.Second, "web.1 to get a new standby", func() bool {
+		next = c.status("web.1").StandbyPID
+		return next > 0 && next != first
+	})
+	if err := c.s.Restart(context.Background(), "web.1"); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	if a := askStandbyApp(t, port); a.PID != next || !a.Preloaded {
+		t.Errorf("after the restart: %+v, want the new standby (pid %d), preloaded", a, next)
+	}
+	if st := c.status("web.1"); st.State != StateReady || st.Restarts != 0 {
+		t.Errorf("web.1 after its standby was killed: %+v, want ready with no restarts: the standby is not the instance", st)
+	}
+}
+
+// TestStandbyGoesWithItsInstance: stopping an instance stops its standby, and a
+// Run that returns leaves no standby behind (startCluster's cleanup checks every
+// tagged process is gone) and removes the standby script it wrote.
+func TestStandbyGoesWithItsInstance(t *testing.T) {
+	t.Parallel()
+	dir, lib := standbyProject(t)
+	tag := newTag(t)
+	runDir := t.TempDir()
+	c := startCluster(t, tag, Config{RunDir: runDir, Specs: []InstanceSpec{
+		standbySpec(tag, "web.1", dir, lib, "/usr/bin/python3 app.py", freePort(t)),
+		standbySpec(tag, "web.2", dir, lib, "/usr/bin/python3 app.py", freePort(t)),
+	}})
+	c.waitReady()
+	standby := c.waitStandby("web.2")
+	c.waitStandby("web.1")
+	if _, err := os.Stat(filepath.Join(runDir, standbyScriptName)); err != nil {
+		t.Errorf("the standby script is not in RunDir: %v", err)
+	}
+	if err := c.s.StopInstance(context.Background(), "web.2"); err != nil {
+		t.Fatalf("StopInstance: %v", err)
+	}
+	if pidAlive(standby) {
+		t.Errorf("web.2's standby (pid %d) still runs after web.2 was stopped", standby)
+	}
+	if st := c.status("web.2"); st.StandbyPID != 0 {
+		t.Errorf("web.2 stopped still shows standby pid %d", st.StandbyPID)
+	}
+	if err := c.stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(runDir, standbyScriptName)); !os.IsNotExist(err) {
+		t.Errorf("the standby script is still in RunDir after Run returned (stat: %v)", err)
+	}
+}
+
+// TestStandbyUnusableCommandStartsCold: a command a standby cannot run is said
+// once and started the ordinary way.
+func TestStandbyUnusableCommandStartsCold(t *testing.T) {
+	t.Parallel()
+	tag := newTag(t)
+	sp := helperSpec(tag, "web.1", freePort(t), "serve")
+	sp.Standby = true
+	c := startCluster(t, tag, Config{Specs: []InstanceSpec{sp}})
+	c.waitReady()
+	tstest.WaitFor(t, 5*time.Second, "the log to say why web gets no standby", func() bool {
+		return strings.Contains(c.log.String(), "web: no warm standby: its command runs")
+	})
+	time.Sleep(2 * standbyDelay)
+	if st := c.status("web.1"); st.StandbyPID != 0 {
+		t.Errorf("web.1 has standby pid %d for a command that is not Python", st.StandbyPID)
+	}
+}
+
+func TestStandbyProblem(t *testing.T) {
+	for _, tc := range []struct{ command, want string }{
+		{"python3 app.py", ""},
+		{"exec python3 app.py --port $PORT", ""},
+		{"/usr/bin/python3 -m flask --app app run --port $PORT", ""},
+		{"python3.11 -u -B -mflask run", ""},
+		{"python -uB manage.py runserver", ""},
+		{"gunicorn app:app", "its command runs gunicorn, not a Python interpreter"},
+		{"python3 -O app.py", "the interpreter option -O cannot be applied"},
+		{"python3 -X dev app.py", "the interpreter option -X cannot be applied"},
+		{"python3 -c pass", "gives Python code with -c"},
+		{"python3", "names no script and no -m module"},
+		{"cd app && python3 app.py", "not one plain program invocation"},
+		{"FLASK_DEBUG=1 python3 app.py", "not one plain program invocation"},
+		{`"python3" app.py`, "not a Python interpreter"},
+	} {
+		got := StandbyProblem(tc.command)
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("StandbyProblem(%q) = %q, want %q", tc.command, got, tc.want)
+		}
+	}
+}
+
+// TestStandbyScriptParsesCommands runs standby.py's own parser: what it runs
+// warm, and what it leaves to the interpreter.
+func TestStandbyScriptParsesCommands(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "standby.py")
+	if err := os.WriteFile(script, standbyPy, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	prog := `import json, sys, importlib.util
+spec = importlib.util.spec_from_file_location("standby", sys.argv[1])
+m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+out = []
+for args in json.loads(sys.argv[2]):
+    mode, target, rest, why = m.parse(args)
+    out.append([mode, target, rest, why])
+print(json.dumps(out))
+`
+	cases := [][]string{
+		{"app.py", "--port", "5000"},
+		{"-m", "flask", "--app", "app", "run"},
+		{"-mflask", "run"},
+		{"-u", "-B", "app.py"},
+		{"-O", "app.py"},
+		{"-c", "print(1)"},
+		{},
+	}
+	in, _ := json.Marshal(cases)
+	out, err := exec.Command("/usr/bin/python3", "-c", prog, script, string(in)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python3: %v\n%s", err, out)
+	}
+	var got [][]any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	want := []string{
+		`["s","app.py",["--port","5000"],null]`,
+		`["m","flask",["--app","app","run"],null]`,
+		`["m","flask",["run"],null]`,
+		`["s","app.py",[],null]`,
+		`[null,null,null,"interpreter option -O"]`,
+		`[null,null,null,"interpreter option -c"]`,
+		`[null,null,null,"no script or module"]`,
+	}
+	for i := range cases {
+		b, _ := json.Marshal(got[i])
+		if string(b) != want[i] {
+			t.Errorf("parse(%q) = %s, want %s", cases[i], b, want[i])
+		}
+	}
+}
