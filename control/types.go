@@ -119,15 +119,18 @@ type Status struct {
 // In JSON, Uptime is "uptime_seconds" (a number) so that scripts need not parse
 // Go durations; every other field is named after its Go field in snake case.
 type Instance struct {
-	ID       string        `json:"id"`      // "web.2"
-	Process  string        `json:"process"` // "web"
-	Index    int           `json:"index"`   // 1-based
-	Port     int           `json:"port"`
-	PID      int           `json:"pid"` // 0 when no process runs
-	State    string        `json:"state"`
-	Since    time.Time     `json:"since"`    // time of the last state change
-	Uptime   time.Duration `json:"-"`        // 0 when no process runs
-	Restarts int           `json:"restarts"` // restarts after exits devcluster did not ask for (crashes)
+	ID      string `json:"id"`      // "web.2"
+	Process string `json:"process"` // "web"
+	Index   int    `json:"index"`   // 1-based
+	Port    int    `json:"port"`
+	PID     int    `json:"pid"` // 0 when no process runs
+	// StandbyPID is the instance's warm standby waiting to take over its next
+	// start (reload.standby), 0 when it has none.
+	StandbyPID int           `json:"standby_pid"`
+	State      string        `json:"state"`
+	Since      time.Time     `json:"since"`    // time of the last state change
+	Uptime     time.Duration `json:"-"`        // 0 when no process runs
+	Restarts   int           `json:"restarts"` // restarts after exits devcluster did not ask for (crashes)
 	// Reloads counts the restarts devcluster asked for: a reload on a file change,
 	// `devcluster restart`, a start after `devcluster stop`. Apart from Restarts so
 	// that a busy edit session does not look like a crashing app.

@@ -49,7 +49,7 @@ func TestParseYAMLReloadErrors(t *testing.T) {
 			`devcluster.yaml:4: unknown key "maxUnavailable" in web.reload (did you mean "max_unavailable"?)`,
 			`devcluster.yaml:4: unknown key "maxSurge" in web.reload (did you mean "max_surge"?)`}},
 		{"unknown key listed", "reload: {strategy: wave}", []string{
-			`devcluster.yaml:4: unknown key "strategy" in web.reload (known: max_unavailable, max_surge)`}},
+			`devcluster.yaml:4: unknown key "strategy" in web.reload (known: max_unavailable, max_surge, standby)`}},
 		{"wrong types", "reload:\n      max_unavailable: half\n      max_surge: 0.5", []string{
 			`devcluster.yaml:5: web.reload.max_unavailable must be a number of instances like 1 or a percentage like 50%, got "half"`,
 			`devcluster.yaml:6: web.reload.max_surge must be a number of instances like 1 or a percentage like 50%, got "0.5"`}},

@@ -58,6 +58,7 @@ func (a *clusterAPI) Status(ctx context.Context) (control.Status, error) {
 			Index:           in.Index,
 			Port:            in.Port,
 			PID:             in.PID,
+			StandbyPID:      in.StandbyPID,
 			State:           in.State,
 			Since:           in.Since,
 			Restarts:        in.Restarts,

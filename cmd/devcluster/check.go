@@ -103,9 +103,26 @@ func runCheck(e *env, f *manifestFlags, w io.Writer) int {
 	if _, err := supervisor.New(supervisor.Config{Specs: specs}); err != nil {
 		c.fail("instances: %s", indentLines(err.Error()))
 	}
+	c.standbys(proj)
 	c.ports(proj, specs)
 	c.inotify(proj)
 	return c.problems
+}
+
+// standbys says, for each process with reload.standby, whether its instances
+// will have warm standbys, and if not why (a warning: they start cold, as without).
+func (c *checker) standbys(proj *project) {
+	for _, p := range proj.manifest.Processes {
+		if !p.Reload.Standby {
+			continue
+		}
+		if why := supervisor.StandbyProblem(p.Command); why != "" {
+			fmt.Fprintf(c.w, "warn  %s:%d: %s: reload.standby: no warm standby: %s; its starts are cold\n",
+				proj.manifest.Path, p.Reload.StandbyLine, p.Name, why)
+			continue
+		}
+		c.ok("%s: a warm standby per instance (reload.standby): the next start skips Python's start and the libraries' import", p.Name)
+	}
 }
 
 // manifest reports a manifest that does not load: each problem of an ErrorList on

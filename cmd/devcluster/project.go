@@ -241,6 +241,7 @@ func (p *project) spec(baseEnv []string, inst procfile.Instance, n int) (supervi
 		// The supervisor takes the wave size from the process's first instance
 		// (see InstanceSpec.MaxUnavailable).
 		MaxUnavailable: reloadWave(proc, n),
+		Standby:        proc.Reload.Standby,
 	}, nil
 }
 

@@ -101,6 +101,8 @@ func TestScripts(t *testing.T) {
 			"balanceversion": cmdBalanceVersion,
 			"waitbalancer":   cmdWaitBalancer,
 			"jsoninstance":   cmdJSONInstance,
+			"standbys":       cmdStandbys,
+			"tookover":       cmdTookOver,
 			"jsonl":          cmdJSONLines,
 			"jsondoc":        cmdJSONDoc,
 			// the workshop scenarios' browser (scenario_test.go)
