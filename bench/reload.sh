@@ -23,6 +23,8 @@
 #   MAX_UNAVAILABLE=   web's reload.max_unavailable, a number or a percentage (2, 50%);
 #                      empty: not written, devcluster's default (1, one at a time)
 #   MAX_SURGE=         web's reload.max_surge, likewise (default 0)
+#   STANDBY=           1: web's reload.standby: true (a warm standby per instance: the
+#                      next start skips Python's start and Flask's import); empty: off
 #   RUNS=7             saves measured
 #   TARGET=            seconds: exit 1 when the median "all" is above it (0.8 for 3 instances
 #                      with max_unavailable 1, 1.0 for 8 with a larger one: issue 11)
@@ -37,6 +39,7 @@ RUNS=${RUNS:-7}
 INSTANCES=${INSTANCES:-3}
 MAX_UNAVAILABLE=${MAX_UNAVAILABLE:-}
 MAX_SURGE=${MAX_SURGE:-}
+STANDBY=${STANDBY:-}
 TARGET=${TARGET:-}
 PYTHON=${PYTHON:-python3}
 KEEP=${KEEP:-}
@@ -53,6 +56,7 @@ die() { say "$*"; exit 1; }
 for v in MAX_UNAVAILABLE MAX_SURGE; do
 	[[ -z ${!v} || ${!v} =~ ^[0-9]+%?$ ]] || die "$v must be a number (2) or a percentage (50%), not \"${!v}\""
 done
+[[ -z $STANDBY || $STANDBY == 1 ]] || die "STANDBY must be 1 or empty, not \"$STANDBY\""
 [[ -z $TARGET || $TARGET =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "TARGET must be seconds like 0.8, not \"$TARGET\""
 command -v go >/dev/null || die "go is missing: install Go 1.26 to build devcluster"
 command -v ss >/dev/null || die "ss is missing: sudo apt-get install iproute2"
@@ -92,8 +96,12 @@ mkdir -p "$tmp/app"
 cp "$repo/examples/flask/app.py" "$tmp/app/app.py"
 grep -qx 'VERSION = "v1"' "$tmp/app/app.py" || die "examples/flask/app.py has no line VERSION = \"v1\""
 reload=
-if [[ -n $MAX_UNAVAILABLE$MAX_SURGE ]]; then
-	reload="    reload: {${MAX_UNAVAILABLE:+max_unavailable: $MAX_UNAVAILABLE}${MAX_UNAVAILABLE:+${MAX_SURGE:+, }}${MAX_SURGE:+max_surge: $MAX_SURGE}}"
+if [[ -n $MAX_UNAVAILABLE$MAX_SURGE$STANDBY ]]; then
+	keys=()
+	[[ -z $MAX_UNAVAILABLE ]] || keys+=("max_unavailable: $MAX_UNAVAILABLE")
+	[[ -z $MAX_SURGE ]] || keys+=("max_surge: $MAX_SURGE")
+	[[ -z $STANDBY ]] || keys+=("standby: true")
+	reload="    reload: {$(IFS=,; echo "${keys[*]}" | sed 's/,/, /g')}"
 fi
 {
 	printf 'processes:\n  web:\n'
@@ -137,11 +145,11 @@ dc_pid=$!
 
 set +e
 "$PYTHON" - "$tmp/app/app.py" "$base" "$listen_port" "$RUNS" "$dc_pid" "$(cat "$tmp/cold.txt")" \
-	"$INSTANCES" "${MAX_UNAVAILABLE:-1 (default)}" "$TARGET" <<'PY'
+	"$INSTANCES" "${MAX_UNAVAILABLE:-1 (default)}" "$TARGET" "${STANDBY:+on}" <<'PY'
 import http.client, json, os, statistics, sys, time, urllib.error, urllib.request
 
 app_py, base, listen, runs, dc_pid, cold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
-n, max_unavailable, target = int(sys.argv[7]), sys.argv[8], sys.argv[9]
+n, max_unavailable, target, standby = int(sys.argv[7]), sys.argv[8], sys.argv[9], sys.argv[10] or "off"
 ports = [base + i for i in range(n)]
 ids = ["web.%d" % (i + 1) for i in range(n)]
 proxy = "http://127.0.0.1:%d/?format=json" % listen
@@ -234,9 +242,9 @@ for k in range(2, runs + 2):
 
 med = [statistics.median(c) for c in zip(*rows)]
 print()
-print("%d instances, max_unavailable %s: median of %d runs: first instance %.3f s, all %d direct %.3f s, "
+print("%d instances, max_unavailable %s, standby %s: median of %d runs: first instance %.3f s, all %d direct %.3f s, "
       "all %d direct + via proxy %.3f s; failed requests via proxy: %d"
-      % (n, max_unavailable, len(rows), med[0], n, med[1], n, med[2], failures_total))
+      % (n, max_unavailable, standby, len(rows), med[0], n, med[1], n, med[2], failures_total))
 print("Flask cold start (process start -> port answers), median of 3: %s s" % cold)
 missed = target != "" and med[2] > float(target)
 if missed:
