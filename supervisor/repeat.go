@@ -60,6 +60,17 @@ func (f *repeatFilter) add(ll LogLine) {
 	f.out.show(ll)
 }
 
+// restart makes f the filter of a child that starts only now (a standby taking
+// over): the lines it printed while it waited were shown and are forgotten, and
+// from now on it compares with prev, the failed child's lines, as a new filter
+// would.
+func (f *repeatFilter) restart(prev []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.releaseLocked()
+	f.prev, f.holding, f.lines, f.overflow = prev, len(prev) > 0, nil, false
+}
+
 // release shows the held lines and stops holding: the child is not repeating a
 // failure (it became ready, is slow to start, or is being stopped).
 func (f *repeatFilter) release() {

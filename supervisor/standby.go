@@ -217,12 +217,12 @@ func (in *instance) noStandby() {
 }
 
 // takeStandby hands the standby the go and returns it as the instance's new
-// child, or returns nil when there is none to take: then the start is cold. A
-// start in a series of failures is cold too, so that its output goes through the
-// repeatFilter made for it (a standby's was made before the failure).
+// child, or returns nil when there is none to take: then the start is cold. Its
+// output is filtered from now on as a new child's would be (see repeatFilter):
+// compared with the previous child's when that one failed.
 func (in *instance) takeStandby() *child {
 	c, goW := in.standby, in.standbyGo
-	if c == nil || len(in.lastFailure) > 0 {
+	if c == nil {
 		return nil
 	}
 	in.noStandby()
@@ -233,6 +233,7 @@ func (in *instance) takeStandby() *child {
 		return nil
 	}
 	in.standbyFails = 0
+	c.filter.restart(in.lastFailure)
 	c.started = in.s.now()
 	c.activate(in.s, in.spec)
 	return c

@@ -308,14 +308,54 @@ def main():
     path = changed(snap)
     if path:
         cold(args, "%s changed since the standby imported it" % path)
-    import runpy
+    sys.argv = [target] + rest
+    try:
+        run(mode, target)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as e:
+        report(e)
+        sys.exit(1)
 
+
+def run(mode, target):
+    """Runs the app as the interpreter would have: in a fresh __main__ module, a
+    script compiled under its absolute path, a module through runpy as -m does."""
+    import builtins
+    import types
+
+    main = types.ModuleType("__main__")
+    main.__builtins__ = builtins
+    sys.modules["__main__"] = main
     if mode == "m":
-        sys.argv = [target] + rest
-        runpy.run_module(target, run_name="__main__", alter_sys=True)
-    else:
-        sys.argv = [target] + rest
-        runpy.run_path(target, run_name="__main__")
+        import runpy
+
+        run_as_main = getattr(runpy, "_run_module_as_main", None)
+        if run_as_main is not None:
+            run_as_main(target)
+        else:
+            runpy.run_module(target, run_name="__main__", alter_sys=True)
+        return
+    import importlib.machinery
+
+    path = os.path.abspath(target)
+    main.__file__ = path
+    main.__cached__ = None
+    main.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
+    with open(path, "rb") as f:
+        code = compile(f.read(), path, "exec")
+    exec(code, main.__dict__)
+
+
+def report(e):
+    """Prints e as the interpreter would for the app run cold: without this file's
+    frames, so that a broken save prints the same traceback from a standby as from
+    a cold start (and devcluster shows a repeated one once)."""
+    ours = os.path.realpath(__file__)
+    tb = e.__traceback__
+    while tb is not None and os.path.realpath(tb.tb_frame.f_code.co_filename) == ours:
+        tb = tb.tb_next
+    sys.excepthook(type(e), e.with_traceback(tb), tb)
 
 
 if __name__ == "__main__":

@@ -374,3 +374,80 @@ print(json.dumps(out))
 		}
 	}
 }
+
+// TestStandbyTakesOverAfterACrash: an instance killed from outside comes back as
+// its standby (a crash restart, counted as one), and what the standby prints
+// from then on is shown: the killed child's output ("serving v1") is no failure
+// to hide.
+func TestStandbyTakesOverAfterACrash(t *testing.T) {
+	t.Parallel()
+	c, port, _ := twoStandbyInstances(t)
+	standby := c.waitStandby("web.1")
+	if err := c.s.KillInstance(context.Background(), "web.1"); err != nil {
+		t.Fatalf("KillInstance: %v", err)
+	}
+	tstest.WaitFor(t, 10*time.Second, "web.1 ready again as its standby", func() bool {
+		c.ended()
+		st := c.status("web.1")
+		return st.State == StateReady && st.PID == standby
+	})
+	if a := askStandbyApp(t, port); a.PID != standby || !a.Preloaded {
+		t.Errorf("after the kill: %+v, want the standby (pid %d), preloaded", a, standby)
+	}
+	if st := c.status("web.1"); st.Restarts != 1 || st.Reloads != 0 {
+		t.Errorf("web.1 after a kill: restarts %d, reloads %d; want 1 and 0", st.Restarts, st.Reloads)
+	}
+	tstest.WaitFor(t, 10*time.Second, "the standby's own \"serving v1\" shown", func() bool {
+		return strings.Count(c.out.String(), "web.1 | serving v1") >= 2
+	})
+}
+
+// TestStandbyBrokenSaveShowsItsTracebackOnce: a save that breaks the app fails
+// first in the standby, then in cold retries; the standby prints the traceback
+// the interpreter would (none of its own frames), so the retries are seen as the
+// same failure and their tracebacks are not shown again.
+func TestStandbyBrokenSaveShowsItsTracebackOnce(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, broken, want string }{
+		{"syntax error", `VERSION = "v2" +`, "SyntaxError: invalid syntax"},
+		{"exception", `VERSION = undefined_name`, "NameError: name 'undefined_name' is not defined"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir, lib := standbyProject(t)
+			tag := newTag(t)
+			c := startCluster(t, tag, Config{Specs: []InstanceSpec{
+				standbySpec(tag, "web.1", dir, lib, "/usr/bin/python3 app.py", freePort(t)),
+				standbySpec(tag, "web.2", dir, lib, "/usr/bin/python3 app.py", freePort(t)),
+			}})
+			c.waitReady()
+			standby := c.waitStandby("web.1")
+			src, err := os.ReadFile(filepath.Join(dir, "app.py"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			broken := strings.Replace(string(src), `VERSION = "v1"`, tc.broken, 1)
+			if err := os.WriteFile(filepath.Join(dir, "app.py"), []byte(broken), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.s.Reload(context.Background(), "web"); err == nil {
+				t.Fatal("Reload of a broken app: no error")
+			}
+			tstest.WaitFor(t, 10*time.Second, "web.1 to fail 3 more times", func() bool {
+				c.ended()
+				return c.status("web.1").Restarts >= 3
+			})
+			out := c.out.String()
+			if n := strings.Count(out, tc.want); n != 1 {
+				t.Errorf("%q shown %d times, want once; output:\n%s", tc.want, n, out)
+			}
+			if strings.Contains(out, "standby.py") || strings.Contains(out, "runpy") {
+				t.Errorf("the traceback shows the standby's own frames:\n%s", out)
+			}
+			// The first failure was the standby's: it took the start and exited.
+			if pidAlive(standby) || c.status("web.1").StandbyPID == standby {
+				t.Errorf("web.1's standby (pid %d) is still waiting: the reload did not use it", standby)
+			}
+		})
+	}
+}
