@@ -109,8 +109,23 @@ func (s *Supervisor) standbyScript() (string, error) {
 			}
 			dir, s.standbyTemp = d, d
 		}
+		// Through a new file and a rename: a symlink left at the name is
+		// replaced, not followed.
 		path := filepath.Join(dir, standbyScriptName)
-		if err := os.WriteFile(path, standbyPy, 0o600); err != nil {
+		f, err := os.CreateTemp(dir, standbyScriptName+".*.tmp")
+		if err == nil {
+			_, err = f.Write(standbyPy)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err == nil {
+				err = os.Rename(f.Name(), path)
+			}
+			if err != nil {
+				_ = os.Remove(f.Name())
+			}
+		}
+		if err != nil {
 			s.standbyErr = err
 			return
 		}

@@ -256,6 +256,14 @@ func TestStandbyGoesWithItsInstance(t *testing.T) {
 	dir, lib := standbyProject(t)
 	tag := newTag(t)
 	runDir := t.TempDir()
+	// A symlink at the script's name is replaced, not written through.
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(runDir, standbyScriptName)); err != nil {
+		t.Fatal(err)
+	}
 	c := startCluster(t, tag, Config{RunDir: runDir, Specs: []InstanceSpec{
 		standbySpec(tag, "web.1", dir, lib, "/usr/bin/python3 app.py", freePort(t)),
 		standbySpec(tag, "web.2", dir, lib, "/usr/bin/python3 app.py", freePort(t)),
@@ -263,8 +271,11 @@ func TestStandbyGoesWithItsInstance(t *testing.T) {
 	c.waitReady()
 	standby := c.waitStandby("web.2")
 	c.waitStandby("web.1")
-	if _, err := os.Stat(filepath.Join(runDir, standbyScriptName)); err != nil {
-		t.Errorf("the standby script is not in RunDir: %v", err)
+	if fi, err := os.Lstat(filepath.Join(runDir, standbyScriptName)); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("the standby script is not a file in RunDir: %v, %v", fi, err)
+	}
+	if data, _ := os.ReadFile(victim); string(data) != "keep" {
+		t.Errorf("the standby script was written through a symlink: its target now holds %q", data)
 	}
 	if err := c.s.StopInstance(context.Background(), "web.2"); err != nil {
 		t.Fatalf("StopInstance: %v", err)
