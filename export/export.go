@@ -87,11 +87,15 @@ func (r *Result) warn(format, setting, msgf string, args ...any) {
 	r.Warnings = append(r.Warnings, Warning{Format: format, Setting: setting, Message: fmt.Sprintf(msgf, args...)})
 }
 
-// commonWarnings reports what no format has: devcluster's file watching.
+// commonWarnings reports what no format has: devcluster's file watching and
+// warm standbys.
 func commonWarnings(c *Cluster, r *Result, format string) {
 	for _, p := range c.Processes {
 		if p.Watched {
 			r.warn(format, p.Name+".watch", "reloading on file changes is a development feature of devcluster up; not exported")
+		}
+		if p.Standby {
+			r.warn(format, p.Name+".reload.standby", "warm standbys make devcluster's reloads fast while you edit; a server started once does not need them: not exported")
 		}
 	}
 }

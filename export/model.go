@@ -94,6 +94,7 @@ type Process struct {
 	Rollout     Rollout
 	Instances   []Instance
 	Watched     bool // the manifest sets watch: (a development feature no target has)
+	Standby     bool // reload.standby: devcluster's warm standbys, which no target has
 }
 
 // Health is a process's check with defaults applied; Path "" is a TCP check.
@@ -187,6 +188,7 @@ func newProcess(m *procfile.Manifest, p *procfile.Process, plan []procfile.Insta
 		StopSignal:  strings.TrimPrefix(strings.ToUpper(firstNonEmpty(p.StopSignal, defaults.StopSignal)), "SIG"),
 		StopTimeout: orDuration(p.StopTimeout, defaults.StopTimeout),
 		Watched:     len(p.Watch.Paths)+len(p.Watch.Include)+len(p.Watch.Exclude) > 0 || p.Watch.Line > 0,
+		Standby:     p.Reload.Standby,
 	}
 	if q.Weight == 0 {
 		q.Weight = 1

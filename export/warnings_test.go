@@ -55,6 +55,8 @@ func TestWarnings(t *testing.T) {
 		{"watch/compose", "compose", plainWeb + "    watch: {paths: [src]}\n", Options{}, "compose: web.watch", ""},
 		{"watch/kubernetes", "kubernetes", plainWeb + "    watch: {paths: [src]}\n", Options{}, "kubernetes: web.watch", ""},
 		{"watch/systemd", "systemd", plainWeb + "    watch: {paths: [src]}\n", Options{}, "systemd: web.watch", ""},
+		{"standby/haproxy", "haproxy", plainWeb + "    reload: {standby: true}\n", Options{}, "haproxy: web.reload.standby", ""},
+		{"standby/kubernetes", "kubernetes", plainWeb + "    reload: {standby: true}\n", Options{}, "kubernetes: web.reload.standby", ""},
 
 		{"nginx first", "nginx", "proxy: {strategy: first}\n" + plainWeb, Options{}, "nginx: proxy.strategy", `nginx has no "first" method`},
 		{"nginx sticky cookie", "nginx", "proxy: {sticky: cookie}\n" + plainWeb, Options{}, "nginx: proxy.sticky", "ip_hash;"},
