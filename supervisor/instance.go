@@ -74,6 +74,7 @@ type instance struct {
 	standbyC     <-chan time.Time
 	standbyFails int
 	standbyOff   bool
+	warmSlot     bool // holds a place in Supervisor.warming
 }
 
 func newInstance(s *Supervisor, sp InstanceSpec, initial bool, gen int) *instance {
@@ -366,7 +367,7 @@ func (in *instance) onReady() {
 		in.s.out.logf("%s started (pid %d)", in.spec.ID, c.pid)
 	}
 	in.answer(nil)
-	in.armStandby(standbyDelay)
+	in.armStandby(standbyDelay + time.Duration(in.spec.Index-1)*standbyStagger)
 	if !in.everReady {
 		in.everReady = true
 		if in.initial {

@@ -14,6 +14,10 @@ const (
 	// connect costs a few microseconds.
 	probeInterval = 20 * time.Millisecond
 	probeTimeout  = 500 * time.Millisecond
+	// fastProbeInterval is the readiness checks' interval for the first
+	// fastProbeFor of a start (see nextProbe).
+	fastProbeInterval = 5 * time.Millisecond
+	fastProbeFor      = time.Second
 )
 
 // probe closes ready once sp is ready: its port accepts TCP (balanced instances
@@ -37,19 +41,31 @@ func probe(ctx context.Context, sp InstanceSpec, ready chan<- struct{}) {
 	if len(sp.HealthPath) > 0 && sp.HealthPath[0] != '/' {
 		url = "http://" + addr + "/" + sp.HealthPath
 	}
-	t := time.NewTicker(probeInterval)
+	start := time.Now()
+	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
-		if check(ctx, client, addr, url, needHTTP) {
-			close(ready)
-			return
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		if check(ctx, client, addr, url, needHTTP) {
+			close(ready)
+			return
+		}
+		t.Reset(nextProbe(time.Since(start)))
 	}
+}
+
+// nextProbe is the wait before the next readiness check, since started ago: a
+// warm standby is ready within ~40 ms, where probeInterval's slack would be a
+// quarter of its start, so the first second is probed every fastProbeInterval.
+func nextProbe(ago time.Duration) time.Duration {
+	if ago < fastProbeFor {
+		return fastProbeInterval
+	}
+	return probeInterval
 }
 
 func check(ctx context.Context, client *http.Client, addr, url string, needHTTP bool) bool {

@@ -37,9 +37,14 @@ import (
 var standbyPy []byte
 
 const (
-	// standbyDelay is how long after an instance is ready its next standby starts:
-	// the start costs a CPU for ~0.2 s, which the rest of a roll should not wait for.
-	standbyDelay = 300 * time.Millisecond
+	// standbyDelay is how long after an instance is ready its next standby starts
+	// at the earliest, plus standbyStagger per index, so that web.1's (the next
+	// roll's canary) comes first. Until the roll of its process is over, it looks
+	// again every standbyRetry: a standby's start costs a CPU for ~0.2 s, which
+	// the rest of a roll should not wait for.
+	standbyDelay   = 100 * time.Millisecond
+	standbyStagger = 5 * time.Millisecond
+	standbyRetry   = 50 * time.Millisecond
 	// standbyAttempts is how many standbys in a row may exit before their go
 	// before the instance stops starting them.
 	standbyAttempts = 3
@@ -205,11 +210,21 @@ func (in *instance) startStandby() {
 		return
 	}
 	if in.s.rolling(in.spec.Process) {
-		in.armStandby(standbyDelay)
+		in.armStandby(standbyRetry)
 		return
 	}
+	// At most one standby per CPU warms at once: eight importing Flask together
+	// would each take four times as long, the canary's among them.
+	select {
+	case in.s.warming <- struct{}{}:
+	default:
+		in.armStandby(standbyRetry/5 + time.Duration(in.spec.Index)*time.Millisecond)
+		return
+	}
+	in.warmSlot = true
 	c, goW, warm, err := in.s.spawnStandby(in.spec)
 	if err != nil {
+		in.releaseWarmSlot()
 		in.standbyOff = true
 		in.s.out.logf("%s: could not start its standby (%v); its starts are cold", in.spec.ID, err)
 		return
@@ -217,8 +232,18 @@ func (in *instance) startStandby() {
 	in.standby, in.standbyGo, in.standbyWarm = c, goW, warm
 }
 
+// releaseWarmSlot gives back the instance's place among the warming standbys,
+// if it holds one: its standby is warm, gone or taken.
+func (in *instance) releaseWarmSlot() {
+	if in.warmSlot {
+		in.warmSlot = false
+		<-in.s.warming
+	}
+}
+
 // standbyIsWarm publishes the standby's pid: it has imported its libraries.
 func (in *instance) standbyIsWarm() {
+	in.releaseWarmSlot()
 	in.standbyWarm = nil
 	pid := in.standby.pid
 	in.publish(func(st *InstanceStatus) { st.StandbyPID = pid })
@@ -227,6 +252,7 @@ func (in *instance) standbyIsWarm() {
 // noStandby makes the instance have no standby (the caller has taken or
 // reaped it).
 func (in *instance) noStandby() {
+	in.releaseWarmSlot()
 	in.standby, in.standbyGo, in.standbyWarm = nil, nil, nil
 	in.publish(func(st *InstanceStatus) { st.StandbyPID = 0 })
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -62,9 +63,10 @@ type Supervisor struct {
 	liveMu sync.Mutex
 	live   map[string]map[int]bool // instance id → leader pids of its unreaped children
 
-	standbyOnce sync.Once // standbyScript
-	standbyPath string    // standby.py, once written
-	standbyTemp string    // the temporary directory holding it, when RunDir is ""
+	warming     chan struct{} // a place per standby warming up: one per CPU
+	standbyOnce sync.Once     // standbyScript
+	standbyPath string        // standby.py, once written
+	standbyTemp string        // the temporary directory holding it, when RunDir is ""
 	standbyErr  error
 }
 
@@ -94,6 +96,8 @@ func New(cfg Config) (*Supervisor, error) {
 		gens:  make(map[string]int),
 		rolls: make(map[string]*roll),
 		live:  make(map[string]map[int]bool),
+		// A place per standby warming up (see startStandby).
+		warming: make(chan struct{}, max(1, runtime.NumCPU())),
 	}
 	s.killCtx, s.kill = context.WithCancel(context.Background())
 	seen := make(map[string]bool)
