@@ -30,7 +30,7 @@ import (
 // falls back to an ordinary start (an interpreter option it cannot apply, an app
 // that monkey-patches, a library file changed since the preload).
 //
-// The price is one more idle interpreter per instance (~25 MB for Flask), which
+// The price is one more idle interpreter per instance (31 MB of RSS for Flask, about what the serving instance uses), which
 // is why it is InstanceSpec.Standby, off by default.
 
 //go:embed standby.py

@@ -38,6 +38,7 @@ anything is wrong.`,
 		},
 	}
 	addManifestFlags(cmd, &f)
+	addStandbyFlag(cmd, &f)
 	return cmd
 }
 

@@ -27,6 +27,7 @@ type manifestFlags struct {
 	basePort  int
 	listen    string
 	strategy  string
+	standby   bool // --standby: reload.standby for every process (up and check)
 }
 
 // project is a loaded manifest with its environment and formation applied: everything
@@ -117,6 +118,11 @@ func loadProject(e *env, f *manifestFlags) (*project, error) {
 	if f.listen != "" {
 		if err := checkListen(f.listen); err != nil {
 			return nil, err
+		}
+	}
+	if f.standby {
+		for _, p := range m.Processes {
+			p.Reload.Standby = true
 		}
 	}
 	listen := cmp.Or(f.listen, m.Proxy.Listen, defaults.Listen)

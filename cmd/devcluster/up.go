@@ -44,6 +44,12 @@ func addManifestFlags(cmd *cobra.Command, f *manifestFlags) {
 	cmd.Flags().StringVar(&f.strategy, "strategy", "", "balancing: "+strings.Join(defaults.Strategies(), ", ")+" (default "+defaults.Strategy+")")
 }
 
+// addStandbyFlag adds --standby, for the commands that start instances or check
+// what starting them would do.
+func addStandbyFlag(cmd *cobra.Command, f *manifestFlags) {
+	cmd.Flags().BoolVar(&f.standby, "standby", false, "a warm standby per instance, for every process (as reload.standby: true): reloads start in ~0.04 s instead of Python's ~0.25 s")
+}
+
 func newUpCmd(e *env) *cobra.Command {
 	var f upFlags
 	cmd := &cobra.Command{
@@ -70,6 +76,7 @@ or send SIGHUP, to roll every process onto fresh code.`,
 		},
 	}
 	addManifestFlags(cmd, &f.manifestFlags)
+	addStandbyFlag(cmd, &f.manifestFlags)
 	cmd.Flags().StringVar(&f.scale, "scale", "", "same as -m")
 	cmd.Flags().BoolVar(&f.pty, "pty", false, "run each instance under a pseudo-terminal (keeps colours of TTY-only programs)")
 	cmd.Flags().BoolVar(&f.noWatch, "no-watch", false, "do not watch files for changes")
