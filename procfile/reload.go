@@ -165,7 +165,7 @@ func (y *yamlParser) reload(k, v *yaml.Node, field string) Reload {
 	})
 	if r.MaxSurge.Value > 0 {
 		y.warnf(surgeLine, "%s.max_surge is not supported yet: instances keep their ports, so a replacement cannot start "+
-			"before the old one stops; it is treated as 0", field)
+			"before the old one stops; it is treated as 0 (reload.standby: true makes each replacement start several times faster instead)", field)
 	}
 	if unavailableLine > 0 && r.MaxUnavailable.Value == 0 && r.MaxSurge.Value == 0 {
 		y.c.addf(unavailableLine, "%s: max_unavailable and max_surge cannot both be 0, or no instance could be replaced; "+

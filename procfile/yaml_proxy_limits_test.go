@@ -215,7 +215,8 @@ func TestParseYAMLDashboardHidesProcessPrefix(t *testing.T) {
 func TestParseYAMLMaxSurgeWarned(t *testing.T) {
 	t.Parallel()
 	const msg = ": web.reload.max_surge is not supported yet: instances keep their ports, " +
-		"so a replacement cannot start before the old one stops; it is treated as 0"
+		"so a replacement cannot start before the old one stops; it is treated as 0 " +
+		"(reload.standby: true makes each replacement start several times faster instead)"
 	tests := []struct {
 		name, reload string
 		want         []string

@@ -26,7 +26,7 @@ func TestSpecsTakeReloadWaveFromManifest(t *testing.T) {
 		{"count", "    reload: {max_unavailable: 3}\n", 3, ""},
 		{"percent of 4", "    reload: {max_unavailable: 50%}\n", 2, ""},
 		{"surge alone", "    reload: {max_unavailable: 0, max_surge: 1}\n", 1,
-			"devcluster.yaml:5: web.reload.max_surge is not supported yet: instances keep their ports, so a replacement cannot start before the old one stops; it is treated as 0"},
+			"devcluster.yaml:5: web.reload.max_surge is not supported yet: instances keep their ports, so a replacement cannot start before the old one stops; it is treated as 0 (reload.standby: true makes each replacement start several times faster instead)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
