@@ -74,7 +74,9 @@ type instance struct {
 	standbyC     <-chan time.Time
 	standbyFails int
 	standbyOff   bool
-	warmSlot     bool // holds a place in Supervisor.warming
+	warmSlot     bool        // holds a place in Supervisor.warming
+	standbyLate  *time.Timer // fires when the standby is not warm in time
+	standbyLateC <-chan time.Time
 }
 
 func newInstance(s *Supervisor, sp InstanceSpec, initial bool, gen int) *instance {
@@ -202,6 +204,9 @@ func (in *instance) run(ctx context.Context) {
 			in.standbyExited()
 		case <-in.standbyWarm:
 			in.standbyIsWarm()
+		case <-in.standbyLateC:
+			in.standbyLateC = nil
+			in.standbyTooSlow()
 		case <-in.standbyC:
 			in.standbyC = nil
 			in.startStandby()

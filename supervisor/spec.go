@@ -104,6 +104,9 @@ type Config struct {
 	// PortFreeTimeout bounds the wait for a stopped instance's port to be free
 	// again before its successor starts (default 3s).
 	PortFreeTimeout time.Duration
+	// StandbyWarmTimeout bounds a warm standby's import of the app's libraries
+	// (see InstanceSpec.Standby): one not warm by then is stopped (default 30s).
+	StandbyWarmTimeout time.Duration
 }
 
 // Instance states, as shown by Status and `devcluster ps`. StateNames lists them;

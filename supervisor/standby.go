@@ -45,6 +45,8 @@ const (
 	standbyDelay   = 100 * time.Millisecond
 	standbyStagger = 5 * time.Millisecond
 	standbyRetry   = 50 * time.Millisecond
+	// standbyWarmTimeout bounds a standby's preload (see standbyTooSlow).
+	standbyWarmTimeout = 30 * time.Second
 	// standbyAttempts is how many standbys in a row may exit before their go
 	// before the instance stops starting them.
 	standbyAttempts = 3
@@ -230,6 +232,15 @@ func (in *instance) startStandby() {
 		return
 	}
 	in.standby, in.standbyGo, in.standbyWarm = c, goW, warm
+	in.standbyLate = time.NewTimer(in.s.cfg.StandbyWarmTimeout)
+	in.standbyLateC = in.standbyLate.C
+}
+
+func (in *instance) stopStandbyLate() {
+	if in.standbyLate != nil {
+		in.standbyLate.Stop()
+	}
+	in.standbyLate, in.standbyLateC = nil, nil
 }
 
 // releaseWarmSlot gives back the instance's place among the warming standbys,
@@ -244,6 +255,7 @@ func (in *instance) releaseWarmSlot() {
 // standbyIsWarm publishes the standby's pid: it has imported its libraries.
 func (in *instance) standbyIsWarm() {
 	in.releaseWarmSlot()
+	in.stopStandbyLate()
 	in.standbyWarm = nil
 	pid := in.standby.pid
 	in.publish(func(st *InstanceStatus) { st.StandbyPID = pid })
@@ -253,6 +265,7 @@ func (in *instance) standbyIsWarm() {
 // reaped it).
 func (in *instance) noStandby() {
 	in.releaseWarmSlot()
+	in.stopStandbyLate()
 	in.standby, in.standbyGo, in.standbyWarm = nil, nil, nil
 	in.publish(func(st *InstanceStatus) { st.StandbyPID = 0 })
 }
@@ -286,11 +299,23 @@ func (in *instance) standbyExited() {
 	c := in.standby
 	_ = in.standbyGo.Close()
 	in.noStandby()
+	in.standbyFailed(fmt.Sprintf("exited before it was needed (%s; see devcluster logs %s)", c.exitString(), in.spec.ID))
+}
+
+// standbyTooSlow handles a standby that is not warm after standbyWarmTimeout
+// (an import that hangs): stopped, and counted like one that exited.
+func (in *instance) standbyTooSlow() {
+	in.dropStandby()
+	in.standbyFailed(fmt.Sprintf("was not warm after %s (an import of the app's libraries hangs?)", in.s.cfg.StandbyWarmTimeout))
+}
+
+// standbyFailed counts a standby lost before its go and starts another after a
+// pause, unless standbyAttempts in a row were lost: then the starts stay cold.
+func (in *instance) standbyFailed(what string) {
 	in.standbyFails++
 	if in.standbyFails >= standbyAttempts {
 		in.standbyOff = true
-		in.s.out.logf("%s: its standby exited before it was needed %d times in a row (last: %s; see devcluster logs %s); its starts are cold",
-			in.spec.ID, in.standbyFails, c.exitString(), in.spec.ID)
+		in.s.out.logf("%s: its standby %s, %d times in a row; its starts are cold", in.spec.ID, what, in.standbyFails)
 		return
 	}
 	in.armStandby(time.Duration(in.standbyFails) * time.Second)

@@ -462,3 +462,36 @@ func TestStandbyBrokenSaveShowsItsTracebackOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestStandbyThatHangsIsStopped: a standby whose preload hangs (here a library
+// that sleeps when imported by a standby, and only then) is stopped after
+// Config.StandbyWarmTimeout and replaced, and after standbyAttempts the
+// instance says so and starts cold, as it does without standbys.
+func TestStandbyThatHangsIsStopped(t *testing.T) {
+	t.Parallel()
+	dir, lib := standbyProject(t)
+	hang := "import sys, time\nif sys.argv[0].endswith('standby.py'):\n    time.sleep(3600)\nVALUE = 'a'\n"
+	if err := os.WriteFile(filepath.Join(lib, "mylib.py"), []byte(hang), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tag := newTag(t)
+	port := freePort(t)
+	c := startCluster(t, tag, Config{StandbyWarmTimeout: 200 * time.Millisecond, Specs: []InstanceSpec{
+		standbySpec(tag, "web.1", dir, lib, "/usr/bin/python3 app.py", port),
+		standbySpec(tag, "web.2", dir, lib, "/usr/bin/python3 app.py", freePort(t)),
+	}})
+	c.waitReady()
+	tstest.WaitFor(t, 15*time.Second, "web.1 to give up on standbys", func() bool {
+		c.ended()
+		return strings.Contains(c.log.String(), fmt.Sprintf("web.1: its standby was not warm after 200ms (an import of the app's libraries hangs?), %d times in a row; its starts are cold", standbyAttempts))
+	})
+	if st := c.status("web.1"); st.StandbyPID != 0 {
+		t.Errorf("web.1 shows standby pid %d: a standby that never got warm", st.StandbyPID)
+	}
+	if err := c.s.Restart(context.Background(), "web.1"); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	if a := askStandbyApp(t, port); a.Preloaded || a.Version != "v1" {
+		t.Errorf("after giving up: %+v, want a cold start", a)
+	}
+}

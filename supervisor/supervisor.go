@@ -84,6 +84,9 @@ func New(cfg Config) (*Supervisor, error) {
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = defaultDrainTimeout
 	}
+	if cfg.StandbyWarmTimeout <= 0 {
+		cfg.StandbyWarmTimeout = standbyWarmTimeout
+	}
 	if cfg.PortFreeTimeout <= 0 {
 		cfg.PortFreeTimeout = defaultPortFreeTimeout
 	}
