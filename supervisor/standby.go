@@ -160,7 +160,15 @@ func (s *Supervisor) spawnStandby(sp InstanceSpec) (*child, *os.File, <-chan str
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("write %s: %w", standbyScriptName, err)
 	}
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	// Close-on-exec from the start (under ForkLock where SOCK_CLOEXEC is
+	// missing), so that no other child inherits either end.
+	syscall.ForkLock.RLock()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fds[0])
+		syscall.CloseOnExec(fds[1])
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("socketpair: %w", err)
 	}
@@ -280,6 +288,9 @@ func (in *instance) takeStandby() *child {
 		return nil
 	}
 	in.noStandby()
+	// Before the go: from its first line on, its output is the new child's.
+	c.filter.restart(in.lastFailure)
+	c.started = in.s.now()
 	_, err := goW.Write([]byte{1})
 	_ = goW.Close()
 	if err != nil {
@@ -287,8 +298,6 @@ func (in *instance) takeStandby() *child {
 		return nil
 	}
 	in.standbyFails = 0
-	c.filter.restart(in.lastFailure)
-	c.started = in.s.now()
 	c.activate(in.s, in.spec)
 	return c
 }
