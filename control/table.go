@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -29,6 +30,9 @@ func WriteTable(w io.Writer, st Status) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := writeStandbys(w, st.Instances); err != nil {
+		return err
+	}
 	if len(st.Faults) == 0 {
 		return nil
 	}
@@ -38,6 +42,22 @@ func WriteTable(w io.Writer, st Status) error {
 		return err
 	}
 	return WriteFaults(w, st.Faults, time.Now())
+}
+
+// writeStandbys names the warm standbys (reload.standby) under the table, when
+// there are any: one more process per instance, which ps aux shows too.
+func writeStandbys(w io.Writer, instances []Instance) error {
+	var list []string
+	for _, in := range instances {
+		if in.StandbyPID > 0 {
+			list = append(list, fmt.Sprintf("%s pid %d", in.ID, in.StandbyPID))
+		}
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "\nwarm standbys, each the next start of its instance (reload.standby): %s\n", strings.Join(list, ", "))
+	return err
 }
 
 // stateCell is the process state, "paused" for a SIGSTOPped one (whose state

@@ -58,6 +58,25 @@ worker.1  crash-looping  -     5100  -            -       7         0        0  
 	}
 }
 
+// TestWriteTableNamesStandbys: the warm standbys, one more process per
+// instance, are named under the table.
+func TestWriteTableNamesStandbys(t *testing.T) {
+	t.Parallel()
+	st := Status{PID: 1, Instances: []Instance{
+		{ID: "web.1", State: StateReady, PID: 10, Port: 5000, StandbyPID: 20},
+		{ID: "web.2", State: StateReady, PID: 11, Port: 5001},
+		{ID: "web.3", State: StateReady, PID: 12, Port: 5002, StandbyPID: 22},
+	}}
+	var b strings.Builder
+	if err := WriteTable(&b, st); err != nil {
+		t.Fatal(err)
+	}
+	want := "\nwarm standbys, each the next start of its instance (reload.standby): web.1 pid 20, web.3 pid 22\n"
+	if !strings.HasSuffix(b.String(), want) {
+		t.Errorf("got\n%s\nwant it to end with\n%s", b.String(), want)
+	}
+}
+
 // TestWriteTableBalancerDown is the regression test for ps showing "ready" and
 // nothing else while the proxy had taken the instance out of rotation: the
 // balancer's state and the failed check's result are in the row.
