@@ -211,6 +211,31 @@ func TestRenderInstances(t *testing.T) {
 	}
 }
 
+// TestRenderStandby: a manifest init writes for a development server asks for
+// warm standbys; one for gunicorn, which no standby can run, does not.
+func TestRenderStandby(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		p    *Project
+		want bool
+	}{
+		{"flask", &Project{Kind: KindFlask, AppModule: "app", HealthPath: "/"}, true},
+		{"django", &Project{Kind: KindDjango, HealthPath: "/"}, true},
+		{"gunicorn", &Project{Kind: KindFlask, AppModule: "app", HealthPath: "/", Gunicorn: true}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := procfile.ParseYAML("devcluster.yaml", bytes.NewReader(Render(tt.p, RenderOptions{Instances: 2})))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.Process("web").Reload.Standby; got != tt.want {
+				t.Errorf("reload.standby %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestDetectNothing(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
