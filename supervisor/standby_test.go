@@ -155,10 +155,14 @@ func setVersion(t *testing.T, dir, v string) {
 // (its pid), with the libraries already imported and the app's own modules not.
 func TestStandbyTakesOverTheNextStart(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ name, command, argv0, mainName string }{
-		{"script", "/usr/bin/python3 app.py", "app.py", "__main__"},
-		{"flags", "/usr/bin/python3 -u -B app.py --flag", "app.py", "__main__"},
-		{"module", "/usr/bin/python3 -m app", "app.py", "__main__"},
+	for _, tc := range []struct {
+		name, command, argv0, mainName string
+		pty                            bool
+	}{
+		{"script", "/usr/bin/python3 app.py", "app.py", "__main__", false},
+		{"flags", "/usr/bin/python3 -u -B app.py --flag", "app.py", "__main__", false},
+		{"module", "/usr/bin/python3 -m app", "app.py", "__main__", false},
+		{"pty", "/usr/bin/python3 app.py", "app.py", "__main__", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -169,7 +173,7 @@ func TestStandbyTakesOverTheNextStart(t *testing.T) {
 				standbySpec(tag, "web.1", dir, lib, tc.command, ports[0]),
 				standbySpec(tag, "web.2", dir, lib, tc.command, ports[1]),
 			}
-			c := startCluster(t, tag, Config{Specs: specs})
+			c := startCluster(t, tag, Config{Specs: specs, PTY: tc.pty})
 			c.waitReady()
 			for _, p := range ports {
 				if a := askStandbyApp(t, p); a.Preloaded || a.Version != "v1" {
