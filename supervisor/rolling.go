@@ -193,12 +193,17 @@ func (s *Supervisor) rollTargets(process string, only map[string]bool) []*instan
 }
 
 // waveSize is how many of pending (the instances still to roll, in order) the
-// next wave restarts: MaxUnavailable, or fewer when the wave would take out every
+// next wave restarts: MaxUnavailable (or MaxUnavailableFor the process's
+// instances now), or fewer when the wave would take out every
 // instance of the process that is serving, but always at least one. A wave of
 // instances that serve nothing (down, crash-looping) takes nothing out.
 func (s *Supervisor) waveSize(process string, pending []*instance) int {
 	all := s.processInstances(process)
-	n := min(pending[0].spec.MaxUnavailable, len(pending))
+	limit := pending[0].spec.MaxUnavailable
+	if f := pending[0].spec.MaxUnavailableFor; f != nil {
+		limit = max(f(len(all)), 1)
+	}
+	n := min(limit, len(pending))
 	for ; n > 1; n-- {
 		inside, outside := 0, 0
 		for _, in := range all {

@@ -56,6 +56,11 @@ type InstanceSpec struct {
 	// rotation together. A wave never takes every serving instance out (see
 	// Reload). The process's first instance's value is the one used.
 	MaxUnavailable int
+	// MaxUnavailableFor, when set, is used instead of MaxUnavailable with the
+	// number of instances the process has when a roll sizes its next wave, so
+	// that a percentage follows Scale (50% of 2 is 1, of 6 is 3). cmd sets it
+	// from reload.max_unavailable; the first pending instance's is used.
+	MaxUnavailableFor func(instances int) int
 	// Standby keeps a warm standby for the instance (see standby.go): an
 	// interpreter that has imported the app's libraries and waits, so that the
 	// next start (a reload, a restart, a crash) skips Python's start and Flask's

@@ -347,3 +347,43 @@ func TestNewRejectsNegativeMaxUnavailable(t *testing.T) {
 		t.Errorf("got %v, want %q", err, want)
 	}
 }
+
+// TestWaveSizeFollowsScale: a max_unavailable given as a share of the instances
+// (MaxUnavailableFor) is taken of the instances the process has when it rolls,
+// not when it started: 50% of 2 is 1, and after a scale to 6 it is 3. (It was
+// resolved once at start, so the 6 instances rolled one at a time.)
+func TestWaveSizeFollowsScale(t *testing.T) {
+	t.Parallel()
+	tag := newTag(t)
+	h := newHoldBalancer()
+	half := func(n int) int { return n / 2 }
+	ports := map[int]int{}
+	for i := 1; i <= 6; i++ {
+		ports[i] = freePort(t)
+	}
+	spec := func(i int) InstanceSpec {
+		sp := helperSpec(tag, fmt.Sprintf("web.%d", i), ports[i], "serve")
+		sp.MaxUnavailable, sp.MaxUnavailableFor = half(2), half
+		return sp
+	}
+	c := startCluster(t, tag, Config{
+		Specs:    []InstanceSpec{spec(1), spec(2)},
+		Balancer: h,
+		SpecFor:  func(process string, index int) (InstanceSpec, error) { return spec(index), nil },
+	})
+	t.Cleanup(h.letAllGo)
+	c.waitReady()
+	if err := c.s.Scale(context.Background(), "web", 6); err != nil {
+		t.Fatalf("Scale: %v", err)
+	}
+	h.reset()
+	h.hold.Store(true)
+	errc := make(chan error, 1)
+	go func() { errc <- c.s.Reload(context.Background(), "web") }()
+	for _, wave := range [][]string{{"web.1"}, {"web.2", "web.3", "web.4"}, {"web.5", "web.6"}} {
+		h.expect(t, wave...)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+}

@@ -247,7 +247,9 @@ func (p *project) spec(baseEnv []string, inst procfile.Instance, n int) (supervi
 		// The supervisor takes the wave size from the process's first instance
 		// (see InstanceSpec.MaxUnavailable).
 		MaxUnavailable: reloadWave(proc, n),
-		Standby:        proc.Reload.Standby,
+		// A percentage follows devcluster scale: resolved when a roll sizes a wave.
+		MaxUnavailableFor: func(instances int) int { return reloadWave(proc, instances) },
+		Standby:           proc.Reload.Standby,
 	}, nil
 }
 

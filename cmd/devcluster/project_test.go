@@ -21,12 +21,13 @@ func TestSpecsTakeReloadWaveFromManifest(t *testing.T) {
 		name, reload string
 		want         int
 		warning      string
+		wantFor10    int // MaxUnavailableFor(10): after a scale to 10 instances
 	}{
-		{"default", "", 1, ""},
-		{"count", "    reload: {max_unavailable: 3}\n", 3, ""},
-		{"percent of 4", "    reload: {max_unavailable: 50%}\n", 2, ""},
+		{"default", "", 1, "", 1},
+		{"count", "    reload: {max_unavailable: 3}\n", 3, "", 3},
+		{"percent of 4", "    reload: {max_unavailable: 50%}\n", 2, "", 5},
 		{"surge alone", "    reload: {max_unavailable: 0, max_surge: 1}\n", 1,
-			"devcluster.yaml:5: web.reload.max_surge is not supported yet: instances keep their ports, so a replacement cannot start before the old one stops; it is treated as 0 (reload.standby: true makes each replacement start several times faster instead)"},
+			"devcluster.yaml:5: web.reload.max_surge is not supported yet: instances keep their ports, so a replacement cannot start before the old one stops; it is treated as 0 (reload.standby: true makes each replacement start several times faster instead)", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,6 +49,9 @@ func TestSpecsTakeReloadWaveFromManifest(t *testing.T) {
 			for _, s := range specs {
 				if s.MaxUnavailable != tt.want {
 					t.Errorf("%s: got MaxUnavailable %d, want %d", s.ID, s.MaxUnavailable, tt.want)
+				}
+				if s.MaxUnavailableFor == nil || s.MaxUnavailableFor(10) != tt.wantFor10 {
+					t.Errorf("%s: MaxUnavailableFor(10) is not %d", s.ID, tt.wantFor10)
 				}
 			}
 			got := strings.Join(proj.warnings, "\n")
