@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 )
@@ -19,6 +20,7 @@ const (
 	cmdKill                   // SIGKILL the group: a crash, restarted per policy
 	cmdPause                  // SIGSTOP the group and the marked processes
 	cmdResume                 // SIGCONT what cmdPause stopped
+	cmdSetEnv                 // the environment of the next starts (see SetEnv)
 )
 
 // command is a request to an instance's goroutine. reply (buffered) gets nil once
@@ -27,6 +29,7 @@ const (
 type command struct {
 	kind  cmdKind
 	gen   int
+	env   []string // cmdSetEnv
 	reply chan error
 }
 
@@ -63,6 +66,8 @@ type instance struct {
 	hold        *time.Timer // ends the repeatFilter's holding (see repeatHold)
 	holdC       <-chan time.Time
 	waiters     []chan error
+	// env, once SetEnv gave one, replaces spec.Env for the next starts.
+	env []string
 
 	// The warm standby (see standby.go): its child, devcluster's end of its
 	// socket, the timer that starts the next one, and how many in a row exited
@@ -260,6 +265,9 @@ func (in *instance) handle(ctx context.Context, c command) bool {
 		in.await(c.reply)
 	case cmdKill, cmdPause, cmdResume:
 		c.reply <- in.fault(c.kind)
+	case cmdSetEnv:
+		in.setEnv(c.env)
+		c.reply <- nil
 	}
 	return false
 }
@@ -339,7 +347,7 @@ func (in *instance) spawn() (*child, error) {
 	if c := in.takeStandby(); c != nil {
 		return c, nil
 	}
-	c, err := in.s.spawn(in.spec, in.lastFailure)
+	c, err := in.s.spawn(in.runSpec(), in.lastFailure)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", in.spec.ID, err)
 	}
@@ -416,4 +424,26 @@ func (in *instance) forget(c *child, why error, planned bool) {
 		st.Paused, st.PausedSince = false, time.Time{}
 	})
 	in.answer(why)
+}
+
+// runSpec is the spec a start uses: spec, with the environment SetEnv gave.
+func (in *instance) runSpec() InstanceSpec {
+	sp := in.spec
+	if in.env != nil {
+		sp.Env = in.env
+	}
+	return sp
+}
+
+// setEnv makes env the environment of the next starts. A warm standby started
+// with another one is replaced: it would run the app with the old values.
+func (in *instance) setEnv(env []string) {
+	if slices.Equal(env, in.runSpec().Env) {
+		return
+	}
+	in.env = slices.Clone(env)
+	if in.standby != nil {
+		in.dropStandby()
+		in.armStandby(standbyDelay)
+	}
 }

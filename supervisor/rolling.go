@@ -65,6 +65,24 @@ func (s *Supervisor) Reload(ctx context.Context, processes ...string) error {
 	return s.rollAll(ctx, "reload", targets)
 }
 
+// SetEnv makes env (the full environment, as InstanceSpec.Env) the environment
+// of every instance of process from its next start on: cmd calls it when the
+// .env files changed, before the reload that follows. Instances running keep
+// theirs until then; their warm standbys are replaced.
+func (s *Supervisor) SetEnv(ctx context.Context, process string, env []string) error {
+	list := s.processInstances(process)
+	if len(list) == 0 {
+		return fmt.Errorf("set the environment of %s: no such process", process)
+	}
+	var errs []error
+	for _, in := range list {
+		if err := in.send(ctx, command{kind: cmdSetEnv, env: env}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Restart is a rolling restart of targets: process names (every instance that is
 // not stopped) or instance IDs (even stopped ones). No target means every process.
 func (s *Supervisor) Restart(ctx context.Context, targets ...string) error {

@@ -232,7 +232,7 @@ func (in *instance) startStandby() {
 		return
 	}
 	in.warmSlot = true
-	c, goW, warm, err := in.s.spawnStandby(in.spec)
+	c, goW, warm, err := in.s.spawnStandby(in.runSpec())
 	if err != nil {
 		in.releaseWarmSlot()
 		in.standbyOff = true

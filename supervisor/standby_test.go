@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,7 +34,8 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         body = json.dumps({"version": VERSION, "preloaded": PRELOADED, "own_early": OWN_EARLY,
                            "pid": os.getpid(), "lib": mylib.VALUE, "helper": helper.NAME,
-                           "argv0": os.path.basename(sys.argv[0]), "name": __name__}).encode()
+                           "argv0": os.path.basename(sys.argv[0]), "name": __name__,
+                           "greeting": os.environ.get("GREETING", "")}).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -55,6 +57,7 @@ type standbyAnswer struct {
 	Helper    string `json:"helper"`
 	Argv0     string `json:"argv0"`
 	Name      string `json:"name"`
+	Greeting  string `json:"greeting"`
 }
 
 // standbyProject writes the app, its own module helper.py, and a library mylib in
@@ -497,5 +500,54 @@ func TestStandbyThatHangsIsStopped(t *testing.T) {
 	}
 	if a := askStandbyApp(t, port); a.Preloaded || a.Version != "v1" {
 		t.Errorf("after giving up: %+v, want a cold start", a)
+	}
+}
+
+// TestSetEnvReachesTheNextStart: SetEnv changes nothing running, and the next
+// start (here a reload) has the new environment; the standby started with the
+// old one is replaced by one with the new, so even the warm start sees it.
+func TestSetEnvReachesTheNextStart(t *testing.T) {
+	t.Parallel()
+	dir, lib := standbyProject(t)
+	tag := newTag(t)
+	ports := []int{freePort(t), freePort(t)}
+	specs := []InstanceSpec{
+		standbySpec(tag, "web.1", dir, lib, "/usr/bin/python3 app.py", ports[0]),
+		standbySpec(tag, "web.2", dir, lib, "/usr/bin/python3 app.py", ports[1]),
+	}
+	for i := range specs {
+		specs[i].Env = append(specs[i].Env, "GREETING=hello")
+	}
+	c := startCluster(t, tag, Config{Specs: specs})
+	c.waitReady()
+	old := c.waitStandby("web.1")
+	env := append(slices.Clone(specs[0].Env[:len(specs[0].Env)-1]), "GREETING=bonjour")
+	if err := c.s.SetEnv(context.Background(), "web", env); err != nil {
+		t.Fatalf("SetEnv: %v", err)
+	}
+	if a := askStandbyApp(t, ports[0]); a.Greeting != "hello" {
+		t.Errorf("web.1 before its next start: GREETING %q, want hello (it keeps its environment)", a.Greeting)
+	}
+	var fresh int
+	tstest.WaitFor(t, 10*time.Second, "web.1's standby replaced", func() bool {
+		fresh = c.status("web.1").StandbyPID
+		return fresh > 0 && fresh != old
+	})
+	if pidAlive(old) {
+		t.Errorf("the standby with the old environment (pid %d) still runs", old)
+	}
+	if err := c.s.Reload(context.Background(), "web"); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	for _, p := range ports {
+		if a := askStandbyApp(t, p); a.Greeting != "bonjour" {
+			t.Errorf("port %d after the reload: GREETING %q, want bonjour", p, a.Greeting)
+		}
+	}
+	if a := askStandbyApp(t, ports[0]); a.PID != fresh {
+		t.Errorf("web.1 after the reload: pid %d, want its new standby's %d", a.PID, fresh)
+	}
+	if err := c.s.SetEnv(context.Background(), "nope", env); err == nil || !strings.Contains(err.Error(), "nope: no such process") {
+		t.Errorf("SetEnv of an unknown process: %v", err)
 	}
 }
