@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,7 @@ type cluster struct {
 	px       *proxy.Proxy
 	sup      *supervisor.Supervisor
 	specs    []supervisor.InstanceSpec
+	base     []string // the environment instances inherit (baseEnv), for specs built later
 	watchers []*watchedGroup
 	obs      *observers
 	faults   *faultRegistry
@@ -91,6 +93,7 @@ func newCluster(cfg clusterConfig) (*cluster, error) {
 		return nil, err
 	}
 	baseEnv := c.baseEnv()
+	c.base = baseEnv
 	if c.specs, err = proj.specs(baseEnv); err != nil {
 		return nil, err
 	}
@@ -386,7 +389,45 @@ func (c *cluster) reloadOnChange(w *watchedGroup) {
 	for batch := range w.w.Batches() {
 		c.log.printf("%s changed; reloading %s: the canary first, then the rest in waves", describePaths(dir, batch.Paths), strings.Join(w.processes, ", "))
 		dropStaleBytecode(batch.Paths)
+		if c.cfg.proj.touchesEnvFiles(batch.Paths) {
+			c.applyEnvFiles()
+		}
 		c.reload(w.processes)
+	}
+}
+
+// applyEnvFiles reads the env files again after one changed and gives every
+// process the new environment for its next starts: the reload that follows, and
+// any start after it. The instances that are not reloaded keep theirs until they
+// restart. Values are not printed (a .env holds secrets), only the names.
+func (c *cluster) applyEnvFiles() {
+	proj := c.cfg.proj
+	changed, warnings, err := proj.reloadEnv()
+	for _, w := range warnings {
+		c.log.printf("warning: %s", w)
+	}
+	if err != nil {
+		c.log.printf("%v; the instances keep the environment they had", err)
+		return
+	}
+	if len(changed) == 0 {
+		return
+	}
+	c.log.printf("environment: %s changed; the instances get the new values as they restart", strings.Join(changed, ", "))
+	if slices.Contains(changed, "PORT") && proj.baseSource != "--port" {
+		c.log.printf("PORT changed, but the instances keep their ports (from %d); restart devcluster up to move them", proj.basePort)
+	}
+	running := map[string]bool{} // a process scaled to 0 has no instance to tell
+	for _, st := range c.sup.Status() {
+		running[st.Process] = true
+	}
+	for _, p := range proj.manifest.Processes {
+		if !running[p.Name] {
+			continue
+		}
+		if err := c.sup.SetEnv(c.supCtx, p.Name, proj.mergedEnv(c.base, p)); err != nil && c.supCtx.Err() == nil {
+			c.log.printf("environment of %s: %v", p.Name, err)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/devcluster/devcluster/internal/defaults"
@@ -33,8 +34,12 @@ type manifestFlags struct {
 // project is a loaded manifest with its environment and formation applied: everything
 // `up` and `check` need before anything is started.
 type project struct {
-	manifest  *procfile.Manifest
+	manifest *procfile.Manifest
+	// env is what the env files hold; up reads them again when one changes
+	// (reloadEnv), while a scale may be building specs from it, hence envMu.
+	envMu     sync.Mutex
 	env       []procfile.EnvVar
+	envPaths  []string // the -e files, as loadEnv read them
 	formation map[string]int
 	instances []procfile.Instance
 	basePort  int
@@ -130,6 +135,7 @@ func loadProject(e *env, f *manifestFlags) (*project, error) {
 	return &project{
 		manifest:   m,
 		env:        envVars,
+		envPaths:   extraEnvPaths(e, f.envFiles),
 		formation:  formation,
 		instances:  instances,
 		basePort:   base.Port,
@@ -144,19 +150,88 @@ func loadProject(e *env, f *manifestFlags) (*project, error) {
 // -e file (which must exist), with their paths as the user gave them. Lines
 // foreman and honcho would skip are skipped and come back as warnings.
 func loadEnv(e *env, m *procfile.Manifest, extra []string) ([]procfile.EnvVar, []string, error) {
-	vars, warnings, err := procfile.LoadEnv([]string{m.EnvFile()}, true)
-	if err != nil || len(extra) == 0 {
-		return vars, warnings, err
-	}
+	return readEnvFiles(m, extraEnvPaths(e, extra))
+}
+
+// extraEnvPaths are the -e files as loadEnv reads them: as given, from cwd.
+func extraEnvPaths(e *env, extra []string) []string {
 	paths := make([]string, len(extra))
 	for i, p := range extra {
 		paths[i] = asGiven(e.cwd, p)
 	}
-	more, moreWarnings, err := procfile.LoadEnv(paths, false)
+	return paths
+}
+
+func readEnvFiles(m *procfile.Manifest, extra []string) ([]procfile.EnvVar, []string, error) {
+	vars, warnings, err := procfile.LoadEnv([]string{m.EnvFile()}, true)
+	if err != nil || len(extra) == 0 {
+		return vars, warnings, err
+	}
+	more, moreWarnings, err := procfile.LoadEnv(extra, false)
 	if err != nil {
 		return nil, nil, err
 	}
 	return append(vars, more...), append(warnings, moreWarnings...), nil
+}
+
+// touchesEnvFiles reports whether paths (a watcher's batch) names one of the env
+// files the project read.
+func (p *project) touchesEnvFiles(paths []string) bool {
+	files := append([]string{p.manifest.EnvFile()}, p.envPaths...)
+	for _, f := range files {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			continue
+		}
+		for _, changed := range paths {
+			if c, err := filepath.Abs(changed); err == nil && c == abs {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// reloadEnv reads the env files again and makes them the project's, returning
+// the names whose value changed (added, removed, or another value), sorted,
+// and the lines skipped. On an error (a file that cannot be read or parsed)
+// the project keeps what it had.
+func (p *project) reloadEnv() (changed, warnings []string, err error) {
+	vars, warnings, err := readEnvFiles(p.manifest, p.envPaths)
+	if err != nil {
+		return nil, warnings, err
+	}
+	p.envMu.Lock()
+	old := p.env
+	p.env = vars
+	p.envMu.Unlock()
+	return changedEnvNames(old, vars), warnings, nil
+}
+
+// changedEnvNames lists, sorted, the names whose last value differs between a
+// and b, or that only one of them has.
+func changedEnvNames(a, b []procfile.EnvVar) []string {
+	last := func(vars []procfile.EnvVar) map[string]string {
+		m := make(map[string]string, len(vars))
+		for _, v := range vars {
+			m[v.Key] = v.Value
+		}
+		return m
+	}
+	am, bm := last(a), last(b)
+	var out []string
+	for k, v := range am {
+		if w, ok := bm[k]; !ok || w != v {
+			out = append(out, k)
+		}
+	}
+	for k := range bm {
+		if _, ok := am[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // environPort is the inherited PORT as ChooseBasePort reads the environment,
@@ -194,9 +269,11 @@ func (p *project) mergedEnv(base []string, proc *procfile.Process) []string {
 			set(k, v)
 		}
 	}
+	p.envMu.Lock()
 	for _, ev := range p.env {
 		set(ev.Key, ev.Value)
 	}
+	p.envMu.Unlock()
 	keys := make([]string, 0, len(proc.Env))
 	for k := range proc.Env {
 		keys = append(keys, k)
@@ -269,12 +346,10 @@ func (p *project) specs(baseEnv []string) ([]supervisor.InstanceSpec, error) {
 	return out, nil
 }
 
-// specFor builds the spec of a new instance when scaling up at runtime. Its
-// MaxUnavailable is resolved against its index (the process has at least that
-// many instances now), but the supervisor reads the wave size from the process's
-// first instance, whose spec was built at start: a percentage keeps the size it
-// had for the starting count until up restarts, since the supervisor offers no
-// way to change a running instance's spec.
+// specFor builds the spec of a new instance when scaling up at runtime, with the
+// env files as they are now. Its MaxUnavailable is resolved against its index
+// (the process has at least that many instances now); a roll sizes its waves
+// with MaxUnavailableFor the instances it has then.
 func (p *project) specFor(baseEnv []string) func(process string, index int) (supervisor.InstanceSpec, error) {
 	return func(process string, index int) (supervisor.InstanceSpec, error) {
 		proc := p.process(process)
