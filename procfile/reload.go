@@ -41,7 +41,7 @@ import (
 // app's own modules) and waits. A start (a reload, a restart, a crash) then
 // costs the app's own import and binding its port instead of Python's start
 // and Flask's or Django's import: several times faster, for one idle
-// interpreter per instance (31 MB each for Flask, measured). See supervisor.Standby.
+// interpreter per instance (31 MB each for Flask, measured). See supervisor.InstanceSpec.Standby.
 type Reload struct {
 	MaxUnavailable IntOrPercent // unset → defaults.ReloadMaxUnavailable (1); percentages round down
 	MaxSurge       IntOrPercent // unset → defaults.ReloadMaxSurge (0); percentages round up

@@ -101,11 +101,18 @@ func notFoundError(id, prog string) error {
 }
 
 func findProgram(prog, dir, path string) bool {
+	_, ok := locateProgram(prog, dir, path)
+	return ok
+}
+
+// locateProgram returns the file sh would run for prog: prog itself relative to
+// dir when it has a slash, else the first executable of that name on path.
+func locateProgram(prog, dir, path string) (string, bool) {
 	if strings.Contains(prog, "/") {
 		if !filepath.IsAbs(prog) {
 			prog = filepath.Join(dir, prog)
 		}
-		return isExecutable(prog)
+		return prog, isExecutable(prog)
 	}
 	for _, d := range filepath.SplitList(path) {
 		if d == "" {
@@ -114,11 +121,11 @@ func findProgram(prog, dir, path string) bool {
 		if !filepath.IsAbs(d) {
 			d = filepath.Join(dir, d)
 		}
-		if isExecutable(filepath.Join(d, prog)) {
-			return true
+		if p := filepath.Join(d, prog); isExecutable(p) {
+			return p, true
 		}
 	}
-	return false
+	return "", false
 }
 
 func isExecutable(p string) bool {

@@ -87,7 +87,7 @@ type instance struct {
 func newInstance(s *Supervisor, sp InstanceSpec, initial bool, gen int) *instance {
 	in := &instance{
 		s: s, spec: sp, initial: initial, wanted: true, gen: gen,
-		standbyOff: sp.Standby && StandbyProblem(sp.Command) != "",
+		standbyOff: sp.Standby && StandbyProblem(sp) != "",
 		cmds:       make(chan command),
 		done:       make(chan struct{}),
 	}

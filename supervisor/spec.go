@@ -64,7 +64,8 @@ type InstanceSpec struct {
 	// Standby keeps a warm standby for the instance (see standby.go): an
 	// interpreter that has imported the app's libraries and waits, so that the
 	// next start (a reload, a restart, a crash) skips Python's start and Flask's
-	// import. It applies only to a command StandbyProblem accepts; for any other,
+	// import. It applies only to a command StandbyProblem accepts (a Python
+	// interpreter with a script or -m module, or a Python console script); for any other,
 	// Run logs why once and the instance's starts stay cold.
 	Standby bool
 }

@@ -216,7 +216,12 @@ def flask_app_file(project, rest):
 def entry_files(project, mode, target, rest):
     """The files whose imports are preloaded, and the libraries to import first."""
     if mode == "s":
-        return [os.path.abspath(target)], []
+        entries = [os.path.abspath(target)]
+        if os.path.basename(target) == "flask":  # the flask console script
+            f = flask_app_file(project, rest)
+            if f and project.owns(f):
+                entries.append(f)
+        return entries, []
     origin = top_origin(target)
     if origin is None:
         return [], []

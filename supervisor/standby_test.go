@@ -320,13 +320,41 @@ func TestStandbyUnusableCommandStartsCold(t *testing.T) {
 }
 
 func TestStandbyProblem(t *testing.T) {
+	bin := t.TempDir()
+	scripts := map[string]string{
+		"serve":     "#!/usr/bin/python3\nprint('hi')\n",
+		"serve-env": "#!/usr/bin/env python3\nprint('hi')\n",
+		"serve-u":   "#!/usr/bin/python3 -u\nprint('hi')\n",
+		"serve-s":   "#!/usr/bin/python3 -s\nprint('hi')\n",
+		"shell":     "#!/bin/sh\necho hi\n",
+		"binary":    "\x7fELF\x02\x01",
+		"not-exec":  "#!/usr/bin/python3\n",
+	}
+	for name, body := range scripts {
+		mode := os.FileMode(0o755)
+		if name == "not-exec" {
+			mode = 0o644
+		}
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(body), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := []string{"PATH=" + bin + ":/usr/bin:/bin"}
 	for _, tc := range []struct{ command, want string }{
 		{"python3 app.py", ""},
 		{"exec python3 app.py --port $PORT", ""},
 		{"/usr/bin/python3 -m flask --app app run --port $PORT", ""},
 		{"python3.11 -u -B -mflask run", ""},
 		{"python -uB manage.py runserver", ""},
-		{"gunicorn app:app", "its command runs gunicorn, not a Python interpreter"},
+		{"serve --bind 127.0.0.1:$PORT app:app", ""},
+		{"serve-env app:app", ""},
+		{"serve-u app:app", ""},
+		{bin + "/serve app:app", ""},
+		{"serve-s app:app", "its command runs serve-s, not a Python interpreter or a Python script (its #! line gives the interpreter -s)"},
+		{"shell", "its command runs shell, not a Python interpreter or a Python script (its #! line names no Python interpreter)"},
+		{"binary", "its command runs binary, not a Python interpreter or a Python script (no #! line)"},
+		{"not-exec app:app", "its command runs not-exec, which is not found"},
+		{"missing app:app", "its command runs missing, which is not found"},
 		{"python3 -O app.py", "the interpreter option -O cannot be applied"},
 		{"python3 -X dev app.py", "the interpreter option -X cannot be applied"},
 		{"python3 -c pass", "gives Python code with -c"},
@@ -335,10 +363,51 @@ func TestStandbyProblem(t *testing.T) {
 		{"FLASK_DEBUG=1 python3 app.py", "not one plain program invocation"},
 		{`"python3" app.py`, "not a Python interpreter"},
 	} {
-		got := StandbyProblem(tc.command)
+		got := StandbyProblem(InstanceSpec{Command: tc.command, Env: env, Dir: t.TempDir()})
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("StandbyProblem(%q) = %q, want %q", tc.command, got, tc.want)
 		}
+	}
+	sp := InstanceSpec{Command: "serve-env --bind 127.0.0.1:$PORT app:app", Env: env}
+	if got, want := standbyCommand(sp, "/run/standby.py", 4), "'python3' '/run/standby.py' 4 '"+bin+"/serve-env' --bind 127.0.0.1:$PORT app:app"; got != want {
+		t.Errorf("standbyCommand: got %s, want %s", got, want)
+	}
+}
+
+// TestStandbyRunsAConsoleScript: a command that runs a Python console script
+// (gunicorn, flask) gets a standby too: the interpreter of its #! line runs
+// standby.py with the script, and the script's imports are preloaded.
+func TestStandbyRunsAConsoleScript(t *testing.T) {
+	t.Parallel()
+	dir, lib := standbyProject(t)
+	bin := t.TempDir()
+	script := "#!/usr/bin/env python3\nimport os, runpy, sys, http.server\nsys.path.insert(0, os.getcwd())\n" +
+		"print('console script', sys.argv[0], flush=True)\nrunpy.run_path('app.py', run_name='__main__')\n"
+	if err := os.WriteFile(filepath.Join(bin, "serve-app"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tag := newTag(t)
+	ports := []int{freePort(t), freePort(t)}
+	specs := []InstanceSpec{
+		standbySpec(tag, "web.1", dir, lib, "serve-app --port $PORT", ports[0]),
+		standbySpec(tag, "web.2", dir, lib, "serve-app --port $PORT", ports[1]),
+	}
+	for i := range specs {
+		specs[i].Env = append(specs[i].Env, "PATH="+bin+":/usr/bin:/bin")
+	}
+	c := startCluster(t, tag, Config{Specs: specs})
+	c.waitReady()
+	standby := c.waitStandby("web.1")
+	setVersion(t, dir, "v2")
+	if err := c.s.Restart(context.Background(), "web.1"); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	if a := askStandbyApp(t, ports[0]); a.PID != standby || a.Version != "v2" {
+		t.Errorf("after the restart: %+v, want v2 from the standby (pid %d)", a, standby)
+	}
+	c.waitLine("web.1", "console script "+filepath.Join(bin, "serve-app"))
+	if strings.Contains(c.log.String(), "no warm standby") {
+		t.Errorf("log: %s", c.log.String())
 	}
 }
 

@@ -104,7 +104,7 @@ func runCheck(e *env, f *manifestFlags, w io.Writer) int {
 	if _, err := supervisor.New(supervisor.Config{Specs: specs}); err != nil {
 		c.fail("instances: %s", indentLines(err.Error()))
 	}
-	c.standbys(proj)
+	c.standbys(proj, specs)
 	c.ports(proj, specs)
 	c.inotify(proj)
 	return c.problems
@@ -112,12 +112,28 @@ func runCheck(e *env, f *manifestFlags, w io.Writer) int {
 
 // standbys says, for each process with reload.standby, whether its instances
 // will have warm standbys, and if not why (a warning: they start cold, as without).
-func (c *checker) standbys(proj *project) {
+func (c *checker) standbys(proj *project, specs []supervisor.InstanceSpec) {
+	first := make(map[string]supervisor.InstanceSpec)
+	for _, sp := range specs {
+		if _, ok := first[sp.Process]; !ok {
+			first[sp.Process] = sp
+		}
+	}
+	var upEnv []string // the environment up gives instances, computed once if needed
 	for _, p := range proj.manifest.Processes {
-		if !p.Reload.Standby {
+		sp, ok := first[p.Name]
+		if !p.Reload.Standby || !ok {
 			continue
 		}
-		if why := supervisor.StandbyProblem(p.Command); why != "" {
+		if supervisor.StandbyProblem(sp) != "" {
+			// up puts a pyenv shim's real interpreter first on PATH, and a
+			// console script (flask, gunicorn) is found there, not behind the shim.
+			if upEnv == nil {
+				upEnv = pyenvAdjusted(proj, os.Environ())
+			}
+			sp.Env = upEnv
+		}
+		if why := supervisor.StandbyProblem(sp); why != "" {
 			fmt.Fprintf(c.w, "warn  %s:%d: %s: reload.standby: no warm standby: %s; its starts are cold\n",
 				proj.manifest.Path, p.Reload.StandbyLine, p.Name, why)
 			continue
