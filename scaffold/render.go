@@ -153,14 +153,12 @@ func Render(p *Project, opts RenderOptions) []byte {
 		w("      DJANGO_SETTINGS_MODULE: %s", yamlScalar(p.SettingsModule))
 	}
 	w("      PYTHONDONTWRITEBYTECODE: \"1\"")
-	if !p.Gunicorn || opts.DevServer {
-		w("    # How a file change replaces the instances: the first alone (the canary),")
-		w("    # then max_unavailable at a time. standby keeps each instance's next")
-		w("    # process warm, with Python started and the libraries imported (not the")
-		w("    # app), so a start takes ~0.04 s instead of ~0.25 s, for one more idle")
-		w("    # process per instance. Set it to false to start instances cold.")
-		w("    reload: {max_unavailable: 1, standby: true}")
-	}
+	w("    # How a file change replaces the instances: the first alone (the canary),")
+	w("    # then max_unavailable at a time. standby keeps each instance's next")
+	w("    # process warm, with Python started and the libraries imported (not the")
+	w("    # app), so a start takes ~0.04 s instead of ~0.25 s, for one more idle")
+	w("    # process per instance. Set it to false to start instances cold.")
+	w("    reload: {max_unavailable: 1, standby: true}")
 	w("    # Which file changes restart the instances, one at a time. Uncomment to")
 	w("    # narrow it down; by default the project directory is watched.")
 	w("    # watch:")

@@ -211,8 +211,8 @@ func TestRenderInstances(t *testing.T) {
 	}
 }
 
-// TestRenderStandby: a manifest init writes for a development server asks for
-// warm standbys; one for gunicorn, which no standby can run, does not.
+// TestRenderStandby: a manifest init writes asks for warm standbys, for a
+// development server and for gunicorn (a console script) alike.
 func TestRenderStandby(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -222,7 +222,7 @@ func TestRenderStandby(t *testing.T) {
 	}{
 		{"flask", &Project{Kind: KindFlask, AppModule: "app", HealthPath: "/"}, true},
 		{"django", &Project{Kind: KindDjango, HealthPath: "/"}, true},
-		{"gunicorn", &Project{Kind: KindFlask, AppModule: "app", HealthPath: "/", Gunicorn: true}, false},
+		{"gunicorn", &Project{Kind: KindFlask, AppModule: "app", HealthPath: "/", Gunicorn: true}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m, err := procfile.ParseYAML("devcluster.yaml", bytes.NewReader(Render(tt.p, RenderOptions{Instances: 2})))
