@@ -21,7 +21,8 @@
 # Settings (environment): DURATION=60s, CLIENTS=50, REQUESTS=100000, MAX_DURATION=300s
 # (give up on REQUESTS after this long), SEED (replays the chaos loop's choices),
 # ACTIONS=kill,pause,reload,scale,restart (a subset chases one failure), PYTHON=python3
-# (the interpreter the Procfile names), KEEP=1 keeps the temp dir (devcluster's logs).
+# (the interpreter the Procfile names), STANDBY=1 (up --standby: warm standbys),
+# KEEP=1 keeps the temp dir (devcluster's logs).
 set -euo pipefail
 
 DURATION=${DURATION:-60s}
@@ -31,6 +32,7 @@ MAX_DURATION=${MAX_DURATION:-300s}
 SEED=${SEED:-0}
 ACTIONS=${ACTIONS:-kill,pause,reload,scale,restart}
 PYTHON=${PYTHON:-python3}
+STANDBY=${STANDBY:-}
 KEEP=${KEEP:-}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -47,6 +49,7 @@ MAX_DURATION=$(seconds "$MAX_DURATION")
 [[ $CLIENTS =~ ^[1-9][0-9]*$ ]] || die "CLIENTS must be a positive number, not \"$CLIENTS\""
 [[ $REQUESTS =~ ^[0-9]+$ ]] || die "REQUESTS must be a number, not \"$REQUESTS\""
 [[ $SEED =~ ^[0-9]+$ ]] || die "SEED must be a number, not \"$SEED\""
+[[ -z $STANDBY || $STANDBY == 1 ]] || die "STANDBY must be 1 or empty, not \"$STANDBY\""
 [[ $ACTIONS =~ ^(kill|pause|reload|scale|restart)(,(kill|pause|reload|scale|restart))*$ ]] ||
 	die "ACTIONS must be a comma-separated list of kill, pause, reload, scale, restart; not \"$ACTIONS\""
 command -v go >/dev/null || die "go is missing: install Go 1.26 to build devcluster"
@@ -80,10 +83,11 @@ say "building devcluster and bench/chaos into $tmp"
 }
 
 mkdir -p "$tmp/soak"
-say "soak: CLIENTS=$CLIENTS DURATION=$DURATION REQUESTS=$REQUESTS (at most $MAX_DURATION) ACTIONS=$ACTIONS, ports $base-$((base + 4)), proxy $listen_port"
+say "soak: CLIENTS=$CLIENTS DURATION=$DURATION REQUESTS=$REQUESTS (at most $MAX_DURATION) ACTIONS=$ACTIONS STANDBY=$STANDBY, ports $base-$((base + 4)), proxy $listen_port"
 "$tmp/chaos" -devcluster "$tmp/devcluster" -app "$repo/examples/flask/app.py" -workdir "$tmp/soak" \
 	-python "$PYTHON" -port "$base" -listen "$listen_port" -clients "$CLIENTS" \
-	-duration "$DURATION" -requests "$REQUESTS" -max-duration "$MAX_DURATION" -seed "$SEED" -actions "$ACTIONS" &
+	-duration "$DURATION" -requests "$REQUESTS" -max-duration "$MAX_DURATION" -seed "$SEED" -actions "$ACTIONS" \
+	${STANDBY:+-standby} &
 pids+=($!)
 rc=0
 wait "$!" || rc=$?

@@ -21,7 +21,14 @@ import (
 // instance and the 5xx of requests held by a paused one (counted apart, and bounded);
 // every action must happen, and SIGINT must stop the cluster leaving no process and no
 // port behind. It runs alone (not in parallel): it keeps both cores busy.
-func TestChaosSoak(t *testing.T) {
+func TestChaosSoak(t *testing.T) { chaosSoak(t, false) }
+
+// TestChaosSoakWithStandbys is the same soak with warm standbys (up --standby):
+// every kill, reload, scale and restart then also races a standby's start, warm
+// up, takeover or drop.
+func TestChaosSoakWithStandbys(t *testing.T) { chaosSoak(t, true) }
+
+func chaosSoak(t *testing.T, standby bool) {
 	if testing.Short() {
 		t.Skip("the chaos soak runs a Flask cluster under load for 20 s")
 	}
@@ -48,6 +55,7 @@ func TestChaosSoak(t *testing.T) {
 		WorkDir:    t.TempDir(),
 		Clients:    50,
 		Duration:   20 * time.Second,
+		Standby:    standby,
 		Log:        testLog{t},
 	})
 	if err != nil {

@@ -51,6 +51,7 @@ type Config struct {
 	MaxDuration time.Duration // give up on MinRequests after this long: 4 × Duration
 	Seed        uint64        // for the chaos loop's choices: 0 means from the clock
 	Actions     []string      // the kinds of action to do (to chase one failure): all of Actions()
+	Standby     bool          // up --standby: the instances have warm standbys
 
 	Log io.Writer // progress lines (each action); nil: none
 

@@ -79,8 +79,11 @@ func startCluster(ctx context.Context, cfg *Config) (*cluster, error) {
 		c.stdout.Close()
 		return nil, err
 	}
-	c.cmd = exec.Command(cfg.Devcluster, "up", "-f", "Procfile", "-m", "web=3",
-		"--port", strconv.Itoa(cfg.BasePort), "--listen", cfg.listenAddr())
+	args := []string{"up", "-f", "Procfile", "-m", "web=3", "--port", strconv.Itoa(cfg.BasePort), "--listen", cfg.listenAddr()}
+	if cfg.Standby {
+		args = append(args, "--standby")
+	}
+	c.cmd = exec.Command(cfg.Devcluster, args...)
 	c.cmd.Dir = cfg.appDir()
 	c.cmd.Env = cfg.env()
 	c.cmd.Stdout, c.cmd.Stderr = c.stdout, c.stderr
