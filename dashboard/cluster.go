@@ -56,21 +56,23 @@ type Process struct {
 //
 // Durations are in JSON as seconds (uptime_seconds, ...) for the page's script.
 type Instance struct {
-	ID       string        `json:"id"`       // "web.2"
-	Process  string        `json:"process"`  // "web"
-	State    string        `json:"state"`    // process state: starting, ready, draining, stopping, stopped, down, crash-looping, paused
-	Balancer string        `json:"balancer"` // balancer state: up, down, draining, drained, maint; "" when not balanced
-	PID      int           `json:"pid"`      // 0 when no process runs
-	Port     int           `json:"port"`     // 0 when it has none
-	Uptime   time.Duration `json:"-"`
-	Restarts int           `json:"restarts"`
-	Reloads  int           `json:"reloads"`
-	Health   Health        `json:"health"`
-	Active   int64         `json:"active"`         // requests in flight
-	Connect  uint64        `json:"connect_errors"` // request attempts that could not connect to it, retried elsewhere or not
-	Retries  uint64        `json:"retries"`        // requests retried away from this instance
-	Weight   int           `json:"weight"`
-	Faults   []Fault       `json:"faults"` // active faults, none: empty
+	ID       string `json:"id"`       // "web.2"
+	Process  string `json:"process"`  // "web"
+	State    string `json:"state"`    // process state: starting, ready, draining, stopping, stopped, down, crash-looping, paused
+	Balancer string `json:"balancer"` // balancer state: up, down, draining, drained, maint; "" when not balanced
+	PID      int    `json:"pid"`      // 0 when no process runs
+	// StandbyPID is its warm standby's (reload.standby), 0 when it has none.
+	StandbyPID int           `json:"standby_pid"`
+	Port       int           `json:"port"` // 0 when it has none
+	Uptime     time.Duration `json:"-"`
+	Restarts   int           `json:"restarts"`
+	Reloads    int           `json:"reloads"`
+	Health     Health        `json:"health"`
+	Active     int64         `json:"active"`         // requests in flight
+	Connect    uint64        `json:"connect_errors"` // request attempts that could not connect to it, retried elsewhere or not
+	Retries    uint64        `json:"retries"`        // requests retried away from this instance
+	Weight     int           `json:"weight"`
+	Faults     []Fault       `json:"faults"` // active faults, none: empty
 }
 
 // Health is the last active check of an instance.

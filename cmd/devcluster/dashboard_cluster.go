@@ -106,7 +106,7 @@ func (d *dashboardCluster) Snapshot(ctx context.Context) (dashboard.Snapshot, er
 	now := d.now()
 	for _, st := range d.sup.Status() {
 		count[st.Process]++
-		in := dashboard.Instance{ID: st.ID, Process: st.Process, State: st.State, PID: st.PID, Port: st.Port,
+		in := dashboard.Instance{ID: st.ID, Process: st.Process, State: st.State, PID: st.PID, StandbyPID: st.StandbyPID, Port: st.Port,
 			Restarts: st.Restarts, Reloads: st.Reloads, Faults: faults[st.ID]}
 		if st.Paused || paused[st.ID] {
 			in.State = "paused" // its State stays ready: it holds its port

@@ -71,7 +71,7 @@ func newTestDashboardCluster(t *testing.T) (*dashboardCluster, *fakeDashboardPar
 	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	parts := &fakeDashboardParts{
 		status: []supervisor.InstanceStatus{
-			{ID: "web.1", Process: "web", Index: 1, Port: 5000, PID: 100, State: "ready", Since: t0, Restarts: 1, Reloads: 2},
+			{ID: "web.1", Process: "web", Index: 1, Port: 5000, PID: 100, StandbyPID: 110, State: "ready", Since: t0, Restarts: 1, Reloads: 2},
 			{ID: "web.2", Process: "web", Index: 2, Port: 5001, PID: 101, State: "ready", Since: t0},
 			{ID: "worker.1", Process: "worker", Index: 1, State: "stopped", Since: t0},
 		},
@@ -116,6 +116,9 @@ func TestDashboardSnapshot(t *testing.T) {
 		w1.Restarts != 1 || w1.Reloads != 2 || w1.Active != 2 || w1.Weight != 1 || w1.Retries != 7 || !w1.Health.OK || w1.Health.Result != "HTTP 200" ||
 		w1.Health.Duration != 3*time.Millisecond || len(w1.Faults) != 0 || w1.Faults == nil {
 		t.Errorf("got web.1 %+v, want the supervisor's and the proxy's view joined, faults []", w1)
+	}
+	if w1.StandbyPID != 110 || w2.StandbyPID != 0 {
+		t.Errorf("got standby pids %d and %d, want web.1's 110 and none for web.2", w1.StandbyPID, w2.StandbyPID)
 	}
 	if w1.Connect != 9 {
 		t.Errorf("got web.1 connect errors %d, want the proxy's ConnectFailures, 9", w1.Connect)

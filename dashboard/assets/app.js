@@ -74,7 +74,7 @@ function renderInstances(st) {
       el("td", { class: "id", "data-col": "id" }, sw, i.id),
       cell("state", badge(i.state)),
       cell("balancer", i.balancer ? badge(i.balancer) : "–"),
-      cell("pid", i.pid || "–"),
+      cell("pid", i.pid ? (i.standby_pid ? el("span", { title: "its warm standby, the next start (reload.standby)" }, i.pid + " + standby " + i.standby_pid) : i.pid) : "–"),
       cell("port", i.port || "–"),
       cell("uptime", fmtDuration(i.uptime_seconds)),
       cell("restarts", i.restarts + " / " + i.reloads),
