@@ -8,9 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/devcluster/devcluster/control"
 	"github.com/devcluster/devcluster/dashboard/browsertest"
+	"github.com/devcluster/devcluster/internal/tstest"
 )
 
 // TestDashboardWorkshopFlask is issue 12's done-when 1 on a real cluster: three
@@ -79,5 +81,39 @@ func appRequestsBefore(t *testing.T, c *control.Client) {
 		if in.Requests != 0 {
 			t.Errorf("%s has served %d requests the test did not send: the dashboard page's own (a /favicon.ico the page does not name?) reached the app", in.ID, in.Requests)
 		}
+	}
+}
+
+// TestDashboardShowsStandbys: with reload.standby, the page shows each
+// instance's warm standby beside its pid, in headless chromium.
+func TestDashboardShowsStandbys(t *testing.T) {
+	browsertest.Chromium(t)
+	if !pythonHas("python3", "flask") {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI=true but python3 cannot import flask; .ci/run must install it")
+		}
+		t.Skip("python3 cannot import flask")
+	}
+	app, err := filepath.Abs("../../examples/flask/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest := fmt.Sprintf("processes:\n  web:\n    command: python3 -m flask --app %s run --no-reload --port $PORT\n    instances: 2\n    reload: {standby: true}\n", app)
+	const listen = "127.0.0.1:28491"
+	_, _, _, dir := startTestCluster(t, manifest, 28420, listen, nil)
+	c, err := control.Dial(control.SocketPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var st control.Status
+	tstest.WaitFor(t, 30*time.Second, "both instances with a warm standby", func() bool {
+		st, err = c.Status(context.Background())
+		return err == nil && len(st.Instances) == 2 && st.Instances[0].StandbyPID > 0 && st.Instances[1].StandbyPID > 0
+	})
+	p := browsertest.Open(t, st.Dashboard)
+	for _, in := range st.Instances {
+		want := fmt.Sprintf("%d + standby %d", in.PID, in.StandbyPID)
+		p.WaitCell(in.ID, "pid", in.ID+"'s pid and standby", 30*time.Second, func(s string) bool { return s == want })
 	}
 }
