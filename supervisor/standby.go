@@ -25,14 +25,16 @@ import (
 // The standby is an ordinary child of the instance: started through the same
 // path as every child (sh -c, its own process group or pty, the watchdog, the
 // DEVCLUSTER_RUN marker, the same environment and directory), so everything
-// that holds for a child holds for it, before and after the go. It waits on a
-// pipe of its own: one byte is the go, end of file (devcluster gone, or the
-// standby dropped) makes it exit. standby.py says what it preloads and when it
-// falls back to an ordinary start (an interpreter option it cannot apply, an app
-// that monkey-patches, a library file changed since the preload).
+// that holds for a child holds for it, before and after the go. It talks to
+// devcluster over a socketpair of its own: it writes one byte once warm (its
+// imports done), reads one byte as the go, and exits at end of file (devcluster
+// gone). standby.py says what it preloads and when it falls back to an ordinary
+// start (an interpreter option it cannot apply, an app that monkey-patches, a
+// library file changed since the preload).
 //
-// The price is one more idle interpreter per instance (31 MB of RSS for Flask, about what the serving instance uses), which
-// is why it is InstanceSpec.Standby, off by default.
+// The price is one more idle interpreter per instance (31 MB of RSS for Flask,
+// about what the serving instance uses), and a CPU for ~0.2 s per standby after
+// each start, which is why it is InstanceSpec.Standby, off by default.
 
 //go:embed standby.py
 var standbyPy []byte
