@@ -230,6 +230,18 @@ func (s *Supervisor) CheckPorts() error {
 	return checkPorts(specs)
 }
 
+// prepareProcess sets what Run needs of devcluster's own process: inherited
+// descriptors close-on-exec, and devcluster the subreaper of its descendants.
+// Neither failing stops Run; each is logged.
+func (s *Supervisor) prepareProcess() {
+	if err := MarkInheritedCloseOnExec(); err != nil {
+		s.out.logf("could not mark inherited descriptors close-on-exec (instances may inherit them): %v", err)
+	}
+	if err := setChildSubreaper(); err != nil {
+		s.out.logf("could not become the child subreaper (a detached daemon may outlive its instance): %v", err)
+	}
+}
+
 // Run checks commands and ports, starts every instance and keeps them running
 // until ctx ends (or an instance fails its initial start: a missing command, an
 // unusable directory), then stops them all. It returns only when every child has
@@ -249,12 +261,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	if err := errors.Join(CheckCommands(specs), checkPorts(specs)); err != nil {
 		return err
 	}
-	if err := MarkInheritedCloseOnExec(); err != nil {
-		s.out.logf("could not mark inherited descriptors close-on-exec (instances may inherit them): %v", err)
-	}
-	if err := setChildSubreaper(); err != nil {
-		s.out.logf("could not become the child subreaper (a detached daemon may outlive its instance): %v", err)
-	}
+	s.prepareProcess()
 	if err := s.recordRun(); err != nil {
 		return err
 	}
