@@ -22,17 +22,7 @@ import (
 // not web.1's. The screenshots (counts, killed, delay) go to
 // $DEVCLUSTER_ARTIFACTS when set.
 func TestDashboardWorkshopFlask(t *testing.T) {
-	browsertest.Chromium(t)
-	if !pythonHas("python3", "flask") {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI=true but python3 cannot import flask; .ci/run must install it")
-		}
-		t.Skip("python3 cannot import flask")
-	}
-	app, err := filepath.Abs("../../examples/flask/app")
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := browserFlaskApp(t)
 	manifest := fmt.Sprintf("processes:\n  web:\n    command: exec python3 -m flask --app %s run --no-reload --port $PORT\n    instances: 3\n", app)
 	const listen = "127.0.0.1:28490"
 	_, _, _, dir := startTestCluster(t, manifest, 28410, listen, nil)
@@ -67,6 +57,24 @@ func TestDashboardWorkshopFlask(t *testing.T) {
 	browsertest.Workshop{URL: st.Dashboard, Send: send}.Run(t)
 }
 
+// browserFlaskApp needs chromium and Flask (a failure under CI, else a skip)
+// and returns the path of the example app for flask --app.
+func browserFlaskApp(t *testing.T) string {
+	t.Helper()
+	browsertest.Chromium(t)
+	if !pythonHas("python3", "flask") {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI=true but python3 cannot import flask; .ci/run must install it")
+		}
+		t.Skip("python3 cannot import flask")
+	}
+	app, err := filepath.Abs("../../examples/flask/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
 // appRequestsBefore fails the test if the page, open and showing every instance
 // ready, has itself made requests to the app: they skew the counts a workshop
 // watches (the browser's /favicon.ico went through the proxy to web.1 until the
@@ -87,17 +95,7 @@ func appRequestsBefore(t *testing.T, c *control.Client) {
 // TestDashboardShowsStandbys: with reload.standby, the page shows each
 // instance's warm standby beside its pid, in headless chromium.
 func TestDashboardShowsStandbys(t *testing.T) {
-	browsertest.Chromium(t)
-	if !pythonHas("python3", "flask") {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI=true but python3 cannot import flask; .ci/run must install it")
-		}
-		t.Skip("python3 cannot import flask")
-	}
-	app, err := filepath.Abs("../../examples/flask/app")
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := browserFlaskApp(t)
 	manifest := fmt.Sprintf("processes:\n  web:\n    command: python3 -m flask --app %s run --no-reload --port $PORT\n    instances: 2\n    reload: {standby: true}\n", app)
 	const listen = "127.0.0.1:28491"
 	_, _, _, dir := startTestCluster(t, manifest, 28420, listen, nil)
