@@ -13,6 +13,9 @@ func (in *instance) onExit() {
 	c := in.child
 	exit := c.exitString()
 	same, lines := c.filter.exited()
+	// Down before forget clears its pid: Status never shows a ready instance
+	// with no process (scheduleRetry may make it crash-looping next).
+	in.setState(StateDown)
 	in.forget(c, in.notReadyError(c), false)
 	if c.exitCode() == 127 {
 		if prog := notFoundProgram(in.s.out.tail(in.spec.ID, 5, c.started)); prog != "" {

@@ -801,3 +801,48 @@ func TestReadyOnlyOnceInRotation(t *testing.T) {
 	close(g.release)
 	c.waitState("web.1", StateReady)
 }
+
+// TestCrashNeverShowsReadyWithoutPID: while a crashed instance is restarted,
+// Status never shows it ready with no process (PID 0): the crash is published
+// as down before its pid is cleared. (ps showed "ready" with no pid for a moment,
+// and TestCrashLeavesRotationAtOnce, waiting for "ready with another pid", took
+// that moment for the restart once in CI.)
+func TestCrashNeverShowsReadyWithoutPID(t *testing.T) {
+	t.Parallel()
+	tag := newTag(t)
+	c := startCluster(t, tag, Config{Specs: []InstanceSpec{helperSpec(tag, "web.1", freePort(t), "serve")}})
+	c.waitReady()
+	stop := make(chan struct{})
+	bad := make(chan InstanceStatus, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if st := c.status("web.1"); st.State == StateReady && st.PID == 0 {
+				select {
+				case bad <- st:
+				default:
+				}
+			}
+		}
+	}()
+	defer close(stop)
+	for range 15 {
+		pid := c.status("web.1").PID
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		tstest.WaitFor(t, 10*time.Second, "web.1 ready again", func() bool {
+			st := c.status("web.1")
+			return st.State == StateReady && st.PID != pid && st.PID != 0
+		})
+	}
+	select {
+	case st := <-bad:
+		t.Errorf("Status showed %+v: ready with no process", st)
+	default:
+	}
+}
