@@ -45,3 +45,31 @@ func TestBufferConcurrentWrites(t *testing.T) {
 		t.Errorf("after Reset got %q, want empty", got)
 	}
 }
+
+func TestLookToolFindsAbsoluteAndPathTools(t *testing.T) {
+	sh, err := LookTool("sh")
+	if err != nil || sh == "" {
+		t.Fatalf("LookTool(sh) = %q, %v; want a path", sh, err)
+	}
+	if got, err := LookTool(sh); err != nil || got != sh {
+		t.Fatalf("LookTool(%q) = %q, %v; want itself", sh, got, err)
+	}
+	if _, err := LookTool("devcluster-no-such-tool-xyz"); err == nil {
+		t.Fatal("LookTool of a missing tool: got no error")
+	}
+	if _, err := LookTool(t.TempDir()); err == nil {
+		t.Fatal("LookTool of a directory: got no error")
+	}
+}
+
+func TestInCIIsAnyNonEmptyValue(t *testing.T) {
+	for _, tc := range []struct {
+		val  string
+		want bool
+	}{{"", false}, {"true", true}, {"1", true}, {"yes", true}} {
+		t.Setenv("CI", tc.val)
+		if got := InCI(); got != tc.want {
+			t.Errorf("CI=%q: InCI() = %v, want %v", tc.val, got, tc.want)
+		}
+	}
+}

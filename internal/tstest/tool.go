@@ -1,0 +1,68 @@
+package tstest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// InCI reports whether the tests run under CI: any non-empty CI variable, as GitHub
+// Actions, GitLab and our own .ci/run set it. There, a missing tool is the run's fault
+// and fails; on a developer's machine it only skips.
+func InCI() bool { return os.Getenv("CI") != "" }
+
+// sbinDirs are searched after PATH: haproxy and nginx live in /usr/sbin, which a
+// non-root user's PATH often lacks.
+var sbinDirs = []string{"/usr/sbin", "/sbin", "/usr/local/sbin"}
+
+// LookTool finds a tool by name on PATH or in the sbin directories, or checks an
+// absolute path (/usr/bin/python3) is executable. It is the one lookup behind NeedTool
+// and the CLI scripts' conditions.
+func LookTool(name string) (string, error) {
+	if filepath.IsAbs(name) {
+		st, err := os.Stat(name)
+		if err != nil {
+			return "", err
+		}
+		if st.IsDir() || st.Mode()&0o111 == 0 {
+			return "", fmt.Errorf("%s is not an executable file", name)
+		}
+		return name, nil
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, dir := range sbinDirs {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s is not on PATH nor in %v", name, sbinDirs)
+}
+
+// MissingTool is what NeedTool does when a tool is missing: under CI it fails the
+// test, elsewhere it skips it; either way with the line that installs the tool.
+// Exposed for checks that are not a single executable (a Python module, say).
+func MissingTool(t testing.TB, what, install string) {
+	t.Helper()
+	msg := fmt.Sprintf("%s is missing; install it with: %s", what, install)
+	if InCI() {
+		t.Fatalf("%s (CI is set: a missing tool fails the run)", msg)
+	}
+	t.Skip(msg)
+}
+
+// NeedTool returns the path of the named tool, or, when it is missing, skips the test
+// on a developer's machine with the install line and fails it under CI. It is the one
+// rule every test that needs an outside tool (haproxy, chromium, docker…) follows.
+func NeedTool(t testing.TB, name, install string) string {
+	t.Helper()
+	p, err := LookTool(name)
+	if err != nil {
+		MissingTool(t, name+" ("+err.Error()+")", install)
+	}
+	return p
+}
