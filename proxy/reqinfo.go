@@ -1,10 +1,6 @@
 package proxy
 
-import (
-	"strconv"
-	"strings"
-	"time"
-)
+import "time"
 
 // RequestInfo is one request as the proxy saw it, handed to Config.OnRequest
 // once its response has ended: the access log and the dashboard are fed from
@@ -80,64 +76,6 @@ func (c *clientConn) report(fr *fwdReq) {
 		ri.Process = fr.pool.cfg.Process
 	}
 	c.p.cfg.OnRequest(ri)
-}
-
-// AccessLogLine formats ri as one line of the access log, without a newline:
-//
-//	12:00:01 GET /cart → web.3 200 12ms id=9f2c01ab-1f
-//	12:00:02 GET /cart → web.2 200 3.1ms id=9f2c01ab-20 retried from web.1: refused
-//	12:00:05 GET /slow → web.3 504 30.0s timeout id=9f2c01ab-21 fault: timeout
-//
-// "-" stands for no instance or no status. cmd prints it after a "proxy |"
-// prefix in the instance's colour.
-func AccessLogLine(ri RequestInfo) string {
-	var b strings.Builder
-	b.WriteString(ri.Time.Format("15:04:05"))
-	b.WriteByte(' ')
-	b.WriteString(ri.Method)
-	b.WriteByte(' ')
-	b.WriteString(ri.Path)
-	b.WriteString(" → ")
-	b.WriteString(orDash(ri.Instance))
-	b.WriteByte(' ')
-	if ri.Status == 0 {
-		b.WriteByte('-')
-	} else {
-		b.WriteString(strconv.Itoa(ri.Status))
-	}
-	b.WriteByte(' ')
-	b.WriteString(logDuration(ri.Duration))
-	if ri.ErrorClass != "" {
-		b.WriteByte(' ')
-		b.WriteString(ri.ErrorClass)
-	}
-	if ri.RequestID != "" {
-		b.WriteString(" id=")
-		b.WriteString(ri.RequestID)
-	}
-	if ri.Decision != "" {
-		b.WriteByte(' ')
-		b.WriteString(ri.Decision)
-	}
-	return b.String()
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// logDuration is short and readable: "0.4ms", "12ms", "1.2s".
-func logDuration(d time.Duration) string {
-	switch {
-	case d < 10*time.Millisecond:
-		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms"
-	case d < time.Second:
-		return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
-	}
-	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
 }
 
 // methodString returns the common methods without allocating.

@@ -149,30 +149,6 @@ func TestOnRequestReportsEachRequest(t *testing.T) {
 	}
 }
 
-func TestAccessLogLine(t *testing.T) {
-	t.Parallel()
-	at := time.Date(2026, 1, 2, 12, 0, 1, 0, time.Local)
-	for _, tt := range []struct {
-		ri   RequestInfo
-		want string
-	}{
-		{RequestInfo{Time: at, Method: "GET", Path: "/cart", Instance: "web.3", Status: 200, Duration: 12 * time.Millisecond},
-			"12:00:01 GET /cart → web.3 200 12ms"},
-		{RequestInfo{Time: at, Method: "GET", Path: "/", Instance: "web.2", Status: 200, Duration: 3140 * time.Microsecond, RequestID: "9f2c01ab-20", Decision: "retried from web.1: refused"},
-			"12:00:01 GET / → web.2 200 3.1ms id=9f2c01ab-20 retried from web.1: refused"},
-		{RequestInfo{Time: at, Method: "GET", Path: "/slow", Instance: "web.3", Status: 504, Duration: 30 * time.Second, ErrorClass: ErrorTimeout, RequestID: "a", Decision: "fault: timeout"},
-			"12:00:01 GET /slow → web.3 504 30.0s timeout id=a fault: timeout"},
-		{RequestInfo{Time: at, Method: "GET", Path: "/x", Status: 503, Duration: 5 * time.Second, ErrorClass: ErrorConnect},
-			"12:00:01 GET /x → - 503 5.0s connect"},
-		{RequestInfo{Time: at, Method: "GET", Path: "/y", Instance: "web.1", Duration: 400 * time.Microsecond, ErrorClass: ErrorReset},
-			"12:00:01 GET /y → web.1 - 0.4ms reset"},
-	} {
-		if got := AccessLogLine(tt.ri); got != tt.want {
-			t.Errorf("got  %q\nwant %q", got, tt.want)
-		}
-	}
-}
-
 // The hook sees the sticky decision.
 func TestOnRequestSticky(t *testing.T) {
 	t.Parallel()

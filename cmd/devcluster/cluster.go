@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/devcluster/devcluster/cluster"
 	"github.com/devcluster/devcluster/control"
 	"github.com/devcluster/devcluster/dashboard"
 	"github.com/devcluster/devcluster/internal/signals"
@@ -45,9 +46,11 @@ type clusterConfig struct {
 	signals <-chan os.Signal
 }
 
-// cluster is one `devcluster up`: the proxy, the supervisor, the control socket and
+// upCluster is one `devcluster up`: the proxy, the supervisor, the control socket and
 // the watchers, started together by Run and stopped in the one order written in stop.
-type cluster struct {
+// What the running cluster is (its faults, its observers, the view ps and the
+// dashboard read) is package cluster's; this wires it to the parts.
+type upCluster struct {
 	cfg      clusterConfig
 	log      *logWriter
 	px       *proxy.Proxy
@@ -55,8 +58,8 @@ type cluster struct {
 	specs    []supervisor.InstanceSpec
 	base     []string // the environment instances inherit (baseEnv), for specs built later
 	watchers []*watchedGroup
-	obs      *observers
-	faults   *faultRegistry
+	obs      *cluster.Observers
+	faults   *cluster.Faults
 	dash     *dashboard.Dashboard // nil until Run has bound the proxy's address, or when off
 	started  time.Time
 
@@ -71,8 +74,8 @@ type cluster struct {
 
 // newCluster checks the project and builds every part; it starts nothing, binds no
 // socket and leaves no goroutine behind.
-func newCluster(cfg clusterConfig) (*cluster, error) {
-	c := &cluster{
+func newCluster(cfg clusterConfig) (*upCluster, error) {
+	c := &upCluster{
 		cfg:       cfg,
 		log:       &logWriter{out: cfg.stderr},
 		stopAsked: make(chan struct{}),
@@ -87,8 +90,8 @@ func newCluster(cfg clusterConfig) (*cluster, error) {
 		return nil, err
 	}
 	var err error
-	c.obs = newObservers(proj, cfg.accessLog, cfg.stdout)
-	if c.px, err = newProxy(proj, cfg.sticky, c.log, c.obs.configure); err != nil {
+	c.obs = cluster.NewObservers(proj.manifest.Proxy, cfg.accessLog, cfg.stdout)
+	if c.px, err = newProxy(proj, cfg.sticky, c.log, c.obs.Configure); err != nil {
 		return nil, err
 	}
 	baseEnv := c.baseEnv()
@@ -115,7 +118,7 @@ func newCluster(cfg clusterConfig) (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.faults = newFaultRegistry(liveProcesses{c.sup}, liveBalancer{c.px}, nil, c.log.printf)
+	c.faults = cluster.NewFaults(cluster.LiveProcesses(c.sup), cluster.LiveBalancer(c.px), nil, c.log.printf)
 	if cfg.watch {
 		if c.watchers, err = newWatchers(proj, cfg, c.log); err != nil {
 			return nil, err
@@ -125,7 +128,7 @@ func newCluster(cfg clusterConfig) (*cluster, error) {
 }
 
 // warn prints what the user should know before anything starts.
-func (c *cluster) warn() {
+func (c *upCluster) warn() {
 	for _, w := range c.cfg.proj.warnings {
 		c.log.printf("warning: %s", w)
 	}
@@ -141,7 +144,7 @@ func (c *cluster) warn() {
 // down` asks it to stop, or one of its parts ends; then it stops everything (see stop)
 // and returns once every goroutine it started has returned. Stopping on request
 // returns nil; a part that failed returns its error.
-func (c *cluster) Run(ctx context.Context) error {
+func (c *upCluster) Run(ctx context.Context) error {
 	c.started = time.Now()
 	prepareProcess(c.log)
 	ln, ctlLn, err := c.bind()
@@ -165,7 +168,7 @@ func (c *cluster) Run(ctx context.Context) error {
 // bind takes the project's control socket (which also proves no other cluster runs
 // here), checks every instance port and binds the proxy's address: each of these can
 // fail with a clear message before any instance starts.
-func (c *cluster) bind() (proxyLn, controlLn net.Listener, err error) {
+func (c *upCluster) bind() (proxyLn, controlLn net.Listener, err error) {
 	proj := c.cfg.proj
 	controlLn, err = control.Listen(control.SocketPath(proj.manifest.Dir))
 	if err != nil {
@@ -205,7 +208,7 @@ type parts struct {
 
 // parts builds the actors; adding one (a dashboard, a fault injector) is an add here
 // and one line in stop.
-func (c *cluster) parts(ln, ctlLn net.Listener) *parts {
+func (c *upCluster) parts(ln, ctlLn net.Listener) *parts {
 	p := &parts{}
 	proxyCtx, stopProxy := context.WithCancel(context.Background())
 	p.proxy = p.all.add("proxy", func() error { return c.px.Serve(proxyCtx, ln) }, stopProxy)
@@ -226,9 +229,11 @@ func (c *cluster) parts(ln, ctlLn net.Listener) *parts {
 	p.faults = p.all.add("faults", func() error { return c.faults.Run(faultsCtx) }, stopFaults)
 
 	ctlCtx, stopCtl := context.WithCancel(context.Background())
-	api := &clusterAPI{proj: c.cfg.proj, sup: c.sup, px: c.px, started: c.started, down: c.requestStop,
-		listen: ln.Addr().String(), log: c.log, faults: c.faults}
-	c.dash = c.obs.startDashboard(api, ln.Addr().String(), c.log)
+	proj := c.cfg.proj
+	api := cluster.NewAPI(cluster.Config{Manifest: proj.manifest, BasePort: proj.basePort, Strategy: proj.strategy,
+		Listen: ln.Addr().String(), Started: c.started, Supervisor: c.sup, Proxy: c.px, Faults: c.faults,
+		Down: c.requestStop, Logf: c.log.printf})
+	c.dash = c.obs.Start(api, ln.Addr().String(), c.log.printf)
 	server := control.NewServer(api)
 	p.control = p.all.add("control", func() error { return server.Serve(ctlCtx, ctlLn) }, stopCtl)
 
@@ -268,7 +273,7 @@ func (c *cluster) parts(ln, ctlLn net.Listener) *parts {
 //
 // The signal handler and the r+Enter reader stop last, so that a second Ctrl-C still
 // kills at once during steps 1 to 5.
-func (c *cluster) stop(p *parts) {
+func (c *upCluster) stop(p *parts) {
 	c.requestStop()
 	if c.dash != nil {
 		c.dash.Close()
@@ -290,7 +295,7 @@ func (c *cluster) stop(p *parts) {
 // result is Run's error: that of the part that ended first, unless it ended because
 // it was asked to. The parts' errors already say what failed ("proxy: accept on
 // …", "start web.1: …"), so nothing is prefixed.
-func (c *cluster) result(first *actor) error {
+func (c *upCluster) result(first *actor) error {
 	if first != nil && first.err != nil && !errors.Is(first.err, context.Canceled) {
 		return first.err
 	}
@@ -303,10 +308,10 @@ func (c *cluster) result(first *actor) error {
 }
 
 // requestStop asks Run to stop the cluster; it never blocks.
-func (c *cluster) requestStop() { c.stopOnce.Do(func() { close(c.stopAsked) }) }
+func (c *upCluster) requestStop() { c.stopOnce.Do(func() { close(c.stopAsked) }) }
 
 // stopping reports whether the cluster has been asked to stop.
-func (c *cluster) stopping() bool {
+func (c *upCluster) stopping() bool {
 	select {
 	case <-c.stopAsked:
 		return true
@@ -316,14 +321,14 @@ func (c *cluster) stopping() bool {
 }
 
 // kill skips the rest of a stop: every process group gets SIGKILL now.
-func (c *cluster) kill() {
+func (c *upCluster) kill() {
 	c.killOnce.Do(func() { close(c.killed) })
 	c.sup.Kill()
 }
 
 // signalChannel subscribes to the signals up handles, before any part starts, so
 // that a Ctrl-C in the first instant is handled rather than fatal.
-func (c *cluster) signalChannel() (<-chan os.Signal, func()) {
+func (c *upCluster) signalChannel() (<-chan os.Signal, func()) {
 	if c.cfg.signals != nil {
 		return c.cfg.signals, func() {}
 	}
@@ -334,7 +339,7 @@ func (c *cluster) signalChannel() (<-chan os.Signal, func()) {
 
 // handleSignals: SIGINT or SIGTERM stops gracefully, and once stopping (for any
 // reason) kills at once; SIGHUP rolls every process, as r + Enter does.
-func (c *cluster) handleSignals(sigs <-chan os.Signal, quit <-chan struct{}) {
+func (c *upCluster) handleSignals(sigs <-chan os.Signal, quit <-chan struct{}) {
 	for {
 		var s os.Signal
 		select {
@@ -364,7 +369,7 @@ func (c *cluster) handleSignals(sigs <-chan os.Signal, quit <-chan struct{}) {
 
 // reloadOnChange rolls the watcher's processes for every batch of changed files,
 // until the watcher closes Batches.
-func (c *cluster) reloadOnChange(w *watchedGroup) {
+func (c *upCluster) reloadOnChange(w *watchedGroup) {
 	dir := c.cfg.proj.manifest.Dir
 	for batch := range w.w.Batches() {
 		c.log.printf("%s changed; reloading %s: the canary first, then the rest in waves", describePaths(dir, batch.Paths), strings.Join(w.processes, ", "))
@@ -378,13 +383,13 @@ func (c *cluster) reloadOnChange(w *watchedGroup) {
 
 // removeRuntimeFiles is the last step of stop. Each runtime file under .devcluster
 // is removed by its owner, as soon as what it describes is gone: an instance's pid
-// record by the supervisor when its processes have been reaped (step 2; a record
+// record by the supervisor when its processes have been reaped (step 3; a record
 // whose process survived SIGKILL stays, so that the next up stops it), the socket and
-// the pid file by the control listener (step 4). What is left is the directory's
+// the pid file by the control listener (step 5). What is left is the directory's
 // .gitignore and the lock file, on purpose: unlinking a lock file that another `up`
 // may have just opened would let a third one lock a new file beside it. So the step
 // removes the directory only if something else emptied it.
-func (c *cluster) removeRuntimeFiles() {
+func (c *upCluster) removeRuntimeFiles() {
 	_ = os.Remove(runDir(c.cfg.proj)) // fails unless empty, which is what we want
 }
 

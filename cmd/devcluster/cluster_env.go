@@ -9,7 +9,7 @@ import (
 
 // baseEnv is the environment instances inherit, with the real interpreter first on
 // PATH when python3 is a pyenv shim.
-func (c *cluster) baseEnv() []string {
+func (c *upCluster) baseEnv() []string {
 	env := os.Environ()
 	if c.cfg.getenv("DEVCLUSTER_PYENV_SHIMS") == "keep" {
 		return env
@@ -44,7 +44,7 @@ func pyenvAdjusted(proj *project, env []string) []string {
 // process the new environment for its next starts: the reload that follows, and
 // any start after it. The instances that are not reloaded keep theirs until they
 // restart. Values are not printed (a .env holds secrets), only the names.
-func (c *cluster) applyEnvFiles() {
+func (c *upCluster) applyEnvFiles() {
 	proj := c.cfg.proj
 	changed, warnings, err := proj.reloadEnv()
 	for _, w := range warnings {
@@ -75,14 +75,14 @@ func (c *cluster) applyEnvFiles() {
 	}
 }
 
-func (c *cluster) reloadAll(why string) {
+func (c *upCluster) reloadAll(why string) {
 	c.log.printf("%s: reloading every process: the canary first, then the rest in waves", why)
 	c.reload(c.cfg.proj.processNames())
 }
 
 // reload rolls processes in the background: a newer save cancels an older roll of the
 // same process, so the caller must not wait for it.
-func (c *cluster) reload(processes []string) {
+func (c *upCluster) reload(processes []string) {
 	c.reloads.run(func() {
 		if err := c.sup.Reload(c.supCtx, processes...); err != nil && c.supCtx.Err() == nil {
 			c.log.printf("reload: %v", err)

@@ -18,6 +18,10 @@ var importRules = map[string][]string{
 	"export": {"procfile"},
 	// dashboard speaks to the cluster through an interface it defines itself.
 	"dashboard": {},
+	// cluster is what a running cluster is: it joins the parts' views (the
+	// supervisor's, the proxy's, the fault registry's) and serves them to
+	// control and dashboard; only cmd imports it.
+	"cluster": {"control", "dashboard", "procfile", "proxy", "supervisor"},
 }
 
 // freePrefixes are the packages that may import anything.
@@ -121,6 +125,16 @@ func TestMayImport(t *testing.T) {
 		{"newpackage", "proxy", false},
 		{"internal/defaults", "procfile", false},
 		{"internal/chaos", "internal/tstest", true},
+		{"cluster", "supervisor", true},
+		{"cluster", "proxy", true},
+		{"cluster", "control", true},
+		{"cluster", "dashboard", true},
+		{"cluster", "watcher", false},
+		{"cluster", "cmd/devcluster", false},
+		{"proxy", "cluster", false},
+		{"supervisor", "cluster", false},
+		{"control", "cluster", false},
+		{"dashboard", "cluster", false},
 	}
 	for _, tt := range tests {
 		if got := mayImport(tt.pkg, tt.dep); got != tt.want {

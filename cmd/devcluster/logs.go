@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/devcluster/devcluster/cluster"
 	"github.com/devcluster/devcluster/control"
 )
 
@@ -69,7 +70,7 @@ func followAccess(ctx context.Context, c *control.Client, targets []string, asJS
 		if asJSON {
 			return enc.Encode(r)
 		}
-		_, err := io.WriteString(out, accessLine(requestInfo(r)))
+		_, err := io.WriteString(out, cluster.AccessLine(r))
 		return err
 	})
 }

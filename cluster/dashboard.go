@@ -1,4 +1,4 @@
-package main
+package cluster
 
 import (
 	"context"
@@ -14,11 +14,11 @@ import (
 // dashboardCluster is the running cluster as the dashboard sees it: Snapshot
 // joins the supervisor's view of each instance, the proxy's and the fault
 // registry's; Act hands each button to whichever of them does it, through the
-// same validation as the control socket (clusterAPI, faultRegistry), so that a
+// same validation as the control socket (clusterAPI, Faults), so that a
 // click and a command refuse alike.
 type dashboardCluster struct {
 	sup       dashboardSupervisor
-	bal       interface{ Stats() []proxy.BackendStats }
+	bal       BalancerStats
 	ctl       dashboardControl
 	faults    dashboardFaults
 	processes []dashboard.Process // Name and Balanced, manifest order; Instances is counted per Snapshot
@@ -54,25 +54,25 @@ var _ dashboard.Cluster = (*dashboardCluster)(nil)
 
 // newDashboardCluster adapts the parts behind api (the same ones the control
 // socket drives) to the dashboard.
-func newDashboardCluster(api *clusterAPI) *dashboardCluster {
-	m := api.proj.manifest
+func newDashboardCluster(api *API) *dashboardCluster {
+	m := api.cfg.Manifest
 	var procs []dashboard.Process
 	for _, p := range m.Processes {
 		procs = append(procs, dashboard.Process{Name: p.Name, Balanced: m.IsBalanced(p)})
 	}
 	var faults dashboardFaults = noFaults{}
-	if api.faults != nil {
-		faults = api.faults
+	if api.cfg.Faults != nil {
+		faults = api.cfg.Faults
 	}
-	return &dashboardCluster{sup: api.sup, bal: api.px, ctl: api, faults: faults, processes: procs,
-		proxy: api.listen, strategy: api.proj.strategy, now: time.Now}
+	return &dashboardCluster{sup: api.cfg.Supervisor, bal: api.cfg.Proxy, ctl: api, faults: faults, processes: procs,
+		proxy: api.cfg.Listen, strategy: api.cfg.Strategy, now: time.Now}
 }
 
 // newDashboard builds the live page over the parts api drives, for the proxy's
 // listener at addr (its bound address, not ":0"), and has ps and `devcluster
 // dashboard` report its URL. Call it before the control server starts serving:
 // api.dashboard is read without a lock.
-func (a *clusterAPI) newDashboard(rec *dashboard.Recorder, addr, prefix string) (*dashboard.Dashboard, error) {
+func (a *API) newDashboard(rec *dashboard.Recorder, addr, prefix string) (*dashboard.Dashboard, error) {
 	d, err := dashboard.New(dashboard.Config{Cluster: newDashboardCluster(a), Recorder: rec, Addr: addr, Prefix: prefix})
 	if err != nil {
 		return nil, err
@@ -85,49 +85,42 @@ func (a *clusterAPI) newDashboard(rec *dashboard.Recorder, addr, prefix string) 
 type noFaults struct{}
 
 func (noFaults) Set(context.Context, control.Fault) (control.Fault, error) {
-	return control.Fault{}, errNoFaults
+	return control.Fault{}, ErrNoFaults
 }
-func (noFaults) Clear(string) ([]control.Fault, error) { return nil, errNoFaults }
+func (noFaults) Clear(string) ([]control.Fault, error) { return nil, ErrNoFaults }
 func (noFaults) List() []control.Fault                 { return nil }
 
 func (d *dashboardCluster) Snapshot(ctx context.Context) (dashboard.Snapshot, error) {
-	stats := map[string]proxy.BackendStats{}
-	for _, b := range d.bal.Stats() {
-		stats[b.ID] = b
-	}
-	faults := map[string][]dashboard.Fault{}
-	paused := map[string]bool{}
-	for _, f := range d.faults.List() {
-		faults[f.Instance] = append(faults[f.Instance], dashboard.Fault{Kind: dashboard.ActionKind(f.Kind), Detail: f.Detail(), Until: f.Until})
-		paused[f.Instance] = paused[f.Instance] || f.Kind == control.FaultPause
-	}
+	instances, _ := Sources{Supervisor: d.sup, Balancer: d.bal, Faults: d.faults}.Instances()
 	snap := dashboard.Snapshot{Proxy: d.proxy, Strategy: d.strategy}
 	count := map[string]int{}
 	now := d.now()
-	for _, st := range d.sup.Status() {
+	for _, st := range instances {
 		count[st.Process]++
-		in := dashboard.Instance{ID: st.ID, Process: st.Process, State: st.State, PID: st.PID, StandbyPID: st.StandbyPID, Port: st.Port,
-			Restarts: st.Restarts, Reloads: st.Reloads, Faults: faults[st.ID]}
-		if st.Paused || paused[st.ID] {
-			in.State = "paused" // its State stays ready: it holds its port
-		}
-		if st.PID > 0 && now.After(st.Since) {
-			in.Uptime = now.Sub(st.Since)
-		}
-		if b, ok := stats[st.ID]; ok {
-			in.Balancer, in.Active, in.Weight, in.Retries, in.Connect = b.State, b.Active, b.Weight, b.Retries, b.ConnectFailures
-			in.Health = dashboard.Health{Time: b.LastCheck, OK: b.LastCheckOK, Result: b.LastCheckResult, Duration: b.LastCheckDuration}
-		}
-		if in.Faults == nil {
-			in.Faults = []dashboard.Fault{}
-		}
-		snap.Instances = append(snap.Instances, in)
+		snap.Instances = append(snap.Instances, dashboardInstance(st, now))
 	}
 	for _, p := range d.processes {
 		p.Instances = count[p.Name]
 		snap.Processes = append(snap.Processes, p)
 	}
 	return snap, nil
+}
+
+// dashboardInstance is the joined view of one instance as the page shows it.
+func dashboardInstance(st Instance, now time.Time) dashboard.Instance {
+	in := dashboard.Instance{ID: st.ID, Process: st.Process, State: st.DisplayState(), PID: st.PID, StandbyPID: st.StandbyPID, Port: st.Port,
+		Restarts: st.Restarts, Reloads: st.Reloads, Faults: []dashboard.Fault{}}
+	for _, f := range st.Faults {
+		in.Faults = append(in.Faults, dashboard.Fault{Kind: dashboard.ActionKind(f.Kind), Detail: f.Detail(), Until: f.Until})
+	}
+	if st.PID > 0 && now.After(st.Since) {
+		in.Uptime = now.Sub(st.Since)
+	}
+	if b := st.Backend; b != nil {
+		in.Balancer, in.Active, in.Weight, in.Retries, in.Connect = b.State, b.Active, b.Weight, b.Retries, b.ConnectFailures
+		in.Health = dashboard.Health{Time: b.LastCheck, OK: b.LastCheckOK, Result: b.LastCheckResult, Duration: b.LastCheckDuration}
+	}
+	return in
 }
 
 // Act does what a button asks; the dashboard has checked the action's shape and

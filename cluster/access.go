@@ -1,4 +1,4 @@
-package main
+package cluster
 
 import (
 	"cmp"
@@ -6,24 +6,27 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/fatih/color"
 
 	"github.com/devcluster/devcluster/control"
 	"github.com/devcluster/devcluster/dashboard"
 	"github.com/devcluster/devcluster/internal/defaults"
+	"github.com/devcluster/devcluster/procfile"
 	"github.com/devcluster/devcluster/proxy"
 )
 
-// observers are what up hangs on the proxy's request path (issue 12): the
+// Observers are what up hangs on the proxy's request path (issue 12): the
 // dashboard's recorder and page, and the access log. The proxy is built before
 // its listener is bound, while the dashboard needs the bound address (its Host
 // check and URL), so the proxy is given a handler that the dashboard is plugged
 // into once Run has bound the listener.
-type observers struct {
+type Observers struct {
 	rec       *dashboard.Recorder // nil: no dashboard
 	prefix    string
 	page      lateHandler
@@ -35,20 +38,20 @@ type observers struct {
 	followers accessHub // `devcluster logs --access`
 }
 
-// newObservers decides from the manifest and the flags what is observed.
-func newObservers(proj *project, accessLog bool, out io.Writer) *observers {
-	m := proj.manifest
-	o := &observers{accessLog: accessLog || m.Proxy.AccessLog, out: out}
-	if !m.Proxy.DashboardOff {
+// NewObservers decides from the manifest's proxy section and --access-log
+// (accessLog) what is observed; the access log's lines go to out.
+func NewObservers(pc procfile.ProxyConfig, accessLog bool, out io.Writer) *Observers {
+	o := &Observers{accessLog: accessLog || pc.AccessLog, out: out}
+	if !pc.DashboardOff {
 		o.rec = dashboard.NewRecorder(dashboard.RecorderConfig{})
-		o.prefix = cmp.Or(m.Proxy.DashboardPrefix, defaults.DashboardPrefix)
+		o.prefix = cmp.Or(pc.DashboardPrefix, defaults.DashboardPrefix)
 	}
 	return o
 }
 
-// configure sets the proxy's hooks: OnRequest only when something listens to it
+// Configure sets the proxy's hooks: OnRequest only when something listens to it
 // (nil costs the proxy nothing), Local only with a dashboard.
-func (o *observers) configure(cfg *proxy.Config) {
+func (o *Observers) Configure(cfg *proxy.Config) {
 	if o.rec != nil {
 		cfg.Local = &o.page
 		cfg.LocalPrefix = o.prefix
@@ -60,21 +63,25 @@ func (o *observers) configure(cfg *proxy.Config) {
 
 // onRequest runs in the client connection's goroutine once a response has
 // ended: it must stay quick (the recorder takes one lock; the log one write).
-func (o *observers) onRequest(ri proxy.RequestInfo) {
+func (o *Observers) onRequest(ri proxy.RequestInfo) {
 	if o.rec != nil {
 		o.rec.Record(dashboardRequest(ri))
 	}
-	if o.accessLog {
-		io.WriteString(o.out, o.colored(ri.Instance, accessLine(ri)))
+	if !o.accessLog && !o.followers.listening() {
+		return
 	}
-	o.followers.publish(ri)
+	r := controlRequest(ri)
+	if o.accessLog {
+		io.WriteString(o.out, o.colored(r.Instance, AccessLine(r)))
+	}
+	o.followers.publish(r)
 }
 
 // colored paints line (ending in a newline) in instance's colour as the
 // supervisor paints its "web.2 |" lines: the colour only repeats the instance
 // named in the line, and the supervisor has decided it for this very writer
 // (NO_COLOR, FORCE_COLOR, a terminal or not).
-func (o *observers) colored(instance, line string) string {
+func (o *Observers) colored(instance, line string) string {
 	f := o.colorOf.Load()
 	if f == nil || instance == "" {
 		return line
@@ -86,24 +93,76 @@ func (o *observers) colored(instance, line string) string {
 	return c.Sprint(strings.TrimSuffix(line, "\n")) + "\n"
 }
 
-// accessLine is one access-log line as the instances' lines look in up's output,
-// "12:00:01 proxy | GET /cart → web.3 200 12ms id=…", written whole in one Write
-// so that it does not interleave with theirs.
-func accessLine(ri proxy.RequestInfo) string {
-	line := proxy.AccessLogLine(ri)
+// AccessLine is one access-log line as the instances' lines look in up's
+// output, "12:00:01 proxy | GET /cart → web.3 200 12ms id=…" and a newline, to
+// be written whole in one Write so that it does not interleave with theirs.
+// up's access log and `devcluster logs --access` both print it.
+func AccessLine(r control.Request) string {
+	line := accessLogLine(r)
 	if at, rest, ok := strings.Cut(line, " "); ok {
 		return at + " proxy | " + rest + "\n"
 	}
 	return "proxy | " + line + "\n"
 }
 
-// startDashboard builds the dashboard on the bound address and plugs it in; a
-// dashboard that cannot be built is reported and the cluster runs without it.
-// It is also where the observers meet the running cluster: the supervisor's
-// colours for the access log, and api's AccessLog for `logs --access`.
-func (o *observers) startDashboard(api *clusterAPI, addr string, log *logWriter) *dashboard.Dashboard {
-	if api.sup != nil {
-		colorOf := api.sup.ColorOf
+// accessLogLine formats r as one line of the access log, without a newline:
+//
+//	12:00:01 GET /cart → web.3 200 12ms id=9f2c01ab-1f
+//	12:00:02 GET /cart → web.2 200 3.1ms id=9f2c01ab-20 retried from web.1: refused
+//	12:00:05 GET /slow → web.3 504 30.0s timeout id=9f2c01ab-21 fault: timeout
+//
+// "-" stands for no instance or no status.
+func accessLogLine(r control.Request) string {
+	var b strings.Builder
+	b.WriteString(r.Time.Format("15:04:05"))
+	b.WriteByte(' ')
+	b.WriteString(r.Method)
+	b.WriteByte(' ')
+	b.WriteString(r.Path)
+	b.WriteString(" → ")
+	b.WriteString(cmp.Or(r.Instance, "-"))
+	b.WriteByte(' ')
+	if r.Status == 0 {
+		b.WriteByte('-')
+	} else {
+		b.WriteString(strconv.Itoa(r.Status))
+	}
+	b.WriteByte(' ')
+	b.WriteString(logDuration(r.Duration))
+	if r.ErrorClass != "" {
+		b.WriteByte(' ')
+		b.WriteString(r.ErrorClass)
+	}
+	if r.RequestID != "" {
+		b.WriteString(" id=")
+		b.WriteString(r.RequestID)
+	}
+	if r.Decision != "" {
+		b.WriteByte(' ')
+		b.WriteString(r.Decision)
+	}
+	return b.String()
+}
+
+// logDuration is short and readable: "0.4ms", "12ms", "1.2s".
+func logDuration(d time.Duration) string {
+	switch {
+	case d < 10*time.Millisecond:
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms"
+	case d < time.Second:
+		return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
+}
+
+// Start builds the dashboard on the bound address and plugs it in; a
+// dashboard that cannot be built is reported to logf and the cluster runs
+// without it (nil). It is also where the observers meet the running cluster:
+// the supervisor's colours for the access log, and api's AccessLog for `logs
+// --access`. Call it before the control server starts serving api.
+func (o *Observers) Start(api *API, addr string, logf func(format string, args ...any)) *dashboard.Dashboard {
+	if sup := api.cfg.Supervisor; sup != nil {
+		colorOf := sup.ColorOf
 		o.colorOf.Store(&colorOf)
 	}
 	api.obs.Store(o)
@@ -112,11 +171,11 @@ func (o *observers) startDashboard(api *clusterAPI, addr string, log *logWriter)
 	}
 	d, err := api.newDashboard(o.rec, addr, o.prefix)
 	if err != nil {
-		log.printf("warning: no dashboard: %v", err)
+		logf("warning: no dashboard: %v", err)
 		return nil
 	}
 	o.page.set(d)
-	log.printf("dashboard on %s", d.URL())
+	logf("dashboard on %s", d.URL())
 	return d
 }
 
@@ -147,19 +206,22 @@ type accessHub struct {
 }
 
 type accessSub struct {
-	ch      chan proxy.RequestInfo
+	ch      chan control.Request
 	dropped int // guarded by accessHub.mu
 }
 
-func (h *accessHub) publish(ri proxy.RequestInfo) {
-	if h.n.Load() == 0 {
+// listening reports whether anyone follows: one atomic load.
+func (h *accessHub) listening() bool { return h.n.Load() > 0 }
+
+func (h *accessHub) publish(r control.Request) {
+	if !h.listening() {
 		return
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
 		if s.dropped > 0 {
-			marker := proxy.RequestInfo{Time: ri.Time, Method: "-", Path: "-",
+			marker := control.Request{Time: r.Time, Method: "-", Path: "-",
 				Decision: fmt.Sprintf("[devcluster: %d requests dropped, reader too slow]", s.dropped)}
 			select {
 			case s.ch <- marker:
@@ -170,7 +232,7 @@ func (h *accessHub) publish(ri proxy.RequestInfo) {
 			}
 		}
 		select {
-		case s.ch <- ri:
+		case s.ch <- r:
 		default:
 			s.dropped++
 		}
@@ -178,8 +240,8 @@ func (h *accessHub) publish(ri proxy.RequestInfo) {
 }
 
 // follow calls out with every request from now on, until ctx is done or out fails.
-func (h *accessHub) follow(ctx context.Context, out func(proxy.RequestInfo) error) error {
-	s := &accessSub{ch: make(chan proxy.RequestInfo, accessFollowBuffer)}
+func (h *accessHub) follow(ctx context.Context, out func(control.Request) error) error {
+	s := &accessSub{ch: make(chan control.Request, accessFollowBuffer)}
 	h.mu.Lock()
 	if h.subs == nil {
 		h.subs = make(map[*accessSub]struct{})
@@ -197,8 +259,8 @@ func (h *accessHub) follow(ctx context.Context, out func(proxy.RequestInfo) erro
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case ri := <-s.ch:
-			if err := out(ri); err != nil {
+		case r := <-s.ch:
+			if err := out(r); err != nil {
 				return err
 			}
 		}
@@ -208,32 +270,26 @@ func (h *accessHub) follow(ctx context.Context, out func(proxy.RequestInfo) erro
 // accessFollow serves control's GET /v1/access. The proxy reports requests
 // only when a hook was set at start (see configure): with dashboard: false
 // and no access log there is none, and the follower is told how to get one.
-func (o *observers) accessFollow(ctx context.Context, out func(control.Request) error) error {
+func (o *Observers) accessFollow(ctx context.Context, out func(control.Request) error) error {
 	if o.rec == nil && !o.accessLog {
 		return control.Errorf(http.StatusConflict, "access log: this cluster does not record requests (dashboard: false in the manifest, no access log); "+
 			"restart it with devcluster up --access-log, or remove dashboard: false")
 	}
-	return o.followers.follow(ctx, func(ri proxy.RequestInfo) error { return out(controlRequest(ri)) })
+	return o.followers.follow(ctx, out)
 }
 
+// controlRequest is a request of the proxy's OnRequest hook as the access log
+// and its followers carry it: made once per request, whoever reads it.
 func controlRequest(ri proxy.RequestInfo) control.Request {
 	return control.Request{Time: ri.Time, Instance: ri.Instance, Process: ri.Process, Method: ri.Method, Path: ri.Path,
 		Status: ri.Status, Duration: ri.Duration, Upstream: ri.Upstream, RequestID: ri.RequestID, Decision: ri.Decision,
 		ErrorClass: ri.ErrorClass, BytesIn: ri.BytesIn, BytesOut: ri.BytesOut, Retries: ri.Retries}
 }
 
-// requestInfo is controlRequest undone, for `logs --access` to print the line
-// up prints.
-func requestInfo(r control.Request) proxy.RequestInfo {
-	return proxy.RequestInfo{Time: r.Time, Instance: r.Instance, Process: r.Process, Method: r.Method, Path: r.Path,
-		Status: r.Status, Duration: r.Duration, Upstream: r.Upstream, RequestID: r.RequestID, Decision: r.Decision,
-		ErrorClass: r.ErrorClass, BytesIn: r.BytesIn, BytesOut: r.BytesOut, Retries: r.Retries}
-}
+var _ control.AccessLogger = (*API)(nil)
 
-var _ control.AccessLogger = (*clusterAPI)(nil)
-
-// AccessLog serves `devcluster logs --access`: see observers.accessFollow.
-func (a *clusterAPI) AccessLog(ctx context.Context, out func(control.Request) error) error {
+// AccessLog serves `devcluster logs --access`: see Observers.accessFollow.
+func (a *API) AccessLog(ctx context.Context, out func(control.Request) error) error {
 	o := a.obs.Load()
 	if o == nil {
 		return control.Errorf(http.StatusServiceUnavailable, "access log: the cluster is still starting; try again")

@@ -1,4 +1,4 @@
-package main
+package cluster
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/devcluster/devcluster/control"
 	"github.com/devcluster/devcluster/dashboard"
+	"github.com/devcluster/devcluster/procfile"
 	"github.com/devcluster/devcluster/proxy"
 	"github.com/devcluster/devcluster/supervisor"
 )
@@ -67,7 +68,7 @@ func (f *fakeDashboardParts) Scale(ctx context.Context, process string, n int) e
 	return f.record("scale %s %d", process, n)
 }
 
-func newTestDashboardCluster(t *testing.T) (*dashboardCluster, *fakeDashboardParts, *fakeTargets, *faultRegistry) {
+func newTestDashboardCluster(t *testing.T) (*dashboardCluster, *fakeDashboardParts, *fakeTargets, *Faults) {
 	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	parts := &fakeDashboardParts{
 		status: []supervisor.InstanceStatus{
@@ -219,12 +220,11 @@ func TestNewDashboardOverProject(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "Procfile"), []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{cwd: dir, getenv: func(string) string { return "" }}
-	proj, err := loadProject(e, &manifestFlags{})
+	m, err := procfile.Load(filepath.Join(dir, "Procfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := &clusterAPI{proj: proj, listen: "127.0.0.1:8080"}
+	api := NewAPI(Config{Manifest: m, Listen: "127.0.0.1:8080"})
 	want := []dashboard.Process{{Name: "web", Balanced: true}, {Name: "worker"}}
 	if got := newDashboardCluster(api).processes; !slices.Equal(got, want) {
 		t.Errorf("got processes %+v, want %+v (worker has no port in rotation)", got, want)

@@ -1,4 +1,4 @@
-package main
+package cluster
 
 import (
 	"context"
@@ -37,9 +37,8 @@ func TestObserversFollowManifest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			proj := &project{manifest: &procfile.Manifest{Proxy: tt.pc}}
 			var cfg proxy.Config
-			newObservers(proj, tt.accessFlag, nil).configure(&cfg)
+			NewObservers(tt.pc, tt.accessFlag, nil).Configure(&cfg)
 			if got := cfg.LocalPrefix; got != tt.wantPrefix || (cfg.Local != nil) != (tt.wantPrefix != "") {
 				t.Errorf("got Local %v at %q, want prefix %q", cfg.Local != nil, got, tt.wantPrefix)
 			}
@@ -54,7 +53,7 @@ func TestAccessLineLooksLikeInstanceLines(t *testing.T) {
 	t.Parallel()
 	ri := proxy.RequestInfo{Time: time.Date(2026, 12, 1, 12, 0, 1, 0, time.Local), Method: "GET", Path: "/cart",
 		Instance: "web.3", Status: 200, Duration: 12 * time.Millisecond, RequestID: "9f2c01ab-1f"}
-	got := accessLine(ri)
+	got := AccessLine(controlRequest(ri))
 	want := "12:00:01 proxy | GET /cart → web.3 200 12ms id=9f2c01ab-1f\n"
 	if got != want {
 		t.Errorf("got %q, want %q", got, want)
@@ -63,17 +62,19 @@ func TestAccessLineLooksLikeInstanceLines(t *testing.T) {
 
 // TestAccessLineSaysRetriedFrom: a retried request says from where, in up's
 // access log and in `logs --access`, whose line comes back over the control
-// socket as a control.Request (its JSON included).
+// socket as a control.Request (its JSON included) and is printed from it,
+// by the same AccessLine.
 func TestAccessLineSaysRetriedFrom(t *testing.T) {
 	t.Parallel()
 	ri := proxy.RequestInfo{Time: time.Date(2026, 12, 1, 12, 0, 2, 0, time.Local), Method: "GET", Path: "/cart",
 		Instance: "web.2", Process: "web", Status: 200, Duration: 3100 * time.Microsecond, RequestID: "9f2c01ab-20",
 		Decision: "retried from web.1: refused", Retries: 1}
 	want := "12:00:02 proxy | GET /cart → web.2 200 3.1ms id=9f2c01ab-20 retried from web.1: refused\n"
-	if got := accessLine(ri); got != want {
+	sent := controlRequest(ri)
+	if got := AccessLine(sent); got != want {
 		t.Errorf("up: got %q, want %q", got, want)
 	}
-	b, err := json.Marshal(controlRequest(ri))
+	b, err := json.Marshal(sent)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,16 +82,21 @@ func TestAccessLineSaysRetriedFrom(t *testing.T) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)
 	}
-	if got := accessLine(requestInfo(r)); got != want {
+	if got := AccessLine(r); got != want {
 		t.Errorf("logs --access: got %q, want %q (from %s)", got, want, b)
 	}
-	back := requestInfo(r)
+	back := r
 	if !back.Time.Equal(ri.Time) {
 		t.Errorf("round trip: time %v, want %v", back.Time, ri.Time)
 	}
-	back.Time = ri.Time
-	if back != ri {
-		t.Errorf("round trip lost fields:\ngot  %+v\nwant %+v", back, ri)
+	back.Time = sent.Time
+	if back != sent {
+		t.Errorf("round trip lost fields:\ngot  %+v\nwant %+v", back, sent)
+	}
+	if got := (proxy.RequestInfo{Time: ri.Time, Instance: r.Instance, Process: r.Process, Method: r.Method, Path: r.Path,
+		Status: r.Status, Duration: r.Duration, Upstream: r.Upstream, RequestID: r.RequestID, Decision: r.Decision,
+		ErrorClass: r.ErrorClass, BytesIn: r.BytesIn, BytesOut: r.BytesOut, Retries: r.Retries}); got != ri {
+		t.Errorf("controlRequest lost fields:\ngot  %+v\nwant %+v", got, ri)
 	}
 }
 
@@ -127,7 +133,7 @@ func TestAccessLogColouredLikeInstance(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var buf tstest.Buffer
-			o := newObservers(&project{manifest: &procfile.Manifest{Proxy: procfile.ProxyConfig{DashboardOff: true}}}, true, &buf)
+			o := NewObservers(procfile.ProxyConfig{DashboardOff: true}, true, &buf)
 			if tt.colorOf != nil {
 				o.colorOf.Store(&tt.colorOf)
 			}
@@ -144,7 +150,7 @@ func TestAccessLogColouredLikeInstance(t *testing.T) {
 // request hook says how to get one instead of following silence.
 func TestAccessFollowers(t *testing.T) {
 	t.Parallel()
-	o := newObservers(&project{manifest: &procfile.Manifest{}}, false, nil)
+	o := NewObservers(procfile.ProxyConfig{}, false, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	got := make(chan control.Request)
@@ -179,9 +185,35 @@ func TestAccessFollowers(t *testing.T) {
 		t.Errorf("%d followers left after the end", n)
 	}
 
-	off := newObservers(&project{manifest: &procfile.Manifest{Proxy: procfile.ProxyConfig{DashboardOff: true}}}, false, nil)
+	off := NewObservers(procfile.ProxyConfig{DashboardOff: true}, false, nil)
 	err := off.accessFollow(context.Background(), func(control.Request) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "--access-log") {
 		t.Errorf("without a hook got %v, want an error naming --access-log", err)
+	}
+}
+
+// TestAccessLogLine moved here from proxy with the formatter: the access log's
+// lines are made from the control.Request that `logs --access` receives too.
+func TestAccessLogLine(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 1, 2, 12, 0, 1, 0, time.Local)
+	for _, tt := range []struct {
+		r    control.Request
+		want string
+	}{
+		{control.Request{Time: at, Method: "GET", Path: "/cart", Instance: "web.3", Status: 200, Duration: 12 * time.Millisecond},
+			"12:00:01 GET /cart → web.3 200 12ms"},
+		{control.Request{Time: at, Method: "GET", Path: "/", Instance: "web.2", Status: 200, Duration: 3140 * time.Microsecond, RequestID: "9f2c01ab-20", Decision: "retried from web.1: refused"},
+			"12:00:01 GET / → web.2 200 3.1ms id=9f2c01ab-20 retried from web.1: refused"},
+		{control.Request{Time: at, Method: "GET", Path: "/slow", Instance: "web.3", Status: 504, Duration: 30 * time.Second, ErrorClass: proxy.ErrorTimeout, RequestID: "a", Decision: "fault: timeout"},
+			"12:00:01 GET /slow → web.3 504 30.0s timeout id=a fault: timeout"},
+		{control.Request{Time: at, Method: "GET", Path: "/x", Status: 503, Duration: 5 * time.Second, ErrorClass: proxy.ErrorConnect},
+			"12:00:01 GET /x → - 503 5.0s connect"},
+		{control.Request{Time: at, Method: "GET", Path: "/y", Instance: "web.1", Duration: 400 * time.Microsecond, ErrorClass: proxy.ErrorReset},
+			"12:00:01 GET /y → web.1 - 0.4ms reset"},
+	} {
+		if got := accessLogLine(tt.r); got != tt.want {
+			t.Errorf("got  %q\nwant %q", got, tt.want)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package cluster
 
 import (
 	"context"
@@ -66,12 +66,12 @@ func (f *fakeTargets) ResumeInstance(ctx context.Context, id string) error {
 	return f.call("resume", "%s", id)
 }
 
-func (f *fakeTargets) Instances() []instancePID {
+func (f *fakeTargets) Instances() []InstancePID {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []instancePID
+	var out []InstancePID
 	for _, id := range f.order {
-		out = append(out, instancePID{ID: id, PID: f.pids[id]})
+		out = append(out, InstancePID{ID: id, PID: f.pids[id]})
 	}
 	return out
 }
@@ -102,7 +102,7 @@ func (f *fakeTargets) SetFault(id string, ft control.Fault) error {
 
 func (f *fakeTargets) ClearFault(id, kind string) { f.call("clearfault", "%s %s", id, kind) }
 
-// fakeClock is a faultClock that moves only when the test says so.
+// fakeClock is a Clock that moves only when the test says so.
 type fakeClock struct {
 	mu      sync.Mutex
 	now     time.Time
@@ -166,12 +166,12 @@ func (c *fakeClock) WaitingFor(t time.Time) bool {
 }
 
 // runRegistry runs a registry over fakes until the test ends.
-func runRegistry(t *testing.T, ids ...string) (*faultRegistry, *fakeTargets, *fakeClock, *tstest.Buffer) {
+func runRegistry(t *testing.T, ids ...string) (*Faults, *fakeTargets, *fakeClock, *tstest.Buffer) {
 	t.Helper()
 	ft := newFakeTargets(ids...)
 	clock := newFakeClock()
 	var log tstest.Buffer
-	r := newFaultRegistry(ft, ft, clock, func(format string, args ...any) { fmt.Fprintf(&log, format+"\n", args...) })
+	r := NewFaults(ft, ft, clock, func(format string, args ...any) { fmt.Fprintf(&log, format+"\n", args...) })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
@@ -404,7 +404,7 @@ func TestFaultPauseForgottenWhenProcessReplaced(t *testing.T) {
 func TestFaultRunEndClearsAndRefuses(t *testing.T) {
 	t.Parallel()
 	ft := newFakeTargets("web.1")
-	r := newFaultRegistry(ft, ft, newFakeClock(), nil)
+	r := NewFaults(ft, ft, newFakeClock(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()

@@ -1,4 +1,14 @@
-package main
+// Package cluster is what a running devcluster is, apart from how the CLI
+// prints it: the fault registry and its clock (faults.go), the request
+// observers and the access hub behind `devcluster logs --access` (access.go),
+// and the one joined view of an instance, the supervisor's state beside the
+// balancer's and the active faults (view.go), which the control API (api.go,
+// what `ps` reads) and the dashboard (dashboard.go) both present.
+//
+// It imports the parts it joins (supervisor, proxy, control, dashboard,
+// procfile) and is imported only by cmd/devcluster, which builds it and wires
+// it to the commands.
+package cluster
 
 import (
 	"context"
@@ -13,25 +23,25 @@ import (
 	"github.com/devcluster/devcluster/control"
 )
 
-// processFaults is what the fault registry needs of the supervisor: the
+// ProcessFaults is what the fault registry needs of the supervisor: the
 // process faults, and the instances with their pids (to name the known ones in
 // errors, and to notice that a paused process has since been replaced).
-type processFaults interface {
+type ProcessFaults interface {
 	KillInstance(ctx context.Context, id string) error
 	PauseInstance(ctx context.Context, id string) error
 	ResumeInstance(ctx context.Context, id string) error
-	Instances() []instancePID // in display order
+	Instances() []InstancePID // in display order
 }
 
-// instancePID is one instance and its process, 0 when none runs.
-type instancePID struct {
+// InstancePID is one instance and its process, 0 when none runs.
+type InstancePID struct {
 	ID  string
 	PID int
 }
 
-// balancerFaults is what the fault registry needs of the proxy: its runtime
+// BalancerFaults is what the fault registry needs of the proxy: its runtime
 // states (HAProxy's drain, maint and weight) and its HTTP faults.
-type balancerFaults interface {
+type BalancerFaults interface {
 	SetDrain(id string, on bool) error
 	SetMaint(id string, on bool) error
 	SetWeight(id string, w int) error
@@ -40,9 +50,9 @@ type balancerFaults interface {
 	ClearFault(id, kind string)
 }
 
-// faultClock is the registry's time: the real one in a cluster, a fake one in
+// Clock is the registry's time: the real one in a cluster, a fake one in
 // tests, which then need no sleeps to see a --for fault revert.
-type faultClock interface {
+type Clock interface {
 	Now() time.Time
 	After(d time.Duration) <-chan time.Time
 }
@@ -52,7 +62,7 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// faultRegistry holds every active fault of a cluster: it applies each through
+// Faults holds every active fault of a cluster: it applies each through
 // the supervisor or the proxy, remembers what it takes to undo it, and undoes it
 // when it is cleared, when its --for ends (a timer owned by Run), or when the
 // cluster stops (so that no paused process ignores the stop signal).
@@ -60,10 +70,10 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 // One mutex, held for the whole of each change, orders a fault's start, its
 // clearing and its expiry: a revert never runs between a fault's start and its
 // record, and no two changes to one instance interleave.
-type faultRegistry struct {
-	procs processFaults
-	bal   balancerFaults
-	clock faultClock
+type Faults struct {
+	procs ProcessFaults
+	bal   BalancerFaults
+	clock Clock
 	logf  func(format string, args ...any)
 	wake  chan struct{} // Run re-reads the next expiry
 
@@ -81,16 +91,16 @@ type activeFault struct {
 	prevWeight int // weight: the weight to restore
 }
 
-// newFaultRegistry returns a registry; it starts nothing. logf reports the
+// NewFaults returns a registry; it starts nothing. logf reports the
 // faults that revert by themselves (nil: silent).
-func newFaultRegistry(procs processFaults, bal balancerFaults, clock faultClock, logf func(string, ...any)) *faultRegistry {
+func NewFaults(procs ProcessFaults, bal BalancerFaults, clock Clock, logf func(string, ...any)) *Faults {
 	if clock == nil {
 		clock = realClock{}
 	}
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	return &faultRegistry{procs: procs, bal: bal, clock: clock, logf: logf,
+	return &Faults{procs: procs, bal: bal, clock: clock, logf: logf,
 		wake: make(chan struct{}, 1), active: map[faultKey]*activeFault{}}
 }
 
@@ -103,7 +113,7 @@ var errFaultsStopped = control.Errorf(http.StatusServiceUnavailable, "the cluste
 
 // Set applies f (checked with f.Check) and returns it as active, with Since and
 // Until; the instant kinds (kill, resume, ready) return the zero Fault.
-func (r *faultRegistry) Set(ctx context.Context, f control.Fault) (control.Fault, error) {
+func (r *Faults) Set(ctx context.Context, f control.Fault) (control.Fault, error) {
 	if err := f.Check(); err != nil {
 		return control.Fault{}, control.WithCode(http.StatusBadRequest, err)
 	}
@@ -134,7 +144,7 @@ func (r *faultRegistry) Set(ctx context.Context, f control.Fault) (control.Fault
 }
 
 // apply does what af asks and forgets the faults it ends. Called with mu held.
-func (r *faultRegistry) apply(ctx context.Context, af *activeFault) error {
+func (r *Faults) apply(ctx context.Context, af *activeFault) error {
 	id := af.Instance
 	var err error
 	switch af.Kind {
@@ -184,7 +194,7 @@ func (r *faultRegistry) apply(ctx context.Context, af *activeFault) error {
 
 // weightBefore is the weight a weight fault restores: the one before the first
 // of a series, so that weight 3 then weight 5 then clear gives the original back.
-func (r *faultRegistry) weightBefore(id string) (int, error) {
+func (r *Faults) weightBefore(id string) (int, error) {
 	if old := r.active[faultKey{id, control.FaultWeight}]; old != nil {
 		return old.prevWeight, nil
 	}
@@ -196,7 +206,7 @@ func (r *faultRegistry) weightBefore(id string) (int, error) {
 }
 
 // revert undoes af. Called with mu held.
-func (r *faultRegistry) revert(af *activeFault) error {
+func (r *Faults) revert(af *activeFault) error {
 	id := af.Instance
 	switch af.Kind {
 	case control.FaultPause:
@@ -218,7 +228,7 @@ func (r *faultRegistry) revert(af *activeFault) error {
 }
 
 // lookup returns the pid of instance id, or an error naming the instances.
-func (r *faultRegistry) lookup(id string) (int, error) {
+func (r *Faults) lookup(id string) (int, error) {
 	var ids []string
 	for _, in := range r.procs.Instances() {
 		if in.ID == id {
@@ -229,7 +239,7 @@ func (r *faultRegistry) lookup(id string) (int, error) {
 	return 0, control.Errorf(http.StatusNotFound, "unknown instance %q (instances: %s)", id, strings.Join(ids, ", "))
 }
 
-func (r *faultRegistry) samePID(af *activeFault) bool {
+func (r *Faults) samePID(af *activeFault) bool {
 	for _, in := range r.procs.Instances() {
 		if in.ID == af.Instance {
 			return in.PID == af.pid
@@ -241,7 +251,7 @@ func (r *faultRegistry) samePID(af *activeFault) bool {
 // List returns the active faults, by instance in display order, then in the
 // order of control.FaultKinds. It forgets the faults whose target is gone: an
 // instance scaled away, a paused process that was killed or restarted.
-func (r *faultRegistry) List() []control.Fault {
+func (r *Faults) List() []control.Fault {
 	order := map[string]int{}
 	pids := map[string]int{}
 	for i, in := range r.procs.Instances() {
@@ -276,7 +286,7 @@ func (r *faultRegistry) List() []control.Fault {
 // Clear ends every fault of instance ("" for all) and returns those it ended.
 // A fault whose undoing fails is forgotten all the same (its target is usually
 // gone); the error says which.
-func (r *faultRegistry) Clear(instance string) ([]control.Fault, error) {
+func (r *Faults) Clear(instance string) ([]control.Fault, error) {
 	if instance != "" {
 		if _, err := r.lookup(instance); err != nil {
 			return nil, err
@@ -307,7 +317,7 @@ func (r *faultRegistry) Clear(instance string) ([]control.Fault, error) {
 }
 
 // poke tells Run to look at the expiries again; it never blocks.
-func (r *faultRegistry) poke() {
+func (r *Faults) poke() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -316,7 +326,7 @@ func (r *faultRegistry) poke() {
 
 // Run reverts each --for fault when its time is up, until ctx is done; then it
 // clears every fault and refuses new ones. It returns nil.
-func (r *faultRegistry) Run(ctx context.Context) error {
+func (r *Faults) Run(ctx context.Context) error {
 	for {
 		var timer <-chan time.Time
 		if next, ok := r.nextExpiry(); ok {
@@ -338,7 +348,7 @@ func (r *faultRegistry) Run(ctx context.Context) error {
 	}
 }
 
-func (r *faultRegistry) nextExpiry() (time.Time, bool) {
+func (r *Faults) nextExpiry() (time.Time, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var next time.Time
@@ -351,7 +361,7 @@ func (r *faultRegistry) nextExpiry() (time.Time, bool) {
 }
 
 // expire reverts the faults whose Until has come.
-func (r *faultRegistry) expire() {
+func (r *Faults) expire() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.clock.Now()

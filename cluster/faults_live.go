@@ -1,4 +1,4 @@
-package main
+package cluster
 
 import (
 	"context"
@@ -8,7 +8,9 @@ import (
 	"github.com/devcluster/devcluster/supervisor"
 )
 
-// liveProcesses plugs the supervisor into the fault registry.
+// LiveProcesses plugs the supervisor into the fault registry.
+func LiveProcesses(sup *supervisor.Supervisor) ProcessFaults { return liveProcesses{sup} }
+
 type liveProcesses struct{ sup *supervisor.Supervisor }
 
 func (l liveProcesses) KillInstance(ctx context.Context, id string) error {
@@ -23,15 +25,17 @@ func (l liveProcesses) ResumeInstance(ctx context.Context, id string) error {
 	return l.sup.ResumeInstance(ctx, id)
 }
 
-func (l liveProcesses) Instances() []instancePID {
-	var out []instancePID
+func (l liveProcesses) Instances() []InstancePID {
+	var out []InstancePID
 	for _, in := range l.sup.Status() {
-		out = append(out, instancePID{ID: in.ID, PID: in.PID})
+		out = append(out, InstancePID{ID: in.ID, PID: in.PID})
 	}
 	return out
 }
 
-// liveBalancer plugs the proxy into the fault registry.
+// LiveBalancer plugs the proxy into the fault registry.
+func LiveBalancer(px *proxy.Proxy) BalancerFaults { return liveBalancer{px} }
+
 type liveBalancer struct{ px *proxy.Proxy }
 
 func (l liveBalancer) SetDrain(id string, on bool) error { return l.px.SetDrain(id, on) }
