@@ -1,12 +1,12 @@
 package procfile
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"strings"
 
+	"github.com/devcluster/devcluster/internal/regularfile"
 	"github.com/devcluster/devcluster/internal/termsafe"
 )
 
@@ -27,54 +27,32 @@ const maxArgStrlen = 131072
 const commandWrapper = 128
 
 // readFile reads the manifest or env file at path, refusing what is not a
-// regular file or is larger than maxFileSize. It opens without blocking
-// (openFlags), so that a named pipe with no writer is refused at once
-// instead of hanging devcluster in open.
+// regular file or is larger than maxFileSize, without blocking on a named
+// pipe (regularfile.Read).
 func readFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is %s, not a regular file; name the file itself", escapeControls(path), fileKind(fi.Mode()))
-	}
-	return readBounded(path, f)
+	data, err := regularfile.Read(path, maxFileSize)
+	return data, fileError(err)
 }
 
 // readBounded reads r to its end, or fails once it yields more than
 // maxFileSize bytes (a regular file may grow between Stat and read, and the
 // Parse functions take any reader).
 func readBounded(name string, r io.Reader) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("%s is over 1 MiB, more than a manifest or env file holds; check that it is the right file", escapeControls(name))
-	}
-	return data, nil
+	data, err := regularfile.ReadAll(name, r, maxFileSize)
+	return data, fileError(err)
 }
 
-// fileKind names what a non-regular file is, for readFile's error.
-func fileKind(mode fs.FileMode) string {
+// fileError words regularfile's refusals for a manifest or env file.
+func fileError(err error) error {
+	var nr *regularfile.NotRegularError
+	var tl *regularfile.TooLargeError
 	switch {
-	case mode.IsDir():
-		return "a directory"
-	case mode&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case mode&fs.ModeSocket != 0:
-		return "a socket"
-	case mode&fs.ModeCharDevice != 0:
-		return "a character device"
-	case mode&fs.ModeDevice != 0:
-		return "a block device"
+	case errors.As(err, &nr):
+		return fmt.Errorf("%s is %s, not a regular file; name the file itself", escapeControls(nr.Path), nr.Kind())
+	case errors.As(err, &tl):
+		return fmt.Errorf("%s is over 1 MiB, more than a manifest or env file holds; check that it is the right file", escapeControls(tl.Name))
 	}
-	return "a special file"
+	return err
 }
 
 // commandProblem returns what keeps command from running as "sh -c

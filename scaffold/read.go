@@ -1,36 +1,27 @@
 package scaffold
 
 import (
+	"errors"
 	"fmt"
-	"io"
-	"os"
+
+	"github.com/devcluster/devcluster/internal/regularfile"
 )
 
 // readSource reads a project file for detection. Only a regular file of at
 // most maxScanBytes is read: a named pipe called app.py would block init
 // forever in open or read, and a symlink to /dev/zero would grow it until it
-// ran out of memory. The open does not block (openFlags), and what is not a
-// regular file, or is bigger, is an error, which detection takes as "not
-// there".
+// ran out of memory. The open does not block (regularfile.Read), and what is
+// not a regular file, or is bigger, is an error, which detection takes as
+// "not there".
 func readSource(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
+	data, err := regularfile.Read(path, maxScanBytes)
+	var nr *regularfile.NotRegularError
+	var tl *regularfile.TooLargeError
+	switch {
+	case errors.As(err, &nr):
 		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxScanBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxScanBytes {
+	case errors.As(err, &tl):
 		return nil, fmt.Errorf("%s is over %d bytes, more than a source file holds", path, maxScanBytes)
 	}
-	return data, nil
+	return data, err
 }

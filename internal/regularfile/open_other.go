@@ -1,6 +1,6 @@
 //go:build !unix
 
-package scaffold
+package regularfile
 
 // openFlags is 0 where O_NONBLOCK does not exist.
 const openFlags = 0
