@@ -39,6 +39,7 @@ anything is wrong.`,
 	}
 	addManifestFlags(cmd, &f)
 	addStandbyFlag(cmd, &f)
+	addGitignoreFlag(cmd, &f)
 	return cmd
 }
 
@@ -106,7 +107,7 @@ func runCheck(e *env, f *manifestFlags, w io.Writer) int {
 	}
 	c.standbys(proj, specs)
 	c.ports(proj, specs)
-	c.inotify(proj)
+	c.inotify(proj, !f.noGitignore)
 	return c.problems
 }
 
@@ -206,17 +207,11 @@ func portRange(specs []supervisor.InstanceSpec) string {
 // limit. The limit is per user and every watcher takes its own watches, so the
 // counts of the watchers (one per distinct watch setting, as up groups them) add
 // up; a process with no instance in the formation has no watcher.
-func (c *checker) inotify(proj *project) {
+func (c *checker) inotify(proj *project, gitignore bool) {
 	dirs := 0
 	for _, procs := range watchGroups(proj) {
 		proc := procs[0]
-		n, err := watcher.CountDirs(watcher.Config{
-			Root:      proj.manifest.Dir,
-			Paths:     proc.Watch.Paths,
-			Include:   proc.Watch.Include,
-			Exclude:   proc.Watch.Exclude,
-			Gitignore: true,
-		})
+		n, err := watcher.CountDirs(watchConfig(proj, proc, gitignore))
 		if err != nil {
 			c.fail("watch %s: %v", proc.Name, err)
 			return

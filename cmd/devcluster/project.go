@@ -29,6 +29,9 @@ type manifestFlags struct {
 	listen    string
 	strategy  string
 	standby   bool // --standby: reload.standby for every process (up and check)
+	// noGitignore (--no-gitignore): watch what .gitignore lists too; check
+	// counts the directories up would watch with it.
+	noGitignore bool
 }
 
 // project is a loaded manifest with its environment and formation applied: everything

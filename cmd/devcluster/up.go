@@ -26,13 +26,12 @@ import (
 
 type upFlags struct {
 	manifestFlags
-	scale       string
-	pty         bool
-	noWatch     bool
-	poll        string
-	noGitignore bool
-	sticky      string
-	accessLog   bool
+	scale     string
+	pty       bool
+	noWatch   bool
+	poll      string
+	sticky    string
+	accessLog bool
 }
 
 func addManifestFlags(cmd *cobra.Command, f *manifestFlags) {
@@ -42,6 +41,12 @@ func addManifestFlags(cmd *cobra.Command, f *manifestFlags) {
 	cmd.Flags().IntVarP(&f.basePort, "port", "p", 0, "base port: process k gets PORT+100*k, its instances consecutive ports (default: PORT from .env or the environment, else "+strconv.Itoa(defaults.BasePort)+")")
 	cmd.Flags().StringVar(&f.listen, "listen", "", "address of the balancing proxy (default "+defaults.Listen+")")
 	cmd.Flags().StringVar(&f.strategy, "strategy", "", "balancing: "+strings.Join(defaults.Strategies(), ", ")+" (default "+defaults.Strategy+")")
+}
+
+// addGitignoreFlag adds --no-gitignore, for the commands that watch files or
+// count what watching them takes.
+func addGitignoreFlag(cmd *cobra.Command, f *manifestFlags) {
+	cmd.Flags().BoolVar(&f.noGitignore, "no-gitignore", false, "do not honour .gitignore when watching")
 }
 
 // addStandbyFlag adds --standby, for the commands that start instances or check
@@ -82,7 +87,7 @@ or send SIGHUP, to roll every process onto fresh code.`,
 	cmd.Flags().BoolVar(&f.noWatch, "no-watch", false, "do not watch files for changes")
 	cmd.Flags().StringVar(&f.poll, "poll", "", "poll files instead of inotify (for network and VM mounts), optionally every INTERVAL")
 	cmd.Flags().Lookup("poll").NoOptDefVal = "500ms"
-	cmd.Flags().BoolVar(&f.noGitignore, "no-gitignore", false, "do not honour .gitignore when watching")
+	addGitignoreFlag(cmd, &f.manifestFlags)
 	cmd.Flags().StringVar(&f.sticky, "sticky", "", "sticky sessions: "+strings.Join(defaults.StickyModes(), " or "))
 	cmd.Flags().BoolVar(&f.accessLog, "access-log", false, "print one line per request the proxy served (also proxy.access_log: true)")
 	registerBalancerFlagCompletion(cmd)
@@ -251,16 +256,9 @@ func newWatchers(proj *project, cfg clusterConfig, log io.Writer) ([]*watchedGro
 	var groups []*watchedGroup
 	for _, procs := range watchGroups(proj) {
 		proc := procs[0]
-		w, err := watcher.New(watcher.Config{
-			Root:         proj.manifest.Dir,
-			Paths:        proc.Watch.Paths,
-			Include:      proc.Watch.Include,
-			Exclude:      proc.Watch.Exclude,
-			Gitignore:    cfg.gitignore,
-			Poll:         cfg.poll > 0,
-			PollInterval: cfg.poll,
-			Log:          log,
-		})
+		wc := watchConfig(proj, proc, cfg.gitignore)
+		wc.Poll, wc.PollInterval, wc.Log = cfg.poll > 0, cfg.poll, log
+		w, err := watcher.New(wc)
 		if err != nil {
 			return nil, fmt.Errorf("watch files for %s: %w", proc.Name, err)
 		}
@@ -271,6 +269,19 @@ func newWatchers(proj *project, cfg clusterConfig, log io.Writer) ([]*watchedGro
 		groups = append(groups, g)
 	}
 	return groups, nil
+}
+
+// watchConfig is the watcher of the group whose first process is proc (see
+// watchGroups), as up runs it and check counts its directories: one
+// definition, so that check cannot count other directories than up watches.
+func watchConfig(proj *project, proc *procfile.Process, gitignore bool) watcher.Config {
+	return watcher.Config{
+		Root:      proj.manifest.Dir,
+		Paths:     proc.Watch.Paths,
+		Include:   proc.Watch.Include,
+		Exclude:   proc.Watch.Exclude,
+		Gitignore: gitignore,
+	}
 }
 
 // watchGroups lists the processes that get a watcher, in manifest order, grouped
