@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/devcluster/devcluster/cluster"
 	"github.com/devcluster/devcluster/procfile"
 	"github.com/devcluster/devcluster/supervisor"
 	"github.com/devcluster/devcluster/watcher"
@@ -209,9 +210,9 @@ func portRange(specs []supervisor.InstanceSpec) string {
 // up; a process with no instance in the formation has no watcher.
 func (c *checker) inotify(proj *project, gitignore bool) {
 	dirs := 0
-	for _, procs := range watchGroups(proj) {
+	for _, procs := range cluster.WatchGroups(proj.manifest, proj.formation) {
 		proc := procs[0]
-		n, err := watcher.CountDirs(watchConfig(proj, proc, gitignore))
+		n, err := watcher.CountDirs(cluster.WatchConfig(proj.manifest, proc, gitignore))
 		if err != nil {
 			c.fail("watch %s: %v", proc.Name, err)
 			return

@@ -373,8 +373,8 @@ func (c *upCluster) reloadOnChange(w *watchedGroup) {
 	dir := c.cfg.proj.manifest.Dir
 	for batch := range w.w.Batches() {
 		c.log.printf("%s changed; reloading %s: the canary first, then the rest in waves", describePaths(dir, batch.Paths), strings.Join(w.processes, ", "))
-		dropStaleBytecode(batch.Paths)
-		if c.cfg.proj.touchesEnvFiles(batch.Paths) {
+		cluster.DropStaleBytecode(batch.Paths)
+		if c.cfg.proj.envFiles.Touched(batch.Paths) {
 			c.applyEnvFiles()
 		}
 		c.reload(w.processes)

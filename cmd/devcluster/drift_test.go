@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/devcluster/devcluster/cluster"
 	"github.com/devcluster/devcluster/control"
 	"github.com/devcluster/devcluster/internal/defaults"
 	"github.com/devcluster/devcluster/internal/signals"
@@ -77,7 +78,7 @@ func TestStopSignalsAgree(t *testing.T) {
 	for _, name := range append(signals.Names(), "BOGUS") {
 		want := name != "BOGUS"
 		_, perr := procfile.ParseYAML("devcluster.yaml", strings.NewReader("processes:\n  web:\n    command: sleep 1\n    stop_signal: "+name+"\n"))
-		_, cerr := parseSignal(name)
+		_, cerr := cluster.ParseSignal(name)
 		if (perr == nil) != want || (cerr == nil) != want {
 			t.Errorf("stop_signal %q: procfile says %v, cmd says %v; want both to accept it: %v", name, perr, cerr, want)
 		}

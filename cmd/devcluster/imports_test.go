@@ -21,7 +21,7 @@ var importRules = map[string][]string{
 	// cluster is what a running cluster is: it joins the parts' views (the
 	// supervisor's, the proxy's, the fault registry's) and serves them to
 	// control and dashboard; only cmd imports it.
-	"cluster": {"control", "dashboard", "procfile", "proxy", "supervisor"},
+	"cluster": {"control", "dashboard", "procfile", "proxy", "supervisor", "watcher"},
 }
 
 // freePrefixes are the packages that may import anything.
@@ -129,7 +129,7 @@ func TestMayImport(t *testing.T) {
 		{"cluster", "proxy", true},
 		{"cluster", "control", true},
 		{"cluster", "dashboard", true},
-		{"cluster", "watcher", false},
+		{"cluster", "watcher", true},
 		{"cluster", "cmd/devcluster", false},
 		{"proxy", "cluster", false},
 		{"supervisor", "cluster", false},

@@ -8,14 +8,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
-	"sync"
-	"syscall"
 
+	"github.com/devcluster/devcluster/cluster"
 	"github.com/devcluster/devcluster/internal/defaults"
-	"github.com/devcluster/devcluster/internal/signals"
 	"github.com/devcluster/devcluster/procfile"
 	"github.com/devcluster/devcluster/supervisor"
 )
@@ -38,11 +34,11 @@ type manifestFlags struct {
 // `up` and `check` need before anything is started.
 type project struct {
 	manifest *procfile.Manifest
-	// env is what the env files hold; up reads them again when one changes
-	// (reloadEnv), while a scale may be building specs from it, hence envMu.
-	envMu     sync.Mutex
+	// env is what the env files held when the project was loaded (the base
+	// port was chosen from it, export writes it); envFiles holds them as they
+	// are now, read again by up when one changes.
 	env       []procfile.EnvVar
-	envPaths  []string // the -e files, as loadEnv read them
+	envFiles  *cluster.EnvFiles
 	formation map[string]int
 	instances []procfile.Instance
 	basePort  int
@@ -105,10 +101,11 @@ func loadProject(e *env, f *manifestFlags) (*project, error) {
 	if err != nil {
 		return nil, err
 	}
-	envVars, warnings, err := loadEnv(e, m, f.envFiles)
+	envFiles, warnings, err := cluster.ReadEnvFiles(m, extraEnvPaths(e, f.envFiles))
 	if err != nil {
 		return nil, err
 	}
+	envVars := envFiles.Vars()
 	formation, err := procfile.ParseFormation(f.formation)
 	if err != nil {
 		return nil, err // each message says what to write instead
@@ -138,7 +135,7 @@ func loadProject(e *env, f *manifestFlags) (*project, error) {
 	return &project{
 		manifest:   m,
 		env:        envVars,
-		envPaths:   extraEnvPaths(e, f.envFiles),
+		envFiles:   envFiles,
 		formation:  formation,
 		instances:  instances,
 		basePort:   base.Port,
@@ -149,92 +146,13 @@ func loadProject(e *env, f *manifestFlags) (*project, error) {
 	}, nil
 }
 
-// loadEnv reads the .env next to the manifest (if there is one) and then each
-// -e file (which must exist), with their paths as the user gave them. Lines
-// foreman and honcho would skip are skipped and come back as warnings.
-func loadEnv(e *env, m *procfile.Manifest, extra []string) ([]procfile.EnvVar, []string, error) {
-	return readEnvFiles(m, extraEnvPaths(e, extra))
-}
-
-// extraEnvPaths are the -e files as loadEnv reads them: as given, from cwd.
+// extraEnvPaths are the -e files as the user gave them, from cwd.
 func extraEnvPaths(e *env, extra []string) []string {
 	paths := make([]string, len(extra))
 	for i, p := range extra {
 		paths[i] = asGiven(e.cwd, p)
 	}
 	return paths
-}
-
-func readEnvFiles(m *procfile.Manifest, extra []string) ([]procfile.EnvVar, []string, error) {
-	vars, warnings, err := procfile.LoadEnv([]string{m.EnvFile()}, true)
-	if err != nil || len(extra) == 0 {
-		return vars, warnings, err
-	}
-	more, moreWarnings, err := procfile.LoadEnv(extra, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	return append(vars, more...), append(warnings, moreWarnings...), nil
-}
-
-// touchesEnvFiles reports whether paths (a watcher's batch) names one of the env
-// files the project read.
-func (p *project) touchesEnvFiles(paths []string) bool {
-	files := append([]string{p.manifest.EnvFile()}, p.envPaths...)
-	for _, f := range files {
-		abs, err := filepath.Abs(f)
-		if err != nil {
-			continue
-		}
-		for _, changed := range paths {
-			if c, err := filepath.Abs(changed); err == nil && c == abs {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// reloadEnv reads the env files again and makes them the project's, returning
-// the names whose value changed (added, removed, or another value), sorted,
-// and the lines skipped. On an error (a file that cannot be read or parsed)
-// the project keeps what it had.
-func (p *project) reloadEnv() (changed, warnings []string, err error) {
-	vars, warnings, err := readEnvFiles(p.manifest, p.envPaths)
-	if err != nil {
-		return nil, warnings, err
-	}
-	p.envMu.Lock()
-	old := p.env
-	p.env = vars
-	p.envMu.Unlock()
-	return changedEnvNames(old, vars), warnings, nil
-}
-
-// changedEnvNames lists, sorted, the names whose last value differs between a
-// and b, or that only one of them has.
-func changedEnvNames(a, b []procfile.EnvVar) []string {
-	last := func(vars []procfile.EnvVar) map[string]string {
-		m := make(map[string]string, len(vars))
-		for _, v := range vars {
-			m[v.Key] = v.Value
-		}
-		return m
-	}
-	am, bm := last(a), last(b)
-	var out []string
-	for k, v := range am {
-		if w, ok := bm[k]; !ok || w != v {
-			out = append(out, k)
-		}
-	}
-	for k := range bm {
-		if _, ok := am[k]; !ok {
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // environPort is the inherited PORT as ChooseBasePort reads the environment,
@@ -246,125 +164,26 @@ func environPort(e *env) []string {
 	return []string{"PORT=" + e.getenv("PORT")}
 }
 
-// reloadWave is how many of a process's n instances a reload restarts at once
-// after the canary: the manifest's max_unavailable, at least 1, since the
-// supervisor rolls without surge (max_unavailable 0 with a surge would mean
-// "start the replacement first", which it cannot do).
-func reloadWave(p *procfile.Process, n int) int {
-	unavailable, _ := p.Reload.Resolve(n)
-	return max(unavailable, 1)
-}
-
-// mergedEnv layers the inherited environment, the .env files and the manifest's own env,
-// later layers winning, as foreman does.
-func (p *project) mergedEnv(base []string, proc *procfile.Process) []string {
-	vals := map[string]string{}
-	var order []string
-	set := func(k, v string) {
-		if _, ok := vals[k]; !ok {
-			order = append(order, k)
-		}
-		vals[k] = v
-	}
-	for _, kv := range base {
-		k, v, ok := strings.Cut(kv, "=")
-		if ok {
-			set(k, v)
-		}
-	}
-	p.envMu.Lock()
-	for _, ev := range p.env {
-		set(ev.Key, ev.Value)
-	}
-	p.envMu.Unlock()
-	keys := make([]string, 0, len(proc.Env))
-	for k := range proc.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		set(k, proc.Env[k])
-	}
-	out := make([]string, 0, len(order))
-	for _, k := range order {
-		out = append(out, k+"="+vals[k])
-	}
-	return out
-}
-
-func (p *project) process(name string) *procfile.Process {
-	for _, proc := range p.manifest.Processes {
-		if proc.Name == name {
-			return proc
-		}
-	}
-	return nil
-}
-
-// spec turns one planned instance into what the supervisor runs; n is how many
-// instances its process has, against which reload.max_unavailable resolves.
-func (p *project) spec(baseEnv []string, inst procfile.Instance, n int) (supervisor.InstanceSpec, error) {
-	proc := inst.Process
-	sig, err := parseSignal(proc.StopSignal)
-	if err != nil {
-		return supervisor.InstanceSpec{}, fmt.Errorf("%s: process %q: %w", p.manifest.Path, proc.Name, err)
-	}
-	timeout := cmp.Or(proc.StopTimeout, defaults.StopTimeout)
-	restart := cmp.Or(proc.Restart, defaults.Restart)
-	return supervisor.InstanceSpec{
-		ID:          inst.ID,
-		Process:     proc.Name,
-		Index:       inst.Index,
-		Port:        inst.Port,
-		Command:     proc.Command,
-		Dir:         p.manifest.Dir,
-		Env:         p.mergedEnv(baseEnv, proc),
-		Restart:     restart,
-		StopSignal:  sig,
-		StopTimeout: timeout,
-		HealthPath:  proc.Health.Path,
-		Balanced:    p.manifest.IsBalanced(proc),
-		// The supervisor takes the wave size from the process's first instance
-		// (see InstanceSpec.MaxUnavailable).
-		MaxUnavailable: reloadWave(proc, n),
-		// A percentage follows devcluster scale: resolved when a roll sizes a wave.
-		MaxUnavailableFor: func(instances int) int { return reloadWave(proc, instances) },
-		Standby:           proc.Reload.Standby,
-	}, nil
-}
-
+// specs builds what the supervisor runs of every planned instance, over the
+// inherited environment baseEnv.
 func (p *project) specs(baseEnv []string) ([]supervisor.InstanceSpec, error) {
-	out := make([]supervisor.InstanceSpec, 0, len(p.instances))
-	count := map[string]int{}
-	for _, inst := range p.instances {
-		count[inst.Process.Name]++
-	}
-	for _, inst := range p.instances {
-		s, err := p.spec(baseEnv, inst, count[inst.Process.Name])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	return p.specBuilder(baseEnv).Plan(p.instances)
 }
 
 // specFor builds the spec of a new instance when scaling up at runtime, with the
-// env files as they are now. Its MaxUnavailable is resolved against its index
-// (the process has at least that many instances now); a roll sizes its waves
-// with MaxUnavailableFor the instances it has then.
+// env files as they are now.
 func (p *project) specFor(baseEnv []string) func(process string, index int) (supervisor.InstanceSpec, error) {
-	return func(process string, index int) (supervisor.InstanceSpec, error) {
-		proc := p.process(process)
-		if proc == nil {
-			return supervisor.InstanceSpec{}, fmt.Errorf("unknown process %q (processes: %s)", process, strings.Join(p.processNames(), ", "))
-		}
-		port := p.manifest.PortFor(proc, index, p.basePort)
-		if port > 65535 {
-			return supervisor.InstanceSpec{}, fmt.Errorf("%s.%d would need port %d, above 65535", process, index, port)
-		}
-		return p.spec(baseEnv, procfile.Instance{Process: proc, Index: index, Port: port, ID: process + "." + strconv.Itoa(index)}, index)
-	}
+	return p.specBuilder(baseEnv).For
+}
+
+// mergedEnv is the environment of proc's next starts, with the env files as they
+// are now.
+func (p *project) mergedEnv(base []string, proc *procfile.Process) []string {
+	return p.specBuilder(base).Env(proc)
+}
+
+func (p *project) specBuilder(baseEnv []string) cluster.Specs {
+	return cluster.Specs{Manifest: p.manifest, BasePort: p.basePort, Base: baseEnv, EnvFiles: p.envFiles}
 }
 
 func (p *project) processNames() []string {
@@ -373,15 +192,6 @@ func (p *project) processNames() []string {
 		names[i] = proc.Name
 	}
 	return names
-}
-
-// parseSignal reads a manifest's stop_signal; "" is the default.
-func parseSignal(name string) (syscall.Signal, error) {
-	sig, ok := signals.Parse(cmp.Or(name, defaults.StopSignal))
-	if !ok {
-		return 0, fmt.Errorf("unknown stop_signal %q (use %s)", name, strings.Join(signals.Names(), ", "))
-	}
-	return sig, nil
 }
 
 // listenClash returns the instance whose port the proxy's listen address takes, if

@@ -17,8 +17,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/devcluster/devcluster/cluster"
 	"github.com/devcluster/devcluster/internal/defaults"
-	"github.com/devcluster/devcluster/procfile"
 	"github.com/devcluster/devcluster/proxy"
 	"github.com/devcluster/devcluster/supervisor"
 	"github.com/devcluster/devcluster/watcher"
@@ -171,78 +171,22 @@ func listenError(addr string, err error) error {
 	return fmt.Errorf("proxy cannot listen on %s: %w", addr, err)
 }
 
-// newProxy builds the proxy and its pools; configure, when set, adds what only a
-// running cluster has (the dashboard, the request hook).
+// newProxy builds the proxy and its pools (cluster.ProxyConfig, cluster.AddPools);
+// configure, when set, adds what only a running cluster has (the dashboard, the
+// request hook).
 func newProxy(proj *project, sticky string, log io.Writer, configure func(*proxy.Config)) (*proxy.Proxy, error) {
-	m := proj.manifest
-	cfg := proxyConfig(proj, sticky, log)
+	cfg := cluster.ProxyConfig(proj.manifest, proj.listen, proj.strategy, sticky, log)
 	if configure != nil {
 		configure(&cfg)
 	}
 	px, err := proxy.New(cfg)
 	if err != nil {
-		return nil, withHint(err, "fix the proxy settings in "+m.Path+" or the flags")
+		return nil, withHint(err, "fix the proxy settings in "+proj.manifest.Path+" or the flags")
 	}
-	for _, proc := range m.Processes {
-		if !m.IsBalanced(proc) {
-			continue
-		}
-		pc := proxy.PoolConfig{
-			Process: proc.Name,
-			Prefix:  proc.Prefix,
-			MaxConn: proc.MaxConn,
-			Health: proxy.HealthConfig{
-				Path:     proc.Health.Path,
-				Interval: proc.Health.Interval,
-				Timeout:  proc.Health.Timeout,
-				Rise:     proc.Health.Rise,
-				Fall:     proc.Health.Fall,
-			},
-		}
-		pc.Weight = proc.Weight
-		if err := px.AddPool(pc); err != nil {
-			return nil, err
-		}
+	if err := cluster.AddPools(px, proj.manifest); err != nil {
+		return nil, err
 	}
 	return px, nil
-}
-
-// proxyConfig is the proxy's configuration from the manifest's proxy: section and
-// the flags; TestProxyConfigCopiesEveryManifestSetting keeps it complete.
-func proxyConfig(proj *project, sticky string, log io.Writer) proxy.Config {
-	m := proj.manifest
-	if sticky == "" {
-		sticky = m.Proxy.Sticky
-	}
-	// The limits and timeouts are copied as they are: procfile's zero is "not
-	// written" and its Off (-1) "turned off", which is what proxy.Config's zero
-	// (the default) and negative values mean.
-	cfg := proxy.Config{
-		Listen:             proj.listen,
-		Strategy:           proj.strategy,
-		Sticky:             sticky,
-		CookieName:         m.Proxy.Cookie,
-		ConnectTimeout:     m.Proxy.ConnectTimeout,
-		ResponseTimeout:    m.Proxy.ResponseTimeout,
-		RetryOn:            m.Proxy.RetryOn,
-		MaxConn:            m.Proxy.MaxConn,
-		IdleTimeout:        m.Proxy.IdleTimeout,
-		BodyTimeout:        m.Proxy.BodyTimeout,
-		ClientWriteTimeout: m.Proxy.ClientWriteTimeout,
-		StallTimeout:       m.Proxy.StallTimeout,
-		MaxRequestLine:     m.Proxy.MaxRequestLine,
-		MaxHeaderBytes:     m.Proxy.MaxHeaderBytes,
-		MaxHeaderFields:    m.Proxy.MaxHeaderFields,
-		FaultHeaders:       m.Proxy.FaultHeaders,
-		Log:                log,
-	}
-	if m.Proxy.Retries != nil {
-		cfg.Retries = *m.Proxy.Retries
-		if cfg.Retries == 0 {
-			cfg.Retries = -1
-		}
-	}
-	return cfg
 }
 
 // watchedGroup is one watcher and the processes that reload when it reports a batch.
@@ -254,9 +198,9 @@ type watchedGroup struct {
 
 func newWatchers(proj *project, cfg clusterConfig, log io.Writer) ([]*watchedGroup, error) {
 	var groups []*watchedGroup
-	for _, procs := range watchGroups(proj) {
+	for _, procs := range cluster.WatchGroups(proj.manifest, proj.formation) {
 		proc := procs[0]
-		wc := watchConfig(proj, proc, cfg.gitignore)
+		wc := cluster.WatchConfig(proj.manifest, proc, cfg.gitignore)
 		wc.Poll, wc.PollInterval, wc.Log = cfg.poll > 0, cfg.poll, log
 		w, err := watcher.New(wc)
 		if err != nil {
@@ -269,41 +213,6 @@ func newWatchers(proj *project, cfg clusterConfig, log io.Writer) ([]*watchedGro
 		groups = append(groups, g)
 	}
 	return groups, nil
-}
-
-// watchConfig is the watcher of the group whose first process is proc (see
-// watchGroups), as up runs it and check counts its directories: one
-// definition, so that check cannot count other directories than up watches.
-func watchConfig(proj *project, proc *procfile.Process, gitignore bool) watcher.Config {
-	return watcher.Config{
-		Root:      proj.manifest.Dir,
-		Paths:     proc.Watch.Paths,
-		Include:   proc.Watch.Include,
-		Exclude:   proc.Watch.Exclude,
-		Gitignore: gitignore,
-	}
-}
-
-// watchGroups lists the processes that get a watcher, in manifest order, grouped
-// by their watch settings: processes with equal settings share one watcher (and
-// one directory count in check). A process with no instance in the formation has
-// nothing to reload and gets none.
-func watchGroups(proj *project) [][]*procfile.Process {
-	byKey := map[string]int{}
-	var groups [][]*procfile.Process
-	for _, proc := range proj.manifest.Processes {
-		if n, ok := proj.formation[proc.Name]; ok && n == 0 {
-			continue
-		}
-		key := strings.Join(proc.Watch.Paths, "\x00") + "\x01" + strings.Join(proc.Watch.Include, "\x00") + "\x01" + strings.Join(proc.Watch.Exclude, "\x00")
-		if i, ok := byKey[key]; ok {
-			groups[i] = append(groups[i], proc)
-			continue
-		}
-		byKey[key] = len(groups)
-		groups = append(groups, []*procfile.Process{proc})
-	}
-	return groups
 }
 
 // describePaths names up to three changed files relative to the project.

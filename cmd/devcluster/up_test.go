@@ -63,15 +63,3 @@ func TestIsLoopbackListen(t *testing.T) {
 		}
 	}
 }
-
-func TestParseSignal(t *testing.T) {
-	t.Parallel()
-	for _, name := range []string{"", "TERM", "SIGTERM", "int", "HUP", "QUIT", "KILL", "USR1", "USR2"} {
-		if _, err := parseSignal(name); err != nil {
-			t.Errorf("parseSignal(%q): %v", name, err)
-		}
-	}
-	if _, err := parseSignal("BOGUS"); err == nil || !strings.Contains(err.Error(), "TERM") {
-		t.Errorf("parseSignal(BOGUS): got %v, want an error naming the valid signals", err)
-	}
-}

@@ -1,4 +1,4 @@
-package main
+package cluster
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/devcluster/devcluster/procfile"
 )
 
 // pythonWords are programs whose pyenv shims are worth resolving: a shim is a bash
@@ -169,8 +171,8 @@ func envValue(env []string, key string) string {
 	return ""
 }
 
-// withPathFirst returns env with dir put at the front of PATH.
-func withPathFirst(env []string, dir string) []string {
+// WithPathFirst returns env with dir put at the front of PATH.
+func WithPathFirst(env []string, dir string) []string {
 	out := make([]string, 0, len(env)+1)
 	found := false
 	for _, kv := range env {
@@ -184,4 +186,16 @@ func withPathFirst(env []string, dir string) []string {
 		out = append(out, "PATH="+dir)
 	}
 	return out
+}
+
+// PyenvBin is the directory of the real interpreter when the manifest's
+// commands run python3 (or flask, gunicorn, …) through a pyenv shim in env,
+// "" otherwise: instances get it first on PATH, as "pyenv exec" does, which
+// saves ~0.4 s per start.
+func PyenvBin(m *procfile.Manifest, env []string) string {
+	var commands []string
+	for _, p := range m.Processes {
+		commands = append(commands, p.Command)
+	}
+	return pyenvBinDir(context.Background(), m.Dir, env, commands)
 }

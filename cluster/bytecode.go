@@ -1,4 +1,4 @@
-package main
+package cluster
 
 import (
 	"os"
@@ -6,12 +6,12 @@ import (
 	"strings"
 )
 
-// dropStaleBytecode removes the cached bytecode (__pycache__/NAME.*.pyc) of every
+// DropStaleBytecode removes the cached bytecode (__pycache__/NAME.*.pyc) of every
 // changed .py file before a reload. Python trusts a .pyc whose recorded source mtime
 // (whole seconds) and size match the source, so an edit of the same length saved within
 // the same second as the previous one (VERSION = "v2" → "v3") would otherwise start the
 // new instances on the old code.
-func dropStaleBytecode(paths []string) {
+func DropStaleBytecode(paths []string) {
 	for _, p := range paths {
 		if !strings.HasSuffix(p, ".py") {
 			continue

@@ -1,4 +1,4 @@
-package main
+package cluster
 
 import (
 	"context"
@@ -67,11 +67,11 @@ func TestPyenvBinDirResolvesAShim(t *testing.T) {
 
 func TestWithPathFirst(t *testing.T) {
 	t.Parallel()
-	got := withPathFirst([]string{"A=1", "PATH=/usr/bin:/bin"}, "/opt/py/bin")
+	got := WithPathFirst([]string{"A=1", "PATH=/usr/bin:/bin"}, "/opt/py/bin")
 	if got[1] != "PATH=/opt/py/bin:/usr/bin:/bin" || got[0] != "A=1" {
 		t.Errorf("got %q, want PATH=/opt/py/bin:/usr/bin:/bin", got)
 	}
-	got = withPathFirst([]string{"A=1"}, "/opt/py/bin")
+	got = WithPathFirst([]string{"A=1"}, "/opt/py/bin")
 	if got[len(got)-1] != "PATH=/opt/py/bin" {
 		t.Errorf("got %q, want PATH added", got)
 	}

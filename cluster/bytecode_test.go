@@ -1,4 +1,4 @@
-package main
+package cluster
 
 import (
 	"os"
@@ -52,9 +52,9 @@ func TestSameSecondEditIsNotServedFromStaleBytecode(t *testing.T) {
 		t.Logf("python3 noticed the change by itself (got %q); the cache check is still exercised below", got)
 	}
 	write("v4")
-	dropStaleBytecode([]string{src, filepath.Join(dir, "README.md")})
+	DropStaleBytecode([]string{src, filepath.Join(dir, "README.md")})
 	if got := run(); got != "v4" {
-		t.Errorf("after dropStaleBytecode: got %q, want v4", got)
+		t.Errorf("after DropStaleBytecode: got %q, want v4", got)
 	}
 }
 
