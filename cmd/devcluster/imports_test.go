@@ -22,6 +22,8 @@ var importRules = map[string][]string{
 	// supervisor's, the proxy's, the fault registry's) and serves them to
 	// control and dashboard; only cmd imports it.
 	"cluster": {"control", "dashboard", "procfile", "proxy", "supervisor", "watcher"},
+	// probe compares the answers of the instances a control.Status lists.
+	"probe": {"control"},
 }
 
 // freePrefixes are the packages that may import anything.
@@ -135,6 +137,8 @@ func TestMayImport(t *testing.T) {
 		{"supervisor", "cluster", false},
 		{"control", "cluster", false},
 		{"dashboard", "cluster", false},
+		{"probe", "control", true},
+		{"probe", "proxy", false},
 	}
 	for _, tt := range tests {
 		if got := mayImport(tt.pkg, tt.dep); got != tt.want {

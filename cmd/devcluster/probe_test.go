@@ -1,85 +1,19 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"net"
-	"net/http"
-	"net/http/httptest"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/devcluster/devcluster/control"
+	"github.com/devcluster/devcluster/probe"
 )
-
-// probeCluster starts one loopback server per handler and describes them as
-// ready instances web.1, web.2, ...
-func probeCluster(t *testing.T, handlers ...http.HandlerFunc) control.Status {
-	t.Helper()
-	var st control.Status
-	for i, h := range handlers {
-		srv := httptest.NewServer(h)
-		t.Cleanup(srv.Close)
-		_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
-		var p int
-		fmt.Sscan(port, &p)
-		st.Instances = append(st.Instances, control.Instance{ID: fmt.Sprintf("web.%d", i+1), Process: "web",
-			Index: i + 1, Port: p, State: control.StateReady})
-	}
-	return st
-}
-
-func answer(status int, ctype, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", ctype)
-		w.WriteHeader(status)
-		fmt.Fprint(w, body)
-	}
-}
-
-func TestProbeComparesJSONFieldByField(t *testing.T) {
-	t.Parallel()
-	st := probeCluster(t,
-		answer(200, "application/json", `{"count": 3, "meta": {"pid": 11, "app": "x"}, "tags": ["a", "b"]}`),
-		answer(200, "application/json", `{"count": 1, "meta": {"pid": 12, "app": "x"}, "tags": ["a", "c"]}`),
-		answer(200, "application/json", `{"count": 1, "meta": {"pid": 13, "app": "x"}, "tags": ["a", "b"], "extra": null}`))
-	tests := []struct {
-		ignore []string
-		differ []string
-	}{
-		{nil, []string{"count", "extra", "meta.pid", "tags.1"}},
-		{[]string{"count", "meta.pid"}, []string{"extra", "tags.1"}},
-		{[]string{"count", "meta", "tags", "extra"}, nil},
-		{[]string{"cou", "meta.p"}, []string{"count", "extra", "meta.pid", "tags.1"}}, // not prefixes of a name
-	}
-	for _, tt := range tests {
-		t.Run(strings.Join(tt.ignore, ","), func(t *testing.T) {
-			t.Parallel()
-			res, err := probe(context.Background(), st, "/counter", http.Header{}, tt.ignore, 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(res.Differ, tt.differ) && !(len(res.Differ) == 0 && len(tt.differ) == 0) {
-				t.Errorf("differ: got %v, want %v", res.Differ, tt.differ)
-			}
-			if res.Agree != (len(tt.differ) == 0) {
-				t.Errorf("agree: got %v with differences %v", res.Agree, res.Differ)
-			}
-		})
-	}
-}
 
 func TestProbeTableMarksDifferencesWithoutColour(t *testing.T) {
 	t.Parallel()
-	st := probeCluster(t,
-		answer(200, "application/json", `{"count": 3, "app": "x"}`),
-		answer(200, "application/json", `{"count": 1, "app": "x"}`))
-	res, err := probe(context.Background(), st, "/counter", http.Header{}, nil, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// probe.Run's result for {"count": 3, "app": "x"} beside {"count": 1, "app": "x"}.
+	res := probe.Result{Path: "/counter", Differ: []string{"count"}, Ignored: []string{}, Instances: []probe.Answer{
+		{ID: "web.1", Port: 5000, Status: 200, Body: `{"count": 3, "app": "x"}`, Fields: map[string]string{"count": "3", "app": `"x"`}},
+		{ID: "web.2", Port: 5001, Status: 200, Body: `{"count": 1, "app": "x"}`, Fields: map[string]string{"count": "1", "app": `"x"`}},
+	}}
 	var plain, coloured strings.Builder
 	writeProbe(&plain, res, res.Instances, false)
 	writeProbe(&coloured, res, res.Instances, true)
@@ -98,17 +32,13 @@ func TestProbeTableMarksDifferencesWithoutColour(t *testing.T) {
 
 func TestProbeTextBodiesDiff(t *testing.T) {
 	t.Parallel()
-	st := probeCluster(t,
-		answer(200, "text/plain", "hello\nserved by web.1\nbye\n"),
-		answer(200, "text/plain", "hello\nserved by web.2\nbye\n"),
-		answer(200, "text/plain", "hello\nserved by web.1\nbye\n"))
-	res, err := probe(context.Background(), st, "/", http.Header{}, nil, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Agree || !slices.Equal(res.Differ, []string{"body"}) {
-		t.Fatalf("got agree=%v differ=%v, want the bodies to differ", res.Agree, res.Differ)
-	}
+	// probe.Run's result for three text bodies, web.2's another (probe's
+	// TestProbeTextBodiesDiffer).
+	res := probe.Result{Path: "/", Differ: []string{"body"}, Ignored: []string{}, Instances: []probe.Answer{
+		{ID: "web.1", Port: 5000, Status: 200, Body: "hello\nserved by web.1\nbye\n"},
+		{ID: "web.2", Port: 5001, Status: 200, Body: "hello\nserved by web.2\nbye\n"},
+		{ID: "web.3", Port: 5002, Status: 200, Body: "hello\nserved by web.1\nbye\n"},
+	}}
 	var out strings.Builder
 	writeProbe(&out, res, res.Instances, false)
 	want := "--- web.1\n+++ web.2\n@@ -1,3 +1,3 @@\n hello\n-served by web.1\n+served by web.2\n bye\nweb.3: same body as web.1"
@@ -117,76 +47,24 @@ func TestProbeTextBodiesDiff(t *testing.T) {
 	}
 }
 
-func TestProbeStatusAndErrorsDisagree(t *testing.T) {
+// TestParseProbeHeaders: -H values are trimmed as the instance then sees
+// them (probe's TestProbeOnlyReadyInstancesAndHeaders), and malformed ones
+// are refused.
+func TestParseProbeHeaders(t *testing.T) {
 	t.Parallel()
-	ok := answer(200, "text/plain", "same")
-	st := probeCluster(t, ok, answer(500, "text/plain", "same"))
-	res, err := probe(context.Background(), st, "/", http.Header{}, nil, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(res.Differ, []string{"status"}) {
-		t.Errorf("a 500 beside a 200: got differ %v, want [status]", res.Differ)
-	}
-
-	st = probeCluster(t, ok, ok)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	st.Instances[1].Port = ln.Addr().(*net.TCPAddr).Port
-	ln.Close() // nothing listens there now
-	res, err = probe(context.Background(), st, "/", http.Header{}, nil, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Agree || !slices.Equal(res.Differ, []string{"error"}) || !strings.Contains(res.Instances[1].Error, "refused") {
-		t.Errorf("an instance that refuses: got differ %v, error %q", res.Differ, res.Instances[1].Error)
-	}
-}
-
-func TestProbeOnlyReadyInstancesAndHeaders(t *testing.T) {
-	t.Parallel()
-	echo := func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `{"x": %q, "host": %q}`, r.Header.Get("X-Probe"), r.Host)
-	}
-	st := probeCluster(t, echo, echo, echo)
-	st.Instances[2].State = control.StateStarting
 	hdr, err := parseProbeHeaders([]string{"X-Probe:  hello ", "Host: shop.test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := probe(context.Background(), st, "/", hdr, nil, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	if got := hdr.Get("X-Probe"); got != "hello" {
+		t.Errorf("X-Probe: got %q, want hello", got)
 	}
-	if len(res.Instances) != 2 || !res.Agree {
-		t.Fatalf("got %d answers, agree=%v (%v), want 2 agreeing", len(res.Instances), res.Agree, res.Differ)
-	}
-	if got := res.Instances[0].fields; got["x"] != `"hello"` || got["host"] != `"shop.test"` {
-		t.Errorf("headers as the instance saw them: got %v", got)
-	}
-
-	for _, in := range st.Instances {
-		in.State = control.StateDown
-	}
-	st.Instances = []control.Instance{{ID: "web.1", Port: 1, State: control.StateDown}}
-	if _, err := probe(context.Background(), st, "/", hdr, nil, time.Second); err == nil ||
-		err.Error() != "no ready instance with a port to probe (web.1 down)" {
-		t.Errorf("no ready instance: got %v", err)
+	if got := hdr.Get("Host"); got != "shop.test" {
+		t.Errorf("Host: got %q, want shop.test", got)
 	}
 	for _, bad := range []string{"nocolon", ": v", "X Y: v"} {
 		if _, err := parseProbeHeaders([]string{bad}); err == nil || !strings.Contains(err.Error(), "want 'Name: value'") {
 			t.Errorf("header %q: got %v, want a refusal", bad, err)
 		}
-	}
-}
-
-func TestProbeScalarJSONBodies(t *testing.T) {
-	t.Parallel()
-	st := probeCluster(t, answer(200, "application/json", `1`), answer(200, "application/json", `{}`))
-	res, err := probe(context.Background(), st, "/n", http.Header{}, nil, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(res.Differ, []string{"(body)"}) {
-		t.Errorf("got differ %v, want [(body)]", res.Differ)
 	}
 }

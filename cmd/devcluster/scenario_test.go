@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -19,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -238,50 +235,6 @@ func cmdScenarioP99Below(ts *testscript.TestScript, neg bool, args []string) {
 	fmt.Fprintf(ts.Stdout(), "p99 %s %.1f ms, %s %.1f ms\n", args[0], a, args[1], b)
 	if (a < b) == neg {
 		ts.Fatalf("p99 of %s is %.1f ms, of %s %.1f ms: want the first %sbelow the second", args[0], a, args[1], b, map[bool]string{true: "not "}[neg])
-	}
-}
-
-// TestProbeSkipsInstancesTheProxyDoesNotBalance is the regression test for probe
-// asking the redis-server of scenario 2's manifest for GET /whoami (it answered
-// nothing, so the instances always "disagreed"): with balanced instances in the
-// cluster, probe compares only those.
-func TestProbeSkipsInstancesTheProxyDoesNotBalance(t *testing.T) {
-	t.Parallel()
-	st := probeCluster(t, answer(200, "application/json", `{"user": "alice"}`),
-		answer(200, "application/json", `{"user": "alice"}`))
-	for i := range st.Instances {
-		st.Instances[i].Balancer = &control.Balancer{State: control.BalancerUp}
-	}
-	// A TCP server that closes every connection, as Redis does with an HTTP request.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	st.Instances = append(st.Instances, control.Instance{ID: "redis.1", Process: "redis", Index: 1,
-		Port: ln.Addr().(*net.TCPAddr).Port, State: control.StateReady})
-	res, err := probe(context.Background(), st, "/whoami", http.Header{}, nil, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, a := range res.Instances {
-		ids = append(ids, a.ID)
-	}
-	if got, want := strings.Join(ids, " "), "web.1 web.2"; got != want {
-		t.Errorf("probed %s, want %s", got, want)
-	}
-	if !res.Agree {
-		t.Errorf("the instances disagree on %v, want them to agree", res.Differ)
 	}
 }
 
