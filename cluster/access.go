@@ -25,7 +25,7 @@ import (
 // dashboard's recorder and page, and the access log. The proxy is built before
 // its listener is bound, while the dashboard needs the bound address (its Host
 // check and URL), so the proxy is given a handler that the dashboard is plugged
-// into once Run has bound the listener.
+// into (Start) once the listener is bound.
 type Observers struct {
 	rec       *dashboard.Recorder // nil: no dashboard
 	prefix    string
