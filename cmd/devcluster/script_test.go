@@ -150,7 +150,7 @@ var goEnv = sync.OnceValue(func() map[string]string {
 		"GOPROXY": "off", "GOTOOLCHAIN": "local", "GOFLAGS": ""}
 })
 
-// scriptCondition answers [flask], [django] and [root].
+// scriptCondition answers [flask], [django], [fastapi] and [root].
 func scriptCondition(cond string) (bool, error) {
 	// Under CI a missing dependency is a failure, never a silent skip:
 	// .ci/run installs all of them.
@@ -165,6 +165,8 @@ func scriptCondition(cond string) (bool, error) {
 		return need(pythonHas("/usr/bin/python3", "django"), "/usr/bin/python3 cannot import django")
 	case "flask":
 		return need(pythonHas("python3", "flask"), "python3 cannot import flask")
+	case "fastapi":
+		return need(pythonHas("/usr/bin/python3", "fastapi, uvicorn"), "/usr/bin/python3 cannot import fastapi and uvicorn (apt-get install -y python3-fastapi python3-uvicorn)")
 	case "root":
 		return os.Geteuid() == 0, nil
 	}
