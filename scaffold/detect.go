@@ -1,5 +1,6 @@
 // Package scaffold is "devcluster init": it looks at a Python web project,
-// works out how to run it (Flask, Django, gunicorn), and writes a commented
+// works out how to run it (Flask, Django, FastAPI or Starlette; gunicorn,
+// uvicorn, hypercorn or daphne), and writes a commented
 // devcluster.yaml for it. It reads files only; it runs nothing.
 package scaffold
 
@@ -16,25 +17,46 @@ import (
 
 // Kinds of project Detect recognises.
 const (
-	KindFlask  = "flask"
-	KindDjango = "django"
+	KindFlask     = "flask"
+	KindDjango    = "django"
+	KindFastAPI   = "fastapi"
+	KindStarlette = "starlette"
 )
+
+// ASGI servers a project can list among its dependencies; the first one found
+// serves an ASGI app, ServerUvicorn when none is listed.
+const (
+	ServerUvicorn   = "uvicorn"
+	ServerHypercorn = "hypercorn"
+	ServerDaphne    = "daphne"
+)
+
+// IsASGI reports whether kind is an ASGI framework's (FastAPI, Starlette),
+// which only an ASGI server can serve.
+func IsASGI(kind string) bool { return kind == KindFastAPI || kind == KindStarlette }
 
 // Project is what Detect found in a directory.
 type Project struct {
 	Dir  string
-	Kind string // KindFlask or KindDjango
+	Kind string // KindFlask, KindDjango, KindFastAPI or KindStarlette
 
-	// Flask: AppModule is the module holding the app ("app", "mypkg.wsgi")
-	// and AppObject the variable or factory call in it ("app",
-	// "create_app()"), "" when Flask finds it by itself.
+	// Flask, FastAPI, Starlette: AppModule is the module holding the app
+	// ("app", "mypkg.wsgi", "app.main") and AppObject the variable or
+	// factory call in it ("app", "create_app()"), "" when Flask finds it by
+	// itself.
 	// Django: AppModule is the project package ("mysite"), AppObject "".
 	AppModule string
 	AppObject string
 
-	// Django only: the settings and WSGI modules ("mysite.settings", "mysite.wsgi").
+	// Django only: the settings, WSGI and ASGI modules ("mysite.settings",
+	// "mysite.wsgi", "mysite.asgi"); ASGIModule is "" without an asgi.py.
 	SettingsModule string
 	WSGIModule     string
+	ASGIModule     string
+
+	// ASGIServer is the ASGI server the project lists among its dependencies
+	// (ServerUvicorn, ServerHypercorn, ServerDaphne), "" when it lists none.
+	ASGIServer string
 
 	// Gunicorn is true when gunicorn is a dependency of the project
 	// (requirements*.txt, pyproject.toml or Pipfile); it is then used as
@@ -59,11 +81,26 @@ var (
 	flaskAppEnvRE  = regexp.MustCompile(`(?m)^[ \t]*(?:export[ \t]+)?FLASK_APP[ \t]*=[ \t]*["']?([^"'\s#]+)`)
 	flaskAssignRE  = regexp.MustCompile(`(?m)^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[ \t]*(?:flask\.)?Flask\(`)
 	flaskFactoryRE = regexp.MustCompile(`(?m)^def[ \t]+(create_app|make_app)[ \t]*\(`)
+	asgiAssignRE   = regexp.MustCompile(`(?m)^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[ \t]*(?:fastapi\.|starlette\.applications\.|applications\.)?(FastAPI|Starlette)\(`)
+	asgiFactoryRE  = regexp.MustCompile(`(?m)^def[ \t]+(create_app|make_app|get_app|get_application)[ \t]*\(`)
+	asgiKindRE     = regexp.MustCompile(`\b(FastAPI|Starlette)\(`)
+	noDocsRE       = regexp.MustCompile(`\bdocs_url[ \t]*=`)
 	settingsRE     = regexp.MustCompile(`DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']`)
-	gunicornRE     = regexp.MustCompile(`(?im)(^[ \t]*|["'])gunicorn([^\w.-]|$)`)
+	gunicornRE     = dependencyRE("gunicorn")
 	healthRouteRE  = regexp.MustCompile(`["'](/healthz?/?)["']`)
+	asgiServerRE   = map[string]*regexp.Regexp{
+		ServerUvicorn:   dependencyRE("uvicorn"),
+		ServerHypercorn: dependencyRE("hypercorn"),
+		ServerDaphne:    dependencyRE("daphne"),
+	}
 	djangoHealthRE = regexp.MustCompile(`\bpath\(\s*["'](healthz?)(/?)["']`)
 )
+
+// dependencyRE matches name as a requirement: at the start of a line of
+// requirements.txt or Pipfile, or quoted in pyproject.toml ("uvicorn[standard]>=0.20").
+func dependencyRE(name string) *regexp.Regexp {
+	return regexp.MustCompile(`(?im)(^[ \t]*|["'])` + regexp.QuoteMeta(name) + `([^\w.-]|$)`)
+}
 
 // Limits of the source scan for health routes, so that init stays quick in
 // a project with a large tree; maxScanBytes bounds every file init reads.
@@ -74,9 +111,11 @@ const (
 )
 
 // Detect looks at dir and reports which kind of Python web project it holds:
-// a Django project (manage.py) or a Flask app (app.py, wsgi.py or main.py
-// calling Flask(, or FLASK_APP in .env or .flaskenv). Django wins when both
-// are present, since manage.py marks the project root.
+// a Django project (manage.py), a Flask app (app.py, wsgi.py or main.py
+// calling Flask(, or FLASK_APP in .env or .flaskenv), or a FastAPI or
+// Starlette app (asgiFiles calling FastAPI( or Starlette(). Django wins
+// when several are present, since manage.py marks the project root; Flask
+// comes before the ASGI frameworks, as it did before they were detected.
 func Detect(dir string) (*Project, error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
@@ -92,13 +131,15 @@ func Detect(dir string) (*Project, error) {
 			return nil, err
 		}
 	case detectFlask(p):
+	case detectASGI(p):
 	default:
-		looked := `manage.py (Django), app.py, wsgi.py or main.py containing "Flask(", and FLASK_APP in .env or .flaskenv`
+		looked := `manage.py (Django), app.py, wsgi.py or main.py containing "Flask(", FLASK_APP in .env or .flaskenv, and ` +
+			strings.Join(asgiFiles, ", ") + ` containing "FastAPI(" or "Starlette("`
 		if src, ok := findGunicorn(dir); ok {
 			return nil, fmt.Errorf("found gunicorn in %s but no app in %s: looked for %s; run \"devcluster init\" in the app's directory, or write devcluster.yaml by hand",
 				src, dir, looked)
 		}
-		return nil, fmt.Errorf("no Flask or Django app found in %s: looked for %s; run \"devcluster init\" in the app's directory, or write devcluster.yaml by hand",
+		return nil, fmt.Errorf("no Flask, Django, FastAPI or Starlette app found in %s: looked for %s; run \"devcluster init\" in the app's directory, or write devcluster.yaml by hand",
 			dir, looked)
 	}
 	if src, ok := findGunicorn(dir); ok {
@@ -117,10 +158,21 @@ func Detect(dir string) (*Project, error) {
 			}
 		}
 	}
+	if server, src, ok := findASGIServer(dir); ok {
+		p.ASGIServer = server
+		if IsASGI(p.Kind) || p.Kind == KindDjango {
+			p.Found = append(p.Found, server+" listed in "+src)
+		}
+	}
 	p.HealthPath = "/"
 	if path, file := findHealthRoute(dir, p.Kind); path != "" {
 		p.HealthPath = path
 		p.Found = append(p.Found, fmt.Sprintf("health route %s in %s", path, file))
+	} else if p.Kind == KindFastAPI && fastapiDocs(p) {
+		// An API often has no "/" at all; FastAPI serves its docs page
+		// unless docs_url turns it off.
+		p.HealthPath = "/docs"
+		p.Found = append(p.Found, "no health route: FastAPI's /docs page instead")
 	}
 	return p, nil
 }
@@ -151,12 +203,18 @@ func detectDjango(p *Project) error {
 			}
 		}
 	}
+	if p.AppModule != "" && exists(p.Dir, filepath.Join(p.AppModule, "asgi.py")) {
+		p.ASGIModule = p.AppModule + ".asgi"
+	}
 	found := "Django project (manage.py"
 	if p.SettingsModule != "" {
 		found += ", settings " + p.SettingsModule
 	}
 	if p.WSGIModule != "" {
 		found += ", WSGI " + p.WSGIModule
+	}
+	if p.ASGIModule != "" {
+		found += ", ASGI " + p.ASGIModule
 	}
 	p.Found = append(p.Found, found+")")
 	return nil
@@ -199,6 +257,64 @@ func detectFlask(p *Project) bool {
 	return false
 }
 
+// asgiFiles are where detectASGI looks for a FastAPI or Starlette app, in
+// this order: the names of the frameworks' tutorials and project templates.
+var asgiFiles = []string{"main.py", "app.py", "asgi.py", "api.py", "server.py", "app/main.py", "src/main.py"}
+
+// detectASGI finds a FastAPI or Starlette app: the first of asgiFiles that
+// calls FastAPI( or Starlette(, and the variable (or factory) holding it.
+func detectASGI(p *Project) bool {
+	for _, name := range asgiFiles {
+		data, err := readSource(filepath.Join(p.Dir, filepath.FromSlash(name)))
+		if err != nil {
+			continue
+		}
+		m := asgiKindRE.FindSubmatch(data)
+		if m == nil {
+			continue
+		}
+		framework := string(m[1])
+		p.AppModule = strings.ReplaceAll(strings.TrimSuffix(name, ".py"), "/", ".")
+		p.AppObject = "app"
+		if m := asgiAssignRE.FindSubmatch(data); m != nil {
+			p.AppObject, framework = string(m[1]), string(m[2])
+		} else if m := asgiFactoryRE.FindSubmatch(data); m != nil {
+			p.AppObject = string(m[1]) + "()"
+		}
+		p.Kind = KindStarlette
+		if framework == "FastAPI" {
+			p.Kind = KindFastAPI
+		}
+		p.Found = append(p.Found, fmt.Sprintf("%s app in %s (%s:%s)", framework, name, p.AppModule, p.AppObject))
+		return true
+	}
+	return false
+}
+
+// fastapiDocs reports whether p's FastAPI app serves its /docs page: its
+// file does not set docs_url (None turns the page off, a path moves it).
+func fastapiDocs(p *Project) bool {
+	data, err := readSource(filepath.Join(p.Dir, filepath.FromSlash(strings.ReplaceAll(p.AppModule, ".", "/"))+".py"))
+	return err == nil && !noDocsRE.Match(data)
+}
+
+// findASGIServer reports the first ASGI server that the first dependency file
+// listing one names (uvicorn before hypercorn before daphne within a file).
+func findASGIServer(dir string) (server, src string, ok bool) {
+	for _, path := range dependencyFiles(dir) {
+		data, err := readSource(path)
+		if err != nil {
+			continue
+		}
+		for _, s := range []string{ServerUvicorn, ServerHypercorn, ServerDaphne} {
+			if asgiServerRE[s].Match(data) {
+				return s, filepath.Base(path), true
+			}
+		}
+	}
+	return "", "", false
+}
+
 // splitFlaskApp turns a FLASK_APP value ("app.py", "pkg/app.py",
 // "pkg.app:create_app()") into a module and an object.
 func splitFlaskApp(v string) (module, object string) {
@@ -208,12 +324,17 @@ func splitFlaskApp(v string) (module, object string) {
 	return module, object
 }
 
-// findGunicorn reports the first dependency file that lists gunicorn.
-func findGunicorn(dir string) (string, bool) {
+// dependencyFiles lists the files where a project names its dependencies:
+// requirements*.txt (sorted), pyproject.toml, Pipfile.
+func dependencyFiles(dir string) []string {
 	reqs, _ := filepath.Glob(filepath.Join(dir, "requirements*.txt"))
 	sort.Strings(reqs)
-	candidates := append(reqs, filepath.Join(dir, "pyproject.toml"), filepath.Join(dir, "Pipfile"))
-	for _, path := range candidates {
+	return append(reqs, filepath.Join(dir, "pyproject.toml"), filepath.Join(dir, "Pipfile"))
+}
+
+// findGunicorn reports the first dependency file that lists gunicorn.
+func findGunicorn(dir string) (string, bool) {
+	for _, path := range dependencyFiles(dir) {
 		data, err := readSource(path)
 		if err == nil && gunicornRE.Match(data) {
 			return filepath.Base(path), true

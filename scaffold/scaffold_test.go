@@ -2,6 +2,7 @@ package scaffold
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -51,6 +52,28 @@ if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
     from django.core.management import execute_from_command_line
     execute_from_command_line(sys.argv)
+`
+
+const fastapiApp = `from fastapi import FastAPI
+
+app = FastAPI(title="shop")
+
+
+@app.get("/")
+def index():
+    return {"hello": "world"}
+
+
+@app.get("/health")
+def health():
+    return "ok"
+`
+
+const djangoASGI = `import os
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
+application = get_asgi_application()
 `
 
 // detectCase is a project layout, what Detect should find in it and the
@@ -137,6 +160,83 @@ func detectCases() []detectCase {
 				HealthPath: "/health", Gunicorn: true, GunicornCommand: "gunicorn"},
 			command: "gunicorn -b 127.0.0.1:$PORT mysite.wsgi",
 		},
+		{
+			name:    "fastapi main.py",
+			files:   map[string]string{"main.py": fastapiApp},
+			opts:    RenderOptions{Python: "/usr/bin/python3"},
+			want:    Project{Kind: KindFastAPI, AppModule: "main", AppObject: "app", HealthPath: "/health"},
+			command: "/usr/bin/python3 -m uvicorn main:app --host 127.0.0.1 --port $PORT",
+		},
+		{
+			name:    "fastapi in app/main.py, no health route",
+			files:   map[string]string{"app/main.py": "import fastapi\n\napi: fastapi.FastAPI = fastapi.FastAPI()\n", "app/__init__.py": ""},
+			want:    Project{Kind: KindFastAPI, AppModule: "app.main", AppObject: "api", HealthPath: "/docs"},
+			command: "python3 -m uvicorn app.main:api --host 127.0.0.1 --port $PORT",
+		},
+		{
+			name:    "fastapi without docs and without a health route",
+			files:   map[string]string{"main.py": "from fastapi import FastAPI\napp = FastAPI(docs_url=None)\n"},
+			want:    Project{Kind: KindFastAPI, AppModule: "main", AppObject: "app", HealthPath: "/"},
+			command: "python3 -m uvicorn main:app --host 127.0.0.1 --port $PORT",
+		},
+		{
+			name: "fastapi factory",
+			files: map[string]string{"main.py": "from fastapi import FastAPI\n\ndef create_app():\n    app = FastAPI()\n    return app\n",
+				"routes.py": "@router.get('/healthz')\n"},
+			want:    Project{Kind: KindFastAPI, AppModule: "main", AppObject: "create_app()", HealthPath: "/healthz"},
+			command: "python3 -m uvicorn --factory main:create_app --host 127.0.0.1 --port $PORT",
+		},
+		{
+			name: "starlette asgi.py with hypercorn",
+			files: map[string]string{"asgi.py": "from starlette.applications import Starlette\n\napplication = Starlette(routes=routes)\n",
+				"requirements.txt": "starlette\nhypercorn>=0.14\n"},
+			want:    Project{Kind: KindStarlette, AppModule: "asgi", AppObject: "application", HealthPath: "/", ASGIServer: ServerHypercorn},
+			command: "python3 -m hypercorn --bind 127.0.0.1:$PORT asgi:application",
+		},
+		{
+			name:    "fastapi with daphne",
+			files:   map[string]string{"main.py": fastapiApp, "Pipfile": "[packages]\ndaphne = \"*\"\nfastapi = \"*\"\n"},
+			want:    Project{Kind: KindFastAPI, AppModule: "main", AppObject: "app", HealthPath: "/health", ASGIServer: ServerDaphne},
+			command: "python3 -m daphne -b 127.0.0.1 -p $PORT main:app",
+		},
+		{
+			name: "fastapi with gunicorn and uvicorn",
+			files: map[string]string{"main.py": fastapiApp,
+				"pyproject.toml": "[project]\ndependencies = [\"fastapi\", \"uvicorn[standard]>=0.20\", \"gunicorn\"]\n"},
+			want: Project{Kind: KindFastAPI, AppModule: "main", AppObject: "app", HealthPath: "/health",
+				ASGIServer: ServerUvicorn, Gunicorn: true, GunicornCommand: "gunicorn"},
+			command: "gunicorn -k uvicorn.workers.UvicornWorker -b 127.0.0.1:$PORT main:app",
+		},
+		{
+			name:  "fastapi with gunicorn, uvicorn alone chosen",
+			files: map[string]string{"main.py": fastapiApp, "requirements.txt": "fastapi\nuvicorn\ngunicorn\n"},
+			opts:  RenderOptions{DevServer: true},
+			want: Project{Kind: KindFastAPI, AppModule: "main", AppObject: "app", HealthPath: "/health",
+				ASGIServer: ServerUvicorn, Gunicorn: true, GunicornCommand: "gunicorn"},
+			command: "python3 -m uvicorn main:app --host 127.0.0.1 --port $PORT",
+		},
+		{
+			name: "django served through asgi.py",
+			files: map[string]string{"manage.py": djangoManage, "mysite/settings.py": "", "mysite/wsgi.py": "", "mysite/asgi.py": djangoASGI,
+				"mysite/urls.py": "urlpatterns = [path('healthz', views.health)]\n"},
+			opts: RenderOptions{Python: "/usr/bin/python3", ASGI: true},
+			want: Project{Kind: KindDjango, AppModule: "mysite", SettingsModule: "mysite.settings", WSGIModule: "mysite.wsgi",
+				ASGIModule: "mysite.asgi", HealthPath: "/healthz"},
+			command: "/usr/bin/python3 -m uvicorn mysite.asgi:application --host 127.0.0.1 --port $PORT",
+		},
+		{
+			name:  "django with asgi.py, runserver unless asked",
+			files: map[string]string{"manage.py": djangoManage, "mysite/settings.py": "", "mysite/asgi.py": djangoASGI},
+			want: Project{Kind: KindDjango, AppModule: "mysite", SettingsModule: "mysite.settings",
+				ASGIModule: "mysite.asgi", HealthPath: "/"},
+			command: "python3 manage.py runserver --noreload 127.0.0.1:$PORT",
+		},
+		{
+			name:    "flask comes before fastapi",
+			files:   map[string]string{"app.py": flaskApp, "main.py": fastapiApp},
+			want:    Project{Kind: KindFlask, AppModule: "app", AppObject: "app", HealthPath: "/health"},
+			command: "python3 -m flask --app app run --no-reload --host 127.0.0.1 --port $PORT",
+		},
 	}
 }
 
@@ -194,7 +294,8 @@ func checkRendered(t *testing.T, p *Project, tt detectCase) {
 	// Every key is explained: each non-comment line below processes:
 	// follows a comment line or another key of the same block.
 	if !strings.Contains(string(out), "# devcluster.yaml, written by \"devcluster init\"") ||
-		!strings.Contains(string(out), "--no-reload") && !strings.Contains(string(out), "--noreload") && !strings.Contains(string(out), "gunicorn") {
+		!strings.Contains(string(out), "--no-reload") && !strings.Contains(string(out), "--noreload") && !strings.Contains(string(out), "gunicorn") &&
+			!strings.Contains(string(out), "No --workers") {
 		t.Errorf("rendered file lacks its explanations:\n%s", out)
 	}
 }
@@ -212,7 +313,10 @@ func TestRenderInstances(t *testing.T) {
 }
 
 // TestRenderStandby: a manifest init writes asks for warm standbys, for a
-// development server and for gunicorn (a console script) alike.
+// development server, for gunicorn (a console script) and for an ASGI server
+// run as a module of the interpreter alike (cmd's
+// TestInitAsksForStandbysOnlyWhereTheSupervisorCanRunThem holds this to what
+// the supervisor can run).
 func TestRenderStandby(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -223,6 +327,8 @@ func TestRenderStandby(t *testing.T) {
 		{"flask", &Project{Kind: KindFlask, AppModule: "app", HealthPath: "/"}, true},
 		{"django", &Project{Kind: KindDjango, HealthPath: "/"}, true},
 		{"gunicorn", &Project{Kind: KindFlask, AppModule: "app", HealthPath: "/", Gunicorn: true}, true},
+		{"fastapi", &Project{Kind: KindFastAPI, AppModule: "main", AppObject: "app", HealthPath: "/"}, true},
+		{"fastapi on gunicorn", &Project{Kind: KindFastAPI, AppModule: "main", AppObject: "app", HealthPath: "/", Gunicorn: true}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m, err := procfile.ParseYAML("devcluster.yaml", bytes.NewReader(Render(tt.p, RenderOptions{Instances: 2})))
@@ -236,6 +342,71 @@ func TestRenderStandby(t *testing.T) {
 	}
 }
 
+// TestValidateASGI: init --asgi is refused, saying why, where no ASGI
+// application is to be found.
+func TestValidateASGI(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		p    *Project
+		want string // "" for no error
+	}{
+		{"flask", &Project{Kind: KindFlask, Dir: "/src/shop"}, "--asgi: the Flask app in /src/shop is a WSGI app, which an ASGI server does not serve as it is; run \"devcluster init\" without --asgi"},
+		{"django without asgi.py", &Project{Kind: KindDjango, AppModule: "mysite"}, "--asgi: no asgi.py in mysite (Django 3.0 and later write one with startproject); add it, or run \"devcluster init\" without --asgi"},
+		{"django with asgi.py", &Project{Kind: KindDjango, AppModule: "mysite", ASGIModule: "mysite.asgi"}, ""},
+		{"fastapi", &Project{Kind: KindFastAPI, AppModule: "main"}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Validate(tt.p, RenderOptions{ASGI: true})
+			if got := fmt.Sprint(err); tt.want == "" && err != nil || tt.want != "" && got != tt.want {
+				t.Errorf("got %v, want %q", err, tt.want)
+			}
+			if err := Validate(tt.p, RenderOptions{}); err != nil {
+				t.Errorf("without --asgi: got %v, want nil", err)
+			}
+		})
+	}
+}
+
+// TestModules: what init asks an interpreter to import before it writes it
+// into the command: the framework and the server the command runs.
+func TestModules(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		p    *Project
+		opts RenderOptions
+		want string
+	}{
+		{"flask", &Project{Kind: KindFlask}, RenderOptions{}, "flask"},
+		{"flask on gunicorn", &Project{Kind: KindFlask, Gunicorn: true}, RenderOptions{}, "flask"},
+		{"django", &Project{Kind: KindDjango, ASGIModule: "mysite.asgi"}, RenderOptions{}, "django"},
+		{"django --asgi", &Project{Kind: KindDjango, ASGIModule: "mysite.asgi"}, RenderOptions{ASGI: true}, "django uvicorn"},
+		{"fastapi", &Project{Kind: KindFastAPI}, RenderOptions{}, "fastapi uvicorn"},
+		{"starlette on hypercorn", &Project{Kind: KindStarlette, ASGIServer: ServerHypercorn}, RenderOptions{}, "starlette hypercorn"},
+		{"fastapi on gunicorn", &Project{Kind: KindFastAPI, Gunicorn: true}, RenderOptions{}, "fastapi"},
+		{"fastapi on daphne, gunicorn listed", &Project{Kind: KindFastAPI, ASGIServer: ServerDaphne, Gunicorn: true}, RenderOptions{}, "fastapi daphne"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := strings.Join(Modules(tt.p, tt.opts), " "); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRenderSaysWhichPython: the interpreter init chose, and why, is written
+// above the command.
+func TestRenderSaysWhichPython(t *testing.T) {
+	t.Parallel()
+	p := &Project{Kind: KindFastAPI, AppModule: "main", AppObject: "app", HealthPath: "/"}
+	out := string(Render(p, RenderOptions{Python: "/usr/bin/python3", PythonNote: "python3 (on PATH) cannot import fastapi, uvicorn; /usr/bin/python3 can"}))
+	want := "    # Interpreter: python3 (on PATH) cannot import fastapi, uvicorn; /usr/bin/python3 can.\n    command: /usr/bin/python3 -m uvicorn main:app --host 127.0.0.1 --port $PORT\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("rendered file lacks %q:\n%s", want, out)
+	}
+}
+
 func TestDetectNothing(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -243,8 +414,9 @@ func TestDetectNothing(t *testing.T) {
 		files map[string]string
 		want  string
 	}{
-		{"empty dir", nil, "no Flask or Django app found in DIR: looked for manage.py (Django), app.py, wsgi.py or main.py containing \"Flask(\", and FLASK_APP in .env or .flaskenv; run \"devcluster init\" in the app's directory, or write devcluster.yaml by hand"},
-		{"python without flask", map[string]string{"app.py": "print('hi')\n", ".env": "OTHER=1\n"}, "no Flask or Django app found in DIR"},
+		{"empty dir", nil, "no Flask, Django, FastAPI or Starlette app found in DIR: looked for manage.py (Django), app.py, wsgi.py or main.py containing \"Flask(\", FLASK_APP in .env or .flaskenv, and main.py, app.py, asgi.py, api.py, server.py, app/main.py, src/main.py containing \"FastAPI(\" or \"Starlette(\"; run \"devcluster init\" in the app's directory, or write devcluster.yaml by hand"},
+		{"python without flask", map[string]string{"app.py": "print('hi')\n", ".env": "OTHER=1\n"}, "no Flask, Django, FastAPI or Starlette app found in DIR"},
+		{"fastapi mentioned, not called", map[string]string{"main.py": "# we may move to FastAPI later\nimport json\n"}, "no Flask, Django, FastAPI or Starlette app found in DIR"},
 		{"gunicorn but no app", map[string]string{"requirements.txt": "gunicorn\n", "server.py": "app = Flask(__name__)\n"}, "found gunicorn in requirements.txt but no app in DIR: looked for manage.py"},
 	}
 	for _, tt := range tests {

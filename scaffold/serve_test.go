@@ -2,6 +2,7 @@ package scaffold
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -27,6 +28,22 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// djangoServed is a Django project whose /health answers "ok", with extra
+// files added.
+func djangoServed(extra map[string]string) map[string]string {
+	files := map[string]string{
+		"manage.py":          djangoManage,
+		"mysite/__init__.py": "",
+		"mysite/settings.py": "SECRET_KEY = 'x'\nDEBUG = True\nALLOWED_HOSTS = ['*']\nROOT_URLCONF = 'mysite.urls'\nINSTALLED_APPS = []\nDATABASES = {}\n",
+		"mysite/urls.py": "from django.http import HttpResponse\nfrom django.urls import path\n\n" +
+			"urlpatterns = [path('health', lambda request: HttpResponse('ok'))]\n",
+	}
+	for k, v := range extra {
+		files[k] = v
+	}
+	return files
+}
+
 // TestRenderedCommandServes runs the command init writes, as devcluster up
 // would (sh -c in the project directory, PORT set), with the real framework,
 // and checks that the health path answers.
@@ -35,32 +52,46 @@ func TestRenderedCommandServes(t *testing.T) {
 		t.Skip("starts real Flask and Django servers")
 	}
 	tests := []struct {
-		name   string
-		python string
-		module string // what the interpreter must import
-		files  map[string]string
+		name    string
+		python  string
+		module  string // what the interpreter must import
+		files   map[string]string
+		opts    RenderOptions // Python is the python field when unset
+		install string
 	}{
-		{"flask", "python3", "flask", map[string]string{"app.py": flaskApp}},
-		{"django", "/usr/bin/python3", "django", map[string]string{
-			"manage.py":          djangoManage,
-			"mysite/__init__.py": "",
-			"mysite/settings.py": "SECRET_KEY = 'x'\nDEBUG = True\nALLOWED_HOSTS = ['*']\nROOT_URLCONF = 'mysite.urls'\nINSTALLED_APPS = []\nDATABASES = {}\n",
-			"mysite/urls.py": "from django.http import HttpResponse\nfrom django.urls import path\n\n" +
-				"urlpatterns = [path('health', lambda request: HttpResponse('ok'))]\n",
-		}},
+		{"flask", "python3", "flask", map[string]string{"app.py": flaskApp}, RenderOptions{}, "pip install flask (for python3 on PATH)"},
+		{"django", "/usr/bin/python3", "django", djangoServed(nil), RenderOptions{}, "apt-get install -y python3-django"},
+		{"django asgi.py on uvicorn", "/usr/bin/python3", "django, uvicorn", djangoServed(map[string]string{"mysite/asgi.py": djangoASGI}), RenderOptions{ASGI: true}, "apt-get install -y python3-django python3-uvicorn"},
+		{"fastapi on uvicorn", "/usr/bin/python3", "fastapi, uvicorn", map[string]string{"main.py": fastapiApp}, RenderOptions{}, "apt-get install -y python3-fastapi python3-uvicorn"},
+		{"fastapi factory on uvicorn", "/usr/bin/python3", "fastapi, uvicorn", map[string]string{
+			"main.py": "from fastapi import FastAPI\n\ndef create_app():\n    app = FastAPI()\n    app.get('/health')(lambda: 'ok')\n    return app\n"}, RenderOptions{}, "apt-get install -y python3-fastapi python3-uvicorn"},
+		{"starlette on hypercorn", "/usr/bin/python3", "starlette, hypercorn", map[string]string{
+			"requirements.txt": "hypercorn\n",
+			"asgi.py": "from starlette.applications import Starlette\nfrom starlette.responses import PlainTextResponse\nfrom starlette.routing import Route\n\n" +
+				"application = Starlette(routes=[Route('/health', lambda request: PlainTextResponse('ok'))])\n"}, RenderOptions{}, "apt-get install -y python3-starlette python3-hypercorn"},
+		{"fastapi on daphne", "/usr/bin/python3", "fastapi, daphne", map[string]string{"main.py": fastapiApp, "requirements.txt": "daphne\n"}, RenderOptions{}, "apt-get install -y python3-fastapi python3-daphne"},
+		{"fastapi on gunicorn with uvicorn workers", "/usr/bin/python3", "fastapi, uvicorn, gunicorn", map[string]string{
+			"main.py": fastapiApp, "requirements.txt": "uvicorn\ngunicorn\n"}, RenderOptions{Python: "/usr/bin/python3"}, "apt-get install -y python3-fastapi python3-uvicorn gunicorn"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			if err := exec.Command(tt.python, "-c", "import "+tt.module).Run(); err != nil {
-				t.Skipf("%s cannot import %s: %v", tt.python, tt.module, err)
+				tstest.MissingTool(t, fmt.Sprintf("%s cannot import %s (%v); a Python module", tt.python, tt.module, err), tt.install)
 			}
 			dir := layout(t, tt.files)
 			p, err := Detect(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := procfile.ParseYAML("devcluster.yaml", bytes.NewReader(Render(p, RenderOptions{Python: tt.python})))
+			opts := tt.opts
+			if opts.Python == "" {
+				opts.Python = tt.python
+			}
+			if err := Validate(p, opts); err != nil {
+				t.Fatal(err)
+			}
+			m, err := procfile.ParseYAML("devcluster.yaml", bytes.NewReader(Render(p, opts)))
 			if err != nil {
 				t.Fatal(err)
 			}
