@@ -42,7 +42,8 @@ need_flask() {
 	}
 }
 
-# need_test_tools: Django, gunicorn and redis (for /usr/bin/python3), redis-server,
+# need_test_tools: Django, gunicorn, redis, FastAPI and the ASGI servers (for
+# /usr/bin/python3), redis-server,
 # HAProxy, nginx and wrk for the tests and benchmarks that compare devcluster with them or
 # run real servers.
 need_test_tools() {
@@ -52,6 +53,10 @@ need_test_tools() {
 	# the workshop scenarios' real Redis (examples/scenarios, issue 13)
 	{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import redis' >/dev/null 2>&1; } || missing+=(python3-redis)
 	command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+	# ASGI: examples/fastapi, scenario 9 and init's commands, run by the real servers (issue 22)
+	{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import fastapi, uvicorn, wsproto, redis.asyncio' >/dev/null 2>&1; } ||
+		missing+=(python3-fastapi python3-uvicorn python3-wsproto)
+	{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import hypercorn, daphne' >/dev/null 2>&1; } || missing+=(python3-hypercorn python3-daphne)
 	command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 	command -v wrk >/dev/null 2>&1 || missing+=(wrk)
