@@ -33,7 +33,7 @@ func newInitCmd(e *env) *cobra.Command {
 			}
 			if python == "" && p.Python == "" {
 				var ok bool
-				opts.Python, opts.PythonNote, ok = pickPython(cmd.Context(), scaffold.Modules(p, opts))
+				opts.Python, opts.PythonNote, ok = pickPython(cmd.Context(), pythonCandidates, scaffold.Modules(p, opts))
 				if !ok {
 					fmt.Fprintf(e.stderr, "devcluster init: warning: %s\n", opts.PythonNote)
 				}
@@ -63,17 +63,17 @@ func newInitCmd(e *env) *cobra.Command {
 // packages Django, FastAPI, uvicorn and the rest.
 var pythonCandidates = []string{"python3", "/usr/bin/python3"}
 
-// pickPython returns the first interpreter that can import every module, so that
+// pickPython returns the first of candidates that can import every module, so that
 // a FastAPI project on a machine whose pyenv python has only Flask still works, and
 // a note that says which one it is and why, for the manifest; ok is false when none
 // can (the note then says what to install).
-func pickPython(ctx context.Context, modules []string) (python, note string, ok bool) {
+func pickPython(ctx context.Context, candidates, modules []string) (python, note string, ok bool) {
 	if len(modules) == 0 {
 		return "python3", "", true
 	}
 	list := strings.Join(modules, ", ")
 	var cannot []string
-	for _, py := range pythonCandidates {
+	for _, py := range candidates {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := exec.CommandContext(cctx, py, "-c", "import "+list).Run()
 		cancel()
@@ -87,5 +87,5 @@ func pickPython(ctx context.Context, modules []string) (python, note string, ok 
 		cannot = append(cannot, py+map[bool]string{true: " (on PATH)"}[!strings.Contains(py, "/")])
 	}
 	return "python3", fmt.Sprintf("no interpreter here imports %s (tried %s): install them (pip install %s), or name one with --python",
-		list, strings.Join(pythonCandidates, ", "), strings.Join(modules, " ")), false
+		list, strings.Join(candidates, ", "), strings.Join(modules, " ")), false
 }

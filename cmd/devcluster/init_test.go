@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -73,5 +74,38 @@ func TestInitAsksForStandbysOnlyWhereTheSupervisorCanRunThem(t *testing.T) {
 				t.Errorf("command %q: reload.standby %v, but the supervisor says %q", web.Command, web.Reload.Standby, why)
 			}
 		})
+	}
+}
+
+// TestPickPythonSaysWhichAndWhy: init writes the first interpreter that imports
+// what the command runs, and says which ones could not; none is a warning that
+// says what to install.
+func TestPickPythonSaysWhichAndWhy(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fake := func(name string, status int) string {
+		path := filepath.Join(dir, name)
+		script := "#!/bin/sh\n[ \"$1 $2\" = \"-c import fastapi, uvicorn\" ] || exit 9\nexit " + map[bool]string{true: "0", false: "1"}[status == 0] + "\n"
+		if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	without, with := fake("python-without", 1), fake("python-with", 0)
+	mods := []string{"fastapi", "uvicorn"}
+
+	py, note, ok := pickPython(context.Background(), []string{without, with}, mods)
+	if want := with + " imports fastapi, uvicorn; " + without + " cannot"; py != with || note != want || !ok {
+		t.Errorf("got %q, %q, %v; want %q, %q, true", py, note, ok, with, want)
+	}
+	py, note, ok = pickPython(context.Background(), []string{with, without}, mods)
+	if want := with + " imports fastapi, uvicorn"; py != with || note != want || !ok {
+		t.Errorf("got %q, %q, %v; want %q, %q, true", py, note, ok, with, want)
+	}
+	py, note, ok = pickPython(context.Background(), []string{without, filepath.Join(dir, "missing")}, mods)
+	want := "no interpreter here imports fastapi, uvicorn (tried " + without + ", " + filepath.Join(dir, "missing") +
+		"): install them (pip install fastapi uvicorn), or name one with --python"
+	if py != "python3" || note != want || ok {
+		t.Errorf("got %q, %q, %v; want python3, %q, false", py, note, ok, want)
 	}
 }
