@@ -221,7 +221,8 @@ func detectDjango(p *Project) error {
 }
 
 // detectFlask finds the Flask app: FLASK_APP in .flaskenv or .env first (the
-// user said so), else the first of app.py, wsgi.py, main.py that calls Flask(.
+// user said so), else the first of app.py, wsgi.py, main.py that calls Flask(
+// and makes no FastAPI or Starlette app.
 func detectFlask(p *Project) bool {
 	for _, name := range []string{".flaskenv", ".env"} {
 		data, err := readSource(filepath.Join(p.Dir, name))
@@ -238,6 +239,11 @@ func detectFlask(p *Project) bool {
 	for _, name := range []string{"app.py", "wsgi.py", "main.py"} {
 		data, err := readSource(filepath.Join(p.Dir, name))
 		if err != nil || !strings.Contains(string(data), "Flask(") {
+			continue
+		}
+		if asgiAssignRE.Match(data) {
+			// A FastAPI or Starlette app that mounts a Flask one (WSGIMiddleware):
+			// the ASGI app serves both, the Flask app alone would serve half.
 			continue
 		}
 		p.Kind = KindFlask

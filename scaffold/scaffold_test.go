@@ -232,6 +232,13 @@ func detectCases() []detectCase {
 			command: "python3 manage.py runserver --noreload 127.0.0.1:$PORT",
 		},
 		{
+			name: "fastapi mounting a flask app",
+			files: map[string]string{"main.py": "from flask import Flask\nfrom fastapi import FastAPI\nfrom fastapi.middleware.wsgi import WSGIMiddleware\n\n" +
+				"legacy = Flask(__name__)\napp = FastAPI()\napp.mount('/v1', WSGIMiddleware(legacy))\n"},
+			want:    Project{Kind: KindFastAPI, AppModule: "main", AppObject: "app", HealthPath: "/docs"},
+			command: "python3 -m uvicorn main:app --host 127.0.0.1 --port $PORT",
+		},
+		{
 			name:    "flask comes before fastapi",
 			files:   map[string]string{"app.py": flaskApp, "main.py": fastapiApp},
 			want:    Project{Kind: KindFlask, AppModule: "app", AppObject: "app", HealthPath: "/health"},

@@ -48,6 +48,10 @@ func newInitCmd(e *env) *cobra.Command {
 			if opts.PythonNote != "" && strings.HasPrefix(scaffold.Command(p, opts), opts.Python+" ") {
 				fmt.Fprintf(e.stdout, "interpreter: %s\n", opts.PythonNote)
 			}
+			if p.Kind == scaffold.KindDjango && !asgi && p.ASGIModule != "" && p.ASGIServer != "" {
+				fmt.Fprintf(e.stdout, "%s and %s are here: \"devcluster init --asgi --force\" serves the project with it instead of runserver\n",
+					p.ASGIModule, p.ASGIServer)
+			}
 			fmt.Fprintln(e.stdout, "start it with: devcluster up")
 			return nil
 		},
