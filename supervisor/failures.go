@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 )
 
 // onExit handles a child that exited on its own: out of rotation at once, then
@@ -13,15 +12,12 @@ func (in *instance) onExit() {
 	c := in.child
 	exit := c.exitString()
 	same, lines := c.filter.exited()
-	// Down before forget clears its pid: Status never shows a ready instance
-	// with no process (scheduleRetry may make it crash-looping next).
-	in.setState(StateDown)
-	in.forget(c, in.notReadyError(c), false)
+	in.forget(c, in.notReadyError(c), false, false)
 	if c.exitCode() == 127 {
 		if prog := notFoundProgram(in.s.out.tail(in.spec.ID, 5, c.started)); prog != "" {
 			err := notFoundError(in.spec.ID, prog)
 			if in.initial && !in.everReady {
-				in.setState(StateDown)
+				in.apply(event{kind: evGaveUp})
 				in.s.fail(err)
 				return
 			}
@@ -35,10 +31,10 @@ func (in *instance) onExit() {
 	switch {
 	case in.spec.Restart == "never":
 		in.s.out.logf("%s exited (%s); restart policy is never, leaving it down", in.spec.ID, exit)
-		in.setState(StateDown)
+		in.apply(event{kind: evGaveUp})
 	case in.spec.Restart == "on-failure" && c.exitCode() == 0:
 		in.s.out.logf("%s exited (%s); restart policy is on-failure, leaving it down", in.spec.ID, exit)
-		in.setState(StateDown)
+		in.apply(event{kind: evGaveUp})
 	default:
 		in.scheduleRetry(exit, true, same)
 	}
@@ -89,13 +85,8 @@ func (in *instance) scheduleRetry(reason string, exited, same bool) {
 	default:
 		in.s.out.logf("%s: retrying in %s", in.spec.ID, fmtDelay(d))
 	}
-	if in.failures >= crashLoopAfter {
-		in.setState(StateCrashLooping)
-	} else {
-		in.setState(StateDown)
-	}
-	in.retry = time.NewTimer(d)
-	in.retryC = in.retry.C
+	in.apply(event{kind: evRetry, failures: in.failures})
+	in.retry.arm(d)
 }
 
 // notFoundProgram finds sh's "not found" complaint among lines ("sh: 1: flsk: not

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"syscall"
-	"time"
 )
 
 // KillInstance SIGKILLs id's process group, as the kernel's OOM killer or a
@@ -59,7 +58,7 @@ func (in *instance) fault(kind cmdKind) error {
 
 // noProcess says why there is nothing to signal.
 func (in *instance) noProcess(verb string) error {
-	return fmt.Errorf("it is %s, so there is no process to %s", in.snapshot().State, verb)
+	return fmt.Errorf("it is %s, so there is no process to %s", in.life.state, verb)
 }
 
 func (in *instance) kill() error {
@@ -81,7 +80,7 @@ func (in *instance) pause() error {
 	if c == nil {
 		return in.noProcess("pause")
 	}
-	if in.paused {
+	if in.life.paused {
 		return nil
 	}
 	if err := signalGroup(c.pid, syscall.SIGSTOP); err != nil {
@@ -89,9 +88,7 @@ func (in *instance) pause() error {
 	}
 	// Listed after the group has stopped, so that no member forks meanwhile.
 	signalProcs(in.s.detached(in.spec.ID, c.pid), syscall.SIGSTOP)
-	in.paused = true
-	now := in.s.now()
-	in.publish(func(st *InstanceStatus) { st.Paused, st.PausedSince = true, now })
+	in.apply(event{kind: evPaused})
 	what := "it answers nothing until resumed"
 	if in.spec.Port > 0 {
 		what = fmt.Sprintf("it keeps port %d but answers nothing until resumed", in.spec.Port)
@@ -103,11 +100,10 @@ func (in *instance) pause() error {
 // resume continues a paused instance; it does nothing when it is not paused. why
 // ends the log line ("so that it can stop").
 func (in *instance) resume(why string) error {
-	if !in.paused {
+	if !in.life.paused {
 		return nil
 	}
-	in.paused = false
-	in.publish(func(st *InstanceStatus) { st.Paused, st.PausedSince = false, time.Time{} })
+	in.apply(event{kind: evResumed})
 	c := in.child
 	if c == nil {
 		return nil

@@ -211,6 +211,14 @@ func waitFile(f string) {
 // serve answers "/" with the instance and pid, "/health" with 503 until
 // HELPER_HEALTH_FILE exists, and exits 0 on SIGTERM.
 func serve() {
+	// SIGTERM exits 0 from before the port is open: a stop that follows
+	// readiness at once must not find the default action (killed by SIGTERM).
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGTERM)
+	go func() {
+		<-c
+		os.Exit(0)
+	}()
 	ln, err := net.Listen("tcp", "127.0.0.1:"+os.Getenv("PORT"))
 	if err != nil {
 		fmt.Println("listen:", err)
@@ -231,12 +239,6 @@ func serve() {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	c := make(chan os.Signal, 1)
-	signal.Notify(c, syscall.SIGTERM)
-	go func() {
-		<-c
-		os.Exit(0)
-	}()
 	_ = http.Serve(ln, mux)
 }
 
@@ -436,6 +438,34 @@ type cluster struct {
 	errc   chan error
 	done   bool
 	runErr error
+	// commits is every status the instances committed, in order (see
+	// Supervisor.observe).
+	commits *statusLog
+}
+
+// statusLog records statuses from several goroutines.
+type statusLog struct {
+	mu   sync.Mutex
+	list []InstanceStatus
+}
+
+func (l *statusLog) add(st InstanceStatus) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.list = append(l.list, st)
+}
+
+// of returns what id committed so far, in order.
+func (l *statusLog) of(id string) []InstanceStatus {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []InstanceStatus
+	for _, st := range l.list {
+		if st.ID == id {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // helperSpec is an instance that runs the test binary in mode.
@@ -467,6 +497,8 @@ func startCluster(t *testing.T, tag string, cfg Config) *cluster {
 		t.Fatalf("New: %v", err)
 	}
 	c.s = s
+	c.commits = &statusLog{}
+	s.observe = c.commits.add
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	go func() { c.errc <- s.Run(ctx) }()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -34,7 +33,13 @@ type command struct {
 }
 
 // instance is one "web.2". Everything below the mutex-guarded status is owned by
-// the goroutine running run; others talk to it through cmds.
+// the goroutine running run; others talk to it through cmds and read status.
+//
+// The goroutine keeps what its status is derived from in life and changes it
+// through life.apply only; it commits the derived InstanceStatus once per pass
+// of its loop (and while the stop contract waits, see stopChild), then sends the
+// replies and notices the pass produced (later), so that whoever hears back
+// finds the status that goes with it.
 type instance struct {
 	s       *Supervisor
 	spec    InstanceSpec
@@ -43,58 +48,38 @@ type instance struct {
 	done    chan struct{} // closed when run returns
 
 	mu     sync.Mutex
-	status InstanceStatus // snapshot published for Status
+	status InstanceStatus // the last commit, for Status
 
-	child    *child
-	isReady  bool
-	enabled  bool // in the Balancer's rotation
-	paused   bool // SIGSTOPped by PauseInstance (see pause)
-	readyAt  time.Time
-	wanted   bool // false after StopInstance: no automatic restart
-	failures int  // exits in a row without a healthy run
+	life    lifecycle
+	child   *child
+	enabled bool // in the Balancer's rotation
+	readyAt time.Time
+	wanted  bool // false after StopInstance: no automatic restart
+	// failures counts exits in a row without a healthy run.
+	failures int
 	// lastFailure is what the child that failed last printed, for the next
 	// child's repeatFilter; nil once a child was ready or a series ended.
 	lastFailure []string
-	starts      int
-	gen         int
 	everReady   bool
-	state       string
-	retryC      <-chan time.Time
-	retry       *time.Timer
-	deadline    *time.Timer
-	deadlineC   <-chan time.Time
-	hold        *time.Timer // ends the repeatFilter's holding (see repeatHold)
-	holdC       <-chan time.Time
+	retry       timer // the next start after a failure
+	deadline    timer // StartTimeout for the child starting
+	hold        timer // ends the repeatFilter's holding (see repeatHold)
 	waiters     []chan error
+	later       []func() // run after the next commit
 	// env, once SetEnv gave one, replaces spec.Env for the next starts.
-	env []string
-
-	// The warm standby (see standby.go): its child, devcluster's end of its
-	// socket, the timer that starts the next one, and how many in a row exited
-	// before their go; standbyOff once the instance gave up on them.
-	standby      *child
-	standbyGo    *os.File
-	standbyWarm  <-chan struct{} // closed once it has imported its libraries; nil after
-	standbyT     *time.Timer
-	standbyC     <-chan time.Time
-	standbyFails int
-	standbyOff   bool
-	warmSlot     bool        // holds a place in Supervisor.warming
-	standbyLate  *time.Timer // fires when the standby is not warm in time
-	standbyLateC <-chan time.Time
+	env     []string
+	standby standby
 }
 
 func newInstance(s *Supervisor, sp InstanceSpec, initial bool, gen int) *instance {
 	in := &instance{
-		s: s, spec: sp, initial: initial, wanted: true, gen: gen,
-		standbyOff: sp.Standby && StandbyProblem(sp) != "",
-		cmds:       make(chan command),
-		done:       make(chan struct{}),
+		s: s, spec: sp, initial: initial, wanted: true,
+		life:    newLifecycle(s.now(), gen),
+		standby: standby{off: sp.Standby && StandbyProblem(sp) != ""},
+		cmds:    make(chan command),
+		done:    make(chan struct{}),
 	}
-	in.status = InstanceStatus{
-		ID: sp.ID, Process: sp.Process, Index: sp.Index, Port: sp.Port,
-		State: StateStopped, Since: s.now(), Generation: gen,
-	}
+	in.status = in.life.status(sp)
 	return in
 }
 
@@ -104,20 +89,33 @@ func (in *instance) snapshot() InstanceStatus {
 	return in.status
 }
 
-func (in *instance) publish(f func(st *InstanceStatus)) {
+// apply records ev in the instance's lifecycle; the next commit publishes it.
+func (in *instance) apply(ev event) { in.life.apply(ev, in.s.now()) }
+
+// commit publishes the status derived from the lifecycle, then runs what waited
+// for it (replies, the Ready notice).
+func (in *instance) commit() {
+	st := in.life.status(in.spec)
 	in.mu.Lock()
-	defer in.mu.Unlock()
-	f(&in.status)
+	in.status = st
+	in.mu.Unlock()
+	if in.s.observe != nil {
+		in.s.observe(st)
+	}
+	later := in.later
+	in.later = nil
+	for _, f := range later {
+		f()
+	}
 }
 
-func (in *instance) setState(state string) {
-	if in.state == state {
-		return
-	}
-	in.state = state
-	now := in.s.now()
-	in.publish(func(st *InstanceStatus) { st.State, st.Since = state, now })
+// reply sends err on ch once the status that goes with it is committed.
+func (in *instance) reply(ch chan error, err error) {
+	in.later = append(in.later, func() { ch <- err })
 }
+
+// ready reports whether the instance's child has passed its readiness check.
+func (in *instance) ready() bool { return in.child != nil && in.life.state == StateReady }
 
 // serving reports whether the instance answers requests now, as far as the
 // supervisor knows: ready and not paused.
@@ -164,25 +162,31 @@ func (in *instance) send(ctx context.Context, c command) error {
 	}
 }
 
-// run is the instance's state machine. It returns after the child is reaped,
-// when ctx ends, Kill is called, or the instance is removed.
+// run is the instance's loop: one event per pass, handled, then committed. It
+// returns after the child is reaped, when ctx ends, Kill is called, or the
+// instance is removed.
 func (in *instance) run(ctx context.Context) {
 	defer close(in.done)
+	defer in.commit()
 	defer in.stopTimers()
 	defer in.dropStandby()
 	if in.wanted {
-		in.start(false)
+		_ = in.start(false)
 	}
 	for {
-		var exited, ready, standbyExited <-chan struct{}
+		in.commit()
+		var exited, ready, standbyExited, standbyWarm <-chan struct{}
 		if in.child != nil {
 			exited = in.child.exited
-			if !in.isReady {
+			if !in.ready() {
 				ready = in.child.ready
 			}
 		}
-		if in.standby != nil {
-			standbyExited = in.standby.exited
+		if sb := in.standby.child; sb != nil {
+			standbyExited = sb.exited
+			if !in.standby.warmed {
+				standbyWarm = in.standby.warm
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -199,27 +203,27 @@ func (in *instance) run(ctx context.Context) {
 			in.onExit()
 		case <-ready:
 			in.onReady()
-		case <-in.retryC:
-			in.retryC = nil
-			in.start(false)
-		case <-in.deadlineC:
-			in.deadlineC = nil
+		case <-in.retry.C:
+			in.retry.stop()
+			_ = in.start(false)
+		case <-in.deadline.C:
+			in.deadline.stop()
 			in.onStartTimeout()
-		case <-standbyExited:
-			in.standbyExited()
-		case <-in.standbyWarm:
-			in.standbyIsWarm()
-		case <-in.standbyLateC:
-			in.standbyLateC = nil
-			in.standbyTooSlow()
-		case <-in.standbyC:
-			in.standbyC = nil
-			in.startStandby()
-		case <-in.holdC:
-			in.holdC = nil
+		case <-in.hold.C:
+			in.hold.stop()
 			if in.child != nil {
 				in.child.filter.release()
 			}
+		case <-standbyExited:
+			in.standbyExited()
+		case <-standbyWarm:
+			in.standbyIsWarm()
+		case <-in.standby.late.C:
+			in.standby.late.stop()
+			in.standbyTooSlow()
+		case <-in.standby.next.C:
+			in.standby.next.stop()
+			in.startStandby()
 		}
 	}
 }
@@ -229,19 +233,19 @@ func (in *instance) handle(ctx context.Context, c command) bool {
 	switch c.kind {
 	case cmdStop, cmdRemove:
 		in.wanted = false
-		in.cancelRetry()
+		in.retry.stop()
 		in.dropStandby()
 		in.stopChild(ctx, true, errors.New(in.spec.ID+" was stopped"))
-		in.setState(StateStopped)
-		c.reply <- nil
+		in.apply(event{kind: evStopped})
+		in.reply(c.reply, nil)
 		return c.kind == cmdRemove
 	case cmdStart:
 		in.wanted = true
 		if in.child == nil {
 			in.failures, in.lastFailure = 0, nil
-			in.cancelRetry()
+			in.retry.stop()
 			if err := in.start(true); err != nil {
-				c.reply <- err
+				in.reply(c.reply, err)
 				return false
 			}
 		}
@@ -249,33 +253,32 @@ func (in *instance) handle(ctx context.Context, c command) bool {
 	case cmdRestart:
 		in.wanted = true
 		in.failures, in.lastFailure = 0, nil
-		in.cancelRetry()
+		in.retry.stop()
 		in.stopChild(ctx, true, errors.New(in.spec.ID+" was restarted again"))
 		in.waitPortFree(ctx)
-		in.gen = c.gen
-		in.publish(func(st *InstanceStatus) { st.Generation = c.gen })
+		in.apply(event{kind: evGeneration, gen: c.gen})
 		if ctx.Err() != nil || in.s.killCtx.Err() != nil {
-			c.reply <- errors.New("devcluster is shutting down")
+			in.reply(c.reply, errors.New("devcluster is shutting down"))
 			return false
 		}
 		if err := in.start(true); err != nil {
-			c.reply <- err
+			in.reply(c.reply, err)
 			return false
 		}
 		in.await(c.reply)
 	case cmdKill, cmdPause, cmdResume:
-		c.reply <- in.fault(c.kind)
+		in.reply(c.reply, in.fault(c.kind))
 	case cmdSetEnv:
 		in.setEnv(c.env)
-		c.reply <- nil
+		in.reply(c.reply, nil)
 	}
 	return false
 }
 
 // await replies at once if the instance is ready, else when it becomes ready or fails.
 func (in *instance) await(reply chan error) {
-	if in.isReady {
-		reply <- nil
+	if in.ready() {
+		in.reply(reply, nil)
 		return
 	}
 	in.waiters = append(in.waiters, reply)
@@ -283,7 +286,7 @@ func (in *instance) await(reply chan error) {
 
 func (in *instance) answer(err error) {
 	for _, w := range in.waiters {
-		w <- err
+		in.reply(w, err)
 	}
 	in.waiters = nil
 }
@@ -296,24 +299,12 @@ func (in *instance) start(planned bool) error {
 	if in.child != nil {
 		return nil
 	}
-	if in.starts > 0 {
-		in.publish(func(st *InstanceStatus) {
-			if planned {
-				st.Reloads++
-			} else {
-				st.Restarts++
-			}
-		})
-	}
-	in.starts++
-	if in.failures < crashLoopAfter {
-		in.setState(StateStarting)
-	}
 	c, err := in.spawn()
 	if err != nil {
+		in.apply(event{kind: evSpawnFailed, planned: planned})
 		in.answer(err)
 		if in.initial && !in.everReady {
-			in.setState(StateDown)
+			in.apply(event{kind: evGaveUp})
 			in.s.fail(err)
 			return err
 		}
@@ -322,17 +313,14 @@ func (in *instance) start(planned bool) error {
 		return err
 	}
 	in.child = c
+	in.apply(event{kind: evSpawned, pid: c.pid, planned: planned, failures: in.failures})
 	in.s.recordInstance(in.spec.ID, c, in.spec.Command)
-	in.isReady = false
 	// A new child has not been ready yet: keeping the previous child's time made
 	// every crash of a broken save look like the first after a healthy run.
 	in.readyAt = time.Time{}
-	in.publish(func(st *InstanceStatus) { st.PID = c.pid })
-	in.deadline = time.NewTimer(in.s.cfg.StartTimeout)
-	in.deadlineC = in.deadline.C
+	in.deadline.arm(in.s.cfg.StartTimeout)
 	if len(in.lastFailure) > 0 {
-		in.hold = time.NewTimer(repeatHold)
-		in.holdC = in.hold.C
+		in.hold.arm(repeatHold)
 	}
 	return nil
 }
@@ -356,7 +344,6 @@ func (in *instance) spawn() (*child, error) {
 
 func (in *instance) onReady() {
 	c := in.child
-	in.isReady = true
 	in.readyAt = in.s.now()
 	if in.hasReadiness() {
 		// Ready proves the failure fixed. An instance without a readiness
@@ -365,14 +352,14 @@ func (in *instance) onReady() {
 		in.lastFailure = nil
 		c.filter.release()
 	}
-	in.stopDeadline()
-	// Enable before publishing "ready": whoever sees ready in Status (devcluster ps,
-	// a script waiting for it) can rely on the instance being in rotation.
+	in.deadline.stop()
+	// Enable before committing "ready": whoever sees ready in Status (devcluster
+	// ps, a script waiting for it) can rely on the instance being in rotation.
 	if in.balanced() {
 		in.s.cfg.Balancer.Enable(in.spec.Process, in.spec.ID, in.addr())
 		in.enabled = true
 	}
-	in.setState(StateReady)
+	in.apply(event{kind: evReady})
 	took := in.readyAt.Sub(c.started).Seconds()
 	if in.hasReadiness() {
 		in.s.out.logf("%s ready on %s (pid %d, %.2fs)", in.spec.ID, in.addr(), c.pid, took)
@@ -384,7 +371,7 @@ func (in *instance) onReady() {
 	if !in.everReady {
 		in.everReady = true
 		if in.initial {
-			in.s.instanceReady()
+			in.later = append(in.later, in.s.instanceReady)
 		}
 	}
 }
@@ -405,8 +392,9 @@ func (in *instance) onStartTimeout() {
 
 // forget clears the state of a child that has been reaped: out of the rotation,
 // waiters failed with why. planned says devcluster stopped it (see
-// InstanceStatus.LastExitPlanned).
-func (in *instance) forget(c *child, why error, planned bool) {
+// InstanceStatus.LastExitPlanned); stopped that the exit was a stop's at all,
+// rather than the child's own (see evExited, evReaped).
+func (in *instance) forget(c *child, why error, stopped, planned bool) {
 	if in.enabled {
 		in.s.cfg.Balancer.Remove(in.spec.ID)
 		in.enabled = false
@@ -414,15 +402,13 @@ func (in *instance) forget(c *child, why error, planned bool) {
 	c.filter.release()
 	in.s.removeInstanceRecord(in.spec.ID)
 	in.child = nil
-	in.isReady = false
-	in.stopDeadline()
-	in.stopHold()
-	in.paused = false
-	exit := c.exitString()
-	in.publish(func(st *InstanceStatus) {
-		st.PID, st.LastExit, st.LastExitPlanned = 0, exit, planned
-		st.Paused, st.PausedSince = false, time.Time{}
-	})
+	in.deadline.stop()
+	in.hold.stop()
+	kind := evExited
+	if stopped {
+		kind = evReaped
+	}
+	in.apply(event{kind: kind, exit: c.exitString(), planned: planned})
 	in.answer(why)
 }
 
@@ -442,8 +428,16 @@ func (in *instance) setEnv(env []string) {
 		return
 	}
 	in.env = slices.Clone(env)
-	if in.standby != nil {
+	if in.standby.child != nil {
 		in.dropStandby()
 		in.armStandby(standbyDelay)
 	}
+}
+
+func (in *instance) stopTimers() {
+	in.retry.stop()
+	in.deadline.stop()
+	in.hold.stop()
+	in.standby.next.stop()
+	in.standby.late.stop()
 }

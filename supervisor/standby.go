@@ -272,28 +272,56 @@ func (s *Supervisor) spawnStandby(sp InstanceSpec) (*child, *os.File, <-chan str
 	return c, ours, warm, nil
 }
 
-// armStandby has the instance's goroutine start a standby after d.
-func (in *instance) armStandby(d time.Duration) {
-	if !in.spec.Standby || in.standbyOff || in.standby != nil {
-		return
-	}
-	in.stopStandbyTimer()
-	in.standbyT = time.NewTimer(d)
-	in.standbyC = in.standbyT.C
+// standby is an instance's warm standby (see the top of this file) and what
+// its instance keeps about standbys: its child, devcluster's end of its
+// socket, whether it has said it is warm, the timers that start the next one
+// and bound its preload, and how many in a row were lost before their go. The
+// instance's goroutine owns it.
+type standby struct {
+	child  *child
+	goW    *os.File
+	warm   <-chan struct{} // closed once it has imported its libraries
+	warmed bool            // warm was seen closed
+	next   timer           // starts the next standby
+	late   timer           // fires when the standby is not warm in time
+	fails  int             // lost before their go, in a row
+	off    bool            // the instance gave up on standbys
+	slot   bool            // holds a place in Supervisor.warming
 }
 
-func (in *instance) stopStandbyTimer() {
-	if in.standbyT != nil {
-		in.standbyT.Stop()
+// releaseSlot gives back the standby's place among the warming ones, if it
+// holds one: it is warm, gone or taken.
+func (sb *standby) releaseSlot(s *Supervisor) {
+	if sb.slot {
+		sb.slot = false
+		<-s.warming
 	}
-	in.standbyT, in.standbyC = nil, nil
+}
+
+// forget makes the instance have no standby (the caller has taken or reaped
+// it) and returns what it had.
+func (sb *standby) forget(s *Supervisor) (*child, *os.File) {
+	c, goW := sb.child, sb.goW
+	sb.releaseSlot(s)
+	sb.late.stop()
+	sb.child, sb.goW, sb.warm, sb.warmed = nil, nil, nil, false
+	return c, goW
+}
+
+// armStandby has the instance's goroutine start a standby after d.
+func (in *instance) armStandby(d time.Duration) {
+	if !in.spec.Standby || in.standby.off || in.standby.child != nil {
+		return
+	}
+	in.standby.next.arm(d)
 }
 
 // startStandby starts the instance's standby, if it still wants one: it runs and
 // is ready, and no roll of its process is going on (a roll's starts should not
 // share the CPU with standbys; the standby comes once the roll is over).
 func (in *instance) startStandby() {
-	if !in.spec.Standby || in.standbyOff || in.standby != nil || !in.wanted || in.child == nil || !in.isReady {
+	sb := &in.standby
+	if !in.spec.Standby || sb.off || sb.child != nil || !in.wanted || !in.ready() {
 		return
 	}
 	if in.s.rolling(in.spec.Process) {
@@ -308,73 +336,49 @@ func (in *instance) startStandby() {
 		in.armStandby(standbyRetry/5 + time.Duration(in.spec.Index)*time.Millisecond)
 		return
 	}
-	in.warmSlot = true
+	sb.slot = true
 	c, goW, warm, err := in.s.spawnStandby(in.runSpec())
 	if err != nil {
-		in.releaseWarmSlot()
-		in.standbyOff = true
+		sb.releaseSlot(in.s)
+		sb.off = true
 		in.s.out.logf("%s: could not start its standby (%v); its starts are cold", in.spec.ID, err)
 		return
 	}
-	in.standby, in.standbyGo, in.standbyWarm = c, goW, warm
-	in.standbyLate = time.NewTimer(in.s.cfg.StandbyWarmTimeout)
-	in.standbyLateC = in.standbyLate.C
-}
-
-func (in *instance) stopStandbyLate() {
-	if in.standbyLate != nil {
-		in.standbyLate.Stop()
-	}
-	in.standbyLate, in.standbyLateC = nil, nil
-}
-
-// releaseWarmSlot gives back the instance's place among the warming standbys,
-// if it holds one: its standby is warm, gone or taken.
-func (in *instance) releaseWarmSlot() {
-	if in.warmSlot {
-		in.warmSlot = false
-		<-in.s.warming
-	}
+	sb.child, sb.goW, sb.warm = c, goW, warm
+	sb.late.arm(in.s.cfg.StandbyWarmTimeout)
 }
 
 // standbyIsWarm publishes the standby's pid: it has imported its libraries.
 func (in *instance) standbyIsWarm() {
-	in.releaseWarmSlot()
-	in.stopStandbyLate()
-	in.standbyWarm = nil
-	pid := in.standby.pid
-	in.publish(func(st *InstanceStatus) { st.StandbyPID = pid })
-}
-
-// noStandby makes the instance have no standby (the caller has taken or
-// reaped it).
-func (in *instance) noStandby() {
-	in.releaseWarmSlot()
-	in.stopStandbyLate()
-	in.standby, in.standbyGo, in.standbyWarm = nil, nil, nil
-	in.publish(func(st *InstanceStatus) { st.StandbyPID = 0 })
+	sb := &in.standby
+	sb.warmed = true
+	sb.releaseSlot(in.s)
+	sb.late.stop()
+	in.apply(event{kind: evStandbyWarm, pid: sb.child.pid})
 }
 
 // takeStandby hands the standby the go and returns it as the instance's new
-// child, or returns nil when there is none to take: then the start is cold. Its
-// output is filtered from now on as a new child's would be (see repeatFilter):
-// compared with the previous child's when that one failed.
+// child, or returns nil when there is none to take: then the start is cold.
+// Its output is filtered from now on as a new child's would be (see
+// repeatFilter): compared with the previous child's when that one failed.
 func (in *instance) takeStandby() *child {
-	c, goW := in.standby, in.standbyGo
-	if c == nil {
+	sb := &in.standby
+	if sb.child == nil {
 		return nil
 	}
-	in.noStandby()
+	c, goW := sb.forget(in.s)
+	in.apply(event{kind: evStandbyGone})
 	// Before the go: from its first line on, its output is the new child's.
 	c.filter.restart(in.lastFailure)
 	c.started = in.s.now()
 	_, err := goW.Write([]byte{1})
-	_ = goW.Close()
 	if err != nil {
+		_ = goW.Close()
 		in.reapStandby(c) // it has exited (EPIPE): start cold
 		return nil
 	}
-	in.standbyFails = 0
+	_ = goW.Close()
+	sb.fails = 0
 	c.activate(in.s, in.spec)
 	return c
 }
@@ -382,9 +386,9 @@ func (in *instance) takeStandby() *child {
 // standbyExited handles a standby that exited before its go: dropped, and
 // replaced after a pause unless standbyAttempts did so in a row.
 func (in *instance) standbyExited() {
-	c := in.standby
-	_ = in.standbyGo.Close()
-	in.noStandby()
+	c, goW := in.standby.forget(in.s)
+	_ = goW.Close()
+	in.apply(event{kind: evStandbyGone})
 	in.standbyFailed(fmt.Sprintf("exited before it was needed (%s; see devcluster logs %s)", c.exitString(), in.spec.ID))
 }
 
@@ -398,24 +402,25 @@ func (in *instance) standbyTooSlow() {
 // standbyFailed counts a standby lost before its go and starts another after a
 // pause, unless standbyAttempts in a row were lost: then the starts stay cold.
 func (in *instance) standbyFailed(what string) {
-	in.standbyFails++
-	if in.standbyFails >= standbyAttempts {
-		in.standbyOff = true
-		in.s.out.logf("%s: its standby %s, %d times in a row; its starts are cold", in.spec.ID, what, in.standbyFails)
+	sb := &in.standby
+	sb.fails++
+	if sb.fails >= standbyAttempts {
+		sb.off = true
+		in.s.out.logf("%s: its standby %s, %d times in a row; its starts are cold", in.spec.ID, what, sb.fails)
 		return
 	}
-	in.armStandby(time.Duration(in.standbyFails) * time.Second)
+	in.armStandby(time.Duration(sb.fails) * time.Second)
 }
 
 // dropStandby stops the standby, if any, and waits until it is reaped.
 func (in *instance) dropStandby() {
-	in.stopStandbyTimer()
-	c := in.standby
+	in.standby.next.stop()
+	c, goW := in.standby.forget(in.s)
 	if c == nil {
 		return
 	}
-	_ = in.standbyGo.Close()
-	in.noStandby()
+	_ = goW.Close()
+	in.apply(event{kind: evStandbyGone})
 	in.reapStandby(c)
 }
 

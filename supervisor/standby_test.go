@@ -302,20 +302,35 @@ func TestStandbyGoesWithItsInstance(t *testing.T) {
 }
 
 // TestStandbyUnusableCommandStartsCold: a command a standby cannot run is said
-// once and started the ordinary way.
+// once and started the ordinary way: the instance decides so before it runs,
+// and through a restart (whose start would take a standby) no status it
+// commits shows one.
 func TestStandbyUnusableCommandStartsCold(t *testing.T) {
 	t.Parallel()
 	tag := newTag(t)
 	sp := helperSpec(tag, "web.1", freePort(t), "serve")
 	sp.Standby = true
 	c := startCluster(t, tag, Config{Specs: []InstanceSpec{sp}})
+	if !c.s.instances[0].standby.off {
+		t.Errorf("web.1 is to get standbys for a command that is not Python")
+	}
 	c.waitReady()
 	tstest.WaitFor(t, 5*time.Second, "the log to say why web gets no standby", func() bool {
 		return strings.Contains(c.log.String(), "web: no warm standby: its command runs")
 	})
-	time.Sleep(300 * time.Millisecond) // several times the delay after which a standby would start
-	if st := c.status("web.1"); st.StandbyPID != 0 {
-		t.Errorf("web.1 has standby pid %d for a command that is not Python", st.StandbyPID)
+	if err := c.s.Restart(context.Background(), "web.1"); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	if n := strings.Count(c.log.String(), "no warm standby"); n != 1 {
+		t.Errorf("the log says %d times why web gets no standby, want once", n)
+	}
+	for _, st := range c.commits.of("web.1") {
+		if st.StandbyPID != 0 {
+			t.Errorf("web.1 committed standby pid %d for a command that is not Python", st.StandbyPID)
+		}
+	}
+	if st := c.status("web.1"); st.StandbyPID != 0 || st.Reloads != 1 {
+		t.Errorf("web.1 after the restart: %+v, want no standby, 1 reload", st)
 	}
 }
 

@@ -29,7 +29,8 @@ func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
 	// in-flight requests would never end the drain.
 	in.resume("so that it can stop")
 	if drain && in.enabled {
-		in.setState(StateDraining)
+		in.apply(event{kind: evDraining})
+		in.commit() // the drain may take DrainTimeout: ps shows it
 		dctx, cancel := context.WithTimeout(ctx, in.s.cfg.DrainTimeout)
 		stop := context.AfterFunc(in.s.killCtx, cancel)
 		if err := in.s.cfg.Balancer.Drain(dctx, in.spec.ID); err != nil && ctx.Err() == nil && in.s.killCtx.Err() == nil {
@@ -38,7 +39,8 @@ func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
 		stop()
 		cancel()
 	}
-	in.setState(StateStopping)
+	in.apply(event{kind: evStopping})
+	in.commit() // and the stop StopTimeout
 	sig := in.spec.StopSignal
 	if in.s.killCtx.Err() != nil {
 		sig = syscall.SIGKILL
@@ -64,16 +66,17 @@ func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
 		_ = signalGroup(c.pid, syscall.SIGKILL)
 		<-c.exited
 	}
-	in.forget(c, why, planned)
+	in.forget(c, why, true, planned)
+	in.commit() // no process any more, whatever follows (waitPortFree may take a while)
 }
 
 // halt stops the instance for good: Run is returning.
 func (in *instance) halt(ctx context.Context) {
-	in.cancelRetry()
+	in.retry.stop()
 	in.dropStandby()
 	in.stopChild(ctx, false, errors.New("devcluster is shutting down"))
 	in.answer(errors.New("devcluster is shutting down"))
-	in.setState(StateStopped)
+	in.apply(event{kind: evStopped})
 }
 
 // waitPortFree polls until the instance's port can be bound again: a stopped
@@ -97,32 +100,4 @@ func (in *instance) waitPortFree(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
-}
-
-func (in *instance) cancelRetry() {
-	if in.retry != nil {
-		in.retry.Stop()
-	}
-	in.retry, in.retryC = nil, nil
-}
-
-func (in *instance) stopDeadline() {
-	if in.deadline != nil {
-		in.deadline.Stop()
-	}
-	in.deadline, in.deadlineC = nil, nil
-}
-
-func (in *instance) stopHold() {
-	if in.hold != nil {
-		in.hold.Stop()
-	}
-	in.hold, in.holdC = nil, nil
-}
-
-func (in *instance) stopTimers() {
-	in.cancelRetry()
-	in.stopStandbyTimer()
-	in.stopDeadline()
-	in.stopHold()
 }

@@ -68,6 +68,10 @@ type Supervisor struct {
 	standbyPath string        // standby.py, once written
 	standbyTemp string        // the temporary directory holding it, when RunDir is ""
 	standbyErr  error
+
+	// observe, when set (by tests, before Run), is called with every status an
+	// instance commits, from that instance's goroutine.
+	observe func(InstanceStatus)
 }
 
 // New checks cfg and prepares the instances; it starts nothing.

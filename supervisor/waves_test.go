@@ -326,12 +326,13 @@ func TestWaveSize(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, in := range s.instances {
-				in.publish(func(st *InstanceStatus) {
-					st.State, st.Paused = tt.states[i], tt.states[i] == p
-					if st.Paused {
-						st.State = StateReady
-					}
-				})
+				in.mu.Lock()
+				st := &in.status
+				st.State, st.Paused = tt.states[i], tt.states[i] == p
+				if st.Paused {
+					st.State = StateReady
+				}
+				in.mu.Unlock()
 			}
 			if got := s.waveSize("web", s.instances[len(s.instances)-tt.pending:]); got != tt.want {
 				t.Errorf("got %d, want %d", got, tt.want)
