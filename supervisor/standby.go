@@ -50,6 +50,9 @@ const (
 	standbyRetry   = 50 * time.Millisecond
 	// standbyWarmTimeout bounds a standby's preload (see standbyTooSlow).
 	standbyWarmTimeout = 30 * time.Second
+	// standbyGoTimeout bounds how long a standby may take to read its go: it
+	// waits for it in a read, so a running one takes it within milliseconds.
+	standbyGoTimeout = time.Second
 	// standbyAttempts is how many standbys in a row may exit before their go
 	// before the instance stops starting them.
 	standbyAttempts = 3
@@ -308,6 +311,19 @@ func (sb *standby) forget(s *Supervisor) (*child, *os.File) {
 	return c, goW
 }
 
+// isWarm reports whether the standby has said it is warm, whether or not the
+// instance's loop has seen it yet.
+func (sb *standby) isWarm() bool {
+	if !sb.warmed && sb.warm != nil {
+		select {
+		case <-sb.warm:
+			sb.warmed = true
+		default:
+		}
+	}
+	return sb.warmed
+}
+
 // armStandby has the instance's goroutine start a standby after d.
 func (in *instance) armStandby(d time.Duration) {
 	if !in.spec.Standby || in.standby.off || in.standby.child != nil {
@@ -358,12 +374,24 @@ func (in *instance) standbyIsWarm() {
 }
 
 // takeStandby hands the standby the go and returns it as the instance's new
-// child, or returns nil when there is none to take: then the start is cold.
-// Its output is filtered from now on as a new child's would be (see
-// repeatFilter): compared with the previous child's when that one failed.
+// child, or returns nil when there is none to take or it cannot run: then the
+// start is cold. A standby that has not said it is warm is still importing (an
+// import that hangs, or one of a file since changed: a broken save's), and one
+// that does not take the go at once is not running (SIGSTOPped, say): waiting
+// for either would make the start wait StartTimeout and then blame the app, so
+// both are dropped and the log says why. Its output is filtered from now on as
+// a new child's would be (see repeatFilter): compared with the previous child's
+// when that one failed.
 func (in *instance) takeStandby() *child {
 	sb := &in.standby
 	if sb.child == nil {
+		return nil
+	}
+	if !sb.isWarm() {
+		pid, since := sb.child.pid, in.s.now().Sub(sb.child.started)
+		in.dropStandby()
+		in.s.out.logf("%s: its standby (pid %d) is still importing the app's libraries after %s (an import that hangs?); starting cold",
+			in.spec.ID, pid, fmtDelay(since))
 		return nil
 	}
 	c, goW := sb.forget(in.s)
@@ -377,10 +405,46 @@ func (in *instance) takeStandby() *child {
 		in.reapStandby(c) // it has exited (EPIPE): start cold
 		return nil
 	}
+	if !tookGo(goW, standbyGoTimeout) {
+		_ = goW.Close()
+		in.s.out.logf("%s: its standby (pid %d) did not take the go within %s (%s); starting cold",
+			in.spec.ID, c.pid, fmtDelay(standbyGoTimeout), notRunningWhy(c.pid))
+		in.reapStandby(c)
+		return nil
+	}
 	_ = goW.Close()
 	sb.fails = 0
 	c.activate(in.s, in.spec)
 	return c
+}
+
+// tookGo reports whether the standby read its go within d. A standby that
+// exited meanwhile counts as having taken it: its exit is the new child's.
+func tookGo(goW *os.File, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		n, ok := unreadBytes(goW)
+		if !ok || n == 0 {
+			return true // read, or nothing to tell it by: as before the bound
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// notRunningWhy says what /proc tells of a process that does not answer.
+func notRunningWhy(pid int) string {
+	st, err := readProcStat(pid)
+	switch {
+	case err != nil:
+		return "it does not answer"
+	case st.state == 'T' || st.state == 't':
+		return "it is stopped: SIGSTOP, or a debugger"
+	default:
+		return fmt.Sprintf("it does not answer; its state is %q", st.state)
+	}
 }
 
 // standbyExited handles a standby that exited before its go: dropped, and
