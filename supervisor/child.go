@@ -127,6 +127,7 @@ type child struct {
 	probeCtx  context.Context
 	stopProbe context.CancelFunc
 	filter    *repeatFilter // which of its lines reach the terminal
+	standby   bool          // started as a warm standby (see spawnStandby)
 }
 
 // exitString says how the child ended: "exit status 1", "signal: killed".

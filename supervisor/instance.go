@@ -360,6 +360,9 @@ func (in *instance) onReady() {
 		in.enabled = true
 	}
 	in.apply(event{kind: evReady})
+	if !c.standby {
+		in.standby.cold = in.readyAt.Sub(c.started)
+	}
 	took := in.readyAt.Sub(c.started).Seconds()
 	if in.hasReadiness() {
 		in.s.out.logf("%s ready on %s (pid %d, %.2fs)", in.spec.ID, in.addr(), c.pid, took)

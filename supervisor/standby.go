@@ -50,8 +50,11 @@ const (
 	standbyRetry   = 50 * time.Millisecond
 	// standbyWarmTimeout bounds a standby's preload (see standbyTooSlow).
 	standbyWarmTimeout = 30 * time.Second
-	// standbyGoTimeout bounds how long a standby may take to read its go: it
-	// waits for it in a read, so a running one takes it within milliseconds.
+	// standbyWarmWait is the least a start waits for a standby still
+	// importing (see waitWarm), and standbyGoTimeout how long a warm one may
+	// take to read its go (it waits for it in a read, so a running one takes
+	// it within milliseconds); past either, the start is cold (see takeStandby).
+	standbyWarmWait  = time.Second
 	standbyGoTimeout = time.Second
 	// standbyAttempts is how many standbys in a row may exit before their go
 	// before the instance stops starting them.
@@ -263,6 +266,7 @@ func (s *Supervisor) spawnStandby(sp InstanceSpec) (*child, *os.File, <-chan str
 		_ = ours.Close()
 		return nil, nil, nil, err
 	}
+	c.standby = true
 	warm := make(chan struct{})
 	s.goroutine(func() {
 		// One byte once it has imported its libraries; an error or end of file
@@ -290,6 +294,9 @@ type standby struct {
 	fails  int             // lost before their go, in a row
 	off    bool            // the instance gave up on standbys
 	slot   bool            // holds a place in Supervisor.warming
+	// cold is how long the instance's last cold start took to be ready (see
+	// waitWarm).
+	cold time.Duration
 }
 
 // releaseSlot gives back the standby's place among the warming ones, if it
@@ -311,17 +318,35 @@ func (sb *standby) forget(s *Supervisor) (*child, *os.File) {
 	return c, goW
 }
 
-// isWarm reports whether the standby has said it is warm, whether or not the
-// instance's loop has seen it yet.
-func (sb *standby) isWarm() bool {
-	if !sb.warmed && sb.warm != nil {
-		select {
-		case <-sb.warm:
-			sb.warmed = true
-		default:
-		}
+type warmth int
+
+const (
+	standbyWarm warmth = iota
+	standbyStillCold
+	standbyExitedFirst
+)
+
+// waitWarm waits for the standby to say it is warm, at most standbyWarmWait or
+// what the instance's last cold start took, whichever is longer: one still
+// importing has a head start on a cold start, unless its import hangs, and on
+// a loaded machine both take longer.
+func (in *instance) waitWarm() warmth {
+	sb := &in.standby
+	if sb.warmed {
+		return standbyWarm
 	}
-	return sb.warmed
+	t := time.NewTimer(max(standbyWarmWait, sb.cold))
+	defer t.Stop()
+	select {
+	case <-sb.warm:
+		sb.warmed = true
+		return standbyWarm
+	case <-sb.child.exited:
+		return standbyExitedFirst
+	case <-t.C:
+	case <-in.s.killCtx.Done():
+	}
+	return standbyStillCold
 }
 
 // armStandby has the instance's goroutine start a standby after d.
@@ -375,11 +400,12 @@ func (in *instance) standbyIsWarm() {
 
 // takeStandby hands the standby the go and returns it as the instance's new
 // child, or returns nil when there is none to take or it cannot run: then the
-// start is cold. A standby that has not said it is warm is still importing (an
-// import that hangs, or one of a file since changed: a broken save's), and one
-// that does not take the go at once is not running (SIGSTOPped, say): waiting
-// for either would make the start wait StartTimeout and then blame the app, so
-// both are dropped and the log says why. Its output is filtered from now on as
+// start is cold. A standby that has not said it is warm within standbyWarmWait
+// is stuck importing (an import that hangs, a broken save's library), and one
+// that does not take the go within standbyGoTimeout is not running
+// (SIGSTOPped, say): handing either the go would make the start wait
+// StartTimeout and then blame the app, so both are dropped and the log says
+// why. Its output is filtered from now on as
 // a new child's would be (see repeatFilter): compared with the previous child's
 // when that one failed.
 func (in *instance) takeStandby() *child {
@@ -387,7 +413,11 @@ func (in *instance) takeStandby() *child {
 	if sb.child == nil {
 		return nil
 	}
-	if !sb.isWarm() {
+	switch in.waitWarm() {
+	case standbyExitedFirst:
+		in.standbyExited()
+		return nil
+	case standbyStillCold:
 		pid, since := sb.child.pid, in.s.now().Sub(sb.child.started)
 		in.dropStandby()
 		in.s.out.logf("%s: its standby (pid %d) is still importing the app's libraries after %s (an import that hangs?); starting cold",

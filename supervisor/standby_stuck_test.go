@@ -106,3 +106,41 @@ func TestStandbyStuckOnABrokenSaveIsNotUsed(t *testing.T) {
 }
 
 func pyQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
+
+// TestStandbyStillWarmingIsWaitedFor: a standby that is still importing when
+// the start comes, but not stuck (here its import takes 0.3 s), has a head start
+// on a cold start and is waited for (at most standbyWarmWait), not dropped:
+// under load, dropping every standby not yet warm made a save's start cold.
+func TestStandbyStillWarmingIsWaitedFor(t *testing.T) {
+	t.Parallel()
+	dir, lib := standbyProject(t)
+	tag := newTag(t)
+	port := freePort(t)
+	importing := filepath.Join(t.TempDir(), "importing")
+	slow := "import os, sys, time\nif sys.argv[0].endswith('standby.py') and os.environ.get('SAVE'):\n" +
+		"    open(" + pyQuote(importing) + ", 'w').close()\n    time.sleep(0.3)\nVALUE = 'a'\n"
+	if err := os.WriteFile(filepath.Join(lib, "mylib.py"), []byte(slow), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sp := standbySpec(tag, "web.1", dir, lib, "/usr/bin/python3 app.py", port)
+	c := startCluster(t, tag, Config{StartTimeout: stuckStandbyStartTimeout, Specs: []InstanceSpec{sp}})
+	c.waitReady()
+	c.waitStandby("web.1")
+	// A new standby, whose import of mylib is slow; the restart comes while it imports.
+	if err := c.s.SetEnv(context.Background(), "web", append(slices.Clone(sp.Env), "SAVE=2")); err != nil {
+		t.Fatalf("SetEnv: %v", err)
+	}
+	tstest.WaitFor(t, 10*time.Second, "the next standby to import mylib", func() bool {
+		_, err := os.Stat(importing)
+		return err == nil
+	})
+	if err := c.s.Restart(context.Background(), "web.1"); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	if a := askStandbyApp(t, port); !a.Preloaded {
+		t.Errorf("after the restart: %+v, want the standby that was still warming, preloaded", a)
+	}
+	if log := c.log.String(); strings.Contains(log, "starting cold") {
+		t.Errorf("the standby was dropped:\n%s", log)
+	}
+}
