@@ -138,13 +138,14 @@ func TestStopOfPausedInstanceIsGraceful(t *testing.T) {
 			st.State, st.Paused, st.PID, st.LastExit)
 	}
 
-	// web.3 is still paused when Run stops.
-	stopped := make(chan error, 1)
-	go func() { stopped <- c.stop() }()
+	// web.3 is still paused when Run stops. (Waited for here, on the test's
+	// goroutine: c.stop in a goroutine could call t.Fatalf from it.)
+	c.cancel()
 	select {
-	case err := <-stopped:
-		if err != nil {
-			t.Errorf("Run: %v", err)
+	case c.runErr = <-c.errc:
+		c.done = true
+		if c.runErr != nil {
+			t.Errorf("Run: %v", c.runErr)
 		}
 	case <-ctx.Done():
 		t.Fatal("Run did not return within 10s with a paused instance")
