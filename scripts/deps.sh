@@ -45,7 +45,7 @@ need_flask() {
 # need_test_tools: Django, gunicorn, redis, FastAPI and the ASGI servers (for
 # /usr/bin/python3), redis-server,
 # HAProxy, nginx and wrk for the tests and benchmarks that compare devcluster with them or
-# run real servers.
+# run real servers; etcd and openssl for the Kubernetes control plane.
 need_test_tools() {
 	local missing=()
 	{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import django' >/dev/null 2>&1; } || missing+=(python3-django)
@@ -65,6 +65,10 @@ need_test_tools() {
 	command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 	# the dashboard's browser tests drive Debian's headless Chromium (issue 12)
 	[ -x /usr/bin/chromium ] || missing+=(chromium)
+	# the real Kubernetes control plane of the export tests (issue 19): etcd as its
+	# storage, openssl for its self-signed certificate (scripts/kube-control-plane.sh)
+	command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+	command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 	if [ ${#missing[@]} -gt 0 ]; then
 		apt_install "${missing[@]}"
 	fi
