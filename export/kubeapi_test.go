@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -544,6 +545,31 @@ func TestKubernetesServerDefaultsInREADME(t *testing.T) {
 	for _, def := range kubeServerDefaults {
 		if !strings.Contains(section, def.readme) {
 			t.Errorf("README's Export section does not say %s, which the API server fills in (see kubeServerDefaults)", def.readme)
+		}
+	}
+}
+
+// TestKubernetesWarnsLoopbackOnlyCommand: a process that listens on loopback only
+// (flask run's default) is unreachable in a pod: the kubelet's probes and the Service
+// connect to the pod's address, so it never becomes ready. export compose warned about
+// it; export kubernetes wrote the Deployment silently.
+func TestKubernetesWarnsLoopbackOnlyCommand(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		command string
+		warn    bool
+	}{
+		{"python3 -m flask --app app run --no-reload --port $PORT", true},
+		{"gunicorn --bind 127.0.0.1:$PORT app:app", true},
+		{"python3 -m flask --app app run --no-reload --host 0.0.0.0 --port $PORT", false},
+	} {
+		r, err := exportYAML(t, "processes:\n  web:\n    command: "+tc.command+"\n", "kubernetes", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := slices.Contains(settings(r.Warnings), "kubernetes: web.command")
+		if got != tc.warn {
+			t.Errorf("%s: warning kubernetes: web.command %v, want %v (warnings %v)", tc.command, got, tc.warn, settings(r.Warnings))
 		}
 	}
 }

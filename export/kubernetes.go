@@ -192,6 +192,9 @@ func (c *Cluster) kubernetesWarnings(r *Result) {
 		if p.Restart != "always" {
 			r.warn(f, p.Name+".restart", "a Deployment always restarts its containers (restartPolicy Always), not %q", p.Restart)
 		}
+		if (p.Balanced || p.Health.Set) && loopbackOnly(p.Command) {
+			r.warn(f, p.Name+".command", "listens on the pod's loopback only (127.0.0.1, localhost or flask run's default): the kubelet's probes and the Service connect to the pod's address, so its pods never become ready; bind 0.0.0.0 (flask run --host 0.0.0.0)")
+		}
 		if p.StopSignal != "TERM" {
 			r.warn(f, p.Name+".stop_signal", "Kubernetes stops containers with SIGTERM (or the image's STOPSIGNAL), not SIG%s", p.StopSignal)
 		}
