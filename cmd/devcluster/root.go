@@ -179,6 +179,7 @@ their source changes, and balances them behind one HTTP proxy on 127.0.0.1:8080.
 		newExportCmd(e),
 		newFaultCmd(e),
 		newDashboardCmd(e),
+		newTrustCmd(e),
 		newVersionCmd(e),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
