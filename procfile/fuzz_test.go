@@ -109,12 +109,27 @@ func FuzzParseYAML(f *testing.F) {
 		}
 		ReloaderWarnings(m)
 		checkProxyConfig(t, m.Proxy)
+		checkHTTPSConfig(t, m)
 		for _, w := range m.Warnings {
 			if !strings.HasPrefix(w, "devcluster.yaml:") || escapeControls(w) != w {
 				t.Fatalf("bad warning %q", w)
 			}
 		}
 	})
+}
+
+// checkHTTPSConfig fails unless every accepted host is a valid name routed to
+// a balanced process, and redirect_http has an HTTPS listener.
+func checkHTTPSConfig(t *testing.T, m *Manifest) {
+	t.Helper()
+	for _, h := range m.Proxy.Hosts {
+		if p := m.Process(h.Process); p == nil || !m.IsBalanced(p) || hostProblem(h.Host) != "" || h.Line < 1 {
+			t.Fatalf("accepted host route %+v", h)
+		}
+	}
+	if m.Proxy.RedirectHTTP && m.Proxy.HTTPSListen == "" || m.Proxy.HTTPSListen != "" && !m.Proxy.TLS.On {
+		t.Fatalf("accepted HTTPS settings %+v", m.Proxy)
+	}
 }
 
 // checkProxyConfig fails unless every limit of an accepted proxy: section is

@@ -79,6 +79,46 @@ type ProxyConfig struct {
 	DashboardPrefix    string        // "" → defaults.DashboardPrefix; starts and ends with "/"
 	DashboardOff       bool          // dashboard: false; no dashboard, its prefix goes to the app
 	AccessLog          bool          // access_log: true; up --access-log, when given, overrides
+
+	// HTTPS and host-named routes (issue 23; yaml_proxy_tls.go).
+
+	TLS TLS // proxy.tls; TLS.On also when https_listen is written
+	// HTTPSListen is https_listen: HTTPS on this HOST:PORT, plain HTTP kept on
+	// Listen. "" with TLS.On: HTTPS replaces plain HTTP on Listen.
+	HTTPSListen string
+	// RedirectHTTP is redirect_http: true: the plain listener answers every
+	// request with 308 to the same URL on HTTPSListen. Only with HTTPSListen.
+	RedirectHTTP bool
+	// Hosts is proxy.hosts in file order: requests whose Host (port dropped,
+	// lower-cased) is Host go to Process's instances, beside the path prefixes.
+	Hosts []HostRoute
+}
+
+// TLS is proxy.tls: whether the proxy serves HTTPS, and with which certificate.
+type TLS struct {
+	On bool // tls: true, tls: {cert, key}, or https_listen written
+	// Cert and Key are the user's own certificate (PEM, the chain after it) and
+	// key, resolved against the manifest's directory; both "" → the local CA's
+	// leaf (package localca), which names localhost, 127.0.0.1, ::1 and every
+	// host of Hosts.
+	Cert, Key string
+	Line      int // line of tls: (or of https_listen: when that turned TLS on)
+}
+
+// HostRoute is one entry of proxy.hosts.
+type HostRoute struct {
+	Host    string // lower-case DNS name, no port: "api.localhost"
+	Process string // a balanced process of the manifest
+	Line    int
+}
+
+// HostNames lists the hosts of proxy.hosts, for the local CA's leaf.
+func (pc ProxyConfig) HostNames() []string {
+	names := make([]string, len(pc.Hosts))
+	for i, h := range pc.Hosts {
+		names[i] = h.Host
+	}
+	return names
 }
 
 // Off, in a duration or limit of ProxyConfig, means the setting was turned

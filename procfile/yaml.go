@@ -20,12 +20,14 @@ func topKeys() []string { return []string{"proxy", "processes"} }
 func proxyKeys() []string {
 	return []string{"listen", "strategy", "sticky", "cookie", "retries", "connect_timeout", "response_timeout",
 		"retry_on", "maxconn", "idle_timeout", "body_timeout", "client_write_timeout", "stall_timeout",
-		"max_request_line", "max_header_bytes", "max_header_fields", "fault_headers", "dashboard", "access_log"}
+		"max_request_line", "max_header_bytes", "max_header_fields", "fault_headers", "dashboard", "access_log",
+		"tls", "https_listen", "redirect_http", "hosts"}
 }
 func processKeys() []string {
 	return []string{"command", "instances", "port", "env", "restart", "stop_signal", "stop_timeout",
 		"health", "proxy", "weight", "maxconn", "watch", "reload"}
 }
+func tlsKeys() []string          { return []string{"cert", "key"} }
 func healthKeys() []string       { return []string{"path", "interval", "timeout", "rise", "fall"} }
 func processProxyKeys() []string { return []string{"prefix"} }
 func watchKeys() []string        { return []string{"paths", "include", "exclude"} }
@@ -113,6 +115,7 @@ func ParseYAML(file string, r io.Reader) (m *Manifest, err error) {
 	}
 	if len(c.errs) == 0 {
 		y.checkDashboardPrefix(m)
+		y.checkHTTPS(m)
 	}
 	if err := c.err(); err != nil {
 		return nil, err
@@ -158,8 +161,9 @@ func tabIndentedLine(data []byte, from int) int {
 // yamlParser walks the node tree, collecting problems, and warnings about
 // what it accepts but devcluster does not act upon.
 type yamlParser struct {
-	c     *errorCollector
-	warns ErrorList
+	c      *errorCollector
+	warns  ErrorList
+	tlsOff int // line of proxy.tls: false, which https_listen contradicts
 }
 
 // warnf records a warning at line.

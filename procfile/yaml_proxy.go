@@ -31,15 +31,7 @@ func (y *yamlParser) proxySetting(pc *ProxyConfig, key string, v *yaml.Node) {
 	field := "proxy." + key
 	switch key {
 	case "listen":
-		if s, ok := y.str(v, field); ok {
-			if _, port, err := net.SplitHostPort(s); err != nil {
-				y.c.addf(v.Line, "%s %q is not HOST:PORT; write it like %q", field, s, defaults.Listen)
-			} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-				y.c.addf(v.Line, "%s %q has an invalid port; use 1-65535, like %q", field, s, defaults.Listen)
-			} else {
-				pc.Listen = s
-			}
-		}
+		pc.Listen = y.listenAddr(v, field, defaults.Listen)
 	case "strategy":
 		pc.Strategy = y.enum(v, field, "proxy strategy", defaults.Strategies(), false)
 	case "sticky":
@@ -67,6 +59,22 @@ func (y *yamlParser) proxySetting(pc *ProxyConfig, key string, v *yaml.Node) {
 	default:
 		y.proxyLimit(pc, key, v)
 	}
+}
+
+// listenAddr reads a HOST:PORT to listen on; like is the example the error shows.
+func (y *yamlParser) listenAddr(v *yaml.Node, field, like string) string {
+	s, ok := y.str(v, field)
+	if !ok {
+		return ""
+	}
+	if _, port, err := net.SplitHostPort(s); err != nil {
+		y.c.addf(v.Line, "%s %q is not HOST:PORT; write it like %q", field, s, like)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		y.c.addf(v.Line, "%s %q has an invalid port; use 1-65535, like %q", field, s, like)
+	} else {
+		return s
+	}
+	return ""
 }
 
 // validCookieName reports whether s is a safe cookie name (an RFC 6265 token

@@ -79,6 +79,8 @@ func (y *yamlParser) proxyLimit(pc *ProxyConfig, key string, v *yaml.Node) {
 		pc.AccessLog, _ = y.boolean(v, field)
 	case "dashboard":
 		y.dashboard(pc, v, field)
+	default:
+		y.proxyHTTPS(pc, key, v)
 	}
 }
 

@@ -32,6 +32,7 @@ type upFlags struct {
 	poll      string
 	sticky    string
 	accessLog bool
+	https     bool // --https, as proxy.tls: true
 }
 
 func addManifestFlags(cmd *cobra.Command, f *manifestFlags) {
@@ -71,6 +72,9 @@ or send SIGHUP, to roll every process onto fresh code.`,
   devcluster up --strategy leastconn --no-watch`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.https {
+				return withHint(errors.New("up --https: the proxy does not serve HTTPS yet (the local CA is ready: devcluster trust)"), "devcluster up")
+			}
 			if f.scale != "" {
 				if f.formation != "" {
 					f.formation += ","
@@ -89,6 +93,7 @@ or send SIGHUP, to roll every process onto fresh code.`,
 	cmd.Flags().Lookup("poll").NoOptDefVal = "500ms"
 	addGitignoreFlag(cmd, &f.manifestFlags)
 	cmd.Flags().StringVar(&f.sticky, "sticky", "", "sticky sessions: "+strings.Join(defaults.StickyModes(), " or "))
+	cmd.Flags().BoolVar(&f.https, "https", false, "serve HTTPS with the local CA, HTTP/2 included (as proxy.tls: true; run devcluster trust once)")
 	cmd.Flags().BoolVar(&f.accessLog, "access-log", false, "print one line per request the proxy served (also proxy.access_log: true)")
 	registerBalancerFlagCompletion(cmd)
 	return cmd
