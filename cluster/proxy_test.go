@@ -24,6 +24,12 @@ func TestProxyConfigCopiesEveryManifestSetting(t *testing.T) {
 		"DashboardPrefix": "the dashboard (Observers)",
 		"DashboardOff":    "the dashboard (Observers)",
 		"AccessLog":       "the access log (Observers)",
+		// Issue 23: parsed and checked; the proxy's TLS listener and host
+		// routes are the next step, which maps these and removes them here.
+		"TLS":          "not served yet (issue 23)",
+		"HTTPSListen":  "not served yet (issue 23)",
+		"RedirectHTTP": "not served yet (issue 23)",
+		"Hosts":        "not served yet (issue 23)",
 	}
 	var pc procfile.ProxyConfig
 	v := reflect.ValueOf(&pc).Elem()
@@ -37,7 +43,9 @@ func TestProxyConfigCopiesEveryManifestSetting(t *testing.T) {
 		case reflect.String:
 			f.SetString("/x" + strconv.Itoa(i) + "/")
 		case reflect.Slice:
-			f.Set(reflect.ValueOf([]string{"503"}))
+			if f.Type() == reflect.TypeFor[[]string]() {
+				f.Set(reflect.ValueOf([]string{"503"}))
+			}
 		}
 	}
 	got := reflect.ValueOf(ProxyConfig(&procfile.Manifest{Proxy: pc}, "127.0.0.1:1", "roundrobin", "", nil))
