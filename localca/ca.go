@@ -165,6 +165,18 @@ func (ca *CA) Leaf() (*tls.Certificate, error) {
 	if leaf != nil && ca.now().Before(renewAt(leaf.Leaf)) {
 		return leaf, nil
 	}
+	renewed, err := ca.renewLeaf()
+	if err != nil && leaf != nil && ca.now().Before(leaf.Leaf.NotAfter) {
+		// The old leaf is still valid: serve it rather than fail handshakes
+		// over a full disk; the next handshake tries again.
+		ca.logf("could not renew the local certificate (%v); serving the current one, valid until %s",
+			err, leaf.Leaf.NotAfter.Format(time.DateOnly))
+		return leaf, nil
+	}
+	return renewed, err
+}
+
+func (ca *CA) renewLeaf() (*tls.Certificate, error) {
 	unlock, err := ca.lock()
 	if err != nil {
 		return nil, err

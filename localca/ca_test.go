@@ -337,3 +337,33 @@ func TestServerConfig(t *testing.T) {
 		t.Errorf("mismatched key: got %v, want an error naming the files", err)
 	}
 }
+
+// TestRenewalFailureKeepsServing: a renewal that cannot be written (here the
+// lock file is a directory) does not fail handshakes while the current leaf is
+// still valid; once it has expired, the error comes through.
+func TestRenewalFailureKeepsServing(t *testing.T) {
+	t.Parallel()
+	dir := caDir(t)
+	clk := &clock{now: time.Now()}
+	var log tstest.Buffer
+	ca, err := Open(Config{Dir: dir, Now: clk.Now, Logf: func(f string, a ...any) { fmt.Fprintf(&log, f+"\n", a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := ca.Leaf()
+	if err := os.Remove(filepath.Join(dir, lockFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, lockFile), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(ca.RenewAt())
+	got, err := ca.GetCertificate(nil)
+	if err != nil || got != first || !strings.Contains(log.String(), "could not renew the local certificate") {
+		t.Fatalf("renewal failing while the leaf is valid: got %v, %v (log %q); want the current leaf and a logged reason", got, err, log.String())
+	}
+	clk.Set(first.Leaf.NotAfter.Add(time.Second))
+	if _, err := ca.GetCertificate(nil); err == nil {
+		t.Fatalf("renewal failing after the leaf expired: got no error, want the renewal's")
+	}
+}
