@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -316,5 +317,31 @@ func TestTrustChromium(t *testing.T) {
 		if err != nil || !strings.HasPrefix(text, "TLS 1.3 HTTP/2.0") {
 			t.Errorf("after trust: %s gave %q (%v), want the page over TLS 1.3 and HTTP/2", u, text, err)
 		}
+	}
+}
+
+// TestTrustPathInstallsNothing: --path makes the CA if needed and prints its
+// file, and touches no store.
+func TestTrustPathInstallsNothing(t *testing.T) {
+	t.Parallel()
+	h := newTrustHome(t)
+	got := h.trust(t, "--path")
+	if want := filepath.Join(h.data, "devcluster", localca.CAFile) + "\n"; got != want {
+		t.Errorf("trust --path printed %q, want %q", got, want)
+	}
+	for _, p := range []string{filepath.Join(h.home, ".pki"), filepath.Join(h.root, "usr", "local", "share", "ca-certificates")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("trust --path made %s; it must install nothing", p)
+		}
+	}
+	var out bytes.Buffer
+	e := &env{stdout: &out, stderr: &out, getenv: func(k string) string { return h.environ()[k] }, cwd: h.home}
+	root := newRootCmd(e)
+	root.SetArgs([]string{"trust", "--path", "--uninstall"})
+	root.SetOut(&out)
+	root.SetErr(&out)
+	var u *usageError
+	if err := root.Execute(); err == nil || !errors.As(err, &u) {
+		t.Errorf("trust --path --uninstall: got %v, want a usage error", err)
 	}
 }
