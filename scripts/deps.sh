@@ -69,6 +69,11 @@ need_test_tools() {
 	# storage, openssl for its self-signed certificate (scripts/kube-control-plane.sh)
 	command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 	command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+	# the local CA's tests (issue 23): certutil for the NSS database Chromium reads, curl
+	# --cacert, and the system store's update-ca-certificates on a private tree
+	command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
+	command -v curl >/dev/null 2>&1 || missing+=(curl)
+	[ -x /usr/sbin/update-ca-certificates ] || missing+=(ca-certificates)
 	if [ ${#missing[@]} -gt 0 ]; then
 		apt_install "${missing[@]}"
 	fi
