@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -34,7 +35,8 @@ type composeService struct {
 }
 
 type composeBuild struct {
-	Context string `yaml:"context"`
+	Context    string `yaml:"context"`
+	Dockerfile string `yaml:"dockerfile,omitempty"`
 }
 
 type composeHealth struct {
@@ -42,6 +44,8 @@ type composeHealth struct {
 	Interval string   `yaml:"interval"`
 	Timeout  string   `yaml:"timeout"`
 	Retries  int      `yaml:"retries"`
+	// StartPeriod: failures before the first good check do not count (swarm).
+	StartPeriod string `yaml:"start_period,omitempty"`
 }
 
 type composeDeploy struct {
@@ -96,12 +100,9 @@ func renderCompose(c *Cluster, r *Result) error {
 	var b bytes.Buffer
 	b.WriteString(c.header("#"))
 	b.WriteString("# Run: docker compose up --build   (the balancer publishes " + c.Listen + ")\n")
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(f); err != nil {
+	if err := writeYAML(&b, f); err != nil {
 		return err
 	}
-	enc.Close()
 	r.Files = append([]File{{Name: "compose.yaml", Data: b.Bytes()}}, r.Files...)
 	if dockerfile != "" {
 		r.add("Dockerfile", dockerfile)
@@ -126,43 +127,76 @@ func (c *Cluster) composeService(p *Process, context string, r *Result) (s *comp
 	for _, e := range append(p.BaseEnv(), p.Env...) {
 		s.Environment[e.Key] = dollarEscape(e.Value)
 	}
-	for _, ef := range c.opts.EnvFiles {
-		rel, err := filepath.Rel(firstNonEmpty(c.opts.OutDir, c.Dir), ef)
-		if err != nil {
-			rel = ef
-		}
-		s.EnvFile = append(s.EnvFile, dollarEscape(filepath.ToSlash(rel)))
-	}
+	s.EnvFile = c.envFiles()
 	if p.Balanced || p.Health.Set {
 		s.Healthcheck = composeCheck(p)
 		if p.Health.Rise > 1 {
 			r.warn("compose", p.Name+".health.rise", "Docker marks a container healthy after one good check, not %d", p.Health.Rise)
 		}
 	}
-	if dev := devServer(p); dev != "" && c.opts.Dockerfile {
-		has, err := hasDockerfile(c.Dir)
-		if err != nil {
-			return nil, "", err
-		}
-		if has {
-			r.warn("compose", "--dockerfile", "the app has a Dockerfile already: it is kept, and %s keeps its command (%s)", p.Name, dev)
-		} else {
-			a, err := detectApp(c.Dir, p)
-			if err != nil {
-				return nil, "", err
-			}
-			if df, err = c.dockerfile(p, a); err != nil {
-				return nil, "", err
-			}
-			s.Command = nil
-			r.warn("compose", p.Name+".command", "%s is a development server: the service runs the Dockerfile's gunicorn instead", dev)
-			return s, df, nil
-		}
+	df, _, err = c.generatedDockerfile(p, "compose", r)
+	if err != nil || df != "" {
+		s.Build.Dockerfile, s.Command = c.dockerfilePath(), nil
+		return s, df, err
 	}
 	if loopbackOnly(p.Command) {
 		r.warn("compose", p.Name+".command", "listens on the container's loopback only (127.0.0.1, localhost or flask run's default): other containers cannot reach it; bind 0.0.0.0 (flask run --host 0.0.0.0)")
 	}
 	return s, "", nil
+}
+
+// generatedDockerfile is, with --dockerfile, the Dockerfile that serves p's
+// development server with gunicorn and gunicorn's command; "" when p runs no
+// development server or the app has a Dockerfile of its own (kept, and said).
+func (c *Cluster) generatedDockerfile(p *Process, format string, r *Result) (df, cmd string, err error) {
+	dev := devServer(p)
+	if dev == "" || !c.opts.Dockerfile {
+		return "", "", nil
+	}
+	has, err := hasDockerfile(c.Dir)
+	if err != nil || has {
+		if has {
+			r.warn(format, "--dockerfile", "the app has a Dockerfile already: it is kept, and %s keeps its command (%s)", p.Name, dev)
+		}
+		return "", "", err
+	}
+	a, err := detectApp(c.Dir, p)
+	if err != nil {
+		return "", "", err
+	}
+	if df, err = c.dockerfile(p, a); err != nil {
+		return "", "", err
+	}
+	if cmd, err = a.gunicornCommand(); err != nil {
+		return "", "", err
+	}
+	r.warn(format, p.Name+".command", "%s is a development server: the service runs the Dockerfile's gunicorn instead", dev)
+	return df, cmd, nil
+}
+
+// writeYAML appends v to b as YAML with two-space indents.
+func writeYAML(b *bytes.Buffer, v any) error {
+	enc := yaml.NewEncoder(b)
+	enc.SetIndent(2)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+// dockerfilePath is the generated Dockerfile relative to the build context
+// (the manifest's directory), when it is written elsewhere (-o DIR); "" when
+// it is the context's own.
+func (c *Cluster) dockerfilePath() string {
+	out := firstNonEmpty(c.opts.OutDir, c.Dir)
+	if out == c.Dir {
+		return ""
+	}
+	rel, err := filepath.Rel(c.Dir, filepath.Join(out, "Dockerfile"))
+	if err != nil {
+		return filepath.Join(out, "Dockerfile")
+	}
+	return filepath.ToSlash(rel)
 }
 
 // composeRollout maps the reload to update_config: stop-first replaces
@@ -181,11 +215,17 @@ func composeRollout(p *Process, r *Result) *composeUpdate {
 	return &composeUpdate{Parallelism: ro.MaxSurge, Order: "start-first"}
 }
 
+// checkStart is what Docker's health timeout allows beyond the manifest's
+// for starting the check itself: docker exec and python3 take half a second
+// and more on a busy machine (a timeout of 1 s marked healthy replicas
+// unhealthy under load). The request's own timeout stays the manifest's.
+const checkStart = 2 * time.Second
+
 // composeCheck probes the instance from inside its container with the
 // image's python3 (the check's address and path are arguments, not code).
 func composeCheck(p *Process) *composeHealth {
 	h := &composeHealth{
-		Interval: haproxyDuration(p.Health.Interval), Timeout: haproxyDuration(p.Health.Timeout), Retries: p.Health.Fall,
+		Interval: haproxyDuration(p.Health.Interval), Timeout: haproxyDuration(p.Health.Timeout + checkStart), Retries: p.Health.Fall,
 	}
 	timeout := fmt.Sprintf("%g", p.Health.Timeout.Seconds())
 	if p.Health.Path != "" {
@@ -209,33 +249,81 @@ func (c *Cluster) composeBalancer(f *composeFile, balancer string, bal []*Proces
 	for _, p := range bal {
 		s.DependsOn = append(s.DependsOn, p.Slug)
 	}
+	bc, err := c.balancerConfig(balancer, "compose", 0, r)
+	if err != nil {
+		return err
+	}
+	s.Image, s.Command = bc.image, bc.command
+	s.Volumes = []string{"./" + bc.file + ":" + bc.target + ":ro"}
+	r.add(bc.file, bc.data)
+	f.Services[balancerName(f.Services)] = s
+	return nil
+}
+
+// balancerName is the balancer's service name, unless a process has it.
+func balancerName[S any](services map[string]S) string {
+	if _, taken := services["balancer"]; taken {
+		return "devcluster-balancer"
+	}
+	return "balancer"
+}
+
+// Default balancer images: the official ones, whose entrypoints accept the
+// commands below as they are.
+const (
+	DefaultHAProxyImage = "haproxy:2.8"
+	DefaultNginxImage   = "nginx:1.29"
+)
+
+// balancerSetup is the balancer service's image, command and config file,
+// the same for compose and swarm.
+type balancerSetup struct {
+	image, file, target, data string
+	command                   []string
+}
+
+// balancerConfig renders the balancer's config for a container that finds
+// the replicas through Docker's DNS; extra is the number of replicas a
+// rolling update adds beyond the formation (swarm's start-first), for which
+// HAProxy keeps server slots. The command is given explicitly, so that an
+// image with Debian's haproxy or nginx (--balancer-image) runs as the
+// official one does.
+func (c *Cluster) balancerConfig(balancer, format string, extra int, r *Result) (*balancerSetup, error) {
 	var b strings.Builder
 	switch balancer {
 	case "haproxy":
-		s.Image = "haproxy:2.8"
-		s.Volumes = []string{"./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro"}
-		if err := haproxyTemplate.Execute(&b, c.haproxyData(":"+itoa(c.ListenPort), true)); err != nil {
-			return err
+		bs := &balancerSetup{image: firstNonEmpty(c.opts.BalancerImage, DefaultHAProxyImage), file: "haproxy.cfg",
+			target: "/usr/local/etc/haproxy/haproxy.cfg"}
+		bs.command = []string{"haproxy", "-f", bs.target}
+		if err := haproxyTemplate.Execute(&b, c.haproxyData(":"+itoa(c.ListenPort), true, extra)); err != nil {
+			return nil, err
 		}
-		r.add("haproxy.cfg", b.String())
+		bs.data = b.String()
+		return bs, nil
 	case "nginx":
-		s.Image = "nginx:1.29"
-		s.Volumes = []string{"./nginx.conf:/etc/nginx/nginx.conf:ro"}
-		d, err := c.nginxData(r, "compose", itoa(c.ListenPort), true)
+		bs := &balancerSetup{image: firstNonEmpty(c.opts.BalancerImage, DefaultNginxImage), file: "nginx.conf",
+			target: "/etc/nginx/nginx.conf", command: []string{"nginx", "-g", "daemon off;"}}
+		d, err := c.nginxData(r, format, itoa(c.ListenPort), true)
 		if err != nil {
-			return err
+			return nil, err
+		}
+		if c.opts.BalancerImage != "" {
+			// "resolve" is nginx 1.27.3+ (the official image); an image of
+			// another nginx gets the replicas' addresses once, at start.
+			for i := range d.Upstreams {
+				for j := range d.Upstreams[i].Servers {
+					d.Upstreams[i].Servers[j].Resolve = false
+				}
+			}
+			r.warn(format, "--balancer-image", "nginx finds the replicas' addresses once, when it starts (\"resolve\" needs nginx 1.27.3+, as in %s): restart the balancer after scaling or replacing them", DefaultNginxImage)
 		}
 		if err := nginxTemplate.Execute(&b, d); err != nil {
-			return err
+			return nil, err
 		}
-		r.add("nginx.conf", b.String())
+		bs.data = b.String()
+		return bs, nil
 	}
-	name := "balancer"
-	if _, taken := f.Services[name]; taken {
-		name = "devcluster-balancer"
-	}
-	f.Services[name] = s
-	return nil
+	return nil, fmt.Errorf("--balancer %q: use haproxy or nginx", balancer)
 }
 
 // loopbackOnly reports whether a command binds the loopback interface, which

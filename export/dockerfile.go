@@ -1,6 +1,7 @@
 package export
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -64,24 +65,62 @@ func detectApp(dir string, p *Process) (*pyApp, error) {
 	return nil, fmt.Errorf("--dockerfile: no Flask, Django or gunicorn app found for %s (looked for gunicorn APP_MODULE, flask --app, manage.py, app.py in %s)", p.Name, dir)
 }
 
+// DefaultBaseImage is the Dockerfile's FROM without --base-image: a public
+// Python image, whose pip installs what the app needs from PyPI.
+const DefaultBaseImage = "python:3.12-slim"
+
 // dockerfile writes a Dockerfile serving the app with gunicorn, the usual
-// production server; requirements.txt is installed when there is one.
+// production server. It installs only what the base image cannot import
+// already (requirements.txt's distributions when there is one, else gunicorn
+// and the framework), so that the same file works with a public base and
+// PyPI, or with a prepared base (scripts/base-image.sh) and no network.
 func (c *Cluster) dockerfile(p *Process, a *pyApp) (string, error) {
-	if !moduleRE.MatchString(a.Module) {
-		return "", fmt.Errorf("--dockerfile: %q is not a Python module:callable gunicorn can load", a.Module)
+	cmd, err := a.gunicornCommand()
+	if err != nil {
+		return "", err
 	}
 	var b strings.Builder
 	b.WriteString(c.header("#"))
-	pkgs := "gunicorn " + map[string]string{"flask": "flask", "django": "django", "gunicorn": "flask"}[a.Kind]
-	fmt.Fprintf(&b, `FROM python:3.12-slim
-WORKDIR /app
-COPY requirements.txt* ./
-RUN if [ -f requirements.txt ]; then pip install --no-cache-dir -r requirements.txt gunicorn; \
-    else pip install --no-cache-dir %s; fi
-COPY . .
-ENV PYTHONUNBUFFERED=1 PORT=%d`, pkgs, p.Port)
+	base := firstNonEmpty(c.opts.BaseImage, DefaultBaseImage)
+	if err := noControl("Dockerfile", base); err != nil || strings.ContainsAny(base, " \t") || base == "" {
+		return "", fmt.Errorf("--base-image %q is not an image name like %s", base, DefaultBaseImage)
+	}
+	fw := map[string]string{"flask": "flask", "django": "django", "gunicorn": "flask"}[a.Kind]
+	fmt.Fprintf(&b, "FROM %s\nWORKDIR /app\n", base)
+	// The dependencies come before the app's code, so that a change to the code
+	// rebuilds one layer and reinstalls nothing.
+	if has, err := fileExists(filepath.Join(c.Dir, "requirements.txt")); err != nil {
+		return "", err
+	} else if has {
+		b.WriteString(`COPY requirements.txt ./
+# Installs only what the base cannot import already (a requirement counts as there when
+# its distribution is installed, whatever its version).
+RUN python3 -c 'import re, importlib.metadata as m; [m.version(re.split(r"[^A-Za-z0-9._-]", l.strip())[0]) for l in open("requirements.txt") if l.strip() and l.strip()[0] not in "#-"]; import gunicorn' 2>/dev/null \
+    || python3 -m pip install --no-cache-dir -r requirements.txt gunicorn
+`)
+	} else {
+		fmt.Fprintf(&b, `# Installs only what the base cannot import already.
+RUN python3 -c 'import gunicorn, %s' 2>/dev/null || python3 -m pip install --no-cache-dir gunicorn %s
+`, fw, fw)
+	}
+	fmt.Fprintf(&b, "ENV PYTHONUNBUFFERED=1 PORT=%d", p.Port)
 	for _, e := range a.Env {
 		fmt.Fprintf(&b, " %s=%s", e.Key, e.Value) // detected module names: [A-Za-z0-9_.]
+	}
+	fmt.Fprintf(&b, "\nEXPOSE %d\nCOPY . .\n", p.Port)
+	argv, _ := json.Marshal([]string{"/bin/sh", "-c", psFromHostname + cmd})
+	fmt.Fprintf(&b, "CMD %s\n", argv)
+	return b.String(), nil
+}
+
+// psFromHostname names a container as devcluster names an instance (PS) when
+// the engine does not: compose's replicas are told apart by their host name.
+const psFromHostname = `export PS="${PS:-$(hostname)}"; `
+
+// gunicornCommand is the shell command that serves the app with gunicorn.
+func (a *pyApp) gunicornCommand() (string, error) {
+	if !moduleRE.MatchString(a.Module) {
+		return "", fmt.Errorf("--dockerfile: %q is not a Python module:callable gunicorn can load", a.Module)
 	}
 	chdir := ""
 	if a.Chdir != "" && a.Chdir != "." {
@@ -90,9 +129,7 @@ ENV PYTHONUNBUFFERED=1 PORT=%d`, pkgs, p.Port)
 		}
 		chdir = " --chdir " + a.Chdir
 	}
-	fmt.Fprintf(&b, "\nEXPOSE %d\n", p.Port)
-	fmt.Fprintf(&b, "CMD [\"/bin/sh\", \"-c\", \"exec gunicorn --bind 0.0.0.0:$PORT --workers 2 --access-logfile -%s '%s'\"]\n", chdir, a.Module)
-	return b.String(), nil
+	return fmt.Sprintf("exec python3 -m gunicorn --bind 0.0.0.0:$PORT --workers 2 --access-logfile -%s '%s'", chdir, a.Module), nil
 }
 
 // devServer names the development server p's command runs, or "".
@@ -107,8 +144,10 @@ func devServer(p *Process) string {
 	return ""
 }
 
-func hasDockerfile(dir string) (bool, error) {
-	_, err := os.Stat(filepath.Join(dir, "Dockerfile"))
+func hasDockerfile(dir string) (bool, error) { return fileExists(filepath.Join(dir, "Dockerfile")) }
+
+func fileExists(path string) (bool, error) {
+	_, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}

@@ -48,6 +48,8 @@ func Formats() []Format {
 			"devcluster export nginx -o deploy && nginx -p deploy -c nginx.conf -g 'daemon off;'", renderNginx},
 		{"compose", "compose.yaml: one service per process with replicas, and a balancer service",
 			"devcluster export compose --balancer nginx --dockerfile -o . && docker compose up", renderCompose},
+		{"swarm", "stack.yaml for docker stack deploy: replicas, health checks, start-first rolling updates that roll back, the balancer in front",
+			"devcluster export swarm --build -o deploy && docker stack deploy -c deploy/stack.yaml APP", renderSwarm},
 		{"kubernetes", "kubernetes.yaml: a Deployment per process, a Service per balanced one, optionally an Ingress",
 			"devcluster export kubernetes --ingress app.example.com -o k8s && kubectl apply -f k8s", renderKubernetes},
 		{"systemd", "template units APP-PROCESS@.service and APP.target wanting the formation's instances",
@@ -110,10 +112,13 @@ func (c *Cluster) header(prefix string) string {
 	return b.String()
 }
 
-// oneLine keeps a comment on one line whatever the path or command holds.
+// oneLine keeps a comment on one line whatever the path or command holds:
+// besides the C0 controls, YAML (PyYAML in docker-compose, libyaml) also ends
+// a line at NEL (U+0085), U+2028 and U+2029, so the C1 controls and both
+// separators go too; what followed one would have been read as a key.
 func oneLine(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		if r < 0x20 || r >= 0x7f && r <= 0x9f || r == '\u2028' || r == '\u2029' {
 			return '?'
 		}
 		return r

@@ -141,7 +141,7 @@ func haproxyBalance(strategy, sticky string) (string, bool) {
 func renderHAProxy(c *Cluster, r *Result) error {
 	commonWarnings(c, r, "haproxy")
 	var b strings.Builder
-	if err := haproxyTemplate.Execute(&b, c.haproxyData(c.Listen, false)); err != nil {
+	if err := haproxyTemplate.Execute(&b, c.haproxyData(c.Listen, false, 0)); err != nil {
 		return err
 	}
 	r.add("haproxy.cfg", b.String())
@@ -163,8 +163,9 @@ type haproxyData struct {
 }
 
 // haproxyData builds the template's data; with docker, each backend finds the
-// replicas of its compose service through Docker's DNS.
-func (c *Cluster) haproxyData(bind string, docker bool) *haproxyData {
+// replicas of its compose service through Docker's DNS, with extra server
+// slots for the replicas a rolling update starts before stopping old ones.
+func (c *Cluster) haproxyData(bind string, docker bool, extra int) *haproxyData {
 	d := &haproxyData{
 		Header:          c.header("#"),
 		Bind:            bind,
@@ -192,7 +193,7 @@ func (c *Cluster) haproxyData(bind string, docker bool) *haproxyData {
 			be.Cookie = c.Cookie
 		}
 		if docker {
-			be.Template = fmt.Sprintf("%s. %d %s", p.Name, max(p.Count, 1), hostPort(p.Slug, p.Port))
+			be.Template = fmt.Sprintf("%s. %d %s", p.Name, max(p.Count, 1)+extra, hostPort(p.Slug, p.Port))
 			be.Weight, be.MaxConn = p.Weight, p.MaxConn
 		} else {
 			for _, in := range p.Instances {

@@ -37,14 +37,20 @@ type Options struct {
 	Env      []procfile.EnvVar
 	EnvFiles []string
 
-	App         string // name prefix of units, services and objects; "" → the manifest's directory name
-	Image       string // compose and kubernetes image; "" → APP:latest
-	Balancer    string // compose: "haproxy" (default) or "nginx"
-	Dockerfile  bool   // compose: also write a Dockerfile (gunicorn) when the app has none
-	Ingress     string // kubernetes: also write an Ingress for this host
-	StatsListen string // haproxy stats page; "" → 127.0.0.1:8404
-	WorkDir     string // systemd WorkingDirectory=; "" → the manifest's directory
-	OutDir      string // where the files go, for paths relative to it (compose build context)
+	App        string // name prefix of units, services and objects; "" → the manifest's directory name
+	Image      string // compose and kubernetes image; "" → APP:latest
+	Balancer   string // compose and swarm: "haproxy" (default) or "nginx"
+	Dockerfile bool   // compose and swarm: also write a Dockerfile (gunicorn) when the app has none
+
+	// BaseImage is the generated Dockerfile's FROM; "" → DefaultBaseImage.
+	// BalancerImage runs the balancer service; "" → the official haproxy or
+	// nginx image. Both let the exports run with no registry, from an image
+	// scripts/base-image.sh prepared.
+	BaseImage, BalancerImage string
+	Ingress                  string // kubernetes: also write an Ingress for this host
+	StatsListen              string // haproxy stats page; "" → 127.0.0.1:8404
+	WorkDir                  string // systemd WorkingDirectory=; "" → the manifest's directory
+	OutDir                   string // where the files go, for paths relative to it (compose build context)
 }
 
 // Cluster is the manifest with every default applied and the formation

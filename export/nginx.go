@@ -92,7 +92,13 @@ http {
         # not on a timeout, never for a non-idempotent request. nginx's "error" also
         # covers an instance that closed the connection before its response head, so
         # unlike devcluster and HAProxy (retry-on conn-failure) it passes such a GET on.
-{{- if gt .Retries 0}}
+{{- if and (gt .Retries 0) .Resolver}}
+        # In containers a replica that is gone shows as a connect timeout (its address
+        # answers nothing), which nginx cannot tell from a response timeout: "timeout" is
+        # retried too, so an idempotent request that waited proxy_read_timeout is replayed.
+        proxy_next_upstream error timeout;
+        proxy_next_upstream_tries {{add .Retries 1}};
+{{- else if gt .Retries 0}}
         proxy_next_upstream error;
         proxy_next_upstream_tries {{add .Retries 1}};
 {{- else}}
@@ -220,6 +226,10 @@ func (c *Cluster) nginxData(r *Result, format, listen string, docker bool) (*ngi
 	}
 	if c.ListenHost == "" {
 		d.Listen = itoa(c.ListenPort)
+	}
+	if docker && c.Retries > 0 {
+		r.warn(format, "proxy.retries", "a replica that is gone shows as a connect timeout, which nginx cannot tell from a response timeout: an idempotent request that waited %s for its answer is sent to another replica too, where devcluster would answer 504",
+			nginxDuration(c.ResponseTimeout))
 	}
 	for _, p := range c.Balanced() {
 		u := nginxUpstream{Name: p.Name, Strategy: c.Strategy, Sticky: c.Sticky}

@@ -68,7 +68,7 @@ func (c *Cluster) systemdUnit(p *Process, dir string, r *Result) (string, error)
 		p.Name, p.Port, c.App+"-"+p.Name, p.Name, p.Port)
 	fmt.Fprintf(&b, "[Unit]\nDescription=%s %s.%%i\nPartOf=%s.target\nAfter=network.target\n\n", c.App, p.Name, c.App)
 	b.WriteString("[Service]\nType=simple\n")
-	fmt.Fprintf(&b, "WorkingDirectory=%s\n", strings.ReplaceAll(dir, "%", "%%"))
+	fmt.Fprintf(&b, "WorkingDirectory=%s\n", strings.ReplaceAll(unitDir(dir), "%", "%%"))
 	for _, f := range c.opts.EnvFiles {
 		// An env file of the app's directory is found under WorkingDirectory=.
 		if rel, err := filepath.Rel(c.Dir, f); err == nil && filepath.IsLocal(rel) {
@@ -100,13 +100,27 @@ func (c *Cluster) systemdUnit(p *Process, dir string, r *Result) (string, error)
 	return b.String(), nil
 }
 
-// unitPath refuses a path a unit file cannot hold: relative, or with a
-// control character that would end the line.
+// unitPath refuses a path a unit file cannot hold: relative, with a control
+// character that would end the line, or, for a file, ending in a backslash,
+// which systemd reads as "continued on the next line" (a directory gets a
+// trailing "/" instead: unitDir).
 func unitPath(setting, path string) error {
 	if !filepath.IsAbs(path) {
 		return fmt.Errorf("%s=%s: systemd needs an absolute path", setting, path)
 	}
+	if setting != "WorkingDirectory" && strings.HasSuffix(path, `\`) {
+		return fmt.Errorf("%s=%s: the path ends in \"\\\", which systemd reads as a line continued on the next one; rename the file", setting, path)
+	}
 	return noControl("systemd", path)
+}
+
+// unitDir writes a directory so that its line does not end in a backslash
+// (systemd would join the next line to it): "dir\\/" is the same directory.
+func unitDir(dir string) string {
+	if strings.HasSuffix(dir, `\`) {
+		return dir + "/"
+	}
+	return dir
 }
 
 // systemdText keeps free text (Description=) on one line with "%" literal.

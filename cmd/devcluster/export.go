@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,13 +20,16 @@ import (
 type exportFlags struct {
 	out, app, image, workdir, stats string
 	balancer, ingress               string
-	dockerfile                      bool
+	baseImage, balancerImage        string
+	dockerfile, build               bool
 }
 
-// formatFlags names the flags that apply to one format only, so that a flag
-// given to another format is an error rather than silently ignored.
-func formatFlags() map[string]string {
-	return map[string]string{"balancer": "compose", "dockerfile": "compose", "ingress": "kubernetes", "workdir": "systemd", "stats": "haproxy"}
+// formatFlags names the flags that apply to some formats only, so that a
+// flag given to another format is an error rather than silently ignored.
+func formatFlags() map[string][]string {
+	docker := []string{"compose", "swarm"}
+	return map[string][]string{"balancer": docker, "dockerfile": docker, "base-image": docker, "balancer-image": docker,
+		"build": {"swarm"}, "ingress": {"kubernetes"}, "workdir": {"systemd"}, "stats": {"haproxy"}}
 }
 
 func newExportCmd(e *env) *cobra.Command {
@@ -33,7 +37,7 @@ func newExportCmd(e *env) *cobra.Command {
 	var o exportFlags
 	cmd := &cobra.Command{
 		Use:   "export FORMAT",
-		Short: "Write the cluster as real infrastructure: haproxy, nginx, compose, kubernetes or systemd",
+		Short: "Write the cluster as real infrastructure: haproxy, nginx, compose, swarm, kubernetes or systemd",
 		Long: `export writes the cluster of the manifest (the same formation, ports, strategy,
 stickiness, checks and retry rule as devcluster up) as the configuration of real
 infrastructure. Without -o a single file goes to stdout. A setting the format cannot
@@ -64,8 +68,11 @@ Formats:
 	fl.StringVarP(&o.out, "output", "o", "", "directory to write the files to (default: stdout, for a format that writes one file)")
 	fl.StringVar(&o.app, "app", "", "name prefix of units, services and objects (default: the manifest's directory name)")
 	fl.StringVar(&o.image, "image", "", "compose and kubernetes: the app's image (default: APP:latest)")
-	fl.StringVar(&o.balancer, "balancer", "haproxy", "compose: the balancer service, haproxy or nginx")
-	fl.BoolVar(&o.dockerfile, "dockerfile", false, "compose: also write a Dockerfile serving the app with gunicorn, when it has none")
+	fl.StringVar(&o.balancer, "balancer", "haproxy", "compose, swarm: the balancer service, haproxy or nginx")
+	fl.BoolVar(&o.dockerfile, "dockerfile", false, "compose, swarm: also write a Dockerfile serving the app with gunicorn, when it has none")
+	fl.StringVar(&o.baseImage, "base-image", "", "compose, swarm: the Dockerfile's FROM (default "+export.DefaultBaseImage+"); what it can import already is not installed")
+	fl.StringVar(&o.balancerImage, "balancer-image", "", "compose, swarm: the balancer's image (default "+export.DefaultHAProxyImage+" or "+export.DefaultNginxImage+")")
+	fl.BoolVar(&o.build, "build", false, "swarm: build the app's image (implies --dockerfile), tag it by its content and name it in stack.yaml; needs -o")
 	fl.StringVar(&o.ingress, "ingress", "", "kubernetes: also write an Ingress for this host")
 	fl.StringVar(&o.workdir, "workdir", "", "systemd: the app's directory on the target machine (default: the manifest's)")
 	fl.StringVar(&o.stats, "stats", "", "haproxy: address of the stats page (default 127.0.0.1:8404)")
@@ -90,9 +97,12 @@ func exportExamples() string {
 
 func runExport(e *env, cmd *cobra.Command, format string, f *manifestFlags, o *exportFlags) error {
 	for flag, only := range formatFlags() {
-		if cmd.Flags().Changed(flag) && only != format {
-			return withHint(fmt.Errorf("--%s applies to %s only, not %s", flag, only, format), "devcluster export "+only+" --"+flag+" ...")
+		if cmd.Flags().Changed(flag) && !slices.Contains(only, format) {
+			return withHint(fmt.Errorf("--%s applies to %s only, not %s", flag, strings.Join(only, " and "), format), "devcluster export "+only[0]+" --"+flag+" ...")
 		}
+	}
+	if o.build && o.out == "" {
+		return withHint(errors.New("export swarm --build writes stack.yaml naming the image it builds: it needs -o DIR"), "devcluster export swarm --build -o deploy")
 	}
 	proj, err := loadProject(e, f)
 	if err != nil {
@@ -104,21 +114,23 @@ func runExport(e *env, cmd *cobra.Command, format string, f *manifestFlags, o *e
 		outDir = absFrom(e.cwd, o.out)
 	}
 	opts := export.Options{
-		Manifest:    displayPath(e.cwd, f.file, m.Path),
-		Invocation:  invocation(cmd, format),
-		Formation:   proj.formation,
-		BasePort:    proj.basePort,
-		Listen:      proj.listen,
-		Strategy:    proj.strategy,
-		Env:         proj.env,
-		EnvFiles:    envFilePaths(e.cwd, m.Dir, f.envFiles),
-		App:         o.app,
-		Image:       o.image,
-		Balancer:    o.balancer,
-		Dockerfile:  o.dockerfile,
-		Ingress:     o.ingress,
-		StatsListen: o.stats,
-		OutDir:      outDir,
+		Manifest:      displayPath(e.cwd, f.file, m.Path),
+		Invocation:    invocation(cmd, format),
+		Formation:     proj.formation,
+		BasePort:      proj.basePort,
+		Listen:        proj.listen,
+		Strategy:      proj.strategy,
+		Env:           proj.env,
+		EnvFiles:      envFilePaths(e.cwd, m.Dir, f.envFiles),
+		App:           o.app,
+		Image:         o.image,
+		Balancer:      o.balancer,
+		Dockerfile:    o.dockerfile || o.build,
+		BaseImage:     o.baseImage,
+		BalancerImage: o.balancerImage,
+		Ingress:       o.ingress,
+		StatsListen:   o.stats,
+		OutDir:        outDir,
 	}
 	if o.workdir != "" {
 		opts.WorkDir = absFrom(e.cwd, o.workdir)
@@ -130,6 +142,21 @@ func runExport(e *env, cmd *cobra.Command, format string, f *manifestFlags, o *e
 	res, err := export.Render(c, format)
 	if err != nil {
 		return err
+	}
+	if o.build {
+		b := &imageBuild{repo: repoOf(cmp.Or(o.image, c.App+":latest")), contextDir: m.Dir, skip: outDir}
+		if b.dockerfile, err = buildDockerfile(res, m.Dir); err != nil {
+			return err
+		}
+		if opts.Image, err = b.build(cmd.Context(), e); err != nil {
+			return err
+		}
+		if c, err = export.Build(m, opts); err != nil {
+			return err
+		}
+		if res, err = export.Render(c, format); err != nil {
+			return err
+		}
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(e.stderr, "warning: %s\n", w)
@@ -174,6 +201,22 @@ func writeExport(e *env, shown, dir string, files []export.File) error {
 	return nil
 }
 
+// buildDockerfile is the Dockerfile --build uses: the one the export wrote,
+// else the app's own.
+func buildDockerfile(res *export.Result, dir string) ([]byte, error) {
+	for _, f := range res.Files {
+		if f.Name == "Dockerfile" {
+			return f.Data, nil
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, withHint(fmt.Errorf("export --build: %s has no Dockerfile, and devcluster writes one only for a Flask or Django development server", dir),
+			"add a Dockerfile to the app, or build the image yourself and pass --image")
+	}
+	return data, err
+}
+
 func generated(data []byte) bool {
 	return bytes.HasPrefix(data, []byte("# Generated by devcluster from "))
 }
@@ -184,7 +227,7 @@ func generated(data []byte) bool {
 func invocation(cmd *cobra.Command, format string) string {
 	parts := []string{"devcluster", "export", format}
 	for _, name := range []string{"file", "env", "formation", "port", "listen", "strategy",
-		"output", "app", "image", "balancer", "dockerfile", "ingress", "workdir", "stats"} {
+		"output", "app", "image", "balancer", "balancer-image", "base-image", "dockerfile", "build", "ingress", "workdir", "stats"} {
 		fl := cmd.Flags().Lookup(name)
 		if fl == nil || !fl.Changed {
 			continue
