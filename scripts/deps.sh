@@ -45,7 +45,8 @@ need_flask() {
 # need_test_tools: Django, gunicorn, redis, FastAPI and the ASGI servers (for
 # /usr/bin/python3), redis-server,
 # HAProxy, nginx and wrk for the tests and benchmarks that compare devcluster with them or
-# run real servers; etcd and openssl for the Kubernetes control plane.
+# run real servers; etcd and openssl for the Kubernetes control plane; docker-compose and
+# debootstrap for the exports run on the engine.
 need_test_tools() {
 	local missing=()
 	{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import django' >/dev/null 2>&1; } || missing+=(python3-django)
@@ -62,6 +63,8 @@ need_test_tools() {
 	command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 	[ -x /usr/bin/gunicorn ] || missing+=(gunicorn)
 	command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+	# scripts/base-image.sh builds the engine tests' image from Debian's mirror (issue 19)
+	command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
 	command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 	# the dashboard's browser tests drive Debian's headless Chromium (issue 12)
 	[ -x /usr/bin/chromium ] || missing+=(chromium)

@@ -52,6 +52,7 @@ func djangoApp(t *testing.T) string {
 // requests while a client without cookies is spread. The same with nginx, and
 // with the Django example, which the Dockerfile serves with gunicorn.
 func TestComposeRoundTrip(t *testing.T) {
+	t.Parallel()
 	docker := needEngine(t)
 	compose := tstest.NeedTool(t, "docker-compose", "apt-get install docker-compose")
 	base := baseImage(t)

@@ -39,6 +39,7 @@ const (
 // and docker swarm leave --force leave no container, network, config or
 // swarm state.
 func TestSwarmRollingUpdate(t *testing.T) {
+	t.Parallel() // beside the compose projects: other names, other ports, bridge networks
 	docker := needEngine(t)
 	base := baseImage(t)
 	dc := devcluster(t)
