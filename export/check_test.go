@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -25,13 +26,14 @@ func TestComposeCheckRunsUnderSh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	status := http.StatusOK
+	var status atomic.Int32 // the server reads it, the test sets it
+	status.Store(http.StatusOK)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != path {
 			w.WriteHeader(http.StatusNotFound)
 			return
 		}
-		w.WriteHeader(status)
+		w.WriteHeader(int(status.Load()))
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()
@@ -63,15 +65,15 @@ func TestComposeCheckRunsUnderSh(t *testing.T) {
 	}
 	for _, env := range []struct{ name, path string }{{"bash", bashDir + ":" + onlyPython}, {"python3", onlyPython}} {
 		p := &Process{Port: port, Health: Health{Path: path, Interval: time.Second, Timeout: time.Second, Fall: 2}}
-		status = http.StatusOK
+		status.Store(http.StatusOK)
 		if err := check(p, env.path); err != nil {
 			t.Errorf("%s: %q answering 200: unhealthy (%v)", env.name, path, err)
 		}
-		status = http.StatusInternalServerError
+		status.Store(http.StatusInternalServerError)
 		if err := check(p, env.path); err == nil {
 			t.Errorf("%s: %q answering 500: healthy", env.name, path)
 		}
-		status = http.StatusOK
+		status.Store(http.StatusOK)
 		tcp := &Process{Port: port, Health: Health{Interval: time.Second, Timeout: time.Second, Fall: 2}}
 		if err := check(tcp, env.path); err != nil {
 			t.Errorf("%s: TCP check of a listening port: unhealthy (%v)", env.name, err)
