@@ -63,3 +63,59 @@ func TestWriteExportKeepsForeignFiles(t *testing.T) {
 		t.Fatalf("a generated file is replaced: %v", err)
 	}
 }
+
+// TestBuildContextIsTheAppsContent: export --build's context holds the app's
+// files in a fixed form, so the same content gives the same bytes (the tag),
+// a change gives others, and the export's own directory, .git and bytecode
+// are left out (stack.yaml names the tag: inside the context, every build
+// would change it).
+func TestBuildContextIsTheAppsContent(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for name, data := range map[string]string{"app.py": "VERSION = 1\n", ".git/HEAD": "ref\n", "deploy/stack.yaml": "image: x:1\n",
+		"__pycache__/app.cpython-311.pyc": "x", "static/site.css": "a {}\n", ".dockerignore": "*.log\n", "debug.log": "noise\n"} {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := &imageBuild{repo: "shop", contextDir: dir, dockerfile: []byte("FROM base\n"), skip: filepath.Join(dir, "deploy")}
+	first, err := b.contextTar()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"deploy/", ".git/", "__pycache__", "debug.log"} {
+		if bytes.Contains(first, []byte(s)) {
+			t.Errorf("the context holds %s", s)
+		}
+	}
+	for _, s := range []string{"app.py", "static/site.css", contextDockerfile} {
+		if !bytes.Contains(first, []byte(s)) {
+			t.Errorf("the context lacks %s", s)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "deploy/stack.yaml"), []byte("image: x:2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := b.contextTar(); !bytes.Equal(again, first) {
+		t.Error("the same app gave another context after the export rewrote stack.yaml")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "app.py"), []byte("VERSION = 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if changed, _ := b.contextTar(); bytes.Equal(changed, first) {
+		t.Error("a change to app.py gave the same context")
+	}
+}
+
+func TestRepoOf(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"shop:latest": "shop", "shop": "shop", "localhost:5000/shop": "localhost:5000/shop", "localhost:5000/shop:v1": "localhost:5000/shop"} {
+		if got := repoOf(in); got != want {
+			t.Errorf("repoOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
