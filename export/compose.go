@@ -81,16 +81,11 @@ func renderCompose(c *Cluster, r *Result) error {
 	if err != nil {
 		context = c.Dir
 	}
-	var dockerfile string
-	for _, p := range c.Processes {
-		s, df, err := c.composeService(p, filepath.ToSlash(context), r)
-		if err != nil {
-			return err
-		}
-		if df != "" && dockerfile == "" {
-			dockerfile = df
-		}
-		f.Services[p.Slug] = s
+	dockerfile, err := eachService(c, f.Services, func(p *Process) (*composeService, string, error) {
+		return c.composeService(p, filepath.ToSlash(context), r)
+	})
+	if err != nil {
+		return err
 	}
 	if bal := c.Balanced(); len(bal) > 0 {
 		if err := c.composeBalancer(&f, balancer, bal, r); err != nil {
@@ -272,6 +267,23 @@ func (c *Cluster) composeBalancer(f *composeFile, balancer string, bal []*Proces
 	r.add(bc.file, bc.data)
 	f.Services[balancerName(f.Services)] = s
 	return nil
+}
+
+// eachService adds one service per process, made by service, and returns the
+// first Dockerfile one of them needs written.
+func eachService[S any](c *Cluster, services map[string]S, service func(*Process) (S, string, error)) (string, error) {
+	var dockerfile string
+	for _, p := range c.Processes {
+		s, df, err := service(p)
+		if err != nil {
+			return "", err
+		}
+		if df != "" && dockerfile == "" {
+			dockerfile = df
+		}
+		services[p.Slug] = s
+	}
+	return dockerfile, nil
 }
 
 // balancerName is the balancer's service name, unless a process has it.

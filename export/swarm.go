@@ -103,16 +103,9 @@ func renderSwarm(c *Cluster, r *Result) error {
 		return fmt.Errorf("--balancer %q: use haproxy or nginx", balancer)
 	}
 	f := stackFile{Version: "3.8", Services: map[string]*stackService{}}
-	var dockerfile string
-	for _, p := range c.Processes {
-		s, df, err := c.stackService(p, r)
-		if err != nil {
-			return err
-		}
-		if df != "" && dockerfile == "" {
-			dockerfile = df
-		}
-		f.Services[p.Slug] = s
+	dockerfile, err := eachService(c, f.Services, func(p *Process) (*stackService, string, error) { return c.stackService(p, r) })
+	if err != nil {
+		return err
 	}
 	if bal := c.Balanced(); len(bal) > 0 {
 		if err := c.stackBalancer(&f, balancer, bal, r); err != nil {
