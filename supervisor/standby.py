@@ -14,7 +14,8 @@ runs ARG... as the interpreter would have, with runpy, so the app pays for impor
 its own code and binding its port, not for starting Python and importing Flask again.
 
 Whatever it cannot do exactly as the interpreter would (an option such as -O or -X,
-code given with -c, an app that monkey-patches) it leaves to the interpreter itself:
+code given with -c, an app that calls a monkey-patching function, a library that
+forks when imported) it leaves to the interpreter itself:
 at the go it execs PYTHON ARG..., an ordinary cold start. So does a library file that
 changed between the preload and the go (a pip install meanwhile).
 """
@@ -107,28 +108,116 @@ def top_origin(name):
     return locs[0] if locs else None
 
 
-def imports_of(path):
-    """The (name, level, fromnames) of every import statement in path, in order."""
+def imports_of(path, main=False):
+    """The (name, level, fromnames) of every import statement in path that runs when
+    path is imported (or, with main, run as __main__), in order: not those in a
+    function's body, under "if TYPE_CHECKING:", or, unless main, under
+    "if __name__ == '__main__':". Raises MonkeyPatching when the code calls a
+    monkey-patching function anywhere (in a function too: a main() that patches)."""
     with open(path, "rb") as f:
         source = f.read()
-    if b"monkey" in source and b"patch" in source:
+    tree = ast.parse(source, path)
+    if monkey_patches(tree):
         raise MonkeyPatching(path)
     out = []
-    for node in ast.walk(ast.parse(source, path)):
+    executed_imports(tree.body, main, out)
+    return out
+
+
+def executed_imports(body, main, out):
+    """Appends to out the imports that running the statements of body runs."""
+    for node in body:
         if isinstance(node, ast.Import):
             out.extend((a.name, 0, ()) for a in node.names)
         elif isinstance(node, ast.ImportFrom):
             out.append((node.module or "", node.level, tuple(a.name for a in node.names)))
-    return out
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue  # runs when called, if ever
+        elif isinstance(node, ast.If) and (is_type_checking(node.test) or (not main and is_main_test(node.test))):
+            executed_imports(node.orelse, main, out)
+        else:
+            for block in blocks(node):
+                executed_imports(block, main, out)
+
+
+def blocks(node):
+    """The statement lists inside a compound statement (if, try, with, for, while,
+    match, class), in the order they can run."""
+    yield getattr(node, "body", None) or []
+    for h in getattr(node, "handlers", None) or []:
+        yield h.body
+    for c in getattr(node, "cases", None) or []:
+        yield c.body
+    yield getattr(node, "orelse", None) or []
+    yield getattr(node, "finalbody", None) or []
+
+
+def is_type_checking(test):
+    """Whether test is TYPE_CHECKING or X.TYPE_CHECKING (typing's, false when run)."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def is_main_test(test):
+    """Whether test is __name__ == "__main__" (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and any(
+        isinstance(s, ast.Constant) and s.value == "__main__" for s in sides)
+
+
+def dotted(expr):
+    """["gevent", "monkey", "patch_all"] for gevent.monkey.patch_all, [] for a call's
+    result or a subscript."""
+    parts = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return []
+    parts.append(expr.id)
+    return parts[::-1]
+
+
+def monkey_patches(tree):
+    """Whether the code calls a monkey-patching function: gevent's monkey.patch_*
+    (however imported), eventlet.monkey_patch, anything.monkey_patch. Comments,
+    strings and names that merely mention it do not count."""
+    monkeys, patchers = {"monkey"}, {"monkey_patch"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[-1] == "monkey" and a.asname:
+                    monkeys.add(a.asname)
+        elif isinstance(node, ast.ImportFrom):
+            from_monkey = (node.module or "").split(".")[-1] == "monkey"
+            for a in node.names:
+                name = a.asname or a.name
+                if a.name == "monkey":
+                    monkeys.add(name)
+                elif a.name == "monkey_patch" or (from_monkey and a.name.startswith("patch")):
+                    patchers.add(name)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        parts = dotted(node.func)
+        if not parts:
+            continue
+        if parts[-1] in patchers:
+            return True
+        if len(parts) >= 2 and parts[-2] in monkeys and parts[-1].startswith("patch"):
+            return True
+    return False
 
 
 class MonkeyPatching(Exception):
     pass
 
 
-def libraries(project, entries):
+def libraries(project, entries, main=None):
     """The libraries that the entry files, and the project modules they import, import:
-    [(module, fromnames)] in the order found."""
+    [(module, fromnames)] in the order found. main is the entry that runs as __main__."""
     found, seen_libs = [], set()
     queue, scanned = list(entries), set()
     while queue and len(scanned) < MAX_SCANNED:
@@ -137,7 +226,7 @@ def libraries(project, entries):
             continue
         scanned.add(path)
         try:
-            imps = imports_of(path)
+            imps = imports_of(path, path == main)
         except MonkeyPatching:
             raise
         except (OSError, SyntaxError, ValueError):
@@ -170,23 +259,44 @@ def libraries(project, entries):
     return found
 
 
+class Forked(Exception):
+    pass
+
+
 def preload(libs):
-    """Imports libs, skipping any that fails: the app reports that itself when it runs."""
+    """Imports libs, skipping any that fails: the app reports that itself when it runs.
+    A library that forks when imported makes a copy of this standby: the copy exits
+    at once, quietly (it must not also wait for the go), and the standby raises
+    Forked, to leave the start to the interpreter."""
     import importlib
 
+    me = os.getpid()
     for name, fromnames in libs:
-        try:
-            mod = importlib.import_module(name)
-            for sub in fromnames:
-                if sub != "*" and not hasattr(mod, sub):
-                    try:
-                        importlib.import_module(name + "." + sub)
-                    except Exception:
-                        pass
-        except Exception:
-            pass
-        except SystemExit:
-            pass
+        preload_one(importlib, name, fromnames)
+        if os.getpid() != me:
+            os._exit(0)  # the copy: what the library's fork started has run
+        if forked[0]:
+            raise Forked(name)
+
+
+forked = [False]
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_parent=lambda: forked.__setitem__(0, True))
+
+
+def preload_one(importlib, name, fromnames):
+    try:
+        mod = importlib.import_module(name)
+        for sub in fromnames:
+            if sub != "*" and not hasattr(mod, sub):
+                try:
+                    importlib.import_module(name + "." + sub)
+                except Exception:
+                    pass
+    except Exception:
+        pass
+    except SystemExit:
+        pass
 
 
 def flask_app_file(project, rest):
@@ -297,9 +407,14 @@ def main():
         project = Project(dirs)
         try:
             entries, first = entry_files(project, mode, target, rest)
-            preload(first + libraries(project, entries))
+            # The script, or the project's own -m module, runs as __main__.
+            main_entry = entries[0] if entries and not first else None
+            preload(first + libraries(project, entries, main_entry))
         except MonkeyPatching as e:
             why = "%s monkey-patches, which must happen before any other import" % e.args[0]
+            mode = None
+        except Forked as e:
+            why = "the library %s forks when imported" % e.args[0]
             mode = None
         snap = snapshot()
     try:
