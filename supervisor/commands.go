@@ -74,7 +74,8 @@ func simpleCommand(command string) bool {
 // CheckCommands checks, for every process, that the first program of its command
 // exists: on the PATH of the spec's environment, or as a file relative to Dir when
 // it contains a slash. Shell builtins, keywords and expansions are skipped (sh will
-// judge them). Every missing command is reported, once per process.
+// judge them). A script whose #! line cannot start (see shebang.startProblem) is
+// reported too. Every problem is reported, once per process.
 func CheckCommands(specs []InstanceSpec) error {
 	var errs []error
 	seen := make(map[string]bool)
@@ -88,10 +89,21 @@ func CheckCommands(specs []InstanceSpec) error {
 		if !ok {
 			path = os.Getenv("PATH")
 		}
-		if prog == "" || findProgram(prog, sp.Dir, path) {
+		if prog == "" {
 			continue
 		}
-		errs = append(errs, notFoundError(sp.ID, prog))
+		file, ok := locateProgram(prog, sp.Dir, path)
+		if !ok {
+			errs = append(errs, notFoundError(sp.ID, prog))
+			continue
+		}
+		// A script whose #! line the kernel or its interpreter refuses would
+		// only crash-loop (exit 127 or 2): said here, with its file:line.
+		if sb, ok, _ := readShebang(file); ok {
+			if why := sb.startProblem(path); why != "" {
+				errs = append(errs, fmt.Errorf("start %s: %s", sp.ID, why))
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/devcluster/devcluster/internal/termsafe"
 )
 
 // This file reads commands as the kernel and the Python interpreter will:
@@ -58,7 +60,17 @@ func standbyTarget(sp InstanceSpec) (interp, rest, problem string) {
 	if !ok {
 		return "", "", fmt.Sprintf("its command runs %s, which is not found", prog)
 	}
-	interp, why := shebangPython(file)
+	sb, ok, err := readShebang(file)
+	switch {
+	case err != nil:
+		return "", "", fmt.Sprintf("its command runs %s, not a Python interpreter or a Python script (%v)", prog, err)
+	case !ok:
+		return "", "", fmt.Sprintf("its command runs %s, not a Python interpreter or a Python script (no #! line)", prog)
+	}
+	if why := sb.startProblem(path); why != "" {
+		return "", "", fmt.Sprintf("its command runs %s, which cannot start: %s", prog, why)
+	}
+	interp, why := sb.python()
 	if why != "" {
 		return "", "", fmt.Sprintf("its command runs %s, not a Python interpreter or a Python script (%s)", prog, why)
 	}
@@ -70,19 +82,25 @@ func standbyTarget(sp InstanceSpec) (interp, rest, problem string) {
 }
 
 // interpreterArgsProblem checks what a command gives the interpreter: options
-// it can apply once running (-u, -B), then a script or -m module.
+// it can apply once running (-u, -B), then a script or -m module. Its cases are
+// testdata/interpreter_options.json, which standby.py's parse follows too.
 func interpreterArgsProblem(words []string) string {
-	for _, w := range words {
+	for i, w := range words {
 		switch {
-		case w == "-m" || (strings.HasPrefix(w, "-m") && len(w) > 2):
+		case w == "-m":
+			if i+1 == len(words) {
+				return "its command gives -m without a module"
+			}
+			return ""
+		case strings.HasPrefix(w, "-m"):
 			return ""
 		case w == "-c":
 			return "its command gives Python code with -c; use a script or -m module"
 		case w == "-" || strings.HasPrefix(w, "--"):
 			return fmt.Sprintf("the interpreter option %s cannot be applied to a running interpreter", w)
 		case strings.HasPrefix(w, "-"):
-			if strings.Trim(w[1:], "uB") != "" {
-				return fmt.Sprintf("the interpreter option %s cannot be applied to a running interpreter (only -u and -B can)", w)
+			if why := optionWordProblem(w); why != "" {
+				return "the interpreter option " + why
 			}
 		default:
 			return ""
@@ -91,13 +109,32 @@ func interpreterArgsProblem(words []string) string {
 	return "its command names no script and no -m module"
 }
 
-// shebangPython reads file's #! line and returns the Python interpreter it
-// names, quoted for sh: "#!/usr/bin/python3", "#!/usr/bin/env python3", and
-// those with -u or -B; otherwise why not.
-func shebangPython(file string) (string, string) {
+// optionWordProblem says why one word of interpreter options (-u, -uB) is not
+// one a running interpreter can take on, or "".
+func optionWordProblem(w string) string {
+	if !strings.HasPrefix(w, "-") || strings.HasPrefix(w, "--") || strings.Trim(w[1:], "uB") != "" || w == "-" {
+		return w + " cannot be applied to a running interpreter (only -u and -B can)"
+	}
+	return ""
+}
+
+// shebang is a script's #! line as Linux's binfmt_script reads it: the
+// interpreter, then everything after it, spaces and tabs trimmed at both ends,
+// as ONE argument ("#!/usr/bin/env python3 -u" runs env with the argument
+// "python3 -u"), or none.
+type shebang struct {
+	file   string
+	line   string // the #! line as written, for messages
+	interp string
+	arg    string // "" when the line has none
+}
+
+// readShebang reads file's #! line from its first 256 bytes (the kernel's
+// BINPRM_BUF_SIZE); ok is false when there is none.
+func readShebang(file string) (sb shebang, ok bool, err error) {
 	f, err := os.Open(file)
 	if err != nil {
-		return "", err.Error()
+		return sb, false, err
 	}
 	defer f.Close()
 	buf := make([]byte, 256)
@@ -105,17 +142,115 @@ func shebangPython(file string) (string, string) {
 	line, _, _ := strings.Cut(string(buf[:n]), "\n")
 	rest, ok := strings.CutPrefix(line, "#!")
 	if !ok {
-		return "", "no #! line"
+		return sb, false, nil
 	}
-	words := strings.Fields(rest)
-	if len(words) > 0 && filepath.Base(words[0]) == "env" {
-		words = words[1:]
+	rest = strings.Trim(rest, " \t")
+	interp := rest
+	if i := strings.IndexAny(rest, " \t"); i >= 0 {
+		interp = rest[:i]
+	}
+	if interp == "" {
+		return sb, false, nil
+	}
+	return shebang{file: file, line: strings.TrimRight(line, " \t\r"), interp: interp,
+		arg: strings.Trim(rest[len(interp):], " \t")}, true, nil
+}
+
+func isBlank(r rune) bool { return r == ' ' || r == '\t' }
+
+// startProblem says why exec of the script fails before any of its code runs
+// (what up's instances would exit with, again and again), with the fix; "" when
+// it starts or when it is not sure it does not. path is the PATH env searches.
+func (sb shebang) startProblem(path string) string {
+	at := termsafe.Escape(sb.file) + ":1: " + termsafe.Escape(sb.line) + ": "
+	if filepath.IsAbs(sb.interp) && !isExecutable(sb.interp) {
+		return at + fmt.Sprintf("its interpreter %s is not found (exit 127); fix the #! line or install it", termsafe.Escape(sb.interp))
+	}
+	switch base := filepath.Base(sb.interp); {
+	case base == "env":
+		first, _, split := strings.Cut(strings.Map(blankToSpace, sb.arg), " ")
+		switch {
+		case sb.arg == "" || strings.HasPrefix(sb.arg, "--split-string") ||
+			(strings.HasPrefix(first, "-") && !strings.HasPrefix(first, "--") && strings.Contains(first, "S")):
+			return ""
+		case split && strings.HasPrefix(first, "-"):
+			return at + fmt.Sprintf("Linux passes %q to %s as one argument, which env cannot take apart (exit 125); write \"#!%s -S %s\" (env -S splits it)",
+				sb.arg, sb.interp, sb.interp, sb.arg)
+		case split:
+			return at + fmt.Sprintf("Linux passes %q to %s as one argument, so env looks for a program named %q (exit 127); write \"#!%s -S %s\" (env -S splits it)",
+				sb.arg, sb.interp, sb.arg, sb.interp, sb.arg)
+		case !strings.HasPrefix(first, "-"):
+			if _, ok := locateProgram(first, "/", path); !ok {
+				return at + fmt.Sprintf("env finds no %s on PATH (exit 127); install it or name another interpreter", termsafe.Escape(first))
+			}
+		}
+	case pythonName.MatchString(base):
+		if !strings.HasPrefix(sb.arg, "-") || strings.HasPrefix(sb.arg, "--") {
+			return ""
+		}
+		for _, r := range sb.arg[1:] {
+			switch {
+			case strings.ContainsRune("cmWXQ", r):
+				return "" // an option with a value: the rest is its value
+			case isBlank(r):
+				return at + fmt.Sprintf("Linux passes %q to %s as one argument, which Python refuses (\"Unknown option: - \", exit 2); write %s",
+					sb.arg, sb.interp, sb.pythonFix())
+			}
+		}
+	}
+	return ""
+}
+
+func blankToSpace(r rune) rune {
+	if r == '\t' {
+		return ' '
+	}
+	return r
+}
+
+// pythonFix is what to write instead of a Python #! line whose options are
+// apart: one word of flags when they are all flags, and env -S in any case.
+func (sb shebang) pythonFix() string {
+	envS := fmt.Sprintf("\"#!/usr/bin/env -S %s %s\"", filepath.Base(sb.interp), sb.arg)
+	flags := ""
+	for _, w := range strings.Fields(sb.arg) {
+		if len(w) < 2 || w[0] != '-' || w[1] == '-' || strings.ContainsAny(w[1:], "cmWXQ") {
+			return envS
+		}
+		flags += w[1:]
+	}
+	return fmt.Sprintf("\"#!%s -%s\" or %s", sb.interp, flags, envS)
+}
+
+// python returns the Python interpreter a standby runs for the script, quoted
+// for sh, as exec would run it: the #! line's interpreter and its one argument
+// ("'/usr/bin/python3' '-u'"), or for env the words env runs ("'python3'", and
+// with -S the words it splits); otherwise why not.
+func (sb shebang) python() (string, string) {
+	var words []string
+	if filepath.Base(sb.interp) == "env" {
+		if sb.arg == "" {
+			return "", "its #! line names no Python interpreter"
+		}
+		words = []string{sb.arg}
+		if strings.HasPrefix(sb.arg, "-") {
+			opt, rest, _ := strings.Cut(strings.Map(blankToSpace, sb.arg), " ")
+			if opt != "-S" {
+				return "", fmt.Sprintf("its #! line gives env the option %s", opt)
+			}
+			words = strings.Fields(rest)
+		}
+	} else {
+		words = []string{sb.interp}
+		if sb.arg != "" {
+			words = append(words, sb.arg)
+		}
 	}
 	if len(words) == 0 || !pythonName.MatchString(filepath.Base(words[0])) {
 		return "", "its #! line names no Python interpreter"
 	}
 	for _, w := range words[1:] {
-		if !strings.HasPrefix(w, "-") || strings.Trim(w[1:], "uB") != "" {
+		if optionWordProblem(w) != "" {
 			return "", fmt.Sprintf("its #! line gives the interpreter %s", w)
 		}
 	}
