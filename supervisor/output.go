@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/fatih/color"
+
+	"github.com/devcluster/devcluster/internal/linebuf"
 )
 
 // maxLineBytes is where an endless line is cut, so one child printing megabytes
@@ -35,6 +38,7 @@ type output struct {
 	mu     sync.Mutex
 	out    io.Writer
 	log    io.Writer
+	own    []*linebuf.Writer // the writers unblocked made, closed by closeAll
 	color  bool
 	now    func() time.Time
 	size   int
@@ -57,12 +61,31 @@ func newOutput(out, log io.Writer, useColor bool, now func() time.Time, size int
 	if log == nil {
 		log = io.Discard
 	}
-	return &output{
-		out: out, log: log, color: useColor, now: now, size: size,
+	o := &output{
+		color: useColor, now: now, size: size,
 		rings:  make(map[string]*ring),
 		colors: make(map[string]*color.Color),
 		subs:   make(map[*subscriber]struct{}),
 	}
+	o.out, o.log = o.unblocked(out), o.unblocked(log)
+	return o
+}
+
+// unblocked returns w as a writer that never makes the instances wait: an
+// *os.File (a terminal paused with Ctrl-S, a FIFO or pipe nobody reads) is
+// given a linebuf.Writer, which queues a bounded number of lines and drops the
+// rest with a counted marker, so that show and logf, which hold o.mu, never
+// wait for a reader, and every child's pipe is always drained (issue 21 item 1).
+// Any other writer (cmd passes its own linebuf.Writer, tests a buffer) is the
+// caller's to keep quick.
+func (o *output) unblocked(w io.Writer) io.Writer {
+	f, ok := w.(*os.File)
+	if !ok {
+		return w
+	}
+	lw := linebuf.New(f, linebuf.Config{})
+	o.own = append(o.own, lw)
+	return lw
 }
 
 // logf writes one "devcluster | ..." line to Log.
@@ -219,15 +242,19 @@ func (o *output) unsubscribe(s *subscriber) {
 	}
 }
 
-// closeAll ends every Follow: called when Run returns.
+// closeAll ends every Follow and writes out what the writers unblocked made
+// still hold (bounded: see linebuf.Writer.Close): called when Run returns.
 func (o *output) closeAll() {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	for s := range o.subs {
 		close(s.ch)
 	}
 	clear(o.subs)
 	o.closed = true
+	o.mu.Unlock()
+	for _, w := range o.own {
+		_ = w.Close()
+	}
 }
 
 // ring is a fixed-size buffer of the latest lines of one instance.

@@ -17,6 +17,9 @@ func useColor(w io.Writer, getenv func(string) string) bool {
 	if v := getenv("FORCE_COLOR"); v != "" && v != "0" && v != "false" {
 		return true
 	}
+	if u, ok := w.(interface{ Unwrap() io.Writer }); ok {
+		w = u.Unwrap() // up's stdout, behind its linebuf.Writer
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

@@ -144,6 +144,8 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 	if err != nil {
 		return err
 	}
+	out := newUpOutput(e.stdout, e.stderr)
+	defer out.Close()
 	c, err := newCluster(clusterConfig{
 		proj:      proj,
 		pty:       f.pty,
@@ -153,8 +155,8 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 		sticky:    f.sticky,
 		accessLog: f.accessLog,
 		stdin:     e.stdin,
-		stdout:    e.stdout,
-		stderr:    e.stderr,
+		stdout:    out.stdout,
+		stderr:    out.stderr,
 		getenv:    e.getenv,
 	})
 	if err != nil {
