@@ -22,6 +22,8 @@
 # (give up on REQUESTS after this long), SEED (replays the chaos loop's choices),
 # ACTIONS=kill,pause,reload,scale,restart (a subset chases one failure), PYTHON=python3
 # (the interpreter the Procfile names), STANDBY=1 (up --standby: warm standbys),
+# UNREAD_STDOUT=1 (devcluster's stdout a pipe left unread until the stop, with
+# --access-log: serving must not wait on it, and lines must have been dropped),
 # KEEP=1 keeps the temp dir (devcluster's logs).
 set -euo pipefail
 
@@ -33,6 +35,7 @@ SEED=${SEED:-0}
 ACTIONS=${ACTIONS:-kill,pause,reload,scale,restart}
 PYTHON=${PYTHON:-python3}
 STANDBY=${STANDBY:-}
+UNREAD_STDOUT=${UNREAD_STDOUT:-}
 KEEP=${KEEP:-}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -50,6 +53,7 @@ MAX_DURATION=$(seconds "$MAX_DURATION")
 [[ $REQUESTS =~ ^[0-9]+$ ]] || die "REQUESTS must be a number, not \"$REQUESTS\""
 [[ $SEED =~ ^[0-9]+$ ]] || die "SEED must be a number, not \"$SEED\""
 [[ -z $STANDBY || $STANDBY == 1 ]] || die "STANDBY must be 1 or empty, not \"$STANDBY\""
+[[ -z $UNREAD_STDOUT || $UNREAD_STDOUT == 1 ]] || die "UNREAD_STDOUT must be 1 or empty, not \"$UNREAD_STDOUT\""
 [[ $ACTIONS =~ ^(kill|pause|reload|scale|restart)(,(kill|pause|reload|scale|restart))*$ ]] ||
 	die "ACTIONS must be a comma-separated list of kill, pause, reload, scale, restart; not \"$ACTIONS\""
 command -v go >/dev/null || die "go is missing: install Go 1.26 to build devcluster"
@@ -83,11 +87,11 @@ say "building devcluster and bench/chaos into $tmp"
 }
 
 mkdir -p "$tmp/soak"
-say "soak: CLIENTS=$CLIENTS DURATION=$DURATION REQUESTS=$REQUESTS (at most $MAX_DURATION) ACTIONS=$ACTIONS STANDBY=$STANDBY, ports $base-$((base + 4)), proxy $listen_port"
+say "soak: CLIENTS=$CLIENTS DURATION=$DURATION REQUESTS=$REQUESTS (at most $MAX_DURATION) ACTIONS=$ACTIONS STANDBY=$STANDBY UNREAD_STDOUT=$UNREAD_STDOUT, ports $base-$((base + 4)), proxy $listen_port"
 "$tmp/chaos" -devcluster "$tmp/devcluster" -app "$repo/examples/flask/app.py" -workdir "$tmp/soak" \
 	-python "$PYTHON" -port "$base" -listen "$listen_port" -clients "$CLIENTS" \
 	-duration "$DURATION" -requests "$REQUESTS" -max-duration "$MAX_DURATION" -seed "$SEED" -actions "$ACTIONS" \
-	${STANDBY:+-standby} &
+	${STANDBY:+-standby} ${UNREAD_STDOUT:+-unread-stdout} &
 pids+=($!)
 rc=0
 wait "$!" || rc=$?

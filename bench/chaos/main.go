@@ -41,6 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.MaxDuration, "max-duration", 5*time.Minute, "give up on -requests after this long (a miss)")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed of the chaos loop's choices (default: from the clock; the report prints it)")
 	fs.BoolVar(&cfg.Standby, "standby", false, "give the instances warm standbys (up --standby)")
+	fs.BoolVar(&cfg.UnreadStdout, "unread-stdout", false, "leave devcluster's stdout unread until the stop, with up --access-log (issue 21 item 1)")
 	actions := fs.String("actions", strings.Join(chaos.Actions(), ","), "the chaos actions to do, comma-separated (one alone chases one failure)")
 	if err := fs.Parse(args); err != nil {
 		return 2

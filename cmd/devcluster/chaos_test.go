@@ -28,7 +28,15 @@ func TestChaosSoak(t *testing.T) { chaosSoak(t, false) }
 // up, takeover or drop.
 func TestChaosSoakWithStandbys(t *testing.T) { chaosSoak(t, true) }
 
-func chaosSoak(t *testing.T, standby bool) {
+// TestChaosSoakWithUnreadStdout is the same soak with devcluster's stdout a
+// pipe nobody reads until the stop, and up --access-log writing a line per
+// request to it (issue 21 item 1): the same target, and lines must have been
+// dropped (or the pipe was never full and the variant proved nothing).
+func TestChaosSoakWithUnreadStdout(t *testing.T) { chaosSoakWith(t, false, true) }
+
+func chaosSoak(t *testing.T, standby bool) { chaosSoakWith(t, standby, false) }
+
+func chaosSoakWith(t *testing.T, standby, unreadStdout bool) {
 	if testing.Short() {
 		t.Skip("the chaos soak runs a Flask cluster under load for 20 s")
 	}
@@ -57,6 +65,8 @@ func chaosSoak(t *testing.T, standby bool) {
 		Duration:   20 * time.Second,
 		Standby:    standby,
 		Log:        testLog{t},
+
+		UnreadStdout: unreadStdout,
 	})
 	if err != nil {
 		t.Fatal(err)

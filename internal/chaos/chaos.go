@@ -52,6 +52,11 @@ type Config struct {
 	Seed        uint64        // for the chaos loop's choices: 0 means from the clock
 	Actions     []string      // the kinds of action to do (to chase one failure): all of Actions()
 	Standby     bool          // up --standby: the instances have warm standbys
+	// UnreadStdout makes devcluster's stdout a pipe the soak holds open and does
+	// not read until it stops the cluster, with up --access-log (a line per
+	// request beside the instances' own): serving must never wait on it (issue
+	// 21 item 1). The pipe is read at the stop, into devcluster.out.
+	UnreadStdout bool
 
 	Log io.Writer // progress lines (each action); nil: none
 

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,6 +60,7 @@ type cluster struct {
 	done    chan struct{} // closed when cmd has been waited for
 	waitErr error
 	stdout  *os.File
+	unread  *os.File // with UnreadStdout: the read end of devcluster's stdout
 	stderr  *os.File
 	stopped bool
 	// seen holds every instance process ps ever showed, and the members of their
@@ -87,8 +90,22 @@ func startCluster(ctx context.Context, cfg *Config) (*cluster, error) {
 	c.cmd.Dir = cfg.appDir()
 	c.cmd.Env = cfg.env()
 	c.cmd.Stdout, c.cmd.Stderr = c.stdout, c.stderr
+	var unreadW *os.File
+	if cfg.UnreadStdout {
+		args = append(args, "--access-log")
+		c.cmd.Args = append([]string{cfg.Devcluster}, args...)
+		if c.unread, unreadW, err = os.Pipe(); err != nil {
+			c.closeLogs()
+			return nil, err
+		}
+		c.cmd.Stdout = unreadW
+	}
 	stopWithUs(c.cmd)
-	if err := c.cmd.Start(); err != nil {
+	err = c.cmd.Start()
+	if unreadW != nil {
+		unreadW.Close() // devcluster holds the only write end
+	}
+	if err != nil {
 		c.closeLogs()
 		return nil, fmt.Errorf("start %s up: %w", cfg.Devcluster, err)
 	}
@@ -113,6 +130,34 @@ func startCluster(ctx context.Context, cfg *Config) (*cluster, error) {
 func (c *cluster) closeLogs() {
 	c.stdout.Close()
 	c.stderr.Close()
+	if c.unread != nil {
+		c.unread.Close()
+	}
+}
+
+// readUnread starts reading the stdout the soak left unread into
+// devcluster.out; the channel is closed at its end of file (devcluster gone).
+func (c *cluster) readUnread() <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = io.Copy(c.stdout, c.unread)
+	}()
+	return done
+}
+
+// droppedMarker is linebuf's line for lines dropped while the reader was behind.
+var droppedMarker = regexp.MustCompile(`\[devcluster: (\d+) lines dropped, reader too slow\]`)
+
+// countDropped adds up the dropped-lines markers in devcluster.out.
+func (c *cluster) countDropped() (markers int, lines int64) {
+	data, _ := os.ReadFile(c.stdout.Name())
+	for _, m := range droppedMarker.FindAllSubmatch(data, -1) {
+		n, _ := strconv.ParseInt(string(m[1]), 10, 64)
+		markers++
+		lines += n
+	}
+	return markers, lines
 }
 
 func (c *cluster) exited() bool {
@@ -277,6 +322,12 @@ type StopResult struct {
 	ExitErr   string   // "" for exit status 0
 	Leftovers []string // "pid 123 (python3 …)", "port 24002 still accepts connections"
 	Checked   int      // processes checked after the stop
+	// With UnreadStdout: the stdout read at the stop, its dropped-lines markers
+	// and the lines they count.
+	Unread         bool
+	StdoutBytes    int64
+	DroppedMarkers int
+	DroppedLines   int64
 }
 
 // stop sends SIGINT (as Ctrl-C does) and waits 30 s for devcluster to exit; then every
@@ -292,6 +343,12 @@ func (c *cluster) stop(ctx context.Context) StopResult {
 			}
 		}
 	}
+	var read <-chan struct{}
+	if c.unread != nil {
+		// Read now, so that devcluster's last lines (and the count of those it
+		// dropped) come out before it exits.
+		read = c.readUnread()
+	}
 	start := time.Now()
 	_ = c.cmd.Process.Signal(syscall.SIGINT)
 	select {
@@ -301,6 +358,17 @@ func (c *cluster) stop(ctx context.Context) StopResult {
 		c.abort()
 	}
 	c.stopped = true
+	if read != nil {
+		select {
+		case <-read:
+		case <-time.After(5 * time.Second): // a leftover holding the pipe: reported below
+		}
+		res.Unread = true
+		if fi, err := c.stdout.Stat(); err == nil {
+			res.StdoutBytes = fi.Size()
+		}
+		res.DroppedMarkers, res.DroppedLines = c.countDropped()
+	}
 	res.Took = time.Since(start)
 	if res.ExitErr == "" && c.waitErr != nil {
 		res.ExitErr = c.waitErr.Error()

@@ -324,6 +324,9 @@ func (r *Report) Failures() []string {
 	if r.Stop.ExitErr != "" {
 		out = append(out, "devcluster up did not stop cleanly on SIGINT: "+r.Stop.ExitErr)
 	}
+	if r.Stop.Unread && r.Stop.DroppedLines == 0 {
+		out = append(out, "stdout was left unread but no line was dropped: the soak never filled it, so it tested nothing")
+	}
 	for _, l := range r.Stop.Leftovers {
 		out = append(out, "left behind after the stop: "+l)
 	}
@@ -356,6 +359,10 @@ func (r *Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "  actions            %s\n", strings.Join(acts, ", "))
 	fmt.Fprintf(w, "  stop               SIGINT → exit in %s (%s); %d processes checked, %d left behind\n",
 		r.Stop.Took.Round(time.Millisecond), orOK(r.Stop.ExitErr), r.Stop.Checked, len(r.Stop.Leftovers))
+	if r.Stop.Unread {
+		fmt.Fprintf(w, "  stdout             unread until the stop (with --access-log): %d lines dropped (%d markers), %d bytes read at the stop\n",
+			r.Stop.DroppedLines, r.Stop.DroppedMarkers, r.Stop.StdoutBytes)
+	}
 	if len(r.Caught) > 0 {
 		fmt.Fprintln(w, "  kills and pauses that caught requests (time since the load began):")
 		for i, c := range r.Caught {
