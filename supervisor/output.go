@@ -14,6 +14,7 @@ import (
 
 	"github.com/fatih/color"
 
+	"github.com/devcluster/devcluster/internal/fanout"
 	"github.com/devcluster/devcluster/internal/linebuf"
 )
 
@@ -23,7 +24,7 @@ const maxLineBytes = 64 << 10
 
 // followBuffer is how many lines a Follow subscriber may lag behind before lines
 // are dropped for it (children never wait for a slow reader).
-const followBuffer = 256
+const followBuffer = fanout.DefaultBuffer
 
 // palette is the per-instance prefix colours, assigned in order of first output.
 var palette = []color.Attribute{
@@ -44,14 +45,13 @@ type output struct {
 	size   int
 	rings  map[string]*ring
 	colors map[string]*color.Color
-	subs   map[*subscriber]struct{}
-	closed bool
+	follow fanout.Hub[LogLine] // Follow's subscribers
 }
 
+// subscriber is one Follow: its lines arrive on ch.
 type subscriber struct {
-	ids     map[string]bool // nil = every instance
-	ch      chan LogLine
-	dropped int
+	sub *fanout.Sub[LogLine]
+	ch  <-chan LogLine
 }
 
 func newOutput(out, log io.Writer, useColor bool, now func() time.Time, size int) *output {
@@ -65,7 +65,9 @@ func newOutput(out, log io.Writer, useColor bool, now func() time.Time, size int
 		color: useColor, now: now, size: size,
 		rings:  make(map[string]*ring),
 		colors: make(map[string]*color.Color),
-		subs:   make(map[*subscriber]struct{}),
+		follow: fanout.Hub[LogLine]{Buffer: followBuffer, Marker: func(n int, next LogLine) LogLine {
+			return LogLine{ID: next.ID, Time: next.Time, Text: fmt.Sprintf("[devcluster: %d lines dropped, reader too slow]", n)}
+		}},
 	}
 	o.out, o.log = o.unblocked(out), o.unblocked(log)
 	return o
@@ -145,26 +147,7 @@ func (o *output) show(ll LogLine) {
 		prefix = c.Sprint(prefix)
 	}
 	_, _ = io.WriteString(o.out, prefix+" "+ll.Text+"\n")
-	for s := range o.subs {
-		if s.ids != nil && !s.ids[id] {
-			continue
-		}
-		if s.dropped > 0 {
-			marker := LogLine{ID: id, Time: ll.Time, Text: fmt.Sprintf("[devcluster: %d lines dropped, reader too slow]", s.dropped)}
-			select {
-			case s.ch <- marker:
-				s.dropped = 0
-			default:
-				s.dropped++
-				continue
-			}
-		}
-		select {
-		case s.ch <- ll:
-		default:
-			s.dropped++
-		}
-	}
+	o.follow.Publish(ll)
 }
 
 // tail returns up to n of id's lines recorded at or after since.
@@ -216,42 +199,24 @@ func (o *output) logs(ids []string, n int) []LogLine {
 // subscribe returns a subscriber that gets every new line of ids (all when empty).
 // The channel is closed by unsubscribe or closeAll.
 func (o *output) subscribe(ids []string) *subscriber {
-	s := &subscriber{ch: make(chan LogLine, followBuffer)}
+	var want func(LogLine) bool
 	if len(ids) > 0 {
-		s.ids = make(map[string]bool, len(ids))
+		set := make(map[string]bool, len(ids))
 		for _, id := range ids {
-			s.ids[id] = true
+			set[id] = true
 		}
+		want = func(l LogLine) bool { return set[l.ID] }
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.closed {
-		close(s.ch)
-		return s
-	}
-	o.subs[s] = struct{}{}
-	return s
+	sub := o.follow.Subscribe(want)
+	return &subscriber{sub: sub, ch: sub.C}
 }
 
-func (o *output) unsubscribe(s *subscriber) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if _, ok := o.subs[s]; ok {
-		delete(o.subs, s)
-		close(s.ch)
-	}
-}
+func (o *output) unsubscribe(s *subscriber) { o.follow.Unsubscribe(s.sub) }
 
 // closeAll ends every Follow and writes out what the writers unblocked made
 // still hold (bounded: see linebuf.Writer.Close): called when Run returns.
 func (o *output) closeAll() {
-	o.mu.Lock()
-	for s := range o.subs {
-		close(s.ch)
-	}
-	clear(o.subs)
-	o.closed = true
-	o.mu.Unlock()
+	o.follow.Close()
 	for _, w := range o.own {
 		_ = w.Close()
 	}
