@@ -112,11 +112,6 @@ func notFoundError(id, prog string) error {
 	return fmt.Errorf("start %s: command %q not found (is it installed and on PATH?)", id, prog)
 }
 
-func findProgram(prog, dir, path string) bool {
-	_, ok := locateProgram(prog, dir, path)
-	return ok
-}
-
 // locateProgram returns the file sh would run for prog: prog itself relative to
 // dir when it has a slash, else the first executable of that name on path.
 func locateProgram(prog, dir, path string) (string, bool) {

@@ -158,13 +158,16 @@ func readShebang(file string) (sb shebang, ok bool, err error) {
 
 func isBlank(r rune) bool { return r == ' ' || r == '\t' }
 
+// esc makes a part of a user's file safe to print (see termsafe).
+func esc(s string) string { return termsafe.Escape(s) }
+
 // startProblem says why exec of the script fails before any of its code runs
 // (what up's instances would exit with, again and again), with the fix; "" when
 // it starts or when it is not sure it does not. path is the PATH env searches.
 func (sb shebang) startProblem(path string) string {
-	at := termsafe.Escape(sb.file) + ":1: " + termsafe.Escape(sb.line) + ": "
+	at := esc(sb.file) + ":1: " + esc(sb.line) + ": "
 	if filepath.IsAbs(sb.interp) && !isExecutable(sb.interp) {
-		return at + fmt.Sprintf("its interpreter %s is not found (exit 127); fix the #! line or install it", termsafe.Escape(sb.interp))
+		return at + fmt.Sprintf("its interpreter %s is not found (exit 127); fix the #! line or install it", esc(sb.interp))
 	}
 	switch base := filepath.Base(sb.interp); {
 	case base == "env":
@@ -175,13 +178,13 @@ func (sb shebang) startProblem(path string) string {
 			return ""
 		case split && strings.HasPrefix(first, "-"):
 			return at + fmt.Sprintf("Linux passes %q to %s as one argument, which env cannot take apart (exit 125); write \"#!%s -S %s\" (env -S splits it)",
-				sb.arg, sb.interp, sb.interp, sb.arg)
+				sb.arg, esc(sb.interp), esc(sb.interp), esc(sb.arg))
 		case split:
 			return at + fmt.Sprintf("Linux passes %q to %s as one argument, so env looks for a program named %q (exit 127); write \"#!%s -S %s\" (env -S splits it)",
-				sb.arg, sb.interp, sb.arg, sb.interp, sb.arg)
+				sb.arg, esc(sb.interp), sb.arg, esc(sb.interp), esc(sb.arg))
 		case !strings.HasPrefix(first, "-"):
 			if _, ok := locateProgram(first, "/", path); !ok {
-				return at + fmt.Sprintf("env finds no %s on PATH (exit 127); install it or name another interpreter", termsafe.Escape(first))
+				return at + fmt.Sprintf("env finds no %s on PATH (exit 127); install it or name another interpreter", esc(first))
 			}
 		}
 	case pythonName.MatchString(base):
@@ -194,7 +197,7 @@ func (sb shebang) startProblem(path string) string {
 				return "" // an option with a value: the rest is its value
 			case isBlank(r):
 				return at + fmt.Sprintf("Linux passes %q to %s as one argument, which Python refuses (\"Unknown option: - \", exit 2); write %s",
-					sb.arg, sb.interp, sb.pythonFix())
+					sb.arg, esc(sb.interp), sb.pythonFix())
 			}
 		}
 	}
@@ -211,7 +214,7 @@ func blankToSpace(r rune) rune {
 // pythonFix is what to write instead of a Python #! line whose options are
 // apart: one word of flags when they are all flags, and env -S in any case.
 func (sb shebang) pythonFix() string {
-	envS := fmt.Sprintf("\"#!/usr/bin/env -S %s %s\"", filepath.Base(sb.interp), sb.arg)
+	envS := fmt.Sprintf("\"#!/usr/bin/env -S %s %s\"", esc(filepath.Base(sb.interp)), esc(sb.arg))
 	flags := ""
 	for _, w := range strings.Fields(sb.arg) {
 		if len(w) < 2 || w[0] != '-' || w[1] == '-' || strings.ContainsAny(w[1:], "cmWXQ") {
@@ -219,7 +222,7 @@ func (sb shebang) pythonFix() string {
 		}
 		flags += w[1:]
 	}
-	return fmt.Sprintf("\"#!%s -%s\" or %s", sb.interp, flags, envS)
+	return fmt.Sprintf("\"#!%s -%s\" or %s", esc(sb.interp), esc(flags), envS)
 }
 
 // python returns the Python interpreter a standby runs for the script, quoted
