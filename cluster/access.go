@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/devcluster/devcluster/control"
 	"github.com/devcluster/devcluster/dashboard"
 	"github.com/devcluster/devcluster/internal/defaults"
+	"github.com/devcluster/devcluster/internal/fanout"
 	"github.com/devcluster/devcluster/procfile"
 	"github.com/devcluster/devcluster/proxy"
 )
@@ -35,13 +35,13 @@ type Observers struct {
 	// colorOf is the supervisor's colour of an instance (nil: plain), set once
 	// the supervisor exists; the proxy may report requests before.
 	colorOf   atomic.Pointer[func(string) *color.Color]
-	followers accessHub // `devcluster logs --access`
+	followers *accessHub // `devcluster logs --access`
 }
 
 // NewObservers decides from the manifest's proxy section and --access-log
 // (accessLog) what is observed; the access log's lines go to out.
 func NewObservers(pc procfile.ProxyConfig, accessLog bool, out io.Writer) *Observers {
-	o := &Observers{accessLog: accessLog || pc.AccessLog, out: out}
+	o := &Observers{accessLog: accessLog || pc.AccessLog, out: out, followers: newAccessHub()}
 	if !pc.DashboardOff {
 		o.rec = dashboard.NewRecorder(dashboard.RecorderConfig{})
 		o.prefix = cmp.Or(pc.DashboardPrefix, defaults.DashboardPrefix)
@@ -197,69 +197,38 @@ func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // behind before requests are dropped for it: the proxy never waits for one.
 const accessFollowBuffer = 256
 
-// accessHub hands each request to the `logs --access` followers. With none
-// (the usual case) publish is one atomic load.
-type accessHub struct {
-	n    atomic.Int32
-	mu   sync.Mutex
-	subs map[*accessSub]struct{}
+// accessHub hands each request to the `logs --access` followers (a
+// fanout.Hub, as the supervisor's Follow is). With none (the usual case)
+// publish is one atomic load.
+type accessHub struct{ hub fanout.Hub[control.Request] }
+
+func newAccessHub() *accessHub {
+	return &accessHub{hub: fanout.Hub[control.Request]{Buffer: accessFollowBuffer, Marker: accessDropped}}
 }
 
-type accessSub struct {
-	ch      chan control.Request
-	dropped int // guarded by accessHub.mu
+// accessDropped stands, in a follower's stream, where n requests were dropped.
+func accessDropped(n int, next control.Request) control.Request {
+	return control.Request{Time: next.Time, Method: "-", Path: "-",
+		Decision: fmt.Sprintf("[devcluster: %d requests dropped, reader too slow]", n)}
 }
 
 // listening reports whether anyone follows: one atomic load.
-func (h *accessHub) listening() bool { return h.n.Load() > 0 }
+func (h *accessHub) listening() bool { return h.hub.Subscribers() > 0 }
 
-func (h *accessHub) publish(r control.Request) {
-	if !h.listening() {
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range h.subs {
-		if s.dropped > 0 {
-			marker := control.Request{Time: r.Time, Method: "-", Path: "-",
-				Decision: fmt.Sprintf("[devcluster: %d requests dropped, reader too slow]", s.dropped)}
-			select {
-			case s.ch <- marker:
-				s.dropped = 0
-			default:
-				s.dropped++
-				continue
-			}
-		}
-		select {
-		case s.ch <- r:
-		default:
-			s.dropped++
-		}
-	}
-}
+func (h *accessHub) publish(r control.Request) { h.hub.Publish(r) }
 
 // follow calls out with every request from now on, until ctx is done or out fails.
 func (h *accessHub) follow(ctx context.Context, out func(control.Request) error) error {
-	s := &accessSub{ch: make(chan control.Request, accessFollowBuffer)}
-	h.mu.Lock()
-	if h.subs == nil {
-		h.subs = make(map[*accessSub]struct{})
-	}
-	h.subs[s] = struct{}{}
-	h.n.Add(1)
-	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		delete(h.subs, s)
-		h.n.Add(-1)
-		h.mu.Unlock()
-	}()
+	s := h.hub.Subscribe(nil)
+	defer h.hub.Unsubscribe(s)
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case r := <-s.ch:
+		case r, ok := <-s.C:
+			if !ok {
+				return nil
+			}
 			if err := out(r); err != nil {
 				return err
 			}

@@ -158,7 +158,7 @@ func TestAccessFollowers(t *testing.T) {
 	go func() {
 		done <- o.accessFollow(ctx, func(r control.Request) error { got <- r; return nil })
 	}()
-	tstest.WaitFor(t, 5*time.Second, "a follower", func() bool { return o.followers.n.Load() == 1 })
+	tstest.WaitFor(t, 5*time.Second, "a follower", func() bool { return o.followers.hub.Subscribers() == 1 })
 	o.onRequest(proxy.RequestInfo{Instance: "web.1", Path: "/a", Status: 200})
 	if r := <-got; r.Instance != "web.1" || r.Path != "/a" || r.Status != 200 {
 		t.Errorf("got %+v, want web.1's /a 200", r)
@@ -181,7 +181,7 @@ func TestAccessFollowers(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("follow ended with %v, want context.Canceled", err)
 	}
-	if n := o.followers.n.Load(); n != 0 {
+	if n := o.followers.hub.Subscribers(); n != 0 {
 		t.Errorf("%d followers left after the end", n)
 	}
 

@@ -76,6 +76,9 @@ func (h *Hub[T]) Unsubscribe(s *Sub[T]) {
 	}
 }
 
+// Subscribers is how many subscribe now: one atomic load.
+func (h *Hub[T]) Subscribers() int { return int(h.n.Load()) }
+
 // Publish hands v to every subscriber that wants it, dropping it for those
 // whose buffer is full; it never blocks.
 func (h *Hub[T]) Publish(v T) {
