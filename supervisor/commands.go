@@ -100,6 +100,9 @@ func CheckCommands(specs []InstanceSpec) error {
 		// A script whose #! line the kernel or its interpreter refuses would
 		// only crash-loop (exit 127 or 2): said here, with its file:line.
 		if sb, ok, _ := readShebang(file); ok {
+			if strings.Contains(prog, "/") && !filepath.IsAbs(prog) {
+				sb.file = prog // as the manifest names it, relative to its directory
+			}
 			if why := sb.startProblem(path); why != "" {
 				errs = append(errs, fmt.Errorf("start %s: %s", sp.ID, why))
 			}
