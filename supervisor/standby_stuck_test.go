@@ -105,7 +105,6 @@ func TestStandbyStuckOnABrokenSaveIsNotUsed(t *testing.T) {
 	}
 }
 
-func pyQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
 
 // TestStandbyStillWarmingIsWaitedFor: a standby that is still importing when
 // the start comes, but not stuck (here its import takes 0.3 s), has a head start
