@@ -66,6 +66,7 @@ const (
 	hCacheControl
 	hRequestID // X-Request-Id: kept when valid, else replaced (requestid.go)
 	hFault     // X-Devcluster-Fault: read when Config.FaultHeaders, never passed on
+	hInstance  // X-Devcluster-Instance: the proxy's to set on responses; dropped both ways
 )
 
 type headerField struct {

@@ -122,6 +122,10 @@ func classifyLong(name []byte) uint8 {
 		if asciiEqualFold(name, "proxy-authorization") {
 			return hHopByHop
 		}
+	case 21:
+		if asciiEqualFold(name, "x-devcluster-instance") {
+			return hInstance
+		}
 	}
 	// Any other X-Forwarded-* (Port, Prefix, Ssl, Server...): the proxy owns
 	// the forwarding headers, and a client's would be trusted by the app.

@@ -30,7 +30,7 @@ func (c *clientConn) tunnel(b *backend, bc *backendConn, fr *fwdReq, resp *respH
 	w.Write(resp.status)
 	w.WriteString("\r\n")
 	for i := range resp.fields {
-		if f := &resp.fields[i]; f.kind != hRequestID && !f.dropped() {
+		if f := &resp.fields[i]; f.kind != hRequestID && f.kind != hInstance && !f.dropped() {
 			writeField(w, f)
 		}
 	}

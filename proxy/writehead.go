@@ -23,7 +23,8 @@ func writeField(w *bufio.Writer, f *headerField) {
 // writeRequestHead writes the request line and headers for the instance: Host
 // kept, hop-by-hop dropped, X-Forwarded-For appended to, X-Forwarded-Proto,
 // -Host, -Port and X-Real-IP set, every other forwarding header of the client's
-// (Forwarded, X-Forwarded-Prefix...) dropped.
+// (Forwarded, X-Forwarded-Prefix...) and a client's X-Devcluster-Instance
+// dropped.
 func (c *clientConn) writeRequestHead(w *bufio.Writer, b *backend, fr *fwdReq) error {
 	h := fr.h
 	w.Write(h.method)
@@ -35,7 +36,7 @@ func (c *clientConn) writeRequestHead(w *bufio.Writer, b *backend, fr *fwdReq) e
 	for i := range h.fields {
 		f := &h.fields[i]
 		switch f.kind {
-		case hContentLength, hHost, hXForwardedFor, hForwardedOwn, hExpect, hRequestID, hFault:
+		case hContentLength, hHost, hXForwardedFor, hForwardedOwn, hExpect, hRequestID, hFault, hInstance:
 			continue
 		case hCookie:
 			if fr.hadCookie {
@@ -90,7 +91,7 @@ func (c *clientConn) writeResponseHead(b *backend, fr *fwdReq, resp *respHead, f
 	w.Write(resp.status)
 	w.WriteString("\r\n")
 	for i := range resp.fields {
-		if f := &resp.fields[i]; f.kind != hContentLength && f.kind != hRequestID && !f.dropped() {
+		if f := &resp.fields[i]; f.kind != hContentLength && f.kind != hRequestID && f.kind != hInstance && !f.dropped() {
 			writeField(w, f)
 		}
 	}
