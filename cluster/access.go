@@ -17,6 +17,7 @@ import (
 	"github.com/devcluster/devcluster/dashboard"
 	"github.com/devcluster/devcluster/internal/defaults"
 	"github.com/devcluster/devcluster/internal/fanout"
+	"github.com/devcluster/devcluster/internal/termsafe"
 	"github.com/devcluster/devcluster/procfile"
 	"github.com/devcluster/devcluster/proxy"
 )
@@ -111,14 +112,16 @@ func AccessLine(r control.Request) string {
 //	12:00:02 GET /cart → web.2 200 3.1ms id=9f2c01ab-20 retried from web.1: refused
 //	12:00:05 GET /slow → web.3 504 30.0s timeout id=9f2c01ab-21 fault: timeout
 //
-// "-" stands for no instance or no status.
+// "-" stands for no instance or no status. The client's text and the
+// decisions go through termsafe.LogField: a raw 0x9b or U+202E in a path is
+// written \x9B, \xE2\x80\xAE, as nginx writes them.
 func accessLogLine(r control.Request) string {
 	var b strings.Builder
 	b.WriteString(r.Time.Format("15:04:05"))
 	b.WriteByte(' ')
-	b.WriteString(r.Method)
+	b.WriteString(termsafe.LogField(r.Method))
 	b.WriteByte(' ')
-	b.WriteString(r.Path)
+	b.WriteString(termsafe.LogField(r.Path))
 	b.WriteString(" → ")
 	b.WriteString(cmp.Or(r.Instance, "-"))
 	b.WriteByte(' ')
@@ -135,11 +138,11 @@ func accessLogLine(r control.Request) string {
 	}
 	if r.RequestID != "" {
 		b.WriteString(" id=")
-		b.WriteString(r.RequestID)
+		b.WriteString(termsafe.LogField(r.RequestID))
 	}
 	if r.Decision != "" {
 		b.WriteByte(' ')
-		b.WriteString(r.Decision)
+		b.WriteString(termsafe.LogField(r.Decision))
 	}
 	return b.String()
 }

@@ -243,7 +243,7 @@ func parseFaultHeader(v string) (faultSet, error) {
 			f, err = f.normalize()
 		}
 		if err != nil {
-			return fs, fmt.Errorf("X-Devcluster-Fault %q: %s: %v (want delay=200ms, fail=503, reset or timeout, comma-separated)", v, part, err)
+			return fs, fmt.Errorf("X-Devcluster-Fault %q: %q: %v (want delay=200ms, fail=503, reset or timeout, comma-separated)", v, part, err)
 		}
 		fs[kindIndex(f.Kind)] = &f
 	}
