@@ -26,6 +26,11 @@ const (
 	FaultTimeout = "timeout" // the request is held, never forwarded, until ResponseTimeout (504)
 )
 
+// MaxFaultDelay bounds a delay, from the control API (control.MaxFaultDelay)
+// or a request's X-Devcluster-Fault alike: beyond an hour it is a typo, not a
+// test, and a held request costs a socket and a goroutine all that time.
+const MaxFaultDelay = time.Hour
+
 // faultKinds is the order in which faults apply and are listed.
 var faultKinds = [...]string{FaultDelay, FaultFail, FaultReset, FaultTimeout}
 
@@ -67,11 +72,11 @@ func (f Fault) normalize() (Fault, error) {
 	}
 	switch f.Kind {
 	case FaultDelay:
-		if f.Delay <= 0 {
-			return f, fmt.Errorf("delay %v: want a positive duration such as 300ms", f.Delay)
+		if f.Delay <= 0 || f.Delay > MaxFaultDelay {
+			return f, fmt.Errorf("delay %v: want a positive duration of at most %v, such as 300ms", f.Delay, MaxFaultDelay)
 		}
-		if f.Jitter < 0 {
-			return f, fmt.Errorf("jitter %v: want zero or a positive duration", f.Jitter)
+		if f.Jitter < 0 || f.Jitter > f.Delay {
+			return f, fmt.Errorf("jitter %v: want zero or a positive duration of at most the delay (%v)", f.Jitter, f.Delay)
 		}
 	case FaultFail:
 		if f.Status == 0 {
@@ -91,6 +96,18 @@ func (f Fault) normalize() (Fault, error) {
 		return f, fmt.Errorf("a %s fault takes no status", f.Kind)
 	}
 	return f, nil
+}
+
+// faultChanges returns a channel closed at the next change of the fault
+// table: a held request (faultapply.go's hold) then looks whether its fault
+// is still there.
+func (p *Proxy) faultChanges() <-chan struct{} {
+	p.faultMu.Lock()
+	defer p.faultMu.Unlock()
+	if p.faultChange == nil {
+		p.faultChange = make(chan struct{})
+	}
+	return p.faultChange
 }
 
 // faultSet is one instance's faults, indexed as faultKinds; nil: none of that kind.
@@ -183,6 +200,10 @@ func (p *Proxy) updateFaults(change func(map[string]faultSet)) {
 		}
 	}
 	change(m)
+	if p.faultChange != nil {
+		close(p.faultChange)
+		p.faultChange = nil
+	}
 	if len(m) == 0 {
 		p.faults.Store(nil)
 		return

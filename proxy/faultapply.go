@@ -52,15 +52,21 @@ func (c *clientConn) applyFaults(b *backend, fr *fwdReq, fs *faultSet) (out outc
 	if f := all[kindIndex(FaultDelay)]; f != nil && f.hits() {
 		d := f.delayFor()
 		fr.addDecision("fault: delay " + d.Round(time.Millisecond).String())
-		if !c.hold(d) {
-			return outcome{keep: false}, true // shutting down
+		switch c.hold(d, b, heldBy(fr, FaultDelay, f)) {
+		case holdShutdown:
+			return outcome{keep: false}, true
+		case holdClientGone:
+			fr.addDecision("client gone during the delay")
+			return outcome{keep: false}, true
 		}
 	}
 	if f := all[kindIndex(FaultFail)]; f != nil && f.hits() {
 		return c.failFault(b, fr, f.Status), true
 	}
 	if f := all[kindIndex(FaultTimeout)]; f != nil && f.hits() {
-		return c.timeoutFault(b, fr), true
+		if out, done := c.timeoutFault(b, fr, heldBy(fr, FaultTimeout, f)); done {
+			return out, true
+		}
 	}
 	if f := all[kindIndex(FaultReset)]; f != nil && f.hits() {
 		fr.addDecision("fault: reset")
@@ -69,15 +75,91 @@ func (c *clientConn) applyFaults(b *backend, fr *fwdReq, fs *faultSet) (out outc
 	return outcome{}, false
 }
 
-// hold waits d, or until the proxy shuts down (false).
-func (c *clientConn) hold(d time.Duration) bool {
+// Why a hold (a delay, a timeout fault) ended.
+const (
+	holdElapsed    = iota // it ran its time: the fault goes on
+	holdReleased          // the instance's fault was cleared or changed: the request goes on at once
+	holdClientGone        // the client closed its connection: the request is dropped
+	holdShutdown          // the proxy is stopping
+)
+
+// heldBy is the instance fault that holds fr (released when it is cleared),
+// or nil when the fault is the request's own (X-Devcluster-Fault).
+func heldBy(fr *fwdReq, kind string, f *Fault) *Fault {
+	if fr.hdrFaults[kindIndex(kind)] == f {
+		return nil
+	}
+	return f
+}
+
+// hold waits d with the request unsent. It ends early, as HAProxy and nginx do
+// for requests still queued, when the client closes its connection: a client
+// that gave up after a second must not hold a socket, a goroutine and the
+// instance's active count for the rest of a 50 s delay, nor keep a reload's
+// drain waiting. It also ends when fault (nil for a request's own) is no longer
+// b's: `fault clear` releases the requests it was holding.
+func (c *clientConn) hold(d time.Duration, b *backend, fault *Fault) int {
+	var changed <-chan struct{}
+	if fault != nil {
+		changed = c.p.faultChanges()
+		if fs := c.p.faultsOf(b); fs == nil || !holds(fs, fault) {
+			return holdReleased
+		}
+	}
+	gone, stopWatch := c.watchClient()
+	defer stopWatch()
 	t := time.NewTimer(d)
 	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-c.ctx.Done():
-		return false
+	for {
+		select {
+		case <-t.C:
+			return holdElapsed
+		case <-gone:
+			return holdClientGone
+		case <-c.ctx.Done():
+			return holdShutdown
+		case <-changed:
+			changed = c.p.faultChanges()
+			if fs := c.p.faultsOf(b); fs == nil || !holds(fs, fault) {
+				return holdReleased
+			}
+		}
+	}
+}
+
+// holds reports whether fault is still one of fs's.
+func holds(fs *faultSet, fault *Fault) bool {
+	for _, f := range fs {
+		if f == fault {
+			return true
+		}
+	}
+	return false
+}
+
+// watchClient returns a channel closed when the client closes its connection
+// while nothing is being read from it, and stop, which ends the watch and
+// gives the connection its read deadline back. The watch peeks at the socket
+// (peerClosed): it takes nothing from it, so a request body or a pipelined
+// request still there is read as usual afterwards; behind such bytes a close
+// cannot be seen, and the hold runs its time.
+func (c *clientConn) watchClient() (gone <-chan struct{}, stop func()) {
+	rc := rawConnOf(c.conn)
+	if rc == nil {
+		return nil, func() {}
+	}
+	ch := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if peerClosed(rc) {
+			close(ch)
+		}
+	}()
+	return ch, func() {
+		c.conn.SetReadDeadline(aLongTimeAgo) // wakes the peek
+		<-done
+		c.conn.SetReadDeadline(c.rdl.at)
 	}
 }
 
@@ -97,20 +179,27 @@ func (c *clientConn) failFault(b *backend, fr *fwdReq, status int) outcome {
 
 // timeoutFault holds the request as an instance that accepts and never answers
 // would: owed a response head (stall detection sees it) until ResponseTimeout,
-// then a 504, retried only as retry_on response-timeout allows.
-func (c *clientConn) timeoutFault(b *backend, fr *fwdReq) outcome {
+// then a 504, retried only as retry_on response-timeout allows. done false:
+// the fault was cleared meanwhile, and the request goes on to the instance.
+func (c *clientConn) timeoutFault(b *backend, fr *fwdReq, fault *Fault) (out outcome, done bool) {
 	fr.addDecision("fault: timeout")
 	now := time.Now()
 	b.stall.sent(now)
-	ok := c.hold(c.p.cfg.ResponseTimeout)
+	end := c.hold(c.p.cfg.ResponseTimeout, b, fault)
 	b.stall.answered(time.Now(), false)
-	if !ok {
-		return outcome{keep: false}
+	switch end {
+	case holdReleased:
+		return outcome{}, false
+	case holdShutdown:
+		return outcome{keep: false}, true
+	case holdClientGone:
+		fr.addDecision("client gone during the timeout")
+		return outcome{keep: false}, true
 	}
 	detail := "no response header within " + c.p.cfg.ResponseTimeout.String() + " (fault: timeout)"
 	b.pool.setLastError(b, detail)
 	fr.errClass = ErrorTimeout
-	return outcome{retry: c.mayRetry(failTimeout, false, fr), keep: true, err: &proxyError{status: http.StatusGatewayTimeout, b: b, msg: detail}, why: "timeout"}
+	return outcome{retry: c.mayRetry(failTimeout, false, fr), keep: true, err: &proxyError{status: http.StatusGatewayTimeout, b: b, msg: detail}, why: "timeout"}, true
 }
 
 // probeFault reports whether a timeout fault on b makes the proxy's HTTP

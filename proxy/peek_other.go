@@ -8,3 +8,6 @@ import "syscall"
 // request that then fails on it before any response byte is retried elsewhere
 // (the stale keep-alive case of the retry rule).
 func peerOpen(syscall.RawConn) bool { return true }
+
+// peerClosed cannot watch a socket here: a held request runs its time.
+func peerClosed(syscall.RawConn) bool { return false }

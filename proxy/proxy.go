@@ -170,8 +170,9 @@ type Proxy struct {
 	staleAfter time.Duration // see defaultStaleAfter; tests shorten it
 	retryOn    retryOn       // Config.RetryOn
 
-	faultMu sync.Mutex                          // serialises writers of faults
-	faults  atomic.Pointer[map[string]faultSet] // by instance id; nil: none (fault.go)
+	faultMu     sync.Mutex                          // serialises writers of faults
+	faultChange chan struct{}                       // closed at the next change of faults; faultMu
+	faults      atomic.Pointer[map[string]faultSet] // by instance id; nil: none (fault.go)
 
 	idPrefix string        // of generated request ids (requestid.go)
 	reqSeq   atomic.Uint64 // their counter
