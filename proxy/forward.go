@@ -29,6 +29,14 @@ func (c *clientConn) forward(b *backend, fr *fwdReq) outcome {
 		}
 	}
 	bc, reused, err := c.conns.acquire(c.ctx, b)
+	if err != nil && localResourceError(err) {
+		// Out of descriptors (or ports, buffers): the proxy's trouble, not b's.
+		// No passive check, no retry (another instance would meet the same
+		// limit): a 503 that says what ran out.
+		detail := describeDialError(b.addr(), err, c.p.cfg.ConnectTimeout) + ": " + localResourceHint(err) + "; not " + b.id + "'s failure"
+		fr.errClass = ErrorConnect
+		return outcome{keep: true, err: &proxyError{status: http.StatusServiceUnavailable, b: b, msg: detail}}
+	}
 	if err != nil {
 		detail := describeDialError(b.addr(), err, c.p.cfg.ConnectTimeout)
 		// Passive check: a refused connection takes the instance down at once; a

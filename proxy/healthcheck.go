@@ -84,34 +84,42 @@ func (p *Proxy) checkLoop(ctx context.Context, b *backend) {
 		start := p.now()
 		var ok bool
 		var detail string
+		var local error
 		if b.pool.isStalled(b) {
-			ok, detail = p.probeAnswer(ctx, b)
+			ok, detail, local = p.probeAnswer(ctx, b)
 		} else {
-			ok, detail = p.probe(ctx, b.addr(), h, false)
+			ok, detail, local = p.probe(ctx, b.addr(), h, false)
 		}
 		if ctx.Err() != nil {
 			return
 		}
+		if local != nil {
+			p.noteLocalCheckError(detail, local)
+			continue // no verdict: the check never left devcluster
+		}
+		p.checksSkipped.Store(false)
 		b.pool.checked(b, check{at: start, ok: ok, result: detail, took: p.now().Sub(start)})
 	}
 }
 
 // probe runs one check: GET h.Path answering 2xx/3xx (any status if
-// anyAnswer), or a TCP connect.
-func (p *Proxy) probe(ctx context.Context, addr string, h HealthConfig, anyAnswer bool) (bool, string) {
+// anyAnswer), or a TCP connect. local is not nil when the check could not be
+// sent for want of devcluster's own resources (localResourceError): then ok
+// says nothing of the instance.
+func (p *Proxy) probe(ctx context.Context, addr string, h HealthConfig, anyAnswer bool) (ok bool, detail string, local error) {
 	ctx, cancel := context.WithTimeout(ctx, h.Timeout)
 	defer cancel()
 	if h.Path == "" {
 		c, err := p.dialer.DialContext(ctx, "tcp", addr)
 		if err != nil {
-			return false, describeDialError(addr, err, h.Timeout)
+			return false, describeDialError(addr, err, h.Timeout), asLocal(err)
 		}
 		c.Close()
-		return true, "connect " + addr
+		return true, "connect " + addr, nil
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+h.Path, nil)
 	if err != nil {
-		return false, fmt.Sprintf("GET %s: %v", h.Path, err)
+		return false, fmt.Sprintf("GET %s: %v", h.Path, err), nil
 	}
 	req.Header.Set("User-Agent", "devcluster-check")
 	resp, err := p.check.Do(req)
@@ -121,13 +129,13 @@ func (p *Proxy) probe(ctx context.Context, addr string, h HealthConfig, anyAnswe
 			err = ue.Err
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
-			return false, fmt.Sprintf("GET %s: no answer within %s", h.Path, h.Timeout)
+			return false, fmt.Sprintf("GET %s: no answer within %s", h.Path, h.Timeout), nil
 		}
-		return false, fmt.Sprintf("GET %s: %v", h.Path, err)
+		return false, fmt.Sprintf("GET %s: %v", h.Path, err), asLocal(err)
 	}
 	resp.Body.Close()
-	detail := fmt.Sprintf("GET %s → %d", h.Path, resp.StatusCode)
-	return anyAnswer || resp.StatusCode >= 200 && resp.StatusCode < 400, detail
+	detail = fmt.Sprintf("GET %s → %d", h.Path, resp.StatusCode)
+	return anyAnswer || resp.StatusCode >= 200 && resp.StatusCode < 400, detail, nil
 }
 
 // describeDialError turns a dial error into "connect 127.0.0.1:5001: connection refused".

@@ -170,6 +170,8 @@ type Proxy struct {
 	staleAfter time.Duration // see defaultStaleAfter; tests shorten it
 	retryOn    retryOn       // Config.RetryOn
 
+	checksSkipped atomic.Bool // a check met a local resource error (localerror.go); logged once
+
 	faultMu     sync.Mutex                          // serialises writers of faults
 	faultChange chan struct{}                       // closed at the next change of faults; faultMu
 	faults      atomic.Pointer[map[string]faultSet] // by instance id; nil: none (fault.go)

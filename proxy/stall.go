@@ -86,9 +86,13 @@ func (p *Proxy) checkStall(ctx context.Context, b *backend) {
 		return
 	}
 	start := p.now()
-	ok, detail := p.probeAnswer(ctx, b)
+	ok, detail, local := p.probeAnswer(ctx, b)
 	if ctx.Err() != nil {
 		return
+	}
+	if local != nil {
+		p.noteLocalCheckError(detail, local)
+		return // no verdict: the check never left devcluster
 	}
 	chk := check{at: start, ok: ok, result: detail, took: p.now().Sub(start)}
 	if ok {
@@ -106,10 +110,10 @@ func (p *Proxy) checkStall(ctx context.Context, b *backend) {
 
 // probeAnswer sends the HTTP check of a suspected or stalled instance: its
 // health path if it has one, else CheckPath, where any answer counts.
-func (p *Proxy) probeAnswer(ctx context.Context, b *backend) (bool, string) {
+func (p *Proxy) probeAnswer(ctx context.Context, b *backend) (ok bool, detail string, local error) {
 	h := b.pool.health
 	if p.probeFault(b) {
-		return false, "no answer to the HTTP check (fault: timeout)"
+		return false, "no answer to the HTTP check (fault: timeout)", nil
 	}
 	if h.Path != "" {
 		return p.probe(ctx, b.addr(), h, false)
