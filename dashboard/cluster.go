@@ -19,8 +19,8 @@ import (
 
 // Cluster is what the dashboard needs from a running devcluster.
 //
-// Methods are called concurrently. The page polls Snapshot (once per
-// Config.Interval per open page, and once per /metrics scrape), so it should
+// Methods are called concurrently. The live feed polls Snapshot (once per
+// Config.Interval for all open pages, and once per /metrics scrape), so it should
 // copy in-memory state and return, not wait on processes.
 type Cluster interface {
 	// Snapshot describes the cluster and every instance, in display order.

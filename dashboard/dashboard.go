@@ -38,6 +38,10 @@ type Config struct {
 	Interval     time.Duration // how often the live feed sends; default 500 ms
 	LogLines     int           // lines of each instance's log on the page; default 12
 	Recent       int           // recent requests on the page; default 25
+	// MaxFeeds caps the live feeds open at once (DefaultMaxFeeds); one more
+	// gets a 503. The feed needs no token, so anyone on the machine can open
+	// feeds, and each costs a connection and a write per tick.
+	MaxFeeds int
 }
 
 // Dashboard is the http.Handler of the page, its live feed, its actions and
@@ -48,6 +52,9 @@ type Dashboard struct {
 	doors *doors
 	mux   *http.ServeMux
 	reg   *prometheus.Registry
+
+	feeds    feedHub
+	feedWake chan struct{} // a new feed asks feeds for a tick now
 
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close: live feeds end
@@ -83,11 +90,15 @@ func New(cfg Config) (*Dashboard, error) {
 	if cfg.Recent <= 0 {
 		cfg.Recent = 25
 	}
+	if cfg.MaxFeeds <= 0 {
+		cfg.MaxFeeds = DefaultMaxFeeds
+	}
 	dr, err := newDoors(cfg.Token, cfg.Addr, cfg.Prefix, cfg.AllowedHosts)
 	if err != nil {
 		return nil, err
 	}
-	d := &Dashboard{cfg: cfg, doors: dr, reg: prometheus.NewRegistry(), done: make(chan struct{})}
+	d := &Dashboard{cfg: cfg, doors: dr, reg: prometheus.NewRegistry(), done: make(chan struct{}), feedWake: make(chan struct{}, 1)}
+	d.feeds.d = d
 	for _, c := range cfg.Recorder.collectors() {
 		if err := d.reg.Register(c); err != nil {
 			return nil, fmt.Errorf("dashboard metrics: %w (is the Recorder shared by two dashboards?)", err)
@@ -120,6 +131,7 @@ func (d *Dashboard) Owns(path string) bool {
 // for pages that stay open. The Dashboard still answers other requests.
 func (d *Dashboard) Close() error {
 	d.closeOnce.Do(func() { close(d.done) })
+	d.feeds.wg.Wait()
 	return nil
 }
 

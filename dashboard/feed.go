@@ -3,7 +3,9 @@ package dashboard
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -90,51 +92,168 @@ func (d *Dashboard) state(ctx context.Context) (pageState, error) {
 	return st, nil
 }
 
+// DefaultMaxFeeds is Config.MaxFeeds's default: a few tabs of a few users.
+const DefaultMaxFeeds = 32
+
 // serveEvents is the live feed: Server-Sent Events, one "state" event per
-// Interval, until the page goes away or Close is called. Each open page polls
-// the cluster on its own ticker: there are one or two pages at a time, and no
-// goroutine outlives its request.
+// Interval, until the page goes away or Close is called. The state is
+// gathered once per tick for every open page (feedHub), and each page is sent
+// the newest; at MaxFeeds open pages another gets a 503.
 func (d *Dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
+	sub, ok := d.feeds.subscribe(d.doors.tokenOK(r))
+	if !ok {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, fmt.Sprintf("too many live feeds open (%d, the dashboard's limit): close other dashboard pages and reload", d.cfg.MaxFeeds), http.StatusServiceUnavailable)
+		return
+	}
+	defer d.feeds.unsubscribe(sub)
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	t := time.NewTicker(d.cfg.Interval)
-	defer t.Stop()
 	ctx := r.Context()
-	canAct := d.doors.tokenOK(r)
 	for {
-		if err := d.sendState(ctx, w, canAct); err != nil {
-			return
-		}
-		if err := rc.Flush(); err != nil {
-			return
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.done:
 			return
-		case <-t.C:
+		case msg := <-sub.next:
+			if _, err := w.Write(msg); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
 		}
 	}
 }
 
-func (d *Dashboard) sendState(ctx context.Context, w http.ResponseWriter, canAct bool) error {
-	st, err := d.state(ctx)
-	st.CanAct = canAct
-	if err != nil {
-		// The page shows the error and keeps listening: a cluster that is
-		// stopping still has a feed until the listener closes.
-		b, _ := json.Marshal(map[string]string{"error": err.Error()})
-		_, err = w.Write(append(append([]byte("event: failure\ndata: "), b...), '\n', '\n'))
-		return err
+// feedHub gathers the page state once per tick for every open feed, so that
+// the feed's cost does not grow with the number of pages: one Snapshot and
+// one or two JSON encodings per tick (with and without can_act). Its one
+// goroutine runs while a feed is open; a slow page is sent the newest state
+// and misses the ones it had no time for, it never holds the others up.
+type feedHub struct {
+	d       *Dashboard
+	mu      sync.Mutex
+	subs    map[*feedSub]struct{}
+	running bool
+	wg      sync.WaitGroup // the gathering goroutine
+}
+
+type feedSub struct {
+	canAct bool
+	next   chan []byte // one slot: the newest event not yet written
+}
+
+func (h *feedHub) subscribe(canAct bool) (*feedSub, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.subs) >= h.d.cfg.MaxFeeds {
+		return nil, false
 	}
-	b, err := json.Marshal(st)
-	if err != nil {
-		return err
+	if h.subs == nil {
+		h.subs = map[*feedSub]struct{}{}
 	}
-	_, err = w.Write(append(append([]byte("event: state\ndata: "), b...), '\n', '\n'))
-	return err
+	s := &feedSub{canAct: canAct, next: make(chan []byte, 1)}
+	h.subs[s] = struct{}{}
+	select {
+	case <-h.d.done:
+		return s, true // closed: the feed ends at once
+	default:
+	}
+	if !h.running {
+		h.running = true
+		h.wg.Add(1)
+		go h.run()
+	} else {
+		h.wake()
+	}
+	return s, true
+}
+
+func (h *feedHub) unsubscribe(s *feedSub) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.subs, s)
+}
+
+// wake asks run for a tick now, so that a new page is drawn at once; h.mu held.
+func (h *feedHub) wake() {
+	select {
+	case h.d.feedWake <- struct{}{}:
+	default:
+	}
+}
+
+// run gathers and sends one state per Interval until no feed is open or the
+// dashboard is closed.
+func (h *feedHub) run() {
+	defer h.wg.Done()
+	t := time.NewTicker(h.d.cfg.Interval)
+	defer t.Stop()
+	for {
+		if !h.tick() {
+			return
+		}
+		select {
+		case <-h.d.done:
+			h.mu.Lock()
+			h.running = false
+			h.mu.Unlock()
+			return
+		case <-t.C:
+		case <-h.d.feedWake:
+		}
+	}
+}
+
+// tick sends the current state to every feed; false: none is open, and run
+// has ended (under h.mu, so that subscribe starts another).
+func (h *feedHub) tick() bool {
+	h.mu.Lock()
+	if len(h.subs) == 0 {
+		h.running = false
+		h.mu.Unlock()
+		return false
+	}
+	h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), max(h.d.cfg.Interval, time.Second))
+	defer cancel()
+	var msgs [2][]byte // by canAct
+	st, err := h.d.state(ctx)
+	encode := func(canAct bool) []byte {
+		if err != nil {
+			// The page shows the error and keeps listening: a cluster that is
+			// stopping still has a feed until the listener closes.
+			b, _ := json.Marshal(map[string]string{"error": err.Error()})
+			return append(append([]byte("event: failure\ndata: "), b...), '\n', '\n')
+		}
+		st.CanAct = canAct
+		b, jerr := json.Marshal(st)
+		if jerr != nil {
+			b, _ = json.Marshal(map[string]string{"error": jerr.Error()})
+			return append(append([]byte("event: failure\ndata: "), b...), '\n', '\n')
+		}
+		return append(append([]byte("event: state\ndata: "), b...), '\n', '\n')
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		i := 0
+		if s.canAct {
+			i = 1
+		}
+		if msgs[i] == nil {
+			msgs[i] = encode(s.canAct)
+		}
+		select { // drop the unsent older state: the newest wins
+		case <-s.next:
+		default:
+		}
+		s.next <- msgs[i]
+	}
+	return true
 }
