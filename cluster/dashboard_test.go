@@ -233,7 +233,7 @@ func TestNewDashboardOverProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if api.dashboard != d.URL() || !strings.HasPrefix(api.dashboard, "http://127.0.0.1:8080/_devcluster/?token=") {
+	if api.dashboard != d.URL() || !strings.HasPrefix(api.dashboard, "http://127.0.0.1:8080/_devcluster/#token=") {
 		t.Errorf("got Status URL %q, want the dashboard's %q", api.dashboard, d.URL())
 	}
 }

@@ -115,10 +115,11 @@ func (d *Dashboard) Token() string { return d.cfg.Token }
 // Prefix is the path the dashboard is mounted under.
 func (d *Dashboard) Prefix() string { return d.cfg.Prefix }
 
-// URL is the address to print at start: opening it stores the token in the
-// browser and leaves the plain page in the address bar.
+// URL is the address to print at start, the token in its fragment (see
+// doors.go): the page keeps it for the tab and leaves the plain page in the
+// address bar.
 func (d *Dashboard) URL() string {
-	return "http://" + d.cfg.Addr + d.cfg.Prefix + "?token=" + d.cfg.Token
+	return "http://" + d.cfg.Addr + d.cfg.Prefix + "#token=" + d.cfg.Token
 }
 
 // Owns reports whether path is the dashboard's (under Prefix, or Prefix
@@ -161,17 +162,15 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d.mux.ServeHTTP(w, r)
 }
 
-// servePage serves the page; with ?token=… (the URL printed at start) it
-// stores the token in the cookie and redirects to the bare page, so the token
-// leaves the address bar, the history and any screenshot of the page.
+// servePage serves the page. A ?token=… URL (as printed before the token
+// moved to the fragment) is sent on to the #token= form, no cookie set.
 func (d *Dashboard) servePage(w http.ResponseWriter, r *http.Request) {
 	if t := r.URL.Query().Get("token"); t != "" {
 		if subtle.ConstantTimeCompare([]byte(t), []byte(d.cfg.Token)) != 1 {
 			http.Error(w, "wrong dashboard token: open the URL devcluster up printed for this run", http.StatusForbidden)
 			return
 		}
-		d.doors.setCookie(w)
-		http.Redirect(w, r, d.cfg.Prefix, http.StatusSeeOther)
+		http.Redirect(w, r, d.cfg.Prefix+"#token="+d.cfg.Token, http.StatusSeeOther)
 		return
 	}
 	page, err := assets.ReadFile("assets/index.html")
@@ -189,6 +188,7 @@ func (d *Dashboard) serveState(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
+	st.CanAct = d.doors.tokenOK(r) // how the page learns its token is right
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(st)
 }

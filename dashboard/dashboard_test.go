@@ -208,7 +208,7 @@ func TestEventsSayWhetherThePageMayAct(t *testing.T) {
 	t.Parallel()
 	s := serve(t, 1)
 	r, _ := http.NewRequest(http.MethodGet, s.base+"events", nil)
-	r.AddCookie(&http.Cookie{Name: s.d.doors.cookie, Value: s.d.Token()})
+	r.Header.Set(TokenHeader, s.d.Token())
 	resp, err := http.DefaultClient.Do(r)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +219,7 @@ func TestEventsSayWhetherThePageMayAct(t *testing.T) {
 	for sc.Scan() {
 		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
 			if !strings.Contains(data, `"can_act":true`) {
-				t.Errorf("with the token's cookie: got %s, want can_act true", data)
+				t.Errorf("with the token's header: got %s, want can_act true", data)
 			}
 			return
 		}

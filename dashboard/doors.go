@@ -17,15 +17,21 @@ import (
 //   - every request must carry a Host that is the listen address or
 //     localhost:PORT: a DNS-rebinding page (evil.example resolving to
 //     127.0.0.1) sends Host: evil.example and is refused, for reads too;
-//   - a mutating request must carry the run's token (from the URL printed at
-//     start, then a SameSite=Strict, HttpOnly cookie, which other sites'
-//     requests never carry), and a same-origin Origin or Sec-Fetch-Site, which
-//     browsers set and pages cannot forge; a script may send the token in the
-//     X-Devcluster-Token header and an Origin of its own.
+//   - a mutating request must carry the run's token in the X-Devcluster-Token
+//     header, and a same-origin Origin or Sec-Fetch-Site, which browsers set
+//     and pages cannot forge (a script sends an Origin of its own).
+//
+// The token is never a cookie: browsers send a host's cookies to every port
+// of it (cookies ignore ports), so devcluster_token_PORT went to any other
+// server on 127.0.0.1, another user's included. The URL printed at start
+// carries it in its fragment (#token=…), which browsers never send to any
+// server nor put in Referer; the page (app.js) moves it to sessionStorage,
+// which is kept per origin, port included, and per tab, takes it out of the
+// address bar, and sends it as the header. A new tab opens the URL again.
 //
 // No endpoint runs a command: actions are a closed list (ActionKind).
 
-// TokenHeader carries the token for scripts that do not keep cookies.
+// TokenHeader carries the token, from the page and from scripts alike.
 const TokenHeader = "X-Devcluster-Token"
 
 // NewToken returns a fresh random token of 128 bits, hex-encoded.
@@ -41,7 +47,6 @@ func NewToken() (string, error) {
 type doors struct {
 	token  string
 	hosts  map[string]bool // lower-case host:port values accepted
-	cookie string          // cookie name, with the port: cookies ignore ports
 	prefix string
 }
 
@@ -50,7 +55,7 @@ func newDoors(token, addr, prefix string, extra []string) (*doors, error) {
 	if err != nil || port == "" || port == "0" {
 		return nil, fmt.Errorf("dashboard listen address %q: want the proxy's bound host:port, e.g. 127.0.0.1:8080", addr)
 	}
-	d := &doors{token: token, hosts: map[string]bool{}, cookie: "devcluster_token_" + port, prefix: prefix}
+	d := &doors{token: token, hosts: map[string]bool{}, prefix: prefix}
 	d.hosts[strings.ToLower(net.JoinHostPort(host, port))] = true
 	d.hosts["localhost:"+port] = true
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
@@ -69,12 +74,9 @@ func (d *doors) hostOK(r *http.Request) bool {
 	return d.hosts[strings.ToLower(r.Host)]
 }
 
-// tokenOK reports whether r carries the run's token, in its cookie or header.
+// tokenOK reports whether r carries the run's token in its header.
 func (d *doors) tokenOK(r *http.Request) bool {
 	got := r.Header.Get(TokenHeader)
-	if c, err := r.Cookie(d.cookie); got == "" && err == nil {
-		got = c.Value
-	}
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(d.token)) == 1
 }
 
@@ -105,7 +107,7 @@ func (d *doors) checkMutation(r *http.Request) string {
 		return "refused: not sent by the dashboard's own page (Origin " + quoteOr(r.Header.Get("Origin")) +
 			", Sec-Fetch-Site " + quoteOr(r.Header.Get("Sec-Fetch-Site")) + ")"
 	case !d.tokenOK(r):
-		return "refused: missing or wrong dashboard token; open the URL with ?token=… that devcluster up printed"
+		return "refused: missing or wrong dashboard token; open the URL with #token=… that devcluster up printed (devcluster dashboard prints it again)"
 	}
 	return ""
 }
@@ -119,17 +121,6 @@ func quoteOr(s string) string {
 		return "absent"
 	}
 	return fmt.Sprintf("%q", s)
-}
-
-// setCookie gives the page the token, scoped to the dashboard's prefix.
-func (d *doors) setCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{
-		Name:     d.cookie,
-		Value:    d.token,
-		Path:     d.prefix,
-		HttpOnly: true,
-		SameSite: http.SameSiteStrictMode,
-	})
 }
 
 // secureHeaders keep the page from being framed (clickjacking its buttons),

@@ -20,7 +20,7 @@ func (s *served) actionRequest(t *testing.T, edit func(r *http.Request)) *http.R
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("Origin", "http://"+u.Host)
 	r.Header.Set("Sec-Fetch-Site", "same-origin")
-	r.AddCookie(&http.Cookie{Name: s.d.doors.cookie, Value: s.d.Token()})
+	r.Header.Set(TokenHeader, s.d.Token())
 	if edit != nil {
 		edit(r)
 	}
@@ -39,10 +39,6 @@ func TestMutationDoors(t *testing.T) {
 			port := r.URL.Port()
 			r.Host = "localhost:" + port
 			r.Header.Set("Origin", "http://localhost:"+port)
-		}, http.StatusOK},
-		{"token in header, no cookie", func(r *http.Request) {
-			r.Header.Set(TokenHeader, tokenOf(r))
-			r.Header.Del("Cookie")
 		}, http.StatusOK},
 		{"Origin only (no Sec-Fetch-Site)", func(r *http.Request) { r.Header.Del("Sec-Fetch-Site") }, http.StatusOK},
 		{"foreign Origin", func(r *http.Request) {
@@ -64,12 +60,9 @@ func TestMutationDoors(t *testing.T) {
 			r.Host = "localhost:1"
 			r.Header.Set("Origin", "http://localhost:1")
 		}, http.StatusForbidden},
-		{"no token", func(r *http.Request) { r.Header.Del("Cookie") }, http.StatusForbidden},
-		{"wrong token", func(r *http.Request) {
-			r.Header.Del("Cookie")
-			r.AddCookie(&http.Cookie{Name: cookieOf(r), Value: strings.Repeat("0", 32)})
-		}, http.StatusForbidden},
-		{"wrong token in header beside the right cookie", func(r *http.Request) { r.Header.Set(TokenHeader, "x") }, http.StatusForbidden},
+		{"no token", func(r *http.Request) { r.Header.Del(TokenHeader) }, http.StatusForbidden},
+		{"wrong token", func(r *http.Request) { r.Header.Set(TokenHeader, strings.Repeat("0", 32)) }, http.StatusForbidden},
+		{"short token", func(r *http.Request) { r.Header.Set(TokenHeader, "x") }, http.StatusForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,21 +88,6 @@ func TestMutationDoors(t *testing.T) {
 	}
 }
 
-// tokenOf and cookieOf read back what actionRequest put in r's cookie.
-func tokenOf(r *http.Request) string {
-	for _, c := range r.Cookies() {
-		return c.Value
-	}
-	return ""
-}
-
-func cookieOf(r *http.Request) string {
-	for _, c := range r.Cookies() {
-		return c.Name
-	}
-	return ""
-}
-
 func TestReadsFollowTheHostRule(t *testing.T) {
 	t.Parallel()
 	s := serve(t, 3)
@@ -130,36 +108,11 @@ func TestReadsFollowTheHostRule(t *testing.T) {
 	}
 }
 
-func TestTokenURLSetsStrictCookieAndRedirects(t *testing.T) {
+func TestTokenIs128Bits(t *testing.T) {
 	t.Parallel()
 	s := serve(t, 1)
-	resp, err := noRedirect.Get(s.d.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != DefaultPrefix {
-		t.Fatalf("got %s to %q, want 303 to %s", resp.Status, resp.Header.Get("Location"), DefaultPrefix)
-	}
-	cs := resp.Cookies()
-	if len(cs) != 1 {
-		t.Fatalf("got %d cookies, want 1", len(cs))
-	}
-	c := cs[0]
-	if c.Value != s.d.Token() || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != DefaultPrefix {
-		t.Errorf("got cookie %+v, want the token, HttpOnly, SameSite=Strict, Path=%s", c, DefaultPrefix)
-	}
 	if len(s.d.Token()) != 32 {
 		t.Errorf("token %q: got %d hex digits, want 32 (128 bits)", s.d.Token(), len(s.d.Token()))
-	}
-
-	resp, err = noRedirect.Get(s.base + "?token=" + strings.Repeat("a", 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {
-		t.Errorf("wrong token in the URL: got %s with %d cookies, want 403 and none", resp.Status, len(resp.Cookies()))
 	}
 }
 

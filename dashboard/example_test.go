@@ -58,6 +58,6 @@ func Example() {
 	fmt.Println(d.URL())
 	fmt.Println(rec.Traffic("web.1").Total)
 	// Output:
-	// http://127.0.0.1:8080/_devcluster/?token=00112233445566778899aabbccddeeff
+	// http://127.0.0.1:8080/_devcluster/#token=00112233445566778899aabbccddeeff
 	// 1
 }

@@ -76,3 +76,51 @@ func TestDashboardCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestDashboardOpenKeepsTokenOutOfArgv: `dashboard --open` ran xdg-open with
+// the token URL as its argument, and every user of the machine can read any
+// process's argv (ps): with it another user posted a fault. The opener now
+// gets the path of a page only the user can read (0600), which sends the
+// browser on to the URL.
+func TestDashboardOpenKeepsTokenOutOfArgv(t *testing.T) {
+	token := "00112233445566778899aabbccddeeff"
+	url := "http://127.0.0.1:8080/_devcluster/#token=" + token
+	manifest := serveStatus(t, control.Status{Dashboard: url})
+	opener := "xdg-open"
+	if runtime.GOOS == "darwin" {
+		opener = "open"
+	}
+	bin, out := t.TempDir(), t.TempDir()
+	argv := filepath.Join(out, "argv")
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > '" + argv + "'\n"
+	if err := os.WriteFile(filepath.Join(bin, opener), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"dashboard", "-f", manifest, "--open"}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("dashboard --open: exit %d, stderr %q", code, stderr.String())
+	}
+	if stdout.String() != url+"\n" {
+		t.Errorf("stdout: got %q, want the URL %q (the user's own terminal)", stdout.String(), url)
+	}
+	got, err := os.ReadFile(argv)
+	if err != nil {
+		t.Fatalf("the opener never ran: %v", err)
+	}
+	if strings.Contains(string(got), token) {
+		t.Fatalf("%s's argv holds the token: %q", opener, got)
+	}
+	page := strings.TrimSpace(string(got))
+	fi, err := os.Stat(page)
+	if err != nil {
+		t.Fatalf("%s got %q, want the path of a page: %v", opener, page, err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s: mode %v, want 0600 (it holds the token)", page, fi.Mode().Perm())
+	}
+	body, _ := os.ReadFile(page)
+	if !strings.Contains(string(body), `content="0;url=`+url+`"`) {
+		t.Errorf("%s: got %q, want a refresh to %s", page, body, url)
+	}
+}

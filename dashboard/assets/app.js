@@ -9,6 +9,31 @@ const history = []; // {t, rate: {id: n}, p50: {id: ms}}
 const colours = new Map();
 let actionsKey = "";
 
+// The run's token comes in the URL's fragment (#token=…), which the browser
+// never sends to a server; it is kept in sessionStorage (this origin, port
+// included, and this tab only: never a cookie, which every port of 127.0.0.1
+// would get), taken out of the address bar, and sent as X-Devcluster-Token.
+const tokenKey = "devcluster_token";
+const fragment = new URLSearchParams(location.hash.slice(1));
+if (fragment.has("token")) {
+  sessionStorage.setItem(tokenKey, fragment.get("token"));
+  window.history.replaceState(null, "", location.pathname + location.search);
+}
+const token = sessionStorage.getItem(tokenKey) || "";
+let canAct = false; // the token held was accepted by api/state
+
+async function checkToken() {
+  if (!token) return;
+  try {
+    const r = await fetch("api/state", { headers: { "X-Devcluster-Token": token } });
+    canAct = r.ok && (await r.json()).can_act === true;
+    if (!canAct) sessionStorage.removeItem(tokenKey); // another run's
+  } catch (e) {
+    canAct = false;
+  }
+  actionsKey = ""; // draw the buttons again
+}
+
 function colourOf(id) {
   if (!colours.has(id)) colours.set(id, palette[colours.size % palette.length]);
   return colours.get(id);
@@ -155,8 +180,8 @@ async function act(a) {
   msg.textContent = what + "…";
   try {
     const r = await fetch("api/action", {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json" }, body: JSON.stringify(a),
+      method: "POST", credentials: "omit",
+      headers: { "Content-Type": "application/json", "X-Devcluster-Token": token }, body: JSON.stringify(a),
     });
     const text = (await r.text()).trim();
     if (!r.ok) throw new Error(text || r.statusText);
@@ -270,6 +295,7 @@ function niceCeil(v) {
 function fmtAxis(v) { return v >= 10 ? Math.round(v) : v.toFixed(1); }
 
 function render(st) {
+  st.can_act = canAct; // the feed cannot carry the header: the page's own check decides
   document.getElementById("proxy").textContent = "proxy " + (st.proxy || "–") + (st.strategy ? " · " + st.strategy : "");
   const rate = {}, p50 = {};
   for (const i of st.instances) {
@@ -305,4 +331,4 @@ function connect() {
   };
 }
 
-connect();
+checkToken().then(connect);

@@ -79,7 +79,7 @@ type Page struct {
 const stepTimeout = 20 * time.Second
 
 // Open starts a fresh headless Chromium (its own profile, no network beyond
-// the page) and opens url, the dashboard URL with its ?token=. The browser is
+// the page) and opens url, the dashboard URL with its #token=. The browser is
 // stopped, and waited for, when the test ends.
 func Open(t testing.TB, url string) *Page {
 	t.Helper()

@@ -14,7 +14,7 @@ import (
 // p50. It reads only the page, so the same scenario checks the dashboard
 // against a fake cluster and against a real Flask one.
 type Workshop struct {
-	URL string // the dashboard URL with its ?token=
+	URL string // the dashboard URL with its #token=
 	// Send makes n requests through the balancer and returns when they have
 	// been answered (a fake cluster records them itself).
 	Send func(n int)
