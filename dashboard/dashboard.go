@@ -132,7 +132,7 @@ func (d *Dashboard) Owns(path string) bool {
 // for pages that stay open. The Dashboard still answers other requests.
 func (d *Dashboard) Close() error {
 	d.closeOnce.Do(func() { close(d.done) })
-	d.feeds.wg.Wait()
+	d.feeds.close()
 	return nil
 }
 

@@ -140,7 +140,8 @@ type feedHub struct {
 	mu      sync.Mutex
 	subs    map[*feedSub]struct{}
 	running bool
-	wg      sync.WaitGroup // the gathering goroutine
+	closed  bool           // by close: no gathering starts again
+	wg      sync.WaitGroup // the gathering goroutine; Add under mu, before closed
 }
 
 type feedSub struct {
@@ -159,10 +160,8 @@ func (h *feedHub) subscribe(canAct bool) (*feedSub, bool) {
 	}
 	s := &feedSub{canAct: canAct, next: make(chan []byte, 1)}
 	h.subs[s] = struct{}{}
-	select {
-	case <-h.d.done:
-		return s, true // closed: the feed ends at once
-	default:
+	if h.closed {
+		return s, true // the feed ends at once: d.done is closed
 	}
 	if !h.running {
 		h.running = true
@@ -172,6 +171,15 @@ func (h *feedHub) subscribe(canAct bool) (*feedSub, bool) {
 		h.wake()
 	}
 	return s, true
+}
+
+// close stops the gathering for good and waits for it; d.done is closed
+// already, so a running gathering ends at once.
+func (h *feedHub) close() {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	h.wg.Wait()
 }
 
 func (h *feedHub) unsubscribe(s *feedSub) {

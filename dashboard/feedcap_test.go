@@ -146,3 +146,41 @@ func TestLiveFeedStateGatheredOncePerTick(t *testing.T) {
 		t.Errorf("%d pages, %d events each: %d Snapshots, want about %d (one per tick, not one per page)", pages, events, got, events)
 	}
 }
+
+// TestCloseWhileFeedsOpen: Close waited for the gathering goroutine while a
+// feed opening at the same moment could start one (a WaitGroup Add racing
+// its Wait, which the race detector caught in cmd's TestDashboardShowsStandbys).
+// Feeds open while Close runs; under -race this fails if they race.
+func TestCloseWhileFeedsOpen(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(Config{Cluster: newFakeCluster(1), Addr: ln.Addr().String(), Interval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(d)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	defer srv.Close()
+	base := "http://" + ln.Addr().String() + DefaultPrefix
+	done := make(chan struct{})
+	for range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 20 {
+				if resp, err := http.Get(base + "events"); err == nil {
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	d.Close()
+	for range 8 {
+		<-done
+	}
+	d.Close() // twice is fine
+}
