@@ -26,7 +26,7 @@ func localResourceHint(err error) string {
 	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
 		var lim syscall.Rlimit
 		if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
-			return "devcluster is out of file descriptors (limit " + strconv.FormatUint(lim.Cur, 10) + "; raise ulimit -n, or lower proxy.maxconn)"
+			return "devcluster is out of file descriptors (limit " + strconv.FormatUint(uint64(lim.Cur), 10) + "; raise ulimit -n, or lower proxy.maxconn)"
 		}
 		return "devcluster is out of file descriptors (raise ulimit -n, or lower proxy.maxconn)"
 	}
