@@ -201,4 +201,3 @@ func (t *timer) stop() {
 	t.t, t.C = nil, nil
 }
 
-func (t *timer) armed() bool { return t.t != nil }
