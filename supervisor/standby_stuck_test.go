@@ -105,7 +105,6 @@ func TestStandbyStuckOnABrokenSaveIsNotUsed(t *testing.T) {
 	}
 }
 
-
 // TestStandbyStillWarmingIsWaitedFor: a standby that is still importing when
 // the start comes, but not stuck (here its import takes 0.3 s), has a head start
 // on a cold start and is waited for (at most standbyWarmWait), not dropped:

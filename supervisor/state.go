@@ -200,4 +200,3 @@ func (t *timer) stop() {
 	}
 	t.t, t.C = nil, nil
 }
-
