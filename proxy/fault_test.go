@@ -388,11 +388,8 @@ func TestTimeoutFaultTakesInstanceOutLikeAHang(t *testing.T) {
 	startWeb(t, tp, 2)
 	tp.SetFault("web.1", Fault{Kind: FaultTimeout})
 	cl := newClient(t)
-	held := make(chan int, 1)
-	go func() {
-		code, _, _ := get(t, cl, tp.URL+"/") // strategy first: to web.1
-		held <- code
-	}()
+	held := make(chan response, 1)
+	go func() { held <- fetch(cl, tp.URL+"/") }() // strategy first: to web.1
 	tstest.WaitFor(t, 10*time.Second, "web.1 down", func() bool { return statsOf(tp.Proxy, "web.1").State == "down" })
 	if s := statsOf(tp.Proxy, "web.1"); !strings.Contains(s.LastCheckResult, "fault: timeout") {
 		t.Errorf("got last check %q, want the unanswered check to name the fault", s.LastCheckResult)
@@ -400,7 +397,7 @@ func TestTimeoutFaultTakesInstanceOutLikeAHang(t *testing.T) {
 	if code, id, _ := get(t, cl, tp.URL+"/"); code != 200 || id != "web.2" {
 		t.Errorf("while web.1 is held: got %d from %s, want 200 from web.2", code, id)
 	}
-	if code := <-held; code != http.StatusGatewayTimeout {
+	if code := (<-held).must(t).code; code != http.StatusGatewayTimeout {
 		t.Errorf("the held request: got %d, want 504", code)
 	}
 	tp.ClearFaults()

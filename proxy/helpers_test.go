@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -120,19 +121,44 @@ func newClient(t testing.TB) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 20 * time.Second}
 }
 
-// get returns status, instance header and body.
+// get returns status, instance header and body; it fails the test on an error, so
+// it is for the test's goroutine only. A goroutine uses fetch.
 func get(t testing.TB, c *http.Client, url string) (int, string, string) {
 	t.Helper()
+	r := fetch(c, url).must(t)
+	return r.code, r.inst, r.body
+}
+
+// response is what fetch got: status, instance header and body, or the error.
+type response struct {
+	code       int
+	inst, body string
+	err        error
+}
+
+// fetch is get for a goroutine other than the test's: it returns the error with the
+// response, for the test to check with must once it receives it (t.Fatal from the
+// goroutine would end only the goroutine, and the test would hang on its result).
+func fetch(c *http.Client, url string) response {
 	resp, err := c.Get(url)
 	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+		return response{err: fmt.Errorf("GET %s: %w", url, err)}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("GET %s: read body: %v", url, err)
+		return response{err: fmt.Errorf("GET %s: read body: %w", url, err)}
 	}
-	return resp.StatusCode, resp.Header.Get("X-Devcluster-Instance"), string(b)
+	return response{code: resp.StatusCode, inst: resp.Header.Get("X-Devcluster-Instance"), body: string(b)}
+}
+
+// must fails the test if the request failed, and returns r.
+func (r response) must(t testing.TB) response {
+	t.Helper()
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return r
 }
 
 func statsOf(p *Proxy, id string) BackendStats {

@@ -239,11 +239,8 @@ func TestDrainWaitsForInFlight(t *testing.T) {
 	startWeb2 := startBackend(t, "web.2", nil)
 	tp.Enable("web.2", startWeb2.Addr)
 	c := newClient(t)
-	held := make(chan int, 1)
-	go func() {
-		code, _, _ := get(t, c, tp.URL+"/hold")
-		held <- code
-	}()
+	held := make(chan response, 1)
+	go func() { held <- fetch(c, tp.URL+"/hold") }()
 	tstest.WaitFor(t, 5*time.Second, "request in flight on web.1", func() bool { return statsOf(tp.Proxy, "web.1").Active == 1 })
 	drained := make(chan error, 1)
 	go func() { drained <- tp.Drain(context.Background(), "web.1") }()
@@ -260,7 +257,7 @@ func TestDrainWaitsForInFlight(t *testing.T) {
 	if err := <-drained; err != nil {
 		t.Fatalf("Drain: %v", err)
 	}
-	if code := <-held; code != 200 {
+	if code := (<-held).must(t).code; code != 200 {
 		t.Errorf("in-flight request: got %d, want 200", code)
 	}
 	if s := statsOf(tp.Proxy, "web.1").State; s != "drained" {
@@ -299,16 +296,14 @@ func TestWaitForBackend(t *testing.T) {
 	t.Run("enabled while waiting", func(t *testing.T) {
 		tp := startProxy(t, Config{WaitForBackend: 10 * time.Second})
 		b := startBackend(t, "web.1", nil)
-		res := make(chan string, 1)
-		go func() {
-			code, inst, _ := get(t, newClient(t), tp.URL+"/")
-			res <- fmt.Sprint(code, " ", inst)
-		}()
+		res := make(chan response, 1)
+		c := newClient(t)
+		go func() { res <- fetch(c, tp.URL+"/") }()
 		pl := tp.processPool("web")
 		tstest.WaitFor(t, 5*time.Second, "a waiting request", func() bool { return pl.waiting.Load() == 1 })
 		tp.Enable("web.1", b.Addr)
-		if got := <-res; got != "200 web.1" {
-			t.Errorf("got %q, want 200 web.1", got)
+		if r := (<-res).must(t); r.code != 200 || r.inst != "web.1" {
+			t.Errorf("got %d %s, want 200 web.1", r.code, r.inst)
 		}
 	})
 	t.Run("503 names the instances", func(t *testing.T) {

@@ -126,11 +126,8 @@ func TestLeastConnPrefersIdle(t *testing.T) {
 		tp.Enable(id, holdingBackend(t, id, release).Addr)
 	}
 	c := newClient(t)
-	held := make(chan string, 1)
-	go func() {
-		_, inst, _ := get(t, c, tp.URL+"/hold")
-		held <- inst
-	}()
+	held := make(chan response, 1)
+	go func() { held <- fetch(c, tp.URL+"/hold") }()
 	var busy string
 	tstest.WaitFor(t, 5*time.Second, "a request in flight", func() bool {
 		for _, s := range tp.Stats() {
@@ -146,7 +143,7 @@ func TestLeastConnPrefersIdle(t *testing.T) {
 	if got[busy] != 0 {
 		t.Errorf("busy %s got %d of 10 requests, want 0 (all: %v)", busy, got[busy], got)
 	}
-	if inst := <-held; inst != busy {
+	if inst := (<-held).must(t).inst; inst != busy {
 		t.Errorf("held request answered by %s, want %s", inst, busy)
 	}
 }
@@ -212,13 +209,10 @@ func TestFirstFillsInOrder(t *testing.T) {
 		tp.Enable(id, holdingBackend(t, id, release).Addr)
 	}
 	c := newClient(t)
-	results := make(chan string, 4)
+	results := make(chan response, 4)
 	want := []string{"web.1", "web.1", "web.2", "web.2"}
 	for i := range want {
-		go func() {
-			_, inst, _ := get(t, c, tp.URL+"/hold")
-			results <- inst
-		}()
+		go func() { results <- fetch(c, tp.URL+"/hold") }()
 		tstest.WaitFor(t, 5*time.Second, fmt.Sprintf("%d requests in flight", i+1), func() bool {
 			total := int64(0)
 			for _, s := range tp.Stats() {
@@ -236,7 +230,7 @@ func TestFirstFillsInOrder(t *testing.T) {
 	close(release)
 	got := map[string]int{}
 	for range want {
-		got[<-results]++
+		got[(<-results).must(t).inst]++
 	}
 	if got["web.1"] != 2 || got["web.2"] != 2 {
 		t.Errorf("got %v, want web.1:2 web.2:2", got)

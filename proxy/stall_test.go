@@ -30,12 +30,9 @@ func TestHungInstanceLeavesRotation(t *testing.T) {
 	tp.Enable("web.1", b1.addr)
 	tp.Enable("web.2", b2.addr)
 	cl := newClient(t)
-	held := make(chan int, 1)
+	held := make(chan response, 1)
 	start := time.Now()
-	go func() {
-		code, _, _ := get(t, cl, tp.URL+"/") // strategy first: to web.1
-		held <- code
-	}()
+	go func() { held <- fetch(cl, tp.URL+"/") }() // strategy first: to web.1
 	tstest.WaitFor(t, 10*time.Second, "web.1 down", func() bool { return statsOf(tp.Proxy, "web.1").State == "down" })
 	t.Logf("web.1 out of rotation %s after the request it holds", time.Since(start).Round(time.Millisecond))
 	if s := statsOf(tp.Proxy, "web.1"); !strings.Contains(s.LastError, "no response to 1 request for ") || !strings.Contains(s.LastError, "(hung or stopped?)") {
@@ -49,7 +46,7 @@ func TestHungInstanceLeavesRotation(t *testing.T) {
 			t.Errorf("request %d while web.1 hangs: got %d from %s, want 200 from web.2", i+1, code, id)
 		}
 	}
-	if code := <-held; code != http.StatusGatewayTimeout {
+	if code := (<-held).must(t).code; code != http.StatusGatewayTimeout {
 		t.Errorf("the request web.1 held: got %d, want 504", code)
 	}
 	hits := b1.hits.Load() // the held request and the confirming checks
@@ -78,17 +75,15 @@ func TestSlowRequestDoesNotEject(t *testing.T) {
 		<-release
 	})
 	tp.Enable("web.1", b.Addr)
-	done := make(chan int, 1)
-	go func() {
-		code, _, _ := get(t, newClient(t), tp.URL+"/slow")
-		done <- code
-	}()
+	done := make(chan response, 1)
+	c := newClient(t)
+	go func() { done <- fetch(c, tp.URL+"/slow") }()
 	tstest.WaitFor(t, 10*time.Second, "a confirming check", func() bool { return checks.Load() > 0 })
 	if st := statsOf(tp.Proxy, "web.1").State; st != "up" {
 		t.Errorf("got %q while a slow request runs, want up", st)
 	}
 	close(release)
-	if code := <-done; code != 200 {
+	if code := (<-done).must(t).code; code != 200 {
 		t.Errorf("slow request: got %d, want 200", code)
 	}
 }
