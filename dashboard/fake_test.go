@@ -100,6 +100,7 @@ func (f *fakeCluster) acted() []Action {
 
 // served is a dashboard on a real loopback listener, as cmd will mount it.
 type served struct {
+	t    testing.TB
 	d    *Dashboard
 	c    *fakeCluster
 	rec  *Recorder
@@ -128,7 +129,7 @@ func serve(t *testing.T, n int) *served {
 		d.Close()
 		srv.Close()
 	})
-	return &served{d: d, c: c, rec: rec, srv: srv, base: "http://" + ln.Addr().String() + DefaultPrefix}
+	return &served{t: t, d: d, c: c, rec: rec, srv: srv, base: "http://" + ln.Addr().String() + DefaultPrefix}
 }
 
 // feed records n requests per instance of s, round robin.
