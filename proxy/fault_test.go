@@ -82,9 +82,12 @@ func TestDelayFaultSlowsOnlyThatInstance(t *testing.T) {
 			t.Errorf("web.3 answered in %v, want at least the 300ms delay", d)
 		}
 	}
+	// Not a latency limit (the race detector on a busy machine may take 100 ms for
+	// a loopback GET): web.1 and web.2 are not delayed when their median stays
+	// under the delay itself; the request log's decisions below say which were.
 	for _, id := range []string{"web.1", "web.2"} {
-		if m := median(took[id]); m >= 100*time.Millisecond {
-			t.Errorf("%s: median %v, want < 100ms (the delay is on web.3 only)", id, m)
+		if m := median(took[id]); m >= 300*time.Millisecond {
+			t.Errorf("%s: median %v, want under web.3's 300ms delay (the delay is on web.3 only)", id, m)
 		}
 	}
 	for i := 1; i <= 9; i++ {

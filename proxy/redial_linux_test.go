@@ -2,14 +2,18 @@ package proxy
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/devcluster/devcluster/internal/tstest"
 )
 
 // Instances that close every connection (Flask's development server): each
@@ -126,20 +130,23 @@ func TestCloseHeaderButConnectionKeptOpen(t *testing.T) {
 func TestLateCloseSpareReused(t *testing.T) {
 	t.Parallel()
 	tp := startProxy(t, Config{})
+	var closed atomic.Int64
 	addr := closingServer(t, func(c net.Conn) {
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // the instance's lateness, not the test's wait
 		c.Close()
+		closed.Add(1)
 	})
 	tp.Enable("web.1", addr)
 	cl := newClient(t)
 	// Two requests back to back (the first one's connection is still open at the
-	// second dial), then a pause in which both close, then more.
+	// second dial), then a pause until the instance has closed both, then more.
 	for i := 0; i < 8; i++ {
 		if code, _, body := get(t, cl, tp.URL+"/"); code != 200 || body != "ok" {
 			t.Fatalf("request %d: %d %q", i, code, body)
 		}
 		if i%2 == 1 {
-			time.Sleep(100 * time.Millisecond)
+			tstest.WaitFor(t, 10*time.Second, fmt.Sprintf("the instance to close its %d connections", i+1),
+				func() bool { return closed.Load() == int64(i+1) })
 		}
 	}
 	st := statsOf(tp.Proxy, "web.1")
