@@ -73,3 +73,21 @@ func TestInCIIsAnyNonEmptyValue(t *testing.T) {
 		}
 	}
 }
+
+func TestSeedFromEnvOrClock(t *testing.T) {
+	clock := func() time.Time { return time.Unix(0, 42) }
+	for _, tc := range []struct {
+		env     string
+		want    uint64
+		wantErr bool
+	}{{"", 42, false}, {"7", 7, false}, {"18446744073709551615", 18446744073709551615, false}, {"0", 0, true}, {"x", 0, true}, {"-1", 0, true}} {
+		got, err := seedFrom(tc.env, clock)
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("%s=%q: got %d, %v; want %d, error %v", SeedEnv, tc.env, got, err, tc.want, tc.wantErr)
+		}
+	}
+	t.Setenv(SeedEnv, "1234")
+	if got := Seed(t); got != 1234 {
+		t.Errorf("Seed with %s=1234: got %d", SeedEnv, got)
+	}
+}
