@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/devcluster/devcluster/internal/tstest"
 )
 
 // TestSameSecondEditIsNotServedFromStaleBytecode is the regression test for a reload
@@ -14,10 +16,7 @@ import (
 // the same second has the same size and mtime second, so Python reused the .pyc.
 func TestSameSecondEditIsNotServedFromStaleBytecode(t *testing.T) {
 	t.Parallel()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3 on PATH")
-	}
+	py := tstest.NeedTool(t, "python3", tstest.InstallLine("python3"))
 	dir := t.TempDir()
 	src := filepath.Join(dir, "app.py")
 	run := func() string {

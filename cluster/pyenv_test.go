@@ -7,16 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/devcluster/devcluster/internal/tstest"
 )
 
 // TestPyenvBinDirResolvesAShim builds a fake pyenv shim that runs a real python3 and
 // checks that the interpreter's own directory is found and put first on PATH.
 func TestPyenvBinDirResolvesAShim(t *testing.T) {
 	t.Parallel()
-	real, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3 on PATH")
-	}
+	real := tstest.NeedTool(t, "python3", tstest.InstallLine("python3"))
 	// The real interpreter (python3 on PATH may itself be a shim) and its directory.
 	out, err := exec.Command(real, "-c", "import sys; print(sys.executable)").Output()
 	if err != nil {

@@ -183,12 +183,7 @@ func mustRender(t *testing.T, c *Cluster, format string) *Result {
 
 func needFlask(t *testing.T) {
 	t.Helper()
-	if err := exec.Command("python3", "-c", "import flask").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but python3 cannot import flask; .ci/run must install it: apt-get install -y python3-flask")
-		}
-		t.Skip("python3 cannot import flask: apt-get install -y python3-flask")
-	}
+	tstest.NeedModules(t, "python3", "flask")
 }
 
 // startInstance runs one instance as devcluster's supervisor does: the

@@ -13,32 +13,16 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/devcluster/devcluster/internal/tstest"
 )
 
-// needTool returns the path of a real tool the test checks the export with.
-// Under CI=true a missing tool is a failure (.ci/run installs them all);
-// elsewhere the test is skipped with the line that installs it.
+// needTool returns the path of a real tool the test checks the export with, by
+// tstest.NeedTool's rule: skipped on a developer's machine with the line that installs
+// it, a failure under CI (.ci/run installs them all).
 func needTool(t *testing.T, name, debianPackage string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	for _, dir := range []string{"/usr/sbin", "/sbin"} {
-		if p := filepath.Join(dir, name); isExecutable(p) {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but %s is not installed; .ci/run must install it: apt-get install -y %s", name, debianPackage)
-	}
-	t.Skipf("%s is not installed: apt-get install -y %s", name, debianPackage)
-	return ""
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+	return tstest.NeedTool(t, name, "sudo apt-get install -y "+debianPackage)
 }
 
 // runTool runs a checker with a deadline and returns its combined output.

@@ -363,10 +363,7 @@ func TestChmodOnlyProducesNothing(t *testing.T) {
 // (TestChmodOnlyProducesNothing), and so is touching a directory.
 func TestTouchReloads(t *testing.T) {
 	t.Parallel()
-	touch, err := exec.LookPath("touch")
-	if err != nil {
-		t.Skip("no touch command")
-	}
+	touch := tstest.NeedTool(t, "touch", "sudo apt-get install -y coreutils")
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{"app.py": "v1", "pkg/views.py": "v1"})
 	old := time.Now().Add(-time.Hour)

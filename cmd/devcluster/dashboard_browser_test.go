@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -62,12 +61,7 @@ func TestDashboardWorkshopFlask(t *testing.T) {
 func browserFlaskApp(t *testing.T) string {
 	t.Helper()
 	browsertest.Chromium(t)
-	if !pythonHas("python3", "flask") {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI=true but python3 cannot import flask; .ci/run must install it")
-		}
-		t.Skip("python3 cannot import flask")
-	}
+	tstest.NeedModules(t, "python3", "flask")
 	app, err := filepath.Abs("../../examples/flask/app")
 	if err != nil {
 		t.Fatal(err)

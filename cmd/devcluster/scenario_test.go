@@ -9,7 +9,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -381,25 +380,6 @@ func TestScenarioCommandsAreTested(t *testing.T) {
 		if !setup.MatchString(cmd) && !covered(cmd, all) {
 			t.Errorf("WORKSHOP.md: %q is run by no scenario script", cmd)
 		}
-	}
-}
-
-// needredis: under CI, fail unless redis-server is on PATH and /usr/bin/python3 has Flask
-// and python3-redis (scripts/deps.sh installs them), so that the skips that follow it in
-// a script never hide a missing dependency in CI; elsewhere it does nothing.
-func cmdScenarioNeedRedis(ts *testscript.TestScript, neg bool, args []string) {
-	if os.Getenv("CI") == "" {
-		return
-	}
-	var missing []string
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		missing = append(missing, "redis-server")
-	}
-	if !pythonHas("/usr/bin/python3", "flask, redis") {
-		missing = append(missing, "python3-redis or python3-flask for /usr/bin/python3")
-	}
-	if len(missing) > 0 {
-		ts.Fatalf("CI=true but %s is missing; .ci/run must install it", strings.Join(missing, " and "))
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,29 +27,16 @@ import (
 // ChromiumPath is where Debian's chromium package installs the browser.
 const ChromiumPath = "/usr/bin/chromium"
 
-// Chromium returns the browser's path. Without one it skips the test, or
-// fails it under CI=true (CI installs chromium, so a missing one is a broken
-// CI, never a silent skip).
+// Chromium returns the browser's path: Debian's, else a chromium on PATH. Without
+// one it skips the test with the install line, or fails it under CI, by
+// tstest.NeedTool's rule (CI installs chromium: a missing one is a broken CI, never a
+// silent skip).
 func Chromium(t testing.TB) string {
 	t.Helper()
-	return chromium(t, ChromiumPath, exec.LookPath, os.Getenv("CI") != "")
-}
-
-func chromium(t testing.TB, path string, lookPath func(string) (string, error), ci bool) string {
-	t.Helper()
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	if p, err := lookPath("chromium"); err == nil {
+	if p, err := tstest.LookTool(ChromiumPath); err == nil {
 		return p
 	}
-	msg := "no chromium at " + path + " or on PATH; install it with: sudo apt-get install -y chromium"
-	if ci {
-		t.Fatal("CI=true but " + msg)
-	} else {
-		t.Skip(msg)
-	}
-	return ""
+	return tstest.NeedTool(t, "chromium", "sudo apt-get install -y chromium")
 }
 
 // Artifacts is where screenshots go: $DEVCLUSTER_ARTIFACTS if set (CI keeps

@@ -77,3 +77,39 @@ func TestNoFailNowOutsideTheTestGoroutine(t *testing.T) {
 			strings.Join(known, "\n\t"), strings.Join(knownSupervisor, "\n\t"))
 	}
 }
+
+// TestCIIsAskedOneWay: only tstest.InCI reads the CI variable (any non-empty value),
+// so no test treats CI=1 as "not CI" because it compared with "true".
+func TestCIIsAskedOneWay(t *testing.T) {
+	const ciName = `"` + "CI" + `"` // spelt apart, not to find itself
+	t.Parallel()
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if n := d.Name(); path != root && (n == "testdata" || strings.HasPrefix(n, ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || filepath.ToSlash(path) == "../../internal/tstest/tool.go" {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "Getenv("+ciName+")") || strings.Contains(line, "LookupEnv("+ciName+")") {
+				rel, _ := filepath.Rel(root, path)
+				t.Errorf("%s:%d: reads CI itself; use tstest.InCI (or NeedTool, MissingTool, Condition)", filepath.ToSlash(rel), i+1)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -66,3 +66,63 @@ func NeedTool(t testing.TB, name, install string) string {
 	}
 	return p
 }
+
+// debianPackages names the Debian package of each tool the tests use whose package
+// has another name; every other tool installs as its own name.
+var debianPackages = map[string]string{
+	"systemd-analyze": "systemd",
+	"prlimit":         "util-linux",
+	"python3":         "python3",
+	"python":          "python3",
+	"go":              "golang-go",
+}
+
+// InstallLine is the command that installs the named tool (a name or an absolute
+// path: /usr/bin/gunicorn is Debian's gunicorn).
+func InstallLine(name string) string {
+	base := filepath.Base(name)
+	if p, ok := debianPackages[base]; ok {
+		return "sudo apt-get install -y " + p
+	}
+	return "sudo apt-get install -y " + base
+}
+
+// ModuleInstallLine is the command that installs a Python module for Debian's
+// python3 (flask: python3-flask).
+func ModuleInstallLine(module string) string {
+	return "sudo apt-get install -y python3-" + module
+}
+
+// PythonHas reports, as an error naming what is missing, whether python imports
+// every module ("flask" or "flask, redis").
+func PythonHas(python, modules string) error {
+	if err := exec.Command(python, "-c", "import "+modules).Run(); err != nil {
+		return fmt.Errorf("%s cannot import %s (%v)", python, modules, err)
+	}
+	return nil
+}
+
+// NeedModules is NeedTool for Python modules: it skips the test on a developer's
+// machine, or fails it under CI, unless python imports every module.
+func NeedModules(t testing.TB, python string, modules ...string) {
+	t.Helper()
+	for _, m := range modules {
+		if err := PythonHas(python, m); err != nil {
+			MissingTool(t, err.Error(), ModuleInstallLine(m))
+		}
+	}
+}
+
+// Condition is the same rule for a CLI script's condition ([tool:haproxy],
+// [flask]): present, it holds; missing on a developer's machine, it does not hold
+// (the script's "skip" line says why, with the install line); missing under CI, it
+// is an error, which fails the script.
+func Condition(missing error, install string) (bool, error) {
+	if missing == nil {
+		return true, nil
+	}
+	if InCI() {
+		return false, fmt.Errorf("%v; install it with: %s (CI is set: a missing tool fails the run)", missing, install)
+	}
+	return false, nil
+}

@@ -2,6 +2,7 @@ package tstest
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,5 +90,73 @@ func TestSeedFromEnvOrClock(t *testing.T) {
 	t.Setenv(SeedEnv, "1234")
 	if got := Seed(t); got != 1234 {
 		t.Errorf("Seed with %s=1234: got %d", SeedEnv, got)
+	}
+}
+
+// verdictTB records how MissingTool ended the test instead of ending it.
+type verdictTB struct {
+	testing.TB
+	fatal, skip string
+}
+
+func (v *verdictTB) Helper()                           {}
+func (v *verdictTB) Fatalf(format string, args ...any) { v.fatal = fmt.Sprintf(format, args...) }
+
+// Skip after Fatalf is not reached in a real test (Fatalf ends the goroutine).
+func (v *verdictTB) Skip(args ...any) {
+	if v.fatal == "" {
+		v.skip = fmt.Sprint(args...)
+	}
+}
+
+// TestMissingToolFailsUnderCIAndSkipsElsewhere is the rule every tool check follows
+// (it was browsertest's test of chromium's check, which now is NeedTool).
+func TestMissingToolFailsUnderCIAndSkipsElsewhere(t *testing.T) {
+	want := "devcluster-no-such-tool-xyz (devcluster-no-such-tool-xyz is not on PATH nor in [/usr/sbin /sbin /usr/local/sbin]) is missing; install it with: sudo apt-get install -y xyz"
+	for _, ci := range []string{"true", "1", ""} {
+		t.Setenv("CI", ci)
+		v := &verdictTB{TB: t}
+		if got := NeedTool(v, "devcluster-no-such-tool-xyz", "sudo apt-get install -y xyz"); got != "" {
+			t.Errorf("CI=%q: got path %q, want none", ci, got)
+		}
+		switch {
+		case ci != "" && (v.fatal != want+" (CI is set: a missing tool fails the run)" || v.skip != ""):
+			t.Errorf("CI=%q: got fatal %q, skip %q; want a failure with the install line", ci, v.fatal, v.skip)
+		case ci == "" && (v.skip != want || v.fatal != ""):
+			t.Errorf("no CI: got fatal %q, skip %q; want a skip with the install line", v.fatal, v.skip)
+		}
+	}
+	t.Setenv("CI", "true")
+	v := &verdictTB{TB: t}
+	if got := NeedTool(v, "sh", "x"); got == "" || v.fatal != "" || v.skip != "" {
+		t.Errorf("NeedTool(sh) under CI: got %q (fatal %q, skip %q), want its path", got, v.fatal, v.skip)
+	}
+}
+
+// TestConditionFollowsTheSameRule: a CLI script's tool condition holds when the tool
+// is there, is false on a developer's machine, and is an error under CI.
+func TestConditionFollowsTheSameRule(t *testing.T) {
+	missing := fmt.Errorf("haproxy is not on PATH")
+	t.Setenv("CI", "")
+	if ok, err := Condition(nil, "x"); !ok || err != nil {
+		t.Errorf("present: got %v, %v; want true, nil", ok, err)
+	}
+	if ok, err := Condition(missing, "x"); ok || err != nil {
+		t.Errorf("missing, no CI: got %v, %v; want false, nil", ok, err)
+	}
+	t.Setenv("CI", "yes")
+	if ok, err := Condition(missing, "sudo apt-get install -y haproxy"); ok || err == nil || !strings.Contains(err.Error(), "sudo apt-get install -y haproxy") {
+		t.Errorf("missing under CI: got %v, %v; want false and an error with the install line", ok, err)
+	}
+}
+
+func TestInstallLines(t *testing.T) {
+	for name, want := range map[string]string{
+		"haproxy": "sudo apt-get install -y haproxy", "/usr/bin/gunicorn": "sudo apt-get install -y gunicorn",
+		"systemd-analyze": "sudo apt-get install -y systemd", "prlimit": "sudo apt-get install -y util-linux",
+	} {
+		if got := InstallLine(name); got != want {
+			t.Errorf("InstallLine(%q) = %q, want %q", name, got, want)
+		}
 	}
 }

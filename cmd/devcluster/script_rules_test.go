@@ -123,3 +123,34 @@ func TestScriptsShareNoPort(t *testing.T) {
 		t.Errorf("%s both use ports %v: give one of them a range no other script uses", k, ps)
 	}
 }
+
+// TestScriptsNeedToolsOneWay: a script asks for an outside tool only through the
+// harness's conditions ([tool:NAME], [flask], [django], [redis]), which fail under
+// CI, never through testscript's [exec:NAME], which skips quietly there too; and the
+// skip that follows a missing tool says how to install it.
+func TestScriptsNeedToolsOneWay(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("testdata", "script", "*.txtar"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scripts found (%v)", err)
+	}
+	toolCond := regexp.MustCompile(`^\[!(tool:\S+|flask|django|redis)\] (\S+)(.*)$`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "-- ") {
+				break // the archive's files
+			}
+			where := filepath.Base(f) + ":" + strconv.Itoa(i+1)
+			if strings.Contains(line, "[exec:") || strings.Contains(line, "[!exec:") {
+				t.Errorf("%s: %q: use [tool:NAME], which fails under CI, not testscript's [exec:NAME]", where, line)
+			}
+			if m := toolCond.FindStringSubmatch(line); m != nil && (m[2] != "skip" || !strings.Contains(m[3], "install")) {
+				t.Errorf("%s: %q: a missing tool skips the script with the line that installs it", where, line)
+			}
+		}
+	}
+}
