@@ -189,6 +189,11 @@ func TestServeReturnsWithStalledFollower(t *testing.T) {
 		}
 		break // the server is blocked writing
 	}
+	if sent == 64 {
+		// 4 MiB went through a stalled reader: the server never blocked, and the
+		// rest of the test would check nothing.
+		t.Fatalf("the server took all %d lines of 64 KiB without blocking on the stalled follower", sent)
+	}
 	s.cancel()
 	select {
 	case err := <-s.done:
