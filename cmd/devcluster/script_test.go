@@ -175,10 +175,6 @@ func scriptCondition(cond string) (bool, error) {
 	return false, fmt.Errorf("unknown condition %q", cond)
 }
 
-func pythonHas(py, module string) bool {
-	return tstest.PythonHas(py, module) == nil
-}
-
 // argTimeout reads an optional duration argument at index i; 30s when absent.
 func argTimeout(ts *testscript.TestScript, args []string, i int) time.Duration {
 	if len(args) <= i {
@@ -594,12 +590,6 @@ func cmdFilePerm(ts *testscript.TestScript, neg bool, args []string) {
 	if got := uint64(fi.Mode().Perm()); got != want {
 		ts.Fatalf("%s: mode %o, want %o", args[1], got, want)
 	}
-}
-
-func runQuiet(name string, args ...string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	return exec.CommandContext(ctx, name, args...).Run()
 }
 
 var versionLine = regexp.MustCompile(`VERSION = "[^"\n]*"`)

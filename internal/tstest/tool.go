@@ -1,11 +1,13 @@
 package tstest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // InCI reports whether the tests run under CI: any non-empty CI variable, as GitHub
@@ -94,9 +96,12 @@ func ModuleInstallLine(module string) string {
 }
 
 // PythonHas reports, as an error naming what is missing, whether python imports
-// every module ("flask" or "flask, redis").
+// every module ("flask" or "flask, redis"); an interpreter that hangs for 20 s has
+// none.
 func PythonHas(python, modules string) error {
-	if err := exec.Command(python, "-c", "import "+modules).Run(); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := exec.CommandContext(ctx, python, "-c", "import "+modules).Run(); err != nil {
 		return fmt.Errorf("%s cannot import %s (%v)", python, modules, err)
 	}
 	return nil
