@@ -125,7 +125,7 @@ func TestScriptsShareNoPort(t *testing.T) {
 }
 
 // TestScriptsNeedToolsOneWay: a script asks for an outside tool only through the
-// harness's conditions ([tool:NAME], [flask], [django], [redis]), which fail under
+// harness's conditions ([tool:NAME], [flask], [django], [fastapi], [redis]), which fail under
 // CI, never through testscript's [exec:NAME], which skips quietly there too; and the
 // skip that follows a missing tool says how to install it.
 func TestScriptsNeedToolsOneWay(t *testing.T) {
@@ -134,7 +134,7 @@ func TestScriptsNeedToolsOneWay(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scripts found (%v)", err)
 	}
-	toolCond := regexp.MustCompile(`^\[!(tool:\S+|flask|django|redis)\] (\S+)(.*)$`)
+	toolCond := regexp.MustCompile(`^\[!(tool:\S+|flask|django|fastapi|redis)\] (\S+)(.*)$`)
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
