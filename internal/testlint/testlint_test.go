@@ -49,13 +49,6 @@ func wantMarks(t *testing.T, path, rel string) []string {
 	return want
 }
 
-// knownSupervisor lists the findings in supervisor/, whose tests another branch
-// rewrites (issue 20, item 1); each is to go when that branch is merged, and the test
-// fails when one is fixed (so the list shrinks with it) or a new one appears.
-var knownSupervisor = []string{
-	"supervisor/faults_test.go: c.stop",
-}
-
 // TestNoFailNowOutsideTheTestGoroutine is the suite's rule: no t.Fatal, FailNow or
 // Skip, directly or through a helper, on a goroutine the test did not run on.
 func TestNoFailNowOutsideTheTestGoroutine(t *testing.T) {
@@ -64,17 +57,8 @@ func TestNoFailNowOutsideTheTestGoroutine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var known []string
 	for _, f := range got {
-		if strings.HasPrefix(f.Pos.Filename, "supervisor/") {
-			known = append(known, f.Pos.Filename+": "+f.Call)
-			continue
-		}
 		t.Error(f)
-	}
-	if !slices.Equal(known, knownSupervisor) {
-		t.Errorf("supervisor findings changed: got\n\t%s\nwant (knownSupervisor)\n\t%s\nupdate knownSupervisor to what is left",
-			strings.Join(known, "\n\t"), strings.Join(knownSupervisor, "\n\t"))
 	}
 }
 
