@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os/exec"
 	"strconv"
@@ -18,15 +17,11 @@ import (
 )
 
 // freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// servePortBase is the first of TestRenderedCommandServes's ports, one per case, used
+// by no other test. Below 32768, so no test's :0 listener can take one: an ephemeral
+// port found free and closed could be (a full run once got "web.1" from another
+// package's backend on it).
+const servePortBase = 19200
 
 // djangoServed is a Django project whose /health answers "ok", with extra
 // files added.
@@ -73,7 +68,7 @@ func TestRenderedCommandServes(t *testing.T) {
 		{"fastapi on gunicorn with uvicorn workers", "/usr/bin/python3", "fastapi, uvicorn, gunicorn", map[string]string{
 			"main.py": fastapiApp, "requirements.txt": "uvicorn\ngunicorn\n"}, RenderOptions{Python: "/usr/bin/python3"}, "apt-get install -y python3-fastapi python3-uvicorn gunicorn"},
 	}
-	for _, tt := range tests {
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			if err := exec.Command(tt.python, "-c", "import "+tt.module).Run(); err != nil {
@@ -96,7 +91,7 @@ func TestRenderedCommandServes(t *testing.T) {
 				t.Fatal(err)
 			}
 			web := m.Process("web")
-			port := freePort(t)
+			port := servePortBase + i
 			cmd := exec.Command("sh", "-c", web.Command)
 			cmd.Dir = dir
 			cmd.Env = append(cmd.Environ(), "PORT="+strconv.Itoa(port), "PYTHONUNBUFFERED=1")
