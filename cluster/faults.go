@@ -133,6 +133,13 @@ func (r *Faults) Set(ctx context.Context, f control.Fault) (control.Fault, error
 	if f.Instant() {
 		return control.Fault{}, nil
 	}
+	if f.Kind == control.FaultWeight && af.Weight == af.prevWeight {
+		// Back to the weight it had before any weight fault: nothing is
+		// broken any more, so nothing is listed (or reverted later).
+		delete(r.active, faultKey{f.Instance, f.Kind})
+		r.poke()
+		return af.Fault, nil
+	}
 	af.Since = r.clock.Now()
 	af.Until = time.Time{}
 	if f.For > 0 {

@@ -437,3 +437,27 @@ func TestFaultOfInstanceScaledAwayCleared(t *testing.T) {
 		t.Errorf("got calls %q, want the proxy's delay cleared (it outlives restarts, so a new web.2 would inherit it)", calls)
 	}
 }
+
+// TestFaultWeightBackToOriginalNotListed: "fault weight web.1 1" on an instance
+// whose weight was 1 (or back to it after weight 3) was listed as a fault that
+// changes nothing.
+func TestFaultWeightBackToOriginalNotListed(t *testing.T) {
+	t.Parallel()
+	r, ft, _, _ := runRegistry(t, "web.1")
+	ctx := context.Background()
+	if _, err := r.Set(ctx, control.Fault{Instance: "web.1", Kind: control.FaultWeight, Weight: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if list := r.List(); len(list) != 0 {
+		t.Errorf("weight 1 on a weight-1 instance: got faults %+v, want none", list)
+	}
+	r.Set(ctx, control.Fault{Instance: "web.1", Kind: control.FaultWeight, Weight: 3})
+	r.Set(ctx, control.Fault{Instance: "web.1", Kind: control.FaultWeight, Weight: 1})
+	if list := r.List(); len(list) != 0 {
+		t.Errorf("weight 3 then 1: got faults %+v, want none", list)
+	}
+	r.Clear("")
+	if calls := ft.Calls(); !slices.Equal(calls, []string{"weight web.1 1", "weight web.1 3", "weight web.1 1"}) {
+		t.Errorf("got calls %q, want 1, 3, 1 and nothing on clear", calls)
+	}
+}
