@@ -185,3 +185,10 @@ func suggestProcess(name string, m *Manifest) string {
 func sortErrors(errs []error) {
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 }
+
+// UnknownProcess is the error for a process name the manifest does not have,
+// as -m words it, for commands that take process names (up NAME…): the
+// nearest name, or the known ones.
+func (m *Manifest) UnknownProcess(name string) error {
+	return fmt.Errorf("unknown process %q%s", name, suggestProcess(name, m))
+}

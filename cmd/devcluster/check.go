@@ -78,7 +78,11 @@ func runCheck(e *env, f *manifestFlags, w io.Writer) int {
 	for _, w := range proj.warnings {
 		fmt.Fprintf(c.w, "warn  %s\n", w)
 	}
-	c.ok("%s", baseLine(proj))
+	if allPinned(proj) {
+		c.ok("every process pins its port (port: in %s), so no base port is used", m.Path)
+	} else {
+		c.ok("%s", baseLine(proj))
+	}
 
 	if warns := procfile.ReloaderWarnings(m); len(warns) > 0 {
 		for _, wmsg := range warns {

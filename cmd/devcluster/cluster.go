@@ -42,6 +42,8 @@ type clusterConfig struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// detached: this up is the daemon of an up -d, told once every instance is ready.
+	detached *detachedChild
 	// signals, when set, replaces os/signal: tests send SIGINT, SIGHUP on it.
 	signals <-chan os.Signal
 }
@@ -70,6 +72,7 @@ type upCluster struct {
 	signalAt  atomic.Int64 // UnixNano of the stopping signal, for the last line
 	reloads   tasks        // reloads in flight; stop waits for them
 	supCtx    context.Context
+	notes     []string // printed once bind has succeeded (the pyenv note)
 }
 
 // newCluster checks the project and builds every part; it starts nothing, binds no
@@ -135,6 +138,9 @@ func (c *upCluster) warn() {
 	for _, w := range procfile.ReloaderWarnings(c.cfg.proj.manifest) {
 		c.log.printf("warning: %s", w)
 	}
+	if line := envReadLine(c.cfg.proj); line != "" {
+		c.log.printf("%s", line)
+	}
 	if listen := c.cfg.proj.listen; !isLoopbackListen(listen) {
 		c.log.printf("WARNING: the proxy listens on %s, which is reachable from other machines. Use --listen 127.0.0.1:PORT to keep it local.", listen)
 	}
@@ -150,6 +156,11 @@ func (c *upCluster) Run(ctx context.Context) error {
 	ln, ctlLn, err := c.bind()
 	if err != nil {
 		return err
+	}
+	// Notes about how instances will run come once this run surely runs:
+	// not before "a cluster is already running".
+	for _, n := range c.notes {
+		c.log.printf("%s", n)
 	}
 	printTable(c.cfg.stderr, c.cfg.proj, c.specs, ln.Addr().String())
 	p := c.parts(ln, ctlLn)
@@ -244,6 +255,15 @@ func (c *upCluster) parts(ln, ctlLn net.Listener) *parts {
 		c.handleSignals(sigs, quitSignals)
 		return nil
 	}, func() { close(quitSignals) })
+
+	if d := c.cfg.detached; d != nil {
+		quitReady := make(chan struct{})
+		p.all.add("ready", func() error {
+			waitReady(d, c.sup, runDir(c.cfg.proj), quitReady)
+			<-quitReady // an actor that returns would end the cluster
+			return nil
+		}, func() { close(quitReady) })
+	}
 
 	keys := newKeyReader(c.cfg.stdin)
 	p.keys = p.all.add("keys", func() error {
@@ -358,7 +378,13 @@ func (c *upCluster) handleSignals(sigs <-chan os.Signal, quit <-chan struct{}) {
 			}
 		case !c.stopping():
 			c.signalAt.Store(time.Now().UnixNano())
-			c.log.printf("%s: stopping every instance (press Ctrl-C again to kill them now)", name)
+			// The Ctrl-C hint only after a Ctrl-C: a SIGTERM comes from a
+			// script or a service manager, which sends its own again.
+			again := "press Ctrl-C again"
+			if s != os.Interrupt && s != syscall.SIGINT {
+				again = "send " + name + " again"
+			}
+			c.log.printf("%s: stopping every instance (%s to kill them now)", name, again)
 			c.requestStop()
 		default:
 			c.log.printf("%s again: killing every instance now", name)

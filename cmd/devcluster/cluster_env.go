@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -17,7 +18,7 @@ func (c *upCluster) baseEnv() []string {
 	}
 	if bin := cluster.PyenvBin(c.cfg.proj.manifest, env); bin != "" {
 		env = cluster.WithPathFirst(env, bin)
-		c.log.printf("python3 is a pyenv shim; instances get %s first on PATH, as \"pyenv exec\" does, which saves ~0.4 s per start (DEVCLUSTER_PYENV_SHIMS=keep turns this off)", bin)
+		c.notes = append(c.notes, fmt.Sprintf("python3 is a pyenv shim; instances get %s first on PATH, as \"pyenv exec\" does, which saves ~0.4 s per start (DEVCLUSTER_PYENV_SHIMS=keep turns this off)", bin))
 	}
 	return env
 }

@@ -21,7 +21,10 @@ type action struct {
 	args                func(e *env, f *clientFlags) cobra.PositionalArgs
 	complete            targetKind
 	noCompletion        bool
-	do                  func(ctx context.Context, c *control.Client, args []string) (already []string, err error)
+	// processes: a process name among the arguments stands for each of its
+	// instances (stop web, start web), as restart and logs take it.
+	processes bool
+	do        func(ctx context.Context, c *control.Client, args []string) (already []string, err error)
 }
 
 // newActionCmd builds a command that sends one request to the running cluster and
@@ -39,6 +42,11 @@ func newActionCmd(e *env, a action) *cobra.Command {
 				return err
 			}
 			defer c.Close()
+			if a.processes {
+				if args, err = expandProcesses(cmd.Context(), c, args); err != nil {
+					return err
+				}
+			}
 			already, err := a.do(cmd.Context(), c, args)
 			if err != nil {
 				return err
@@ -90,10 +98,12 @@ func newRestartCmd(e *env) *cobra.Command {
 
 func newStopCmd(e *env) *cobra.Command {
 	return newActionCmd(e, action{
-		use:     "stop INSTANCE...",
-		short:   "Take instances out of rotation and stop them (they stay stopped)",
-		example: `  devcluster stop web.2`,
-		verb:    "stopped", args: namedArgs("the instances to stop", "web.2", liveInstances), complete: liveInstances,
+		use:   "stop PROCESS | INSTANCE...",
+		short: "Take instances out of rotation and stop them (they stay stopped)",
+		example: `  devcluster stop web.2
+  devcluster stop worker      # every instance of worker`,
+		verb: "stopped", args: namedArgs("the instances to stop", "web.2", liveInstances), complete: liveInstances,
+		processes: true,
 		do: func(ctx context.Context, c *control.Client, args []string) ([]string, error) {
 			return nil, c.Stop(ctx, args)
 		},
@@ -102,14 +112,40 @@ func newStopCmd(e *env) *cobra.Command {
 
 func newStartCmd(e *env) *cobra.Command {
 	return newActionCmd(e, action{
-		use:     "start INSTANCE...",
-		short:   "Start stopped instances again; they rejoin the rotation when ready",
-		example: `  devcluster start web.2`,
-		verb:    "started", already: "was already running",
+		use:   "start PROCESS | INSTANCE...",
+		short: "Start stopped instances again; they rejoin the rotation when ready",
+		example: `  devcluster start web.2
+  devcluster start worker     # every instance of worker`,
+		verb: "started", already: "was already running", processes: true,
 		args:     namedArgs("the instances to start", "web.2", stoppedInstances),
 		complete: stoppedInstances,
 		do:       startInstances,
 	})
+}
+
+// expandProcesses replaces each argument that names a process of the running
+// cluster (and is not an instance's ID) by that process's instances, in the
+// cluster's order. Any other argument is left for the cluster to refuse.
+func expandProcesses(ctx context.Context, c *control.Client, args []string) ([]string, error) {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]bool{}
+	of := map[string][]string{}
+	for _, in := range st.Instances {
+		ids[in.ID] = true
+		of[in.Process] = append(of[in.Process], in.ID)
+	}
+	var out []string
+	for _, a := range args {
+		if !ids[a] && len(of[a]) > 0 {
+			out = append(out, of[a]...)
+			continue
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // startInstances starts ids and returns those that were running already. It waits

@@ -70,7 +70,9 @@ counters, feature flags and rate limiters all show up here.`,
 				if !slices.Contains(res.Differ, "body") && !slices.Contains(res.Differ, "error") {
 					err = withHint(err, "mask expected differences with --ignore FIELD,...")
 				}
-				return &exitError{code: 1, err: err}
+				// The text output ends with "the instances disagree: …"
+				// already; the JSON one says it only in its fields.
+				return &exitError{code: 1, err: err, quiet: !f.json}
 			}
 			return nil
 		},

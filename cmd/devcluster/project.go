@@ -28,6 +28,8 @@ type manifestFlags struct {
 	// noGitignore (--no-gitignore): watch what .gitignore lists too; check
 	// counts the directories up would watch with it.
 	noGitignore bool
+	// only: the processes named on up's command line (up web redis); none: all.
+	only []string
 }
 
 // project is a loaded manifest with its environment and formation applied: everything
@@ -51,9 +53,14 @@ type project struct {
 	// "FILE:LINE: …" where it has a place: .env lines skipped as foreman skips
 	// them, manifest settings devcluster reads but cannot honour.
 	warnings []string
+	// envRead are the env files read, as given: the manifest's .env when it
+	// exists, then the -e files; up names them.
+	envRead []string
 }
 
-// findManifest resolves -f, or looks for devcluster.yaml then Procfile in cwd. The
+// findManifest resolves -f, or looks for devcluster.yaml then Procfile in cwd and
+// then in each of its parents, as ps and down find the project (and as docker
+// compose finds compose.yaml), so that up in a subdirectory starts the project. The
 // path it returns is the one errors show: as the user gave it, or the found file's
 // name relative to cwd ("Procfile:3: …", never an absolute path nobody typed).
 func findManifest(cwd, file string) (string, error) {
@@ -69,7 +76,7 @@ func findManifest(cwd, file string) (string, error) {
 		}
 		return path, nil
 	}
-	path, err := procfile.Find(cwd)
+	path, err := findManifestUp(cwd)
 	if err != nil {
 		return "", withHint(err, "echo 'web: python3 -m flask --app app run --no-reload --port $PORT' > Procfile")
 	}
@@ -77,6 +84,27 @@ func findManifest(cwd, file string) (string, error) {
 		return asGiven(cwd, rel), nil
 	}
 	return path, nil
+}
+
+// findManifestUp is procfile.Find in dir, else in the nearest parent that has a
+// manifest; when none has, the error is the one for dir.
+func findManifestUp(dir string) (string, error) {
+	path, first := procfile.Find(dir)
+	if first == nil {
+		return path, nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", first
+	}
+	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
+		if path, err := procfile.Find(d); err == nil {
+			return path, nil
+		}
+		if d == filepath.Dir(d) {
+			return "", first
+		}
+	}
 }
 
 // asGiven returns path as it can be opened and shown: relative paths stay relative
@@ -109,6 +137,9 @@ func loadProject(e *env, f *manifestFlags) (*project, error) {
 	formation, err := procfile.ParseFormation(f.formation)
 	if err != nil {
 		return nil, err // each message says what to write instead
+	}
+	if formation, err = onlyFormation(m, formation, f.only); err != nil {
+		return nil, err
 	}
 	// --port, then PORT from the env files or the environment, as foreman and
 	// honcho take it; a process's own port: pins that process whatever the base.
@@ -143,6 +174,7 @@ func loadProject(e *env, f *manifestFlags) (*project, error) {
 		listen:     listen,
 		strategy:   strategy,
 		warnings:   append(warnings, m.Warnings...),
+		envRead:    envFilesRead(m, extraEnvPaths(e, f.envFiles)),
 	}, nil
 }
 

@@ -20,12 +20,17 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	cwd            string
+	// detached: this process is the daemon of an up -d (up_detach.go).
+	detached *detachedChild
 }
 
 // exitError carries a specific exit status out of a command; only run maps it to a code.
 type exitError struct {
 	code int
 	err  error
+	// quiet: the command has already said it on stdout (probe's "the instances
+	// disagree: …"), so run prints no "Error:" line, only the "Try:" hint.
+	quiet bool
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
@@ -103,7 +108,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "Error: cannot read the current directory: %v\n", err)
 		return 1
 	}
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, cwd: cwd}
+	stdout, stderr, detached := detachedStreams(stdout, stderr)
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, cwd: cwd, detached: detached}
 	root := newRootCmd(e)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -113,7 +119,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(stderr, "Error: %s\n", strings.TrimRight(err.Error(), "\n"))
+	var x *exitError
+	if !errors.As(err, &x) || !x.quiet {
+		fmt.Fprintf(stderr, "Error: %s\n", strings.TrimRight(err.Error(), "\n"))
+	}
 	var u *usageError
 	if errors.As(err, &u) {
 		if u.jsonFlag && asksForJSON(args) {
@@ -128,8 +137,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if errors.As(err, &h) && h.hint != "" {
 		fmt.Fprintf(stderr, "Try: %s\n", h.hint)
 	}
-	var x *exitError
-	if errors.As(err, &x) {
+	if x != nil {
 		return x.code
 	}
 	return 1
@@ -166,6 +174,7 @@ their source changes, and balances them behind one HTTP proxy on 127.0.0.1:8080.
 	root.SetVersionTemplate("{{.Version}}")
 	root.AddCommand(
 		newUpCmd(e),
+		newRunCmd(e),
 		newPsCmd(e),
 		newRestartCmd(e),
 		newStopCmd(e),

@@ -105,6 +105,9 @@ func TestScripts(t *testing.T) {
 			"tookover":       cmdTookOver,
 			"jsonl":          cmdJSONLines,
 			"jsondoc":        cmdJSONDoc,
+			// up -d's daemon (script_verbs_test.go)
+			"cleanupdown": cmdCleanupDown,
+			"killcluster": cmdKillCluster,
 			// the workshop scenarios' browser (scenario_test.go)
 			"http":         cmdScenarioHTTP,
 			"count":        cmdScenarioCount,

@@ -33,6 +33,7 @@ type upFlags struct {
 	sticky    string
 	accessLog bool
 	https     bool // --https, as proxy.tls: true
+	detach    bool
 }
 
 func addManifestFlags(cmd *cobra.Command, f *manifestFlags) {
@@ -59,8 +60,8 @@ func addStandbyFlag(cmd *cobra.Command, f *manifestFlags) {
 func newUpCmd(e *env) *cobra.Command {
 	var f upFlags
 	cmd := &cobra.Command{
-		Use:   "up",
-		Short: "Start every process of the manifest behind the balancing proxy",
+		Use:   "up [PROCESS...]",
+		Short: "Start the processes of the manifest (all, or those named) behind the balancing proxy",
 		Long: `up starts N instances of each process on consecutive ports (web: 5000, 5001, ...),
 restarts them when they crash, reloads them one at a time when source files change,
 and balances HTTP requests over the ready instances on 127.0.0.1:8080.
@@ -68,13 +69,18 @@ and balances HTTP requests over the ready instances on 127.0.0.1:8080.
 Press Ctrl-C to stop everything (twice to skip the graceful wait). Type r + Enter,
 or send SIGHUP, to roll every process onto fresh code.`,
 		Example: `  devcluster up -f Procfile.example -m web=3
+  devcluster up web           # only web, as foreman start web
   devcluster up -m web=4,worker=1 --listen 127.0.0.1:9000
   devcluster up --strategy leastconn --no-watch`,
-		Args: cobra.NoArgs,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.https {
 				return withHint(errors.New("up --https: the proxy does not serve HTTPS yet (the local CA is ready: devcluster trust)"), "devcluster up")
 			}
+			if f.detach {
+				return startDetached(cmd.Context(), e, cmd, args)
+			}
+			f.only = args
 			if f.scale != "" {
 				if f.formation != "" {
 					f.formation += ","
@@ -87,6 +93,7 @@ or send SIGHUP, to roll every process onto fresh code.`,
 	addManifestFlags(cmd, &f.manifestFlags)
 	addStandbyFlag(cmd, &f.manifestFlags)
 	cmd.Flags().StringVar(&f.scale, "scale", "", "same as -m")
+	cmd.Flags().BoolVarP(&f.detach, "detach", "d", false, "run in the background: return once every instance is ready (devcluster logs -f follows them, devcluster down stops them)")
 	cmd.Flags().BoolVar(&f.pty, "pty", false, "run each instance under a pseudo-terminal (keeps colours of TTY-only programs)")
 	cmd.Flags().BoolVar(&f.noWatch, "no-watch", false, "do not watch files for changes")
 	cmd.Flags().StringVar(&f.poll, "poll", "", "poll files instead of inotify (for network and VM mounts), optionally every INTERVAL")
@@ -158,6 +165,7 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 		stdout:    out.stdout,
 		stderr:    out.stderr,
 		getenv:    e.getenv,
+		detached:  e.detached,
 	})
 	if err != nil {
 		return err
@@ -241,7 +249,9 @@ func describePaths(dir string, paths []string) string {
 // printTable is the start table; listen is the address the proxy's listener is
 // bound to (the port the kernel chose for --listen 127.0.0.1:0), not the one asked for.
 func printTable(w io.Writer, proj *project, specs []supervisor.InstanceSpec, listen string) {
-	fmt.Fprintf(w, "devcluster | %s\n", baseLine(proj))
+	if !allPinned(proj) {
+		fmt.Fprintf(w, "devcluster | %s\n", baseLine(proj))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "devcluster | INSTANCE\tPORT\tURL\tCOMMAND")
 	for _, s := range specs {
@@ -277,6 +287,18 @@ func baseLine(proj *project) string {
 		from = "PORT in " + src
 	}
 	return fmt.Sprintf("base port %d (%s)", proj.basePort, from)
+}
+
+// allPinned reports whether every process of the manifest pins its port, so that
+// no port comes from the base (nor would one a scale adds): then the start table
+// does not name a base port that nothing uses.
+func allPinned(proj *project) bool {
+	for _, p := range proj.manifest.Processes {
+		if p.Port == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func portOf(addr string) string {
