@@ -218,13 +218,7 @@ func (p *project) specBuilder(baseEnv []string) cluster.Specs {
 	return cluster.Specs{Manifest: p.manifest, BasePort: p.basePort, Base: baseEnv, EnvFiles: p.envFiles}
 }
 
-func (p *project) processNames() []string {
-	names := make([]string, len(p.manifest.Processes))
-	for i, proc := range p.manifest.Processes {
-		names[i] = proc.Name
-	}
-	return names
-}
+func (p *project) processNames() []string { return processNames(p.manifest) }
 
 // listenClash returns the instance whose port the proxy's listen address takes, if
 // any: up would bind the proxy first and that instance could never start.

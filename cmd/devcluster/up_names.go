@@ -37,7 +37,8 @@ func onlyFormation(m *procfile.Manifest, formation map[string]int, names []strin
 			name, formation[name], strings.Join(names, " "), strings.Join(names, " "), name))
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		// A usage error (status 2), as a wrong argument is: one right use below.
+		return nil, usage(errors.Join(errs...), "devcluster up "+m.Processes[0].Name+"   (the manifest's processes: "+strings.Join(processNames(m), ", ")+")")
 	}
 	out := make(map[string]int, len(m.Processes))
 	for _, p := range m.Processes {
@@ -48,4 +49,12 @@ func onlyFormation(m *procfile.Manifest, formation map[string]int, names []strin
 		}
 	}
 	return out, nil
+}
+
+func processNames(m *procfile.Manifest) []string {
+	names := make([]string, len(m.Processes))
+	for i, p := range m.Processes {
+		names[i] = p.Name
+	}
+	return names
 }
