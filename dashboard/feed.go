@@ -24,6 +24,9 @@ type pageState struct {
 	// CanAct says whether this browser holds the token: without it the page
 	// is read-only and says how to get it.
 	CanAct bool `json:"can_act"`
+	// History is the charts' last minute (Recorder.History), in the first
+	// state a feed sends, so that a page draws them full from the start.
+	History []HistoryPoint `json:"history,omitempty"`
 }
 
 type pageInstance struct {
@@ -147,6 +150,9 @@ type feedHub struct {
 type feedSub struct {
 	canAct bool
 	next   chan []byte // one slot: the newest event not yet written
+	// historySent: a state with the history is in next or written; queued:
+	// the one in next is it. Both under feedHub.mu.
+	historySent, historyQueued bool
 }
 
 func (h *feedHub) subscribe(canAct bool) (*feedSub, bool) {
@@ -230,16 +236,16 @@ func (h *feedHub) tick() bool {
 	h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), max(h.d.cfg.Interval, time.Second))
 	defer cancel()
-	var msgs [2][]byte // by canAct
+	var msgs, firsts [2][]byte // by canAct; firsts carry the history
 	st, err := h.d.state(ctx)
-	encode := func(canAct bool) []byte {
+	encode := func(canAct bool, history []HistoryPoint) []byte {
 		if err != nil {
 			// The page shows the error and keeps listening: a cluster that is
 			// stopping still has a feed until the listener closes.
 			b, _ := json.Marshal(map[string]string{"error": err.Error()})
 			return append(append([]byte("event: failure\ndata: "), b...), '\n', '\n')
 		}
-		st.CanAct = canAct
+		st.CanAct, st.History = canAct, history
 		b, jerr := json.Marshal(st)
 		if jerr != nil {
 			b, _ = json.Marshal(map[string]string{"error": jerr.Error()})
@@ -249,19 +255,35 @@ func (h *feedHub) tick() bool {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	var history []HistoryPoint // gathered once per tick, if a new feed needs it
 	for s := range h.subs {
 		i := 0
 		if s.canAct {
 			i = 1
 		}
-		if msgs[i] == nil {
-			msgs[i] = encode(s.canAct)
-		}
 		select { // drop the unsent older state: the newest wins
 		case <-s.next:
+			if s.historyQueued { // never written: send the history again
+				s.historySent, s.historyQueued = false, false
+			}
 		default:
+			s.historyQueued = false // written, if it was queued
 		}
-		s.next <- msgs[i]
+		if s.historySent || err != nil {
+			if msgs[i] == nil {
+				msgs[i] = encode(s.canAct, nil)
+			}
+			s.next <- msgs[i]
+			continue
+		}
+		if history == nil {
+			history = h.d.cfg.Recorder.History()
+		}
+		if firsts[i] == nil {
+			firsts[i] = encode(s.canAct, history)
+		}
+		s.historySent, s.historyQueued = true, true
+		s.next <- firsts[i]
 	}
 	return true
 }

@@ -74,6 +74,8 @@ type Recorder struct {
 	span  time.Duration
 	slots int
 	now   func() time.Time
+	// past is how far back History reaches: the charts' minute.
+	past time.Duration
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -93,10 +95,20 @@ type instTraffic struct {
 	classes [6]prometheus.Counter // by status class, as Traffic.Classes
 	hist    prometheus.Observer
 
-	mu     sync.Mutex // guards t and window (whose own lock is not used)
+	mu     sync.Mutex // guards t, window and past (whose own locks are not used)
 	t      Traffic
 	window *Window
+	// past holds the last History span plus one window of requests in
+	// historyStep slots, for the charts a page draws when it opens.
+	past *Window
 }
+
+// historyStep is the spacing of History's points.
+const historyStep = time.Second
+
+// DefaultHistory is RecorderConfig.History's default: the minute the page's
+// charts show.
+const DefaultHistory = time.Minute
 
 // RecorderConfig sets up a Recorder; zero fields take the defaults.
 type RecorderConfig struct {
@@ -104,6 +116,9 @@ type RecorderConfig struct {
 	Slots  int              // slots of the window; default 10
 	Recent int              // recent requests kept; default 100
 	Now    func() time.Time // clock; default time.Now
+	// History is how far back History reaches (DefaultHistory), in steps of
+	// a second; it costs about 1.2 KB per second and instance.
+	History time.Duration
 }
 
 // statusClasses are the "class" label values, indexed as Traffic.Classes.
@@ -127,10 +142,14 @@ func NewRecorder(cfg RecorderConfig) *Recorder {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.History <= 0 {
+		cfg.History = DefaultHistory
+	}
 	r := &Recorder{
 		span:  cfg.Window,
 		slots: cfg.Slots,
 		now:   cfg.Now,
+		past:  cfg.History,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "devcluster_requests_total",
 			Help: "Requests answered through the proxy, by instance and status class (none: no status was sent).",
@@ -163,6 +182,7 @@ func (r *Recorder) Record(req Request) {
 	it.hist.Observe(req.Duration.Seconds())
 	it.mu.Lock()
 	it.window.add(req.End, req.Duration)
+	it.past.add(req.End, req.Duration)
 	it.t.Total++
 	it.t.Classes[class]++
 	switch req.Error {
@@ -205,7 +225,9 @@ func (r *Recorder) instance(id string) *instTraffic {
 	if label == "" {
 		label = proxyLabel
 	}
-	it := &instTraffic{window: NewWindow(r.span, r.slots), hist: r.duration.WithLabelValues(label)}
+	pastSlots := int((r.past+r.span+historyStep-1)/historyStep) + 1
+	it := &instTraffic{window: NewWindow(r.span, r.slots), past: NewWindow(historyStep*time.Duration(pastSlots), pastSlots),
+		hist: r.duration.WithLabelValues(label)}
 	for i, c := range statusClasses {
 		it.classes[i] = r.requests.WithLabelValues(label, c)
 	}
@@ -231,6 +253,47 @@ func (r *Recorder) Traffic(id string) Traffic {
 	t := it.t
 	t.Window = it.window.stats(now)
 	return t
+}
+
+// HistoryPoint is the rolling window's requests/s and p50 of every instance
+// at one moment of the past, as the page's charts draw them.
+type HistoryPoint struct {
+	Time time.Time          `json:"time"`
+	Rate map[string]float64 `json:"rate"` // requests/s over the window ending at Time, by instance
+	P50  map[string]float64 `json:"p50"`  // ms; only instances that answered in that window
+}
+
+// History returns the window's rate and p50 of every instance that answered
+// (not the proxy's own answers) once a second over the last History span,
+// oldest first, the last point now: what the page's charts would have drawn
+// had the page been open, so they are full the moment it opens.
+func (r *Recorder) History() []HistoryPoint {
+	now := r.now()
+	steps := int(r.past / historyStep)
+	window := int((r.span + historyStep - 1) / historyStep)
+	pts := make([]HistoryPoint, steps+1)
+	for k := range pts {
+		pts[k] = HistoryPoint{Time: now.Add(-time.Duration(steps-k) * historyStep), Rate: map[string]float64{}, P50: map[string]float64{}}
+	}
+	for id, it := range *r.insts.Load() {
+		if id == "" {
+			continue
+		}
+		it.mu.Lock()
+		first := it.past.first
+		for k := range pts {
+			if first.IsZero() || pts[k].Time.Before(first) {
+				continue // not serving yet: the live page would not have drawn it either
+			}
+			st := it.past.statsOver(pts[k].Time, window)
+			pts[k].Rate[id] = st.Rate
+			if st.Count > 0 {
+				pts[k].P50[id] = ms(st.P50)
+			}
+		}
+		it.mu.Unlock()
+	}
+	return pts
 }
 
 // Recent returns up to n of the latest requests, newest first.

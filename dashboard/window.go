@@ -93,10 +93,19 @@ func (w *Window) Stats(now time.Time) WindowStats {
 
 // stats is Stats for a caller holding its own lock around the window.
 func (w *Window) stats(now time.Time) WindowStats {
+	return w.statsOver(now, len(w.slots))
+}
+
+// statsOver summarises the requests of the last n slots up to the one of end
+// (n at most the window's slots), as Stats would for a window of n slots:
+// the Recorder's history reads the past minute's 10 s windows from one
+// longer Window this way. The caller holds the window's lock.
+func (w *Window) statsOver(end time.Time, n int) WindowStats {
+	n = min(max(n, 1), len(w.slots))
 	var sum [latencyBins]uint64
 	var st WindowStats
-	epoch := now.UnixNano()/int64(w.width) + 1
-	oldest := epoch - int64(len(w.slots)) + 1
+	epoch := end.UnixNano()/int64(w.width) + 1
+	oldest := epoch - int64(n) + 1
 	first := w.first
 	for i := range w.slots {
 		s := &w.slots[i]
@@ -111,8 +120,8 @@ func (w *Window) stats(now time.Time) WindowStats {
 	if st.Count == 0 {
 		return st
 	}
-	span := w.Span()
-	if age := now.Sub(first); age < span {
+	span := w.width * time.Duration(n)
+	if age := end.Sub(first); age < span {
 		span = max(age, w.width)
 	}
 	st.Rate = float64(st.Count) / span.Seconds()
