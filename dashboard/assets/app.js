@@ -4,8 +4,8 @@
 "use strict";
 
 const palette = ["#0b4f9c", "#c2410c", "#0a6b2c", "#7e22ce", "#b00020", "#0e7490", "#854d0e", "#be185d"];
-const historyLen = 120;
-const history = []; // {t, rate: {id: n}, p50: {id: ms}}
+const historyMS = 60000; // the charts show the last minute
+const history = []; // {t: ms since the epoch, rate: {id: n}, p50: {id: ms}}, oldest first
 const colours = new Map();
 let actionsKey = "";
 
@@ -61,7 +61,8 @@ function fmtDuration(s) {
 function fmtBytes(n) {
   if (n < 1024) return n + " B";
   if (n < 1 << 20) return (n / 1024).toFixed(1) + " KiB";
-  return (n / (1 << 20)).toFixed(1) + " MiB";
+  if (n < 1 << 30) return (n / (1 << 20)).toFixed(1) + " MiB";
+  return (n / (1 << 30)).toFixed(1) + " GiB";
 }
 
 function fmtMS(v, count) {
@@ -91,7 +92,7 @@ function renderInstances(st) {
     const sw = el("span", { class: "swatch" });
     sw.style.background = colourOf(i.id);
     const health = i.health.time
-      ? el("span", { class: i.health.ok ? "ok" : "bad", title: i.health.time }, (i.health.ok ? "✓ " : "✗ ") + i.health.result + " " + (i.health_seconds * 1000).toFixed(0) + "ms")
+      ? el("span", { class: i.health.ok ? "ok" : "bad", title: i.health.time }, (i.health.ok ? "✓ " : "✗ "), el("span", { class: "nowrap" }, i.health.result), " ", el("span", { class: "sub" }, (i.health_seconds * 1000).toFixed(0) + "ms"))
       : "–";
     const faults = el("span", { class: "faults" }, ...i.faults.map((f) => el("span", { class: "badge", title: f.until || "" }, f.kind + " " + f.detail)));
     const fivexx = t.classes[5];
@@ -99,7 +100,7 @@ function renderInstances(st) {
       el("td", { class: "id", "data-col": "id" }, sw, i.id),
       cell("state", badge(i.state)),
       cell("balancer", i.balancer ? badge(i.balancer) : "–"),
-      cell("pid", i.pid ? (i.standby_pid ? el("span", { title: "its warm standby, the next start (reload.standby)" }, i.pid + " + standby " + i.standby_pid) : i.pid) : "–"),
+      cell("pid", i.pid ? (i.standby_pid ? el("span", { title: "its warm standby, the next start (reload.standby)" }, i.pid + " ", el("span", { class: "sub" }, el("span", { class: "nowrap" }, "+ standby"), " " + i.standby_pid)) : i.pid) : "–"),
       cell("port", i.port || "–"),
       cell("uptime", fmtDuration(i.uptime_seconds)),
       cell("restarts", i.restarts + " / " + i.reloads),
@@ -111,7 +112,7 @@ function renderInstances(st) {
       cell("p99", fmtMS(i.p99_ms, t.window.Count)),
       cell("errors", i.connect_errors + " / " + fivexx + " / " + t.timeouts),
       cell("retries", i.retries),
-      cell("bytes", fmtBytes(t.bytes_in) + " / " + fmtBytes(t.bytes_out)),
+      cell("bytes", fmtBytes(t.bytes_in) + " / ", el("span", { class: "sub" }, fmtBytes(t.bytes_out))),
       cell("weight", i.weight),
       cell("faults", faults));
   });
@@ -125,8 +126,12 @@ function actionButton(kind, target, label, extra, cls) {
   return b;
 }
 
-function numberInput(field, target, value, title) {
-  return el("input", { type: "number", "data-field": field, "data-target": target, value, title, "aria-label": title });
+// numberInput is an action's input inside its visible label (the words
+// above the box), which is also its accessible name.
+function numberInput(field, target, value, label, title) {
+  const input = el("input", { type: "number", "data-field": field, "data-target": target, value });
+  if (title) input.title = title;
+  return el("label", { class: "field" }, el("span", {}, label), input);
 }
 
 function fieldValue(field, target) {
@@ -153,16 +158,16 @@ function renderActions(st) {
     actionButton("kill", i.id, "kill", null, "danger"), actionButton("pause", i.id, "pause", null, "danger"), actionButton("resume", i.id),
     el("span", { class: "group" }, actionButton("drain", i.id), actionButton("ready", i.id), actionButton("maint", i.id)),
     el("span", { class: "group" },
-      numberInput("delay_ms", i.id, 300, "delay (ms)"), numberInput("jitter_ms", i.id, 0, "jitter (ms)"), numberInput("delay_percent", i.id, 100, "percent of requests"),
+      numberInput("delay_ms", i.id, 300, "delay ms"), numberInput("jitter_ms", i.id, 0, "± jitter ms"), numberInput("delay_percent", i.id, 100, "% of requests"),
       actionButton("delay", i.id, "set delay", () => ({ duration_ms: fieldValue("delay_ms", i.id), jitter_ms: fieldValue("jitter_ms", i.id) || 0, percent: fieldValue("delay_percent", i.id) }))),
     el("span", { class: "group" },
-      numberInput("fail_percent", i.id, 50, "percent of requests"), numberInput("fail_status", i.id, 503, "status"),
+      numberInput("fail_percent", i.id, 50, "% of requests"), numberInput("fail_status", i.id, 503, "status"),
       actionButton("fail", i.id, "set fail", () => ({ percent: fieldValue("fail_percent", i.id), status: fieldValue("fail_status", i.id) }))),
     el("span", { class: "group" },
-      numberInput("reset_percent", i.id, 100, "percent of requests reset"),
+      numberInput("reset_percent", i.id, 100, "% reset", "percent of requests reset"),
       actionButton("reset", i.id, "set reset", () => ({ percent: fieldValue("reset_percent", i.id) }), "danger")),
     el("span", { class: "group" },
-      numberInput("timeout_percent", i.id, 100, "percent of requests never answered"),
+      numberInput("timeout_percent", i.id, 100, "% no answer", "percent of requests never answered"),
       actionButton("timeout", i.id, "set timeout", () => ({ percent: fieldValue("timeout_percent", i.id) }), "danger")),
     el("span", { class: "group" },
       numberInput("weight", i.id, i.weight, "weight"),
@@ -235,20 +240,20 @@ function drawChart(canvas, series, unit) {
     ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(W - R, y); ctx.stroke();
     ctx.fillText(fmtAxis(maxV * k / 4) + (k === 4 ? " " + unit : ""), 4, y + 5);
   }
-  ctx.fillText("last " + Math.round(historyLen / 2) + " s", L, H - 6);
-  const x = (k) => L + (W - L - R) * (k / (historyLen - 1));
+  ctx.fillText("last " + historyMS / 1000 + " s", L, H - 6);
+  const newest = history.length ? history[history.length - 1].t : 0;
+  const x = (t) => L + (W - L - R) * Math.max(0, 1 - (newest - t) / historyMS);
   const y = (v) => T + (H - T - B) * (1 - v / maxV);
-  const offset = historyLen - history.length;
   const labels = [];
   for (const id of ids) {
     ctx.strokeStyle = colourOf(id); ctx.lineWidth = 3; ctx.beginPath();
     let last = null;
-    history.forEach((h, k) => {
+    for (const h of history) {
       const v = h[series][id];
-      if (v === undefined) return;
-      if (last === null) ctx.moveTo(x(k + offset), y(v)); else ctx.lineTo(x(k + offset), y(v));
+      if (v === undefined) continue;
+      if (last === null) ctx.moveTo(x(h.t), y(v)); else ctx.lineTo(x(h.t), y(v));
       last = v;
-    });
+    }
     ctx.stroke();
     if (last !== null) labels.push({ id, y: y(last) + 5 });
   }
@@ -302,8 +307,13 @@ function render(st) {
     rate[i.id] = i.rate;
     if (i.traffic.window.Count) p50[i.id] = i.p50_ms;
   }
-  history.push({ t: st.time, rate, p50 });
-  while (history.length > historyLen) history.shift();
+  // The feed's first state brings the last minute (the server's record of
+  // it), so the charts are full at load; later states add a point each.
+  if (st.history) history.splice(0, history.length, ...st.history.map((h) => ({ t: Date.parse(h.time), rate: h.rate, p50: h.p50 })));
+  const now = Date.parse(st.time);
+  if (history.length && history[history.length - 1].t >= now) history.pop(); // the history's last point is this state
+  history.push({ t: now, rate, p50 });
+  while (history.length && history[0].t < now - historyMS) history.shift();
   renderInstances(st);
   renderActions(st);
   renderRecent(st);

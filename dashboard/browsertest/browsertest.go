@@ -69,6 +69,13 @@ const stepTimeout = 20 * time.Second
 // stopped, and waited for, when the test ends.
 func Open(t testing.TB, url string) *Page {
 	t.Helper()
+	return OpenSized(t, url, 1600, 1400)
+}
+
+// OpenSized is Open with a viewport of width×height CSS pixels, for the
+// layout tests (a projector's or a laptop's window).
+func OpenSized(t testing.TB, url string, width, height int) *Page {
+	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(Chromium(t)),
 		chromedp.NoFirstRun,
@@ -83,7 +90,7 @@ func Open(t testing.TB, url string) *Page {
 		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
 		chromedp.Flag("force-color-profile", "srgb"),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1600, 1400),
+		chromedp.WindowSize(width, height),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
@@ -99,7 +106,7 @@ func Open(t testing.TB, url string) *Page {
 	}
 	sctx, scancel := context.WithTimeout(ctx, stepTimeout)
 	defer scancel()
-	if err := chromedp.Do(sctx, chromedp.Navigate(url)); err != nil {
+	if err := chromedp.Do(sctx, chromedp.EmulateViewport(int64(width), int64(height)), chromedp.Navigate(url)); err != nil {
 		t.Fatalf("open %s in chromium: %v", url, err)
 	}
 	return p
