@@ -144,7 +144,26 @@ type Process struct {
 	MaxConn     int               // 0 → unlimited (used by strategy first)
 	Watch       Watch
 	Reload      Reload // how a reload replaces the instances: waves of Reload.Resolve(instances)
+	// DependsOn names the processes whose instances must all be ready before
+	// this one's start (depends_on:), in file order; DependsOnLine is its line.
+	DependsOn     []string
+	DependsOnLine int
+	Ready         Ready // ready: the readiness rule of a process that is not HTTP
 }
+
+// Ready is a process's ready: rule, at most one of its fields set. Without
+// one, a balanced process is ready when its port accepts connections (and its
+// health path answers), and any other is "running" once started: nothing
+// says it is ready.
+type Ready struct {
+	TCP     int    // ready once 127.0.0.1:TCP accepts a connection
+	Command string // ready once sh -c Command exits 0 (run again until then)
+	Log     string // ready once a line of the process's output matches this regexp
+	Line    int
+}
+
+// Set reports whether r holds a rule.
+func (r Ready) Set() bool { return r.TCP > 0 || r.Command != "" || r.Log != "" }
 
 // Health configures the readiness check of a process's instances.
 type Health struct {

@@ -25,7 +25,7 @@ func proxyKeys() []string {
 }
 func processKeys() []string {
 	return []string{"command", "instances", "port", "env", "restart", "stop_signal", "stop_timeout",
-		"health", "proxy", "weight", "maxconn", "watch", "reload"}
+		"health", "proxy", "weight", "maxconn", "watch", "reload", "depends_on", "ready"}
 }
 func tlsKeys() []string          { return []string{"cert", "key"} }
 func healthKeys() []string       { return []string{"path", "interval", "timeout", "rise", "fall"} }
@@ -116,6 +116,7 @@ func ParseYAML(file string, r io.Reader) (m *Manifest, err error) {
 	if len(c.errs) == 0 {
 		y.checkDashboardPrefix(m)
 		y.checkHTTPS(m)
+		y.checkDependsOn(m)
 	}
 	if err := c.err(); err != nil {
 		return nil, err

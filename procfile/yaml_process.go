@@ -107,6 +107,10 @@ func (y *yamlParser) processSetting(p *Process, key string, k, v *yaml.Node) {
 		p.Watch = y.watch(k, v, field)
 	case "reload":
 		p.Reload = y.reload(k, v, field)
+	case "depends_on":
+		p.DependsOn, p.DependsOnLine = y.strings(v, field), k.Line
+	case "ready":
+		p.Ready = y.ready(k, v, field)
 	}
 }
 

@@ -121,7 +121,7 @@ func yamlErrorCases() []yamlErrorCase {
 		{"unknown process key", "processes:\n  web:\n    command: a\n\n\n\n    comand: b\n", []string{
 			`devcluster.yaml:7: unknown key "comand" in process "web" (did you mean "command"?)`}},
 		{"unknown key listed", "processes:\n  web:\n    command: a\n    zzzzzz: 1\n", []string{
-			`devcluster.yaml:4: unknown key "zzzzzz" in process "web" (known: command, instances, port, env, restart, stop_signal, stop_timeout, health, proxy, weight, maxconn, watch, reload)`}},
+			`devcluster.yaml:4: unknown key "zzzzzz" in process "web" (known: command, instances, port, env, restart, stop_signal, stop_timeout, health, proxy, weight, maxconn, watch, reload, depends_on, ready)`}},
 		{"unknown top key", "proces:\n  web: a\n", []string{
 			`devcluster.yaml:1: unknown key "proces" at the top level (did you mean "processes"?)`}},
 		{"unknown proxy key", "proxy:\n  lisen: x\nprocesses:\n  web: a\n", []string{
