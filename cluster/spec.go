@@ -91,6 +91,10 @@ func (s Specs) Instance(inst procfile.Instance, n int) (supervisor.InstanceSpec,
 		// A percentage follows devcluster scale: resolved when a roll sizes a wave.
 		MaxUnavailableFor: func(instances int) int { return reloadWave(proc, instances) },
 		Standby:           proc.Reload.Standby,
+		DependsOn:         proc.DependsOn,
+		ReadyTCP:          proc.Ready.TCP,
+		ReadyCommand:      proc.Ready.Command,
+		ReadyLog:          proc.Ready.Log,
 	}, nil
 }
 

@@ -69,7 +69,9 @@ type Cluster interface {
 
 // Instance states, as the supervisor reports them.
 const (
+	StateWaiting      = "waiting" // for the processes it depends on (depends_on:)
 	StateStarting     = "starting"
+	StateRunning      = "running" // started; no readiness rule says it is ready
 	StateReady        = "ready"
 	StateDraining     = "draining"
 	StateStopping     = "stopping"
@@ -82,7 +84,7 @@ const (
 // They are the supervisor's, repeated here because control imports no other
 // devcluster package; cmd/devcluster's drift test compares the two lists.
 func States() []string {
-	return []string{StateStarting, StateReady, StateDraining, StateStopping, StateStopped, StateDown, StateCrashLooping}
+	return []string{StateWaiting, StateStarting, StateRunning, StateReady, StateDraining, StateStopping, StateStopped, StateDown, StateCrashLooping}
 }
 
 // BalancerStates lists every state of Balancer.State, as the proxy names them.
@@ -93,7 +95,7 @@ func BalancerStates() []string {
 // live reports whether an instance in state has a running process.
 func live(state string) bool {
 	switch state {
-	case StateStarting, StateReady, StateDraining, StateStopping:
+	case StateStarting, StateRunning, StateReady, StateDraining, StateStopping:
 		return true
 	}
 	return false

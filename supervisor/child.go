@@ -123,6 +123,8 @@ type child struct {
 	state   *os.ProcessState
 	waitErr error
 	ready   chan struct{} // closed by the readiness prober
+	// logSeen is closed at the first line of output ReadyLog matches.
+	logSeen chan struct{}
 	// probeCtx ends when the child is reaped; the prober runs from activate.
 	probeCtx  context.Context
 	stopProbe context.CancelFunc
@@ -237,14 +239,20 @@ func (s *Supervisor) startChild(sp InstanceSpec, command string, more []*os.File
 		started: s.now(),
 		exited:  make(chan struct{}),
 		ready:   make(chan struct{}),
+		logSeen: make(chan struct{}),
 		filter:  newRepeatFilter(s.out, prevFailure),
 	}
+	seen := false
 	s.addLive(sp.ID, c.pid)
 	c.probeCtx, c.stopProbe = context.WithCancel(context.Background())
 	readDone := make(chan struct{})
 	s.goroutine(func() {
 		defer close(readDone)
 		copyLines(out, func(line string) {
+			if !seen && sp.readyLog != nil && sp.readyLog.MatchString(line) {
+				seen = true
+				close(c.logSeen)
+			}
 			if s.cfg.HideLine != nil && s.cfg.HideLine([]byte(line)) {
 				return
 			}
@@ -273,5 +281,5 @@ func (s *Supervisor) startChild(sp InstanceSpec, command string, more []*os.File
 
 // activate starts c's readiness probe: from now on c is the instance's child.
 func (c *child) activate(s *Supervisor, sp InstanceSpec) {
-	s.goroutine(func() { probe(c.probeCtx, sp, c.ready) })
+	s.goroutine(func() { probe(c.probeCtx, sp, c.ready, c.logSeen) })
 }

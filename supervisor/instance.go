@@ -115,7 +115,10 @@ func (in *instance) reply(ch chan error, err error) {
 }
 
 // ready reports whether the instance's child has passed its readiness check.
-func (in *instance) ready() bool { return in.child != nil && in.life.state == StateReady }
+// An instance without a readiness rule passes it by running (StateRunning).
+func (in *instance) ready() bool {
+	return in.child != nil && (in.life.state == StateReady || in.life.state == StateRunning)
+}
 
 // serving reports whether the instance answers requests now, as far as the
 // supervisor knows: ready and not paused.
@@ -129,9 +132,26 @@ func (in *instance) balanced() bool {
 }
 
 // hasReadiness reports whether being ready means more than running: a port that
-// accepts connections or a health path that answers (see probe).
+// accepts connections, a health path that answers, or a ready: rule (see probe).
 func (in *instance) hasReadiness() bool {
-	return in.spec.Port > 0 && (in.spec.Balanced || in.spec.HealthPath != "")
+	return in.spec.hasReadiness()
+}
+
+func (sp InstanceSpec) hasReadiness() bool {
+	return sp.Port > 0 && (sp.Balanced || sp.HealthPath != "") || sp.readyRule() != ""
+}
+
+// readyRule describes sp's ready: rule, "" when it has none.
+func (sp InstanceSpec) readyRule() string {
+	switch {
+	case sp.ReadyLog != "":
+		return fmt.Sprintf("a line of its output matches %q", sp.ReadyLog)
+	case sp.ReadyCommand != "":
+		return fmt.Sprintf("%q exits 0", sp.ReadyCommand)
+	case sp.ReadyTCP > 0:
+		return fmt.Sprintf("port %d accepts connections", sp.ReadyTCP)
+	}
+	return ""
 }
 
 func (in *instance) addr() string { return fmt.Sprintf("127.0.0.1:%d", in.spec.Port) }
@@ -170,8 +190,13 @@ func (in *instance) run(ctx context.Context) {
 	defer in.commit()
 	defer in.stopTimers()
 	defer in.dropStandby()
+	var deps <-chan struct{} // closed once the processes of DependsOn are ready
 	if in.wanted {
-		_ = in.start(false)
+		if deps = in.s.dependencies(ctx, in); deps != nil {
+			in.apply(event{kind: evWaiting})
+		} else {
+			_ = in.start(false)
+		}
 	}
 	for {
 		in.commit()
@@ -203,6 +228,11 @@ func (in *instance) run(ctx context.Context) {
 			in.onExit()
 		case <-ready:
 			in.onReady()
+		case <-deps:
+			deps = nil
+			if in.wanted && in.child == nil {
+				_ = in.start(false)
+			}
 		case <-in.retry.C:
 			in.retry.stop()
 			_ = in.start(false)
@@ -359,12 +389,14 @@ func (in *instance) onReady() {
 		in.s.cfg.Balancer.Enable(in.spec.Process, in.spec.ID, in.addr())
 		in.enabled = true
 	}
-	in.apply(event{kind: evReady})
+	in.apply(event{kind: evReady, running: !in.hasReadiness()})
 	if !c.standby {
 		in.standby.cold = in.readyAt.Sub(c.started)
 	}
 	took := in.readyAt.Sub(c.started).Seconds()
-	if in.hasReadiness() {
+	if rule := in.spec.readyRule(); rule != "" {
+		in.s.out.logf("%s ready: %s (pid %d, %.2fs)", in.spec.ID, rule, c.pid, took)
+	} else if in.hasReadiness() {
 		in.s.out.logf("%s ready on %s (pid %d, %.2fs)", in.spec.ID, in.addr(), c.pid, took)
 	} else {
 		in.s.out.logf("%s started (pid %d)", in.spec.ID, c.pid)
@@ -374,7 +406,8 @@ func (in *instance) onReady() {
 	if !in.everReady {
 		in.everReady = true
 		if in.initial {
-			in.later = append(in.later, in.s.instanceReady)
+			process := in.spec.Process
+			in.later = append(in.later, in.s.instanceReady, func() { in.s.processInstanceReady(process) })
 		}
 	}
 }
@@ -387,6 +420,9 @@ func (in *instance) onStartTimeout() {
 	}
 	if in.spec.HealthPath != "" {
 		what = fmt.Sprintf("GET %s on port %d does not answer 2xx/3xx", in.spec.HealthPath, in.spec.Port)
+	}
+	if rule := in.spec.readyRule(); rule != "" {
+		what = "not yet: " + rule
 	}
 	in.child.filter.release()
 	in.s.out.logf("%s (%s); still waiting", err, what)

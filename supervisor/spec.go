@@ -24,6 +24,7 @@ package supervisor
 import (
 	"context"
 	"io"
+	"regexp"
 	"syscall"
 	"time"
 )
@@ -68,6 +69,23 @@ type InstanceSpec struct {
 	// interpreter with a script or -m module, or a Python console script); for any other,
 	// Run logs why once and the instance's starts stay cold.
 	Standby bool
+
+	// DependsOn names the processes whose initial instances must all have been
+	// ready once before this instance's first start (manifest depends_on:);
+	// until then it is StateWaiting. A name no spec has is no wait. cmd checks
+	// the names and that they form no cycle (procfile does).
+	DependsOn []string
+	// The readiness rule of an instance the proxy does not balance (manifest
+	// ready:), at most one set: ready once 127.0.0.1:ReadyTCP accepts a
+	// connection, once sh -c ReadyCommand exits 0 (run in Dir with the
+	// instance's environment, again every defaults.ReadyCommandInterval until
+	// it does), or once a line of its output matches the regexp ReadyLog.
+	// Without a rule, a port or a health path, nothing says the instance is
+	// ready: it is StateRunning once started.
+	ReadyTCP     int
+	ReadyCommand string
+	ReadyLog     string
+	readyLog     *regexp.Regexp // ReadyLog compiled by normalize
 }
 
 // Balancer is what the supervisor needs from the proxy; proxy.Proxy satisfies it.
@@ -118,7 +136,9 @@ type Config struct {
 // Instance states, as shown by Status and `devcluster ps`. StateNames lists them;
 // control keeps its own copy of the names and cmd's drift test compares the two.
 const (
+	StateWaiting      = "waiting" // for the processes of DependsOn before its first start
 	StateStarting     = "starting"
+	StateRunning      = "running" // started, and no readiness rule says more (see InstanceSpec.ReadyTCP)
 	StateReady        = "ready"
 	StateDraining     = "draining"
 	StateStopping     = "stopping"
@@ -130,7 +150,7 @@ const (
 // StateNames returns every instance state, in the order of the constants above. It
 // is a function so that no caller can change a shared slice.
 func StateNames() []string {
-	return []string{StateStarting, StateReady, StateDraining, StateStopping, StateStopped, StateDown, StateCrashLooping}
+	return []string{StateWaiting, StateStarting, StateRunning, StateReady, StateDraining, StateStopping, StateStopped, StateDown, StateCrashLooping}
 }
 
 // InstanceStatus is a snapshot of one instance.

@@ -22,6 +22,7 @@ const (
 	evStandbyWarm                  // the warm standby, pid, has imported its libraries
 	evStandbyGone                  // the standby was taken, exited or dropped
 	evGeneration                   // a roll moved it to generation gen
+	evWaiting                      // its first start waits for the processes it depends on
 )
 
 // event is one thing that happened to an instance. Only the fields its kind
@@ -33,6 +34,7 @@ type event struct {
 	exit     string
 	failures int
 	gen      int
+	running  bool // evReady: the instance has no readiness rule, so it is only running
 }
 
 // lifecycle is everything an instance's InstanceStatus is derived from. Its
@@ -40,8 +42,8 @@ type event struct {
 // decides the next state; status derives the snapshot, which the goroutine
 // commits once per pass of its loop (see instance.commit). apply keeps the
 // invariants consistent whatever order events come in: a state that needs a
-// process (starting, ready, draining) never stands without a pid, one that has
-// none (down, stopped) never with one, and a paused instance has a process.
+// process (starting, running, ready, draining) never stands without a pid, one
+// that has none (waiting, down, stopped) never with one, and a paused instance has a process.
 type lifecycle struct {
 	state       string
 	since       time.Time
@@ -90,8 +92,14 @@ func (l *lifecycle) apply(ev event, now time.Time) {
 			l.enter(StateStarting, now)
 		}
 	case evReady:
-		if l.pid != 0 {
+		if l.pid != 0 && ev.running {
+			l.enter(StateRunning, now)
+		} else if l.pid != 0 {
 			l.enter(StateReady, now)
+		}
+	case evWaiting:
+		if l.pid == 0 {
+			l.enter(StateWaiting, now)
 		}
 	case evExited, evReaped:
 		l.pid, l.paused, l.pausedSince = 0, false, time.Time{}
@@ -165,9 +173,9 @@ func (l *lifecycle) status(sp InstanceSpec) InstanceStatus {
 // lifecycle keeps, which the tests check every published status against.
 func (st InstanceStatus) inconsistency() string {
 	switch {
-	case st.PID == 0 && (st.State == StateStarting || st.State == StateReady || st.State == StateDraining):
+	case st.PID == 0 && (st.State == StateStarting || st.State == StateRunning || st.State == StateReady || st.State == StateDraining):
 		return st.State + " without a pid"
-	case st.PID != 0 && (st.State == StateDown || st.State == StateStopped):
+	case st.PID != 0 && (st.State == StateWaiting || st.State == StateDown || st.State == StateStopped):
 		return st.State + " with a pid"
 	case st.Paused && st.PID == 0:
 		return "paused without a pid"

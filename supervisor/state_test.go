@@ -46,6 +46,10 @@ func TestLifecycleTransitions(t *testing.T) {
 		{"spawned", []event{spawned}, StateStarting, 7, nil, ""},
 		{"ready", []event{spawned, {kind: evReady}}, StateReady, 7, nil, ""},
 		{"ready without a child stays", []event{{kind: evReady}}, StateStopped, 0, nil, ""},
+		{"running: no readiness rule", []event{spawned, {kind: evReady, running: true}}, StateRunning, 7, nil, ""},
+		{"waiting for its dependencies", []event{{kind: evWaiting}}, StateWaiting, 0, nil, ""},
+		{"waiting, then started", []event{{kind: evWaiting}, spawned}, StateStarting, 7, nil, ""},
+		{"waiting never with a child", []event{spawned, {kind: evWaiting}}, StateStarting, 7, nil, ""},
 		{"crash", []event{spawned, {kind: evReady}, {kind: evExited, exit: "signal: killed"}}, StateDown, 0,
 			func(l lifecycle) string {
 				if l.lastExit != "signal: killed" || l.planned {
@@ -147,12 +151,13 @@ func TestLifecycleTransitions(t *testing.T) {
 // randomEvent is any event, in any order, with fields that may not fit.
 func randomEvent(r *rand.Rand) event {
 	return event{
-		kind:     eventKind(r.IntN(int(evGeneration) + 1)),
+		kind:     eventKind(r.IntN(int(evWaiting) + 1)),
 		pid:      r.IntN(4), // 0 included: a broken event must not break the status
 		planned:  r.IntN(2) == 0,
 		exit:     []string{"", "exit status 1", "signal: killed"}[r.IntN(3)],
 		failures: r.IntN(crashLoopAfter + 2),
 		gen:      r.IntN(5),
+		running:  r.IntN(2) == 0,
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -55,6 +56,10 @@ type Supervisor struct {
 	started      bool
 	pendingReady int
 	readyClosed  bool
+	// procPending counts, per process, the initial instances not ready yet;
+	// procReady[process] is closed when that reaches 0 (see dependencies).
+	procPending map[string]int
+	procReady   map[string]chan struct{}
 
 	wg      sync.WaitGroup // every goroutine Run and the instances start
 	spawner *spawner
@@ -127,6 +132,11 @@ func New(cfg Config) (*Supervisor, error) {
 		return nil, err
 	}
 	s.pendingReady = len(s.instances)
+	s.procPending, s.procReady = map[string]int{}, map[string]chan struct{}{}
+	for _, in := range s.instances {
+		s.procPending[in.spec.Process]++
+		s.procReady[in.spec.Process] = make(chan struct{})
+	}
 	return s, nil
 }
 
@@ -158,6 +168,13 @@ func normalize(sp InstanceSpec) (InstanceSpec, error) {
 	}
 	if sp.MaxUnavailable == 0 {
 		sp.MaxUnavailable = 1
+	}
+	if sp.ReadyLog != "" {
+		re, err := regexp.Compile(sp.ReadyLog)
+		if err != nil {
+			return sp, fmt.Errorf("instance %s: ready log %q: %w", sp.ID, sp.ReadyLog, err)
+		}
+		sp.readyLog = re
 	}
 	return sp, nil
 }
@@ -220,6 +237,55 @@ func (s *Supervisor) instanceReady() {
 		s.readyClosed = true
 		close(s.ready)
 	}
+}
+
+// processInstanceReady counts one initial instance of process ready for the
+// first time; the last one closes procReady[process].
+func (s *Supervisor) processInstanceReady(process string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.procPending[process]--
+	if s.procPending[process] == 0 {
+		close(s.procReady[process])
+	}
+}
+
+// dependencies returns a channel closed once every process in's spec depends
+// on has had all its initial instances ready, or nil when there is nothing to
+// wait for: no DependsOn, all of them ready already, or in is not an initial
+// instance (a scale-up or a later start waits for nobody). It logs what in
+// waits for.
+func (s *Supervisor) dependencies(ctx context.Context, in *instance) <-chan struct{} {
+	if !in.initial {
+		return nil
+	}
+	s.mu.Lock()
+	var waits []<-chan struct{}
+	var names []string
+	for _, name := range in.spec.DependsOn {
+		if ch, ok := s.procReady[name]; ok && s.procPending[name] > 0 {
+			waits, names = append(waits, ch), append(names, name)
+		}
+	}
+	s.mu.Unlock()
+	if len(waits) == 0 {
+		return nil
+	}
+	s.out.logf("%s waits for %s to be ready", in.spec.ID, strings.Join(names, ", "))
+	done := make(chan struct{})
+	s.goroutine(func() {
+		for _, ch := range waits {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return
+			case <-s.killCtx.Done():
+				return
+			}
+		}
+		close(done)
+	})
+	return done
 }
 
 // CheckPorts reports every instance port that cannot be bound on 127.0.0.1, each

@@ -193,8 +193,9 @@ func TestReadinessWaitsForTCPThenEnables(t *testing.T) {
 		helperSpec(tag, "worker.1", freePort(t), "sleep"),
 	}})
 	c.waitLine("web.1", "waiting for")
-	// worker.1 is not balanced and has no health path: running is ready.
-	c.waitState("worker.1", StateReady)
+	// worker.1 is not balanced and has no health path nor ready: rule: it is
+	// running, which says nothing about ready (issue 22 item 6).
+	c.waitState("worker.1", StateRunning)
 	if got := c.status("web.1").State; got != StateStarting {
 		t.Errorf("web.1 before listening: got %q, want starting", got)
 	}
@@ -513,7 +514,7 @@ func TestScaleUpAndDown(t *testing.T) {
 	for _, st := range c.s.Status() {
 		ids = append(ids, st.ID+"="+st.State)
 	}
-	if want := []string{"web.1=ready", "web.2=ready", "web.3=ready", "worker.1=ready"}; !slices.Equal(ids, want) {
+	if want := []string{"web.1=ready", "web.2=ready", "web.3=ready", "worker.1=running"}; !slices.Equal(ids, want) {
 		t.Errorf("after scale up: got %v, want %v", ids, want)
 	}
 	if body := get(t, ports[3], "/"); !strings.HasPrefix(body, "web.3 pid ") {

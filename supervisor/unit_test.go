@@ -256,7 +256,7 @@ func TestDefaultStopSignal(t *testing.T) {
 
 func TestStateNames(t *testing.T) {
 	t.Parallel()
-	want := []string{"starting", "ready", "draining", "stopping", "stopped", "down", "crash-looping"}
+	want := []string{"waiting", "starting", "running", "ready", "draining", "stopping", "stopped", "down", "crash-looping"}
 	if got := StateNames(); !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}

@@ -157,7 +157,7 @@ func startInstances(ctx context.Context, c *control.Client, ids []string) ([]str
 	}
 	running := map[string]bool{}
 	for _, in := range st.Instances {
-		running[in.ID] = in.State == control.StateReady || in.State == control.StateStarting
+		running[in.ID] = in.State == control.StateReady || in.State == control.StateRunning || in.State == control.StateStarting
 	}
 	var already []string
 	for _, id := range ids {

@@ -72,8 +72,8 @@ function fmtMS(v, count) {
 
 // stateClass: the colour of a state; the word itself is always shown too.
 function stateClass(s) {
-  if (s === "ready" || s === "up") return "ok";
-  if (s === "draining" || s === "drained" || s === "maint" || s === "paused" || s === "starting" || s === "stopping") return "warn";
+  if (s === "ready" || s === "running" || s === "up") return "ok";
+  if (s === "draining" || s === "drained" || s === "maint" || s === "paused" || s === "starting" || s === "waiting" || s === "stopping") return "warn";
   return "bad";
 }
 
