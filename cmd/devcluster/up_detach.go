@@ -109,7 +109,7 @@ func waitReady(d *detachedChild, sup *supervisor.Supervisor, runDir string, quit
 	case <-t.C:
 		var not []string
 		for _, st := range sup.Status() {
-			if st.State != "ready" {
+			if st.State != supervisor.StateReady && st.State != supervisor.StateRunning {
 				not = append(not, st.ID+" ("+st.State+")")
 			}
 		}
