@@ -65,7 +65,7 @@ func startTestCluster(t *testing.T, manifest string, base int, listen string, si
 			t.Errorf("Run still running 30s after its context ended")
 		}
 	})
-	tstest.WaitFor(t, 30*time.Second, "every instance ready", func() bool {
+	tstest.WaitFor(t, 30*time.Second, "every instance ready (or running)", func() bool {
 		cl, err := control.Dial(control.SocketPath(dir))
 		if err != nil {
 			return false
@@ -76,7 +76,8 @@ func startTestCluster(t *testing.T, manifest string, base int, listen string, si
 			return false
 		}
 		for _, in := range st.Instances {
-			if in.State != "ready" {
+			// The worker runs sleep with no readiness rule: running, not ready.
+			if in.State != control.StateReady && in.State != control.StateRunning {
 				return false
 			}
 		}
