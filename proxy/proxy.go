@@ -69,7 +69,7 @@ type Config struct {
 	ResponseTimeout time.Duration // time to the response header; then 504
 	// StallTimeout: an instance owing response heads this long while answering
 	// nothing is checked and, if it does not answer, leaves rotation (stall.go).
-	// Default 2s; negative: off.
+	// Default 0.5s; negative: off.
 	StallTimeout      time.Duration
 	ReadHeaderTimeout time.Duration // against slow clients
 	IdleTimeout       time.Duration // keep-alive client connections; default 60s

@@ -15,17 +15,21 @@ import (
 // check never fails, and an HTTP check every second would put a line per second
 // per instance into the user's output. devcluster detects a hang passively, as
 // Envoy's outlier detection ejects a host: an instance with requests
-// outstanding and no response head for StallTimeout (2 s), while it answers
+// outstanding and no response head for StallTimeout (0.5 s), while it answers
 // nothing else, is suspected. The suspicion is then confirmed with one HTTP
-// request (GET CheckPath, any answer counts, within the check timeout): an
-// instance busy with one slow request but still answering stays in rotation; one
-// that does not answer leaves it at once, so new requests go to the others
-// within about three seconds. Requests already sent to it are not replayed (see
-// retry.go); they get 504 at ResponseTimeout, or their answer if it resumes.
-// While out, it is checked with the same HTTP request (its health path, if it has
-// one) instead of a TCP connect, and comes back when it answers. So CheckPath
-// reaches an app only while it is suspected or out; IsCheckLogLine lets the
-// supervisor hide those lines from the output.
+// request (GET CheckPath, any answer counts) given as long again (StallTimeout,
+// at least StallCheckTimeoutMin, at most the check timeout): an instance busy
+// with one slow request but still answering stays in rotation, however long
+// that request takes; one that does not answer leaves it at once, so new
+// requests go to the others within about 1.1 s of the hang (3 s before issue
+// 25: a 2 s threshold and a 1 s check). The threshold can be short because the
+// check, not the wait, is the verdict: a slow answer only costs one more check.
+// Requests already sent to it are not replayed (see retry.go); they get 504 at
+// ResponseTimeout, or their answer if it resumes. While out, it is checked with
+// the same HTTP request (its health path, if it has one) within the check
+// timeout instead of a TCP connect, and comes back when it answers. So
+// CheckPath reaches an app only while it is suspected or out; IsCheckLogLine
+// lets the supervisor hide those lines from the output.
 
 // CheckPath is the path of the proxy's own HTTP checks of a suspected instance.
 const CheckPath = "/.well-known/devcluster-check"
@@ -86,7 +90,7 @@ func (p *Proxy) checkStall(ctx context.Context, b *backend) {
 		return
 	}
 	start := p.now()
-	ok, detail, local := p.probeAnswer(ctx, b)
+	ok, detail, local := p.probeAnswerWithin(ctx, b, p.stallCheckTimeout(b))
 	if ctx.Err() != nil {
 		return
 	}
@@ -99,6 +103,9 @@ func (p *Proxy) checkStall(ctx context.Context, b *backend) {
 		b.pool.checked(b, chk) // busy with a slow request, not hung
 		return
 	}
+	if b.stall.lastAnswer.Load() >= start.UnixNano() {
+		return // it answered a request meanwhile: slow (a loaded machine), not hung
+	}
 	n := b.stall.pending.Load()
 	msg := "no response to " + strconv.FormatInt(n, 10) + " request"
 	if n != 1 {
@@ -108,10 +115,23 @@ func (p *Proxy) checkStall(ctx context.Context, b *backend) {
 	b.pool.stalled(b, msg, chk)
 }
 
+// stallCheckTimeout is how long the check confirming a stall of b waits for
+// its answer: StallTimeout, at least StallCheckTimeoutMin, at most b's check
+// timeout (so a stall_timeout of 2 s keeps the 1 s check it had).
+func (p *Proxy) stallCheckTimeout(b *backend) time.Duration {
+	return min(max(p.cfg.StallTimeout, defaults.StallCheckTimeoutMin), b.pool.health.Timeout)
+}
+
 // probeAnswer sends the HTTP check of a suspected or stalled instance: its
 // health path if it has one, else CheckPath, where any answer counts.
 func (p *Proxy) probeAnswer(ctx context.Context, b *backend) (ok bool, detail string, local error) {
+	return p.probeAnswerWithin(ctx, b, b.pool.health.Timeout)
+}
+
+// probeAnswerWithin is probeAnswer waiting at most timeout for the answer.
+func (p *Proxy) probeAnswerWithin(ctx context.Context, b *backend, timeout time.Duration) (ok bool, detail string, local error) {
 	h := b.pool.health
+	h.Timeout = timeout
 	if p.probeFault(b) {
 		return false, "no answer to the HTTP check (fault: timeout)", nil
 	}

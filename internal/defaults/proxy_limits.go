@@ -21,10 +21,14 @@ const (
 	// the connection is closed (HAProxy timeout client, nginx send_timeout).
 	ClientWriteTimeout = 60 * time.Second
 	// StallTimeout: an instance owing response heads this long while
-	// answering nothing else is checked and, if it does not answer, leaves
-	// rotation (Envoy's outlier detection); a SIGSTOPped instance is out
-	// within about 3 s.
-	StallTimeout = 2 * time.Second
+	// answering nothing else is checked and, if it does not answer within as
+	// long again, leaves rotation (Envoy's outlier detection); a SIGSTOPped
+	// instance is out within about 1.1 s. An instance busy with a slow request
+	// answers the check and stays in, so the threshold can be short.
+	StallTimeout = 500 * time.Millisecond
+	// StallCheckTimeoutMin is the least time the confirming check is given,
+	// whatever StallTimeout is set to.
+	StallCheckTimeoutMin = 250 * time.Millisecond
 	// MaxRequestLine: longer request lines get 414 (nginx
 	// large_client_header_buffers 8k).
 	MaxRequestLine = 8 << 10
