@@ -17,6 +17,11 @@ func useColor(w io.Writer, getenv func(string) string) bool {
 	if v := getenv("FORCE_COLOR"); v != "" && v != "0" && v != "false" {
 		return true
 	}
+	return isTerminal(w)
+}
+
+// isTerminal reports whether w is a terminal (a live view belongs there only).
+func isTerminal(w io.Writer) bool {
 	if u, ok := w.(interface{ Unwrap() io.Writer }); ok {
 		w = u.Unwrap() // up's stdout, behind its linebuf.Writer
 	}

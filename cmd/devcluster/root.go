@@ -185,6 +185,7 @@ their source changes, and balances them behind one HTTP proxy on 127.0.0.1:8080.
 		newInitCmd(e),
 		newCheckCmd(e),
 		newProbeCmd(e),
+		newLoadCmd(e),
 		newExportCmd(e),
 		newFaultCmd(e),
 		newDashboardCmd(e),

@@ -211,10 +211,11 @@ func cmdScenarioCookie(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Fatalf("no cookie %s for %s", args[1], args[0])
 }
 
-var p99Line = regexp.MustCompile(`(?m)\bp99 ([0-9.]+) ms\b`)
+var p99Line = regexp.MustCompile(`(?m)\bp99 ([0-9.]+)(µs|ms|s)\b`)
 
-// p99below FILE_A FILE_B: the "p99 N ms" that FILE_A reports (the output of a
-// scenario's load.py) is below FILE_B's.
+// p99below FILE_A FILE_B: the "p99 N ms" that FILE_A reports (the receipt of a
+// scenario's devcluster load: "p99 12.3ms", "p99 1.20s" or "p99 800µs") is
+// below FILE_B's.
 func cmdScenarioP99Below(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
 		ts.Fatalf("usage: p99below FILE_A FILE_B")
@@ -228,7 +229,7 @@ func cmdScenarioP99Below(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		v, err := strconv.ParseFloat(string(m[1]), 64)
 		ts.Check(err)
-		return v
+		return v * map[string]float64{"µs": 0.001, "ms": 1, "s": 1000}[string(m[2])]
 	}
 	a, b := read(args[0]), read(args[1])
 	fmt.Fprintf(ts.Stdout(), "p99 %s %.1f ms, %s %.1f ms\n", args[0], a, args[1], b)
