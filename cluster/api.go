@@ -74,6 +74,9 @@ func (a *API) Status(ctx context.Context) (control.Status, error) {
 		Faults:    faults,
 		Dashboard: a.dashboard,
 	}
+	if a.cfg.Proxy != nil {
+		st.Seed = a.cfg.Proxy.Seed()
+	}
 	for _, in := range instances {
 		st.Instances = append(st.Instances, controlInstance(in))
 	}

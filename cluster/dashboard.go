@@ -24,6 +24,7 @@ type dashboardCluster struct {
 	processes []dashboard.Process // Name and Balanced, manifest order; Instances is counted per Snapshot
 	proxy     string
 	strategy  string
+	seed      uint64 // of the proxy's random choices
 	now       func() time.Time
 }
 
@@ -64,8 +65,12 @@ func newDashboardCluster(api *API) *dashboardCluster {
 	if api.cfg.Faults != nil {
 		faults = api.cfg.Faults
 	}
-	return &dashboardCluster{sup: api.cfg.Supervisor, bal: api.cfg.Proxy, ctl: api, faults: faults, processes: procs,
+	dc := &dashboardCluster{sup: api.cfg.Supervisor, bal: api.cfg.Proxy, ctl: api, faults: faults, processes: procs,
 		proxy: api.cfg.Listen, strategy: api.cfg.Strategy, now: time.Now}
+	if api.cfg.Proxy != nil {
+		dc.seed = api.cfg.Proxy.Seed()
+	}
+	return dc
 }
 
 // newDashboard builds the live page over the parts api drives, for the proxy's
@@ -92,7 +97,7 @@ func (noFaults) List() []control.Fault                 { return nil }
 
 func (d *dashboardCluster) Snapshot(ctx context.Context) (dashboard.Snapshot, error) {
 	instances, _ := Sources{Supervisor: d.sup, Balancer: d.bal, Faults: d.faults}.Instances()
-	snap := dashboard.Snapshot{Proxy: d.proxy, Strategy: d.strategy}
+	snap := dashboard.Snapshot{Proxy: d.proxy, Strategy: d.strategy, Seed: d.seed}
 	count := map[string]int{}
 	now := d.now()
 	for _, st := range instances {

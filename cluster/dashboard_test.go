@@ -82,7 +82,7 @@ func newTestDashboardCluster(t *testing.T) (*dashboardCluster, *fakeDashboardPar
 		},
 	}
 	reg, targets, _, _ := runRegistry(t, "web.1", "web.2", "worker.1")
-	d := &dashboardCluster{sup: parts, bal: parts, ctl: parts, faults: reg, proxy: "127.0.0.1:8080", strategy: "roundrobin",
+	d := &dashboardCluster{sup: parts, bal: parts, ctl: parts, faults: reg, proxy: "127.0.0.1:8080", strategy: "roundrobin", seed: 42,
 		processes: []dashboard.Process{{Name: "web", Balanced: true}, {Name: "worker"}},
 		now:       func() time.Time { return t0.Add(time.Minute) }}
 	return d, parts, targets, reg
@@ -102,8 +102,8 @@ func TestDashboardSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Proxy != "127.0.0.1:8080" || s.Strategy != "roundrobin" {
-		t.Errorf("got proxy %q strategy %q", s.Proxy, s.Strategy)
+	if s.Proxy != "127.0.0.1:8080" || s.Strategy != "roundrobin" || s.Seed != 42 {
+		t.Errorf("got proxy %q strategy %q seed %d, want 127.0.0.1:8080, roundrobin, 42", s.Proxy, s.Strategy, s.Seed)
 	}
 	wantProcs := []dashboard.Process{{Name: "web", Instances: 2, Balanced: true}, {Name: "worker", Instances: 1}}
 	if !slices.Equal(s.Processes, wantProcs) {

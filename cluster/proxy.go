@@ -61,6 +61,7 @@ func ProxyConfig(m *procfile.Manifest, listen, strategy, sticky string, log io.W
 		MaxHeaderBytes:     m.Proxy.MaxHeaderBytes,
 		MaxHeaderFields:    m.Proxy.MaxHeaderFields,
 		FaultHeaders:       m.Proxy.FaultHeaders,
+		Seed:               m.Proxy.Seed,
 		Log:                log,
 	}
 	if m.Proxy.Retries != nil {

@@ -103,11 +103,14 @@ func live(state string) bool {
 
 // Status is the answer to GET /v1/status and the table of `devcluster ps`.
 type Status struct {
-	PID       int        `json:"pid"`      // the `devcluster up` process
-	Dir       string     `json:"dir"`      // project directory
-	Manifest  string     `json:"manifest"` // manifest path
-	Proxy     string     `json:"proxy"`    // proxy listen address, "" when no proxy
-	Strategy  string     `json:"strategy"` // balancing strategy: roundrobin, leastconn, ...
+	PID      int    `json:"pid"`      // the `devcluster up` process
+	Dir      string `json:"dir"`      // project directory
+	Manifest string `json:"manifest"` // manifest path
+	Proxy    string `json:"proxy"`    // proxy listen address, "" when no proxy
+	Strategy string `json:"strategy"` // balancing strategy: roundrobin, leastconn, ...
+	// Seed is the seed of the proxy's random choices (up --seed repeats them);
+	// 0 when no proxy runs.
+	Seed      uint64     `json:"seed,omitempty"`
 	Started   time.Time  `json:"started"`
 	Instances []Instance `json:"instances"`
 	// Faults are the active faults (Cluster.Faults); [] in JSON when none.

@@ -40,6 +40,7 @@ type Cluster interface {
 type Snapshot struct {
 	Proxy     string     `json:"proxy"`    // proxy listen address, "127.0.0.1:8080"
 	Strategy  string     `json:"strategy"` // balancing strategy
+	Seed      uint64     `json:"seed"`     // of the proxy's random choices (up --seed N repeats them)
 	Processes []Process  `json:"processes"`
 	Instances []Instance `json:"instances"`
 }

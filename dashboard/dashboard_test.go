@@ -116,6 +116,11 @@ func TestStateJoinsSnapshotAndTraffic(t *testing.T) {
 	if len(st.Instances) != 3 {
 		t.Fatalf("got %d instances, want 3", len(st.Instances))
 	}
+	// issue 24: the page shows the seed, as a string (JavaScript's numbers
+	// would round a seed above 2^53)
+	if st.Seed != "18446744073709551557" {
+		t.Errorf("got seed %q, want the snapshot's, whole", st.Seed)
+	}
 	w2 := st.Instances[1]
 	if w2.ID != "web.2" || w2.Traffic.Total != 5 || w2.Traffic.Classes[5] != 1 || w2.Traffic.BytesOut != 20 {
 		t.Errorf("web.2: got %+v, want 5 requests, one 5xx, 20 bytes out", w2)

@@ -23,7 +23,7 @@ type fakeCluster struct {
 
 func newFakeCluster(n int) *fakeCluster {
 	f := &fakeCluster{logs: map[string][]LogLine{}, nextPID: 4000}
-	f.snap = Snapshot{Proxy: "127.0.0.1:8080", Strategy: "roundrobin",
+	f.snap = Snapshot{Proxy: "127.0.0.1:8080", Strategy: "roundrobin", Seed: 18446744073709551557,
 		Processes: []Process{{Name: "web", Instances: n, Balanced: true}}}
 	for i := 1; i <= n; i++ {
 		id := fmt.Sprintf("web.%d", i)

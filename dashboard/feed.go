@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -16,6 +17,7 @@ type pageState struct {
 	Time      time.Time            `json:"time"`
 	Proxy     string               `json:"proxy"`
 	Strategy  string               `json:"strategy"`
+	Seed      string               `json:"seed,omitempty"` // a string: JavaScript numbers lose digits past 2^53
 	Processes []Process            `json:"processes"`
 	Instances []pageInstance       `json:"instances"`
 	Recent    []pageRequest        `json:"recent"`
@@ -60,7 +62,7 @@ func (d *Dashboard) state(ctx context.Context) (pageState, error) {
 		return pageState{}, err
 	}
 	rec := d.cfg.Recorder
-	st := pageState{Time: rec.now(), Proxy: snap.Proxy, Strategy: snap.Strategy, Processes: snap.Processes,
+	st := pageState{Time: rec.now(), Proxy: snap.Proxy, Strategy: snap.Strategy, Seed: seedText(snap.Seed), Processes: snap.Processes,
 		Logs: map[string][]LogLine{}}
 	if st.Processes == nil {
 		st.Processes = []Process{}
@@ -286,4 +288,12 @@ func (h *feedHub) tick() bool {
 		s.next <- firsts[i]
 	}
 	return true
+}
+
+// seedText is the seed as the page shows it, "" for none.
+func seedText(seed uint64) string {
+	if seed == 0 {
+		return ""
+	}
+	return strconv.FormatUint(seed, 10)
 }

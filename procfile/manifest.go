@@ -76,6 +76,7 @@ type ProxyConfig struct {
 	MaxHeaderBytes     int           // bytes of a request head, then 431; 0 → default; never Off
 	MaxHeaderFields    int           // header fields, then 431; 0 → default; Off → no limit
 	FaultHeaders       bool          // honour X-Devcluster-Fault request headers (off by default)
+	Seed               uint64        // proxy.seed: every random choice of the proxy repeats; 0 → one picked
 	DashboardPrefix    string        // "" → defaults.DashboardPrefix; starts and ends with "/"
 	DashboardOff       bool          // dashboard: false; no dashboard, its prefix goes to the app
 	AccessLog          bool          // access_log: true; up --access-log, when given, overrides

@@ -21,7 +21,7 @@ func proxyKeys() []string {
 	return []string{"listen", "strategy", "sticky", "cookie", "retries", "connect_timeout", "response_timeout",
 		"retry_on", "maxconn", "idle_timeout", "body_timeout", "client_write_timeout", "stall_timeout",
 		"max_request_line", "max_header_bytes", "max_header_fields", "fault_headers", "dashboard", "access_log",
-		"tls", "https_listen", "redirect_http", "hosts"}
+		"tls", "https_listen", "redirect_http", "hosts", "seed"}
 }
 func processKeys() []string {
 	return []string{"command", "instances", "port", "env", "restart", "stop_signal", "stop_timeout",

@@ -56,6 +56,8 @@ func (y *yamlParser) proxySetting(pc *ProxyConfig, key string, v *yaml.Node) {
 		pc.ConnectTimeout, _ = y.duration(v, field)
 	case "response_timeout":
 		pc.ResponseTimeout, _ = y.duration(v, field)
+	case "seed":
+		pc.Seed = y.seed(v, field)
 	default:
 		y.proxyLimit(pc, key, v)
 	}
@@ -81,4 +83,15 @@ func (y *yamlParser) listenAddr(v *yaml.Node, field, like string) string {
 // restricted to the characters people use).
 func validCookieName(s string) bool {
 	return s != "" && validName(strings.ReplaceAll(s, ".", "_"))
+}
+
+// seed reads proxy.seed: a whole number from 1 to 2^63-1 (0 would mean "pick
+// one", which is what leaving it out says).
+func (y *yamlParser) seed(v *yaml.Node, field string) uint64 {
+	var n int64
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" || v.Decode(&n) != nil || n <= 0 {
+		y.c.addf(v.Line, "%s must be a whole number from 1 to 9223372036854775807 (the seed printed by a run you want to repeat), got %s", field, describe(v))
+		return 0
+	}
+	return uint64(n)
 }

@@ -44,6 +44,8 @@ func TestParseYAMLProxyLimits(t *testing.T) {
 		{"dashboard prefix", "dashboard: /_admin/dash/", ProxyConfig{DashboardPrefix: "/_admin/dash/"}},
 		{"dashboard false", "dashboard: false", ProxyConfig{DashboardOff: true}},
 		{"dashboard true", "dashboard: true", ProxyConfig{}},
+		{"seed", "seed: 42", ProxyConfig{Seed: 42}},
+		{"seed at its largest", "seed: 9223372036854775807", ProxyConfig{Seed: 1<<63 - 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,7 +95,12 @@ func TestParseYAMLProxyLimitErrors(t *testing.T) {
 // the proxy: section, starting on line 2.
 func proxyLimitErrorCases() []yamlErrorCase {
 	const f = "devcluster.yaml:"
+	const seedErr = `: proxy.seed must be a whole number from 1 to 9223372036854775807 (the seed printed by a run you want to repeat), got `
 	return []yamlErrorCase{
+		{"seed zero", "seed: 0", []string{f + `2` + seedErr + `"0"`}},
+		{"seed negative", "seed: -3", []string{f + `2` + seedErr + `"-3"`}},
+		{"seed a word", "seed: lucky", []string{f + `2` + seedErr + `"lucky"`}},
+		{"seed a fraction", "seed: 1.5", []string{f + `2` + seedErr + `"1.5"`}},
 		{"unknown key near a new one", "retryon: [503]\nmax_conn: 5\nidle-timeout: 5s\nfault_header: true", []string{
 			f + `2: unknown key "retryon" in proxy (did you mean "retry_on"?)`,
 			f + `3: unknown key "max_conn" in proxy (did you mean "maxconn"?)`,

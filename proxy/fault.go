@@ -3,7 +3,6 @@ package proxy
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -225,15 +224,15 @@ func (p *Proxy) faultsOf(b *backend) *faultSet {
 }
 
 // hits rolls the dice for f.
-func (f *Fault) hits() bool { return f.Percent >= 100 || rand.Float64()*100 < f.Percent }
+func (f *Fault) hits(d *dice) bool { return f.Percent >= 100 || d.float64()*100 < f.Percent }
 
 // delayFor is f's delay for one request, jittered.
-func (f *Fault) delayFor() time.Duration {
-	d := f.Delay
+func (f *Fault) delayFor(d *dice) time.Duration {
+	delay := f.Delay
 	if f.Jitter > 0 {
-		d += time.Duration(rand.Int64N(2*int64(f.Jitter)+1)) - f.Jitter
+		delay += time.Duration(d.int64N(2*int64(f.Jitter)+1)) - f.Jitter
 	}
-	return max(d, 0)
+	return max(delay, 0)
 }
 
 // parseFaultHeader reads an X-Devcluster-Fault header: a comma-separated list

@@ -49,8 +49,9 @@ func (c *clientConn) applyFaults(b *backend, fr *fwdReq, fs *faultSet) (out outc
 			all[k] = f // the request's own win
 		}
 	}
-	if f := all[kindIndex(FaultDelay)]; f != nil && f.hits() {
-		d := f.delayFor()
+	dice := c.p.dice
+	if f := all[kindIndex(FaultDelay)]; f != nil && f.hits(dice) {
+		d := f.delayFor(dice)
 		fr.addDecision("fault: delay " + d.Round(time.Millisecond).String())
 		switch c.hold(d, b, heldBy(fr, FaultDelay, f)) {
 		case holdShutdown:
@@ -60,15 +61,15 @@ func (c *clientConn) applyFaults(b *backend, fr *fwdReq, fs *faultSet) (out outc
 			return outcome{keep: false}, true
 		}
 	}
-	if f := all[kindIndex(FaultFail)]; f != nil && f.hits() {
+	if f := all[kindIndex(FaultFail)]; f != nil && f.hits(dice) {
 		return c.failFault(b, fr, f.Status), true
 	}
-	if f := all[kindIndex(FaultTimeout)]; f != nil && f.hits() {
+	if f := all[kindIndex(FaultTimeout)]; f != nil && f.hits(dice) {
 		if out, done := c.timeoutFault(b, fr, heldBy(fr, FaultTimeout, f)); done {
 			return out, true
 		}
 	}
-	if f := all[kindIndex(FaultReset)]; f != nil && f.hits() {
+	if f := all[kindIndex(FaultReset)]; f != nil && f.hits(dice) {
 		fr.addDecision("fault: reset")
 		fr.resetFault = true
 	}
@@ -210,7 +211,7 @@ func (p *Proxy) probeFault(b *backend) bool {
 		return false
 	}
 	f := fs[kindIndex(FaultTimeout)]
-	return f != nil && f.hits()
+	return f != nil && f.hits(p.dice)
 }
 
 // resetResponse sends the first half of resp (its head and what is buffered

@@ -93,6 +93,10 @@ type Config struct {
 	// "fail=503", "reset", "timeout", comma-separated) for automated tests. The
 	// header is never passed to an instance, honoured or not.
 	FaultHeaders bool
+	// Seed seeds every random choice (the random strategy, fault percentages
+	// and jitter: seed.go), so that a run can be repeated; 0 picks one, which
+	// Seed() reports.
+	Seed uint64
 	// OnRequest, when set, is called once per request after its response has
 	// ended (requests served by Local, and heads that could not be parsed,
 	// excepted), in the client connection's
@@ -172,6 +176,8 @@ type Proxy struct {
 
 	checksSkipped atomic.Bool // a check met a local resource error (localerror.go); logged once
 
+	dice *dice // every random choice (seed.go)
+
 	faultMu     sync.Mutex                          // serialises writers of faults
 	faultChange chan struct{}                       // closed at the next change of faults; faultMu
 	faults      atomic.Pointer[map[string]faultSet] // by instance id; nil: none (fault.go)
@@ -199,7 +205,7 @@ func New(cfg Config) (*Proxy, error) {
 	if pre := cfg.LocalPrefix; pre != "" && (!strings.HasPrefix(pre, "/") || pre == "/") {
 		return nil, fmt.Errorf("proxy: local prefix %q: want a path under / such as /_devcluster/ (requests under it never reach the app)", pre)
 	}
-	if _, err := newSelector(cfg.Strategy, 0); err != nil {
+	if _, err := newSelector(cfg.Strategy, 0, nil); err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
 	sticky, err := newStickiness(cfg.Sticky, cfg.CookieName)
@@ -223,6 +229,7 @@ func New(cfg Config) (*Proxy, error) {
 		staleAfter: defaultStaleAfter,
 		retryOn:    retryOn,
 		idPrefix:   newIDPrefix(),
+		dice:       newDice(cfg.Seed),
 	}
 	p.check = &http.Client{
 		Transport: &http.Transport{
@@ -317,7 +324,7 @@ func (p *Proxy) AddPool(pc PoolConfig) error {
 	if !strings.HasPrefix(pc.Prefix, "/") {
 		return fmt.Errorf("add pool %s: prefix %q must start with /", pc.Process, pc.Prefix)
 	}
-	sel, err := newSelector(p.cfg.Strategy, pc.MaxConn)
+	sel, err := newSelector(p.cfg.Strategy, pc.MaxConn, p.dice)
 	if err != nil {
 		return fmt.Errorf("add pool %s: %w", pc.Process, err)
 	}

@@ -1,17 +1,15 @@
 package proxy
 
-import "math/rand/v2"
-
 // randomTwo is "power of two choices": two backends drawn at random (by weight),
 // the less busy one wins.
-type randomTwo struct{}
+type randomTwo struct{ dice *dice }
 
-func (randomTwo) choose(_, ring []*backend, _ *reqInfo) *backend {
+func (r randomTwo) choose(_, ring []*backend, _ *reqInfo) *backend {
 	if len(ring) == 1 {
 		return ring[0]
 	}
-	a := ring[rand.IntN(len(ring))]
-	b := ring[rand.IntN(len(ring))]
+	a := ring[r.dice.intN(len(ring))]
+	b := ring[r.dice.intN(len(ring))]
 	if b.active.Load() < a.active.Load() {
 		return b
 	}

@@ -26,14 +26,14 @@ type selector interface {
 // must know each of them, which TestNewSelectorKnowsEveryStrategy checks.
 var Strategies = defaults.Strategies()
 
-func newSelector(strategy string, maxConn int) (selector, error) {
+func newSelector(strategy string, maxConn int, d *dice) (selector, error) {
 	switch strategy {
 	case "", "roundrobin":
 		return &roundRobin{}, nil
 	case "leastconn":
 		return &leastConn{}, nil
 	case "random":
-		return randomTwo{}, nil
+		return randomTwo{dice: d}, nil
 	case "source":
 		return sourceHash{}, nil
 	case "uri":

@@ -163,6 +163,10 @@ func (c *upCluster) Run(ctx context.Context) error {
 		c.log.printf("%s", n)
 	}
 	printTable(c.cfg.stderr, c.cfg.proj, c.specs, ln.Addr().String())
+	if c.cfg.proj.strategy == "random" || c.cfg.proj.manifest.Proxy.Seed != 0 {
+		seed := c.px.Seed()
+		c.log.printf("seed %d: every random choice of the proxy (the random strategy, fault percentages, jitter) repeats with --seed %d", seed, seed)
+	}
 	p := c.parts(ln, ctlLn)
 	p.all.start()
 	var first *actor

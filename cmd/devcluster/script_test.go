@@ -83,6 +83,7 @@ func TestScripts(t *testing.T) {
 			"fileperm":    cmdFilePerm,
 			"holdport":    cmdHoldPort,
 			"waitbody":    cmdWaitBody,
+			"sameline":    cmdSameLine,
 			"setversion": func(ts *testscript.TestScript, neg bool, args []string) {
 				editFile(ts, args[0], func(s string) string {
 					return versionLine.ReplaceAllString(s, `VERSION = "`+args[1]+`"`)
@@ -708,5 +709,29 @@ func cmdSigCluster(ts *testscript.TestScript, neg bool, args []string) {
 	within := argTimeout(ts, args, 1)
 	if !tstest.Poll(within, func() bool { return !processAlive(st.PID) }) {
 		ts.Fatalf("devcluster pid %d still running %s after SIG%s", st.PID, within, args[0])
+	}
+}
+
+// sameline REGEXP FILE_A FILE_B: the first line of FILE_A matching REGEXP is
+// there and is the same as FILE_B's (two receipts of devcluster load that must
+// agree on who answered, whatever their timings).
+func cmdSameLine(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: sameline REGEXP FILE_A FILE_B")
+	}
+	re, err := regexp.Compile(args[0])
+	ts.Check(err)
+	line := func(name string) string {
+		for _, l := range strings.Split(ts.ReadFile(name), "\n") {
+			if re.MatchString(l) {
+				return l
+			}
+		}
+		ts.Fatalf("%s has no line matching %s", name, args[0])
+		return ""
+	}
+	a, b := line(args[1]), line(args[2])
+	if (a == b) == neg {
+		ts.Fatalf("%s: %q\n%s: %q\nwant them %sthe same", args[1], a, args[2], b, map[bool]string{true: "not "}[neg])
 	}
 }

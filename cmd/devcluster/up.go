@@ -33,6 +33,7 @@ type upFlags struct {
 	sticky    string
 	accessLog bool
 	https     bool // --https, as proxy.tls: true
+	seed      uint64
 	detach    bool
 }
 
@@ -99,6 +100,7 @@ or send SIGHUP, to roll every process onto fresh code.`,
 	cmd.Flags().StringVar(&f.poll, "poll", "", "poll files instead of inotify (for network and VM mounts), optionally every INTERVAL")
 	cmd.Flags().Lookup("poll").NoOptDefVal = "500ms"
 	addGitignoreFlag(cmd, &f.manifestFlags)
+	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "seed the proxy's random choices (random strategy, fault percentages, jitter) to repeat a run; as proxy.seed (default: one picked and shown)")
 	cmd.Flags().StringVar(&f.sticky, "sticky", "", "sticky sessions: "+strings.Join(defaults.StickyModes(), " or "))
 	cmd.Flags().BoolVar(&f.https, "https", false, "serve HTTPS with the local CA, HTTP/2 included (as proxy.tls: true; run devcluster trust once)")
 	cmd.Flags().BoolVar(&f.accessLog, "access-log", false, "print one line per request the proxy served (also proxy.access_log: true)")
@@ -150,6 +152,9 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 	proj, err := loadProject(e, &f.manifestFlags)
 	if err != nil {
 		return err
+	}
+	if f.seed != 0 {
+		proj.manifest.Proxy.Seed = f.seed // the flag wins over proxy.seed, as --strategy does
 	}
 	out := newUpOutput(e.stdout, e.stderr)
 	defer out.Close()

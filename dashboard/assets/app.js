@@ -301,7 +301,7 @@ function fmtAxis(v) { return v >= 10 ? Math.round(v) : v.toFixed(1); }
 
 function render(st) {
   st.can_act = canAct; // the feed cannot carry the header: the page's own check decides
-  document.getElementById("proxy").textContent = "proxy " + (st.proxy || "–") + (st.strategy ? " · " + st.strategy : "");
+  document.getElementById("proxy").textContent = "proxy " + (st.proxy || "–") + (st.strategy ? " · " + st.strategy : "") + (st.seed ? " · seed " + st.seed : "");
   const rate = {}, p50 = {};
   for (const i of st.instances) {
     rate[i.id] = i.rate;
