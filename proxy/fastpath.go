@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -36,6 +37,10 @@ type clientConn struct {
 	bw        *bufio.Writer
 	clientIP  string
 	localPort string // the port the client connected to, for X-Forwarded-Port
+	proto     string // X-Forwarded-Proto: "http", or "https" over TLS (tls.go)
+	// redirectPort: answer every request with a redirect to HTTPS on this port
+	// (Config.RedirectHTTP; tls.go).
+	redirectPort string
 	linger    bool   // an error answer closes the connection: see lingerClose
 	state     atomic.Int32
 	rdl       lazyDeadline // read deadline: idle, head, body timeouts
@@ -108,26 +113,39 @@ type fwdReq struct {
 }
 
 func (p *Proxy) newClientConn(ctx context.Context, nc net.Conn) *clientConn {
-	c := &clientConn{p: p, ctx: ctx, conn: nc}
+	c := p.initClientConn(ctx, nc, nc, rawConnOf(nc))
+	c.state.Store(connActive)
+	p.track(c, true)
+	return c
+}
+
+// initClientConn readies c for nc; addrs gives the client's and the local
+// address (nc itself, or the HTTP/2 connection a stream of which nc is).
+func (p *Proxy) initClientConn(ctx context.Context, nc net.Conn, addrs net.Conn, rc syscall.RawConn) *clientConn {
+	c := &clientConn{p: p, ctx: ctx, conn: nc, proto: "http"}
 	c.rdl.conn = nc
 	c.wdl.conn, c.wdl.write = nc, true
 	c.conns = p.newBackendConns()
 	c.rh.lim = headLimits{startLine: p.cfg.MaxRequestLine, head: p.cfg.MaxHeaderBytes, fields: p.cfg.MaxHeaderFields}
-	sio := newSockIO(nc, rawConnOf(nc))
+	sio := newSockIO(nc, rc)
 	c.lr = connReader{conn: sio, remain: math.MaxInt64}
 	c.br = p.getReader(&c.lr)
 	c.bw = p.getWriter(sio)
-	if host, _, err := net.SplitHostPort(nc.RemoteAddr().String()); err == nil {
+	if host, _, err := net.SplitHostPort(addrs.RemoteAddr().String()); err == nil {
 		c.clientIP = host
 	} else {
-		c.clientIP = nc.RemoteAddr().String()
+		c.clientIP = addrs.RemoteAddr().String()
 	}
-	if _, port, err := net.SplitHostPort(nc.LocalAddr().String()); err == nil {
-		c.localPort = port
-	}
-	c.state.Store(connActive)
-	p.track(c, true)
+	c.localPort = portOf(addrs.LocalAddr())
 	return c
+}
+
+// portOf is addr's port, or "".
+func portOf(addr net.Addr) string {
+	if _, port, err := net.SplitHostPort(addr.String()); err == nil {
+		return port
+	}
+	return ""
 }
 
 func (c *clientConn) close() {
@@ -244,6 +262,9 @@ func (c *clientConn) handleRequest() bool {
 	}
 	if h.upgrade != nil && h.connUpgrade {
 		fr.upgrade = h.upgrade
+	}
+	if c.redirectPort != "" {
+		return c.redirectToHTTPS(fr)
 	}
 	if c.isLocal(h.path) {
 		return c.serveLocal(fr)

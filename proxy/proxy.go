@@ -15,6 +15,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -108,6 +109,17 @@ type Config struct {
 	// streaming (http.Flusher). They never reach an instance.
 	Local       http.Handler
 	LocalPrefix string // default DefaultLocalPrefix when Local is set
+
+	// TLSConfig, when set, makes the proxy serve HTTPS (tls.go): on HTTPSListen
+	// when that is set, plain HTTP staying on Listen, else on Listen instead of
+	// plain HTTP. "h2" in its NextProtos offers HTTP/2 to clients (h2.go);
+	// instances are spoken to in HTTP/1.1 either way. The proxy uses a copy.
+	TLSConfig *tls.Config
+	// HTTPSListen: HTTPS here, beside plain HTTP on Listen (with TLSConfig).
+	HTTPSListen string
+	// RedirectHTTP: with HTTPSListen, the plain listener answers every request
+	// with a 308 to the same URL over HTTPS.
+	RedirectHTTP bool
 }
 
 // DefaultLocalPrefix is where Config.Local is served by default.
@@ -185,6 +197,11 @@ type Proxy struct {
 	idPrefix string        // of generated request ids (requestid.go)
 	reqSeq   atomic.Uint64 // their counter
 
+	tls *tls.Config // Config.TLSConfig as served (tls.go)
+
+	h2Mu    sync.Mutex
+	h2Conns map[net.Conn]struct{} // HTTP/2 connections open, for shutdown (h2.go)
+
 	// portableConns makes Linux use netConns, the implementation of every other
 	// OS, so that its tests run here too.
 	portableConns bool
@@ -194,6 +211,7 @@ type Proxy struct {
 type runState struct {
 	ctx context.Context
 	wg  sync.WaitGroup
+	h2  *h2Server // with TLSConfig
 }
 
 // New validates cfg. It starts nothing.
@@ -230,6 +248,10 @@ func New(cfg Config) (*Proxy, error) {
 		retryOn:    retryOn,
 		idPrefix:   newIDPrefix(),
 		dice:       newDice(cfg.Seed),
+	}
+	if cfg.TLSConfig != nil {
+		p.tls = serverTLS(cfg.TLSConfig)
+		p.h2Conns = map[net.Conn]struct{}{}
 	}
 	p.check = &http.Client{
 		Transport: &http.Transport{

@@ -58,7 +58,9 @@ func (c *clientConn) writeRequestHead(w *bufio.Writer, b *backend, fr *fwdReq) e
 		}
 	}
 	w.WriteString(c.clientIP)
-	w.WriteString("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: ")
+	w.WriteString("\r\nX-Forwarded-Proto: ")
+	w.WriteString(c.proto)
+	w.WriteString("\r\nX-Forwarded-Host: ")
 	w.Write(h.host)
 	w.WriteString("\r\nX-Forwarded-Port: ")
 	w.WriteString(c.localPort)
