@@ -41,10 +41,10 @@ type clientConn struct {
 	// redirectPort: answer every request with a redirect to HTTPS on this port
 	// (Config.RedirectHTTP; tls.go).
 	redirectPort string
-	linger    bool   // an error answer closes the connection: see lingerClose
-	state     atomic.Int32
-	rdl       lazyDeadline // read deadline: idle, head, body timeouts
-	wdl       lazyDeadline // write deadline: ClientWriteTimeout
+	linger       bool // an error answer closes the connection: see lingerClose
+	state        atomic.Int32
+	rdl          lazyDeadline // read deadline: idle, head, body timeouts
+	wdl          lazyDeadline // write deadline: ClientWriteTimeout
 
 	conns   backendConns // this client connection's connections to instances
 	fr      fwdReq       // reused for each request

@@ -57,9 +57,9 @@ type h2Conn struct {
 	streams sync.WaitGroup // ServeHTTP calls running; added to under mu
 
 	mu     sync.Mutex
-	closed bool // ServeConn returned
-	free []*clientConn // stream connections idle, with their backend connections
-	all  []*clientConn
+	closed bool          // ServeConn returned
+	free   []*clientConn // stream connections idle, with their backend connections
+	all    []*clientConn
 }
 
 // serveH2 serves tc, whose client chose h2, until it ends.
