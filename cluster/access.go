@@ -163,7 +163,16 @@ func logDuration(d time.Duration) string {
 // without it (nil). It is also where the observers meet the running cluster:
 // the supervisor's colours for the access log, and api's AccessLog for `logs
 // --access`. Call it before the control server starts serving api.
-func (o *Observers) Start(api *API, addr string, logf func(format string, args ...any)) *dashboard.Dashboard {
+// DashboardAddr is where the dashboard is reached: the proxy's bound address
+// its URL names (over HTTPS when HTTPS), and others it also answers on (plain
+// HTTP beside HTTPS).
+type DashboardAddr struct {
+	Addr  string
+	HTTPS bool
+	Also  []string
+}
+
+func (o *Observers) Start(api *API, at DashboardAddr, logf func(format string, args ...any)) *dashboard.Dashboard {
 	if sup := api.cfg.Supervisor; sup != nil {
 		colorOf := sup.ColorOf
 		o.colorOf.Store(&colorOf)
@@ -172,7 +181,7 @@ func (o *Observers) Start(api *API, addr string, logf func(format string, args .
 	if o.rec == nil {
 		return nil
 	}
-	d, err := api.newDashboard(o.rec, addr, o.prefix)
+	d, err := api.newDashboard(o.rec, at, o.prefix)
 	if err != nil {
 		logf("warning: no dashboard: %v", err)
 		return nil

@@ -77,8 +77,8 @@ func newDashboardCluster(api *API) *dashboardCluster {
 // listener at addr (its bound address, not ":0"), and has ps and `devcluster
 // dashboard` report its URL. Call it before the control server starts serving:
 // api.dashboard is read without a lock.
-func (a *API) newDashboard(rec *dashboard.Recorder, addr, prefix string) (*dashboard.Dashboard, error) {
-	d, err := dashboard.New(dashboard.Config{Cluster: newDashboardCluster(a), Recorder: rec, Addr: addr, Prefix: prefix})
+func (a *API) newDashboard(rec *dashboard.Recorder, at DashboardAddr, prefix string) (*dashboard.Dashboard, error) {
+	d, err := dashboard.New(dashboard.Config{Cluster: newDashboardCluster(a), Recorder: rec, Addr: at.Addr, HTTPS: at.HTTPS, AllowedHosts: at.Also, Prefix: prefix})
 	if err != nil {
 		return nil, err
 	}

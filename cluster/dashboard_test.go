@@ -229,7 +229,7 @@ func TestNewDashboardOverProject(t *testing.T) {
 	if got := newDashboardCluster(api).processes; !slices.Equal(got, want) {
 		t.Errorf("got processes %+v, want %+v (worker has no port in rotation)", got, want)
 	}
-	d, err := api.newDashboard(nil, "127.0.0.1:8080", "")
+	d, err := api.newDashboard(nil, DashboardAddr{Addr: "127.0.0.1:8080"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,6 +62,8 @@ func ProxyConfig(m *procfile.Manifest, listen, strategy, sticky string, log io.W
 		MaxHeaderFields:    m.Proxy.MaxHeaderFields,
 		FaultHeaders:       m.Proxy.FaultHeaders,
 		Seed:               m.Proxy.Seed,
+		HTTPSListen:        m.Proxy.HTTPSListen,
+		RedirectHTTP:       m.Proxy.RedirectHTTP,
 		Log:                log,
 	}
 	if m.Proxy.Retries != nil {

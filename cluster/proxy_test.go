@@ -24,12 +24,11 @@ func TestProxyConfigCopiesEveryManifestSetting(t *testing.T) {
 		"DashboardPrefix": "the dashboard (Observers)",
 		"DashboardOff":    "the dashboard (Observers)",
 		"AccessLog":       "the access log (Observers)",
-		// Issue 23: parsed and checked; the proxy's TLS listener and host
-		// routes are the next step, which maps these and removes them here.
-		"TLS":          "not served yet (issue 23)",
-		"HTTPSListen":  "not served yet (issue 23)",
-		"RedirectHTTP": "not served yet (issue 23)",
-		"Hosts":        "not served yet (issue 23)",
+		// The certificate source: cmd's proxyTLS builds proxy.Config.TLSConfig
+		// from it (the local CA, or the user's cert and key).
+		"TLS": "proxy.Config.TLSConfig, built by cmd (proxyTLS)",
+		// Issue 23 item 3, another change's: host routes are parsed, not served yet.
+		"Hosts": "not served yet (issue 23)",
 	}
 	var pc procfile.ProxyConfig
 	v := reflect.ValueOf(&pc).Elem()

@@ -30,6 +30,8 @@ type Config struct {
 	// Addr is the proxy's bound listen address ("127.0.0.1:8080", not ":0"):
 	// the Host every request must name (or localhost with its port).
 	Addr string
+	// HTTPS: Addr serves HTTPS (the proxy's tls), so URL names https://.
+	HTTPS bool
 	// AllowedHosts are further host:port values accepted as Host, for a user
 	// who reaches the proxy by another name on purpose.
 	AllowedHosts []string
@@ -119,7 +121,11 @@ func (d *Dashboard) Prefix() string { return d.cfg.Prefix }
 // doors.go): the page keeps it for the tab and leaves the plain page in the
 // address bar.
 func (d *Dashboard) URL() string {
-	return "http://" + d.cfg.Addr + d.cfg.Prefix + "#token=" + d.cfg.Token
+	scheme := "http://"
+	if d.cfg.HTTPS {
+		scheme = "https://"
+	}
+	return scheme + d.cfg.Addr + d.cfg.Prefix + "#token=" + d.cfg.Token
 }
 
 // Owns reports whether path is the dashboard's (under Prefix, or Prefix

@@ -63,6 +63,7 @@ type upCluster struct {
 	obs      *cluster.Observers
 	faults   *cluster.Faults
 	dash     *dashboard.Dashboard // nil until Run has bound the proxy's address, or when off
+	tlsLn    net.Listener         // HTTPS beside plain HTTP (proxy.https_listen); bound by bind
 	started  time.Time
 
 	stopAsked chan struct{} // closed once a signal or `devcluster down` asks to stop
@@ -94,7 +95,15 @@ func newCluster(cfg clusterConfig) (*upCluster, error) {
 	}
 	var err error
 	c.obs = cluster.NewObservers(proj.manifest.Proxy, cfg.accessLog, cfg.stdout)
-	if c.px, err = newProxy(proj, cfg.sticky, c.log, c.obs.Configure); err != nil {
+	tlsCfg, err := proxyTLS(proj.manifest, cfg.getenv, c.log.printf)
+	if err != nil {
+		return nil, err
+	}
+	configure := func(pc *proxy.Config) {
+		c.obs.Configure(pc)
+		pc.TLSConfig = tlsCfg
+	}
+	if c.px, err = newProxy(proj, cfg.sticky, c.log, configure); err != nil {
 		return nil, err
 	}
 	baseEnv := c.baseEnv()
@@ -162,7 +171,7 @@ func (c *upCluster) Run(ctx context.Context) error {
 	for _, n := range c.notes {
 		c.log.printf("%s", n)
 	}
-	printTable(c.cfg.stderr, c.cfg.proj, c.specs, ln.Addr().String())
+	printTable(c.cfg.stderr, c.cfg.proj, c.specs, addrsOf(c.cfg.proj.manifest, ln, c.tlsLn))
 	if c.cfg.proj.strategy == "random" || c.cfg.proj.manifest.Proxy.Seed != 0 {
 		seed := c.px.Seed()
 		c.log.printf("seed %d: every random choice of the proxy (the random strategy, fault percentages, jitter) repeats with --seed %d", seed, seed)
@@ -211,6 +220,13 @@ func (c *upCluster) bind() (proxyLn, controlLn net.Listener, err error) {
 		controlLn.Close()
 		return nil, nil, withHint(listenError(proj.listen, err), "stop what holds it, or choose another address with --listen 127.0.0.1:PORT")
 	}
+	if pc := proj.manifest.Proxy; pc.TLS.On && pc.HTTPSListen != "" {
+		if c.tlsLn, err = net.Listen("tcp", pc.HTTPSListen); err != nil {
+			proxyLn.Close()
+			controlLn.Close()
+			return nil, nil, withHint(listenError(pc.HTTPSListen, err), "stop what holds it, or choose another address with https_listen in "+proj.manifestName())
+		}
+	}
 	return proxyLn, controlLn, nil
 }
 
@@ -226,7 +242,11 @@ type parts struct {
 func (c *upCluster) parts(ln, ctlLn net.Listener) *parts {
 	p := &parts{}
 	proxyCtx, stopProxy := context.WithCancel(context.Background())
-	p.proxy = p.all.add("proxy", func() error { return c.px.Serve(proxyCtx, ln) }, stopProxy)
+	serve := func() error { return c.px.Serve(proxyCtx, ln) }
+	if c.tlsLn != nil {
+		serve = func() error { return c.px.ServeBoth(proxyCtx, ln, c.tlsLn) }
+	}
+	p.proxy = p.all.add("proxy", serve, stopProxy)
 
 	supCtx, stopSup := context.WithCancel(context.Background())
 	c.supCtx = supCtx
@@ -248,7 +268,8 @@ func (c *upCluster) parts(ln, ctlLn net.Listener) *parts {
 	api := cluster.NewAPI(cluster.Config{Manifest: proj.manifest, BasePort: proj.basePort, Strategy: proj.strategy,
 		Listen: ln.Addr().String(), Started: c.started, Supervisor: c.sup, Proxy: c.px, Faults: c.faults,
 		Down: c.requestStop, Logf: c.log.printf})
-	c.dash = c.obs.Start(api, ln.Addr().String(), c.log.printf)
+	dashAddr, https, also := addrsOf(proj.manifest, ln, c.tlsLn).dashboard()
+	c.dash = c.obs.Start(api, cluster.DashboardAddr{Addr: dashAddr, HTTPS: https, Also: also}, c.log.printf)
 	server := control.NewServer(api)
 	p.control = p.all.add("control", func() error { return server.Serve(ctlCtx, ctlLn) }, stopCtl)
 

@@ -75,9 +75,6 @@ or send SIGHUP, to roll every process onto fresh code.`,
   devcluster up --strategy leastconn --no-watch`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.https {
-				return withHint(errors.New("up --https: the proxy does not serve HTTPS yet (the local CA is ready: devcluster trust)"), "devcluster up")
-			}
 			if f.detach {
 				return startDetached(cmd.Context(), e, cmd, args)
 			}
@@ -155,6 +152,9 @@ func runUp(ctx context.Context, e *env, f *upFlags) error {
 	}
 	if f.seed != 0 {
 		proj.manifest.Proxy.Seed = f.seed // the flag wins over proxy.seed, as --strategy does
+	}
+	if f.https {
+		proj.manifest.Proxy.TLS.On = true // as proxy.tls: true (a certificate of the manifest's kept)
 	}
 	out := newUpOutput(e.stdout, e.stderr)
 	defer out.Close()
@@ -251,9 +251,10 @@ func describePaths(dir string, paths []string) string {
 	return strings.Join(names, ", ")
 }
 
-// printTable is the start table; listen is the address the proxy's listener is
-// bound to (the port the kernel chose for --listen 127.0.0.1:0), not the one asked for.
-func printTable(w io.Writer, proj *project, specs []supervisor.InstanceSpec, listen string) {
+// printTable is the start table; addrs are the addresses the proxy's listeners
+// are bound to (the port the kernel chose for --listen 127.0.0.1:0), not the
+// ones asked for.
+func printTable(w io.Writer, proj *project, specs []supervisor.InstanceSpec, addrs proxyAddrs) {
 	if !allPinned(proj) {
 		fmt.Fprintf(w, "devcluster | %s\n", baseLine(proj))
 	}
@@ -273,7 +274,15 @@ func printTable(w io.Writer, proj *project, specs []supervisor.InstanceSpec, lis
 	if len(balanced) == 0 {
 		over = "no process is balanced (set proxy: true on one in devcluster.yaml, or name it web)"
 	}
-	fmt.Fprintf(tw, "devcluster | proxy\t%s\thttp://%s\t%s\n", portOf(listen), listen, over)
+	if a := addrs.secure; a != "" {
+		fmt.Fprintf(tw, "devcluster | proxy\t%s\thttps://%s\t%s\n", portOf(a), a, over)
+	}
+	if a := addrs.plain; a != "" {
+		if addrs.redirect {
+			over = "redirects to https"
+		}
+		fmt.Fprintf(tw, "devcluster | proxy\t%s\thttp://%s\t%s\n", portOf(a), a, over)
+	}
 	tw.Flush()
 }
 
