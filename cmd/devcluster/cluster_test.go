@@ -22,6 +22,13 @@ import (
 // base (instances) and listen (proxy).
 func startTestCluster(t *testing.T, manifest string, base int, listen string, sigs chan os.Signal) (stop context.CancelFunc, done <-chan error, stderr *tstest.Buffer, dir string) {
 	t.Helper()
+	return startTestClusterEnv(t, manifest, base, listen, sigs, nil)
+}
+
+// startTestClusterEnv is startTestCluster with vars in the environment
+// devcluster reads (XDG_DATA_HOME: where the local CA is).
+func startTestClusterEnv(t *testing.T, manifest string, base int, listen string, sigs chan os.Signal, vars map[string]string) (stop context.CancelFunc, done <-chan error, stderr *tstest.Buffer, dir string) {
+	t.Helper()
 	dir = t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "devcluster.yaml"), []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
@@ -39,7 +46,7 @@ func startTestCluster(t *testing.T, manifest string, base int, listen string, si
 			if k == "DEVCLUSTER_PYENV_SHIMS" {
 				return "keep"
 			}
-			return ""
+			return vars[k]
 		}}
 	proj, err := loadProject(e, &manifestFlags{basePort: base, listen: listen})
 	if err != nil {

@@ -76,6 +76,18 @@ func Open(t testing.TB, url string) *Page {
 // layout tests (a projector's or a laptop's window).
 func OpenSized(t testing.TB, url string, width, height int) *Page {
 	t.Helper()
+	return open(t, url, width, height)
+}
+
+// OpenEnv is Open with a browser whose environment has env added ("HOME=…":
+// the NSS database of that home, where devcluster trust installed its CA).
+func OpenEnv(t testing.TB, url string, env ...string) *Page {
+	t.Helper()
+	return open(t, url, 1600, 1400, chromedp.Env(env...))
+}
+
+func open(t testing.TB, url string, width, height int, extra ...chromedp.ExecAllocatorOption) *Page {
+	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(Chromium(t)),
 		chromedp.NoFirstRun,
@@ -92,6 +104,7 @@ func OpenSized(t testing.TB, url string, width, height int) *Page {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(width, height),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	t.Cleanup(func() {
