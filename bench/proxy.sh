@@ -53,7 +53,13 @@ repo=$(cd "$here/.." && pwd)
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
-case $MODE in keepalive | close) ;; *) die "MODE must be keepalive or close, not \"$MODE\"" ;; esac
+case $MODE in keepalive | close | tls | tls-close | h2) ;; *) die "MODE must be keepalive, close, tls, tls-close or h2, not \"$MODE\"" ;; esac
+# TLS modes: the proxies terminate TLS with one certificate (made here by openssl),
+# the backends keep their connections alive. tls: wrk keep-alive over TLS;
+# tls-close: a new TLS connection (and handshake) per request; h2: h2load, HTTP/2.
+tls=
+case $MODE in tls | tls-close | h2) tls=1 ;; esac
+H2_STREAMS=${H2_STREAMS:-10}
 case $BACKEND in go | flask) ;; *) die "BACKEND must be go or flask, not \"$BACKEND\"" ;; esac
 case $HEADERS in same | minimal) ;; *) die "HEADERS must be same or minimal, not \"$HEADERS\"" ;; esac
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive number, not \"$ROUNDS\""
@@ -69,6 +75,10 @@ have nginx || missing+=(nginx)
 have go || die "go is missing: install Go 1.26 (https://go.dev/dl/) to build the backend and the proxy"
 have python3 || die "python3 is missing (used to compute the medians)"
 have ss || die "ss is missing: sudo apt-get install iproute2"
+if [[ -n $tls ]]; then
+	have openssl || die "MODE=$MODE needs openssl to make the certificate: sudo apt-get install openssl"
+	[[ $MODE != h2 ]] || have h2load || die "MODE=h2 needs h2load: sudo apt-get install nghttp2-client"
+fi
 if ((${#missing[@]})); then
 	say "missing: ${missing[*]} — install with: sudo apt-get install ${missing[*]}"
 	have wrk || die "wrk is required for every measurement; nothing measured"
@@ -85,6 +95,16 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/devcluster-bench.XXXXXX")
 pids=()
 ports=()
 . "$here/lib.sh"
+curl_tls=()
+if [[ -n $tls ]]; then
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+		-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>"$tmp/openssl.log" ||
+		die "openssl could not make the certificate: $(tail -3 "$tmp/openssl.log")"
+	cat "$tmp/cert.pem" "$tmp/key.pem" >"$tmp/haproxy.pem"
+	curl_tls=(--cacert "$tmp/cert.pem")
+fi
+scheme=http
+[[ -z $tls ]] || scheme=https
 
 base=
 for try in 18000 18200 18400 18600 18800 19000 19200 19400; do
@@ -114,7 +134,7 @@ fi
 # (default 10) or as soon as PID has exited.
 wait_http() {
 	local url=$1 pid=${2:-} deadline=$((SECONDS + ${3:-10}))
-	until curl -s -o /dev/null --max-time 1 "$url"; do
+	until curl -s "${curl_tls[@]}" -o /dev/null --max-time 1 "$url"; do
 		((SECONDS < deadline)) || return 1
 		[[ -z $pid ]] || kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.05
@@ -135,6 +155,7 @@ for i in 1 2 3; do
 	if [[ $BACKEND == go ]]; then
 		flags=(-addr "127.0.0.1:$p")
 		[[ $MODE == close ]] && flags+=(-close)
+		true
 		start "backend$i" "$tmp/backend$i.log" "$tmp/backend" "${flags[@]}"
 	else
 		start "backend$i" "$tmp/backend$i.log" env -u WERKZEUG_RUN_MAIN -u WERKZEUG_SERVER_FD \
@@ -149,6 +170,7 @@ done
 
 # --- proxies -------------------------------------------------------------------------------
 targets=(direct)
+[[ -z $tls ]] || targets=() # the backends speak plain HTTP/1.1 only
 declare -A url=([direct]="http://127.0.0.1:${backend_ports[0]}/")
 declare -A pid_of=()
 
@@ -156,6 +178,7 @@ if [[ -n $have_devcluster ]]; then
 	args=(-listen "127.0.0.1:$port_devcluster")
 	for i in 1 2 3; do args+=(-backend "web.$i=127.0.0.1:${backend_ports[i - 1]}"); done
 	[[ -z $ONREQUEST ]] || args+=(-onrequest)
+	[[ -z $tls ]] || args+=(-tls-cert "$tmp/cert.pem" -tls-key "$tmp/key.pem")
 	if [[ -n $PROFILE ]]; then
 		mkdir -p "$here/out"
 		prof="$here/out/proxy-$BACKEND-$MODE.pprof"
@@ -166,9 +189,9 @@ if [[ -n $have_devcluster ]]; then
 	else
 		start devcluster "$tmp/devcluster.log" "$tmp/proxyserver" "${args[@]}"
 	fi
-	if wait_http "http://127.0.0.1:$port_devcluster/" "$pid_devcluster"; then
+	if wait_http "$scheme://127.0.0.1:$port_devcluster/" "$pid_devcluster"; then
 		targets+=(devcluster)
-		url[devcluster]="http://127.0.0.1:$port_devcluster/"
+		url[devcluster]="$scheme://127.0.0.1:$port_devcluster/"
 		pid_of[devcluster]=$pid_devcluster
 	else
 		say "devcluster's proxy did not answer within 10 s; skipping its column. Its log:"
@@ -191,12 +214,16 @@ if have haproxy; then
 		echo "    timeout server 30s"
 		echo "    timeout http-keep-alive 30s"
 		echo "frontend fe"
-		echo "    bind 127.0.0.1:$port_haproxy"
+		if [[ -n $tls ]]; then
+			echo "    bind 127.0.0.1:$port_haproxy ssl crt $tmp/haproxy.pem alpn h2,http/1.1"
+		else
+			echo "    bind 127.0.0.1:$port_haproxy"
+		fi
 		echo "    default_backend web"
 		echo "backend web"
 		echo "    balance roundrobin"
 		if [[ $HEADERS == same ]]; then
-			echo "    http-request set-header X-Forwarded-Proto http"
+			echo "    http-request set-header X-Forwarded-Proto $scheme"
 			echo "    http-request set-header X-Forwarded-Host %[req.hdr(host)]"
 			echo "    http-request set-header X-Real-IP %[src]"
 			echo "    http-response set-header X-Devcluster-Instance %s"
@@ -205,16 +232,18 @@ if have haproxy; then
 	} >"$tmp/haproxy.cfg"
 	haproxy -c -q -f "$tmp/haproxy.cfg" || die "haproxy rejected $tmp/haproxy.cfg (KEEP=1 to keep it)"
 	start haproxy "$tmp/haproxy.log" haproxy -db -f "$tmp/haproxy.cfg"
-	if wait_http "http://127.0.0.1:$port_haproxy/" "$pid_haproxy"; then
+	if wait_http "$scheme://127.0.0.1:$port_haproxy/" "$pid_haproxy"; then
 		targets+=(haproxy)
-		url[haproxy]="http://127.0.0.1:$port_haproxy/"
+		url[haproxy]="$scheme://127.0.0.1:$port_haproxy/"
 		pid_of[haproxy]=$pid_haproxy
 	else
 		say "haproxy did not answer within 10 s; skipping its column: $(tail -3 "$tmp/haproxy.log")"
 	fi
 fi
 
-if have nginx; then
+if [[ -n $tls ]]; then
+	say "MODE=$MODE: devcluster against HAProxy with the same certificate (no nginx column)"
+elif have nginx; then
 	mkdir -p "$tmp/nginx"
 	{
 		echo "user $(id -un) $(id -gn);"
@@ -268,7 +297,7 @@ fi
 if [[ $HEADERS == same ]]; then
 	for t in "${targets[@]}"; do
 		[[ $t == direct ]] && continue
-		resp=$(curl -si --max-time 2 "${url[$t]}headers" | tr -d '\r') || resp=
+		resp=$(curl -si "${curl_tls[@]}" --max-time 2 "${url[$t]}headers" | tr -d '\r') || resp=
 		lacking=()
 		grep -qi '^X-Devcluster-Instance:' <<<"$resp" || lacking+=("X-Devcluster-Instance (response)")
 		if [[ $BACKEND == go ]]; then
@@ -304,12 +333,40 @@ cpu_ticks() {
 results=$tmp/results.tsv
 : >"$results"
 
-# measure TARGET ROUND: one wrk run, one line of results.
+# load URL DURATION: the load of this MODE on URL. tls-close asks for a new
+# connection per request (wrk reconnects after Connection: close).
+load() {
+	case $MODE in
+	h2) h2load -c"$CONNS" -m"$H2_STREAMS" -t1 -D"${2%s}" "$1" ;;
+	tls-close) wrk -t1 -c"$CONNS" -d"$2" --latency -H "Connection: close" "$1" ;;
+	*) wrk -t1 -c"$CONNS" -d"$2" --latency "$1" ;;
+	esac
+}
+
+# h2load_as_wrk FILE: rewrite h2load's summary as the wrk lines measure reads
+# (p50 is h2load's mean request time, p99 its max: h2load gives no percentiles).
+h2load_as_wrk() {
+	python3 - "$1" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+rps = re.search(r"finished in [\d.]+s, ([\d.]+) req/s", t)
+done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored", t)
+lat = re.search(r"time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)", t)
+if rps and done and lat:
+    mn, mnu, mx, mxu, mean, meanu = lat.groups()
+    fails = int(done.group(3)) + int(done.group(4))
+    t += "\n%s requests in 1s\nRequests/sec: %s\n     50%%    %s%s\n     99%%    %s%s\nNon-2xx or 3xx responses: %d\n" % (done.group(1), rps.group(1), mean, meanu, mx, mxu, fails)
+open(sys.argv[1], "w").write(t)
+PY
+}
+
+# measure TARGET ROUND: one load run, one line of results.
 measure() {
 	local target=$1 round=$2 out=$tmp/wrk-$1-$2.txt before=0 after=0 pid=${pid_of[$1]:-}
 	[[ -n $pid ]] && before=$(cpu_ticks "$pid")
-	wrk -t1 -c"$CONNS" -d"$DURATION" --latency "${url[$target]}" >"$out" 2>&1 || true
+	load "${url[$target]}" "$DURATION" >"$out" 2>&1 || true
 	[[ -n $pid ]] && after=$(cpu_ticks "$pid")
+	[[ $MODE != h2 ]] || h2load_as_wrk "$out"
 	python3 - "$target" "$round" "$out" "$((after - before))" "$clk_tck" "$pid" >>"$results" <<'PY'
 import re, sys
 target, rnd, path, ticks, clk, pid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
@@ -336,11 +393,12 @@ PY
 n=${#targets[@]}
 desc="$K $BACKEND backends"
 [[ $BACKEND == go ]] && desc+=" ($MODE)"
+[[ $MODE != h2 ]] || desc+=", h2load -m$H2_STREAMS"
 desc+=", headers: $HEADERS"
 [[ -z $ONREQUEST ]] || desc+=", devcluster with an OnRequest recorder"
 say "measuring: ${targets[*]}; $desc; wrk -t1 -c$CONNS -d$DURATION; $ROUNDS rounds"
 say "warm-up: 1 s per target"
-for t in "${targets[@]}"; do wrk -t1 -c"$CONNS" -d1s "${url[$t]}" >/dev/null 2>&1 || true; done
+for t in "${targets[@]}"; do load "${url[$t]}" 1s >/dev/null 2>&1 || true; done
 for ((r = 1; r <= ROUNDS; r++)); do
 	# Rotate the order every round so that no target always runs first (or after the same one).
 	for ((j = 0; j < n; j++)); do

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/devcluster/devcluster/localca"
 	"github.com/devcluster/devcluster/proxy"
 )
 
@@ -80,6 +81,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	strategy := fs.String("strategy", "", "balancing strategy (default roundrobin)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	onRequest := fs.Bool("onrequest", false, "set an OnRequest hook that records every request, as the dashboard does")
+	cert := fs.String("tls-cert", "", "serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate (and -tls-key)")
+	key := fs.String("tls-key", "", "the key of -tls-cert")
 	var backends backendFlag
 	fs.Var(&backends, "backend", "ID=HOST:PORT of a running backend, e.g. web.1=127.0.0.1:18001 (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -90,6 +93,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	cfg := proxy.Config{Listen: *listen, Strategy: *strategy, Log: stderr}
+	if *cert != "" {
+		get, err := localca.LoadKeyPair(*cert, *key)
+		if err != nil {
+			return err
+		}
+		cfg.TLSConfig = localca.ServerConfig(get)
+	}
 	var rc *requestCounter
 	if *onRequest {
 		ids := make([]string, len(backends))
