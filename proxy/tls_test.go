@@ -3,9 +3,15 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -14,22 +20,60 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-
-	"github.com/devcluster/devcluster/localca"
 )
+
+// testCert is a CA made for one test and a leaf it signed for localhost and
+// 127.0.0.1, as the local CA's (package localca, which the proxy must not
+// import, even in tests).
+type testCert struct {
+	pool   *x509.CertPool
+	server *tls.Config
+}
+
+func newTestCert(t *testing.T) testCert {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "proxy test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), DNSNames: []string{"localhost"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	cert := tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: key}
+	// The local CA's settings (localca.ServerConfig): TLS 1.2+, h2 then http/1.1.
+	server := &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}, Certificates: []tls.Certificate{cert}}
+	return testCert{pool: pool, server: server}
+}
 
 // tlsProxy serves the proxy over HTTPS with a local CA made for the test, and
 // returns it with a client config that trusts that CA alone.
 func tlsProxy(t *testing.T, cfg Config) (*testProxy, *tls.Config) {
 	t.Helper()
-	ca, err := localca.Open(localca.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.TLSConfig = ca.TLSConfig()
+	ca := newTestCert(t)
+	cfg.TLSConfig = ca.server
 	tp := startProxy(t, cfg)
 	tp.URL = "https://" + tp.Addr
-	return tp, &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"}
+	return tp, &tls.Config{RootCAs: ca.pool, ServerName: "localhost"}
 }
 
 // tlsClient speaks HTTP/2 when h2, else HTTP/1.1, with TLS versions from min
@@ -280,14 +324,11 @@ func TestTLSSessionResumption(t *testing.T) {
 // RedirectHTTP it answers 308 to the same URL over HTTPS.
 func TestTLSBesidePlainHTTP(t *testing.T) {
 	t.Parallel()
-	ca, err := localca.Open(localca.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ccfg := &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"}
+	ca := newTestCert(t)
+	ccfg := &tls.Config{RootCAs: ca.pool, ServerName: "localhost"}
 	for _, redirect := range []bool{false, true} {
 		t.Run(fmt.Sprintf("redirect=%v", redirect), func(t *testing.T) {
-			p, err := New(Config{TLSConfig: ca.TLSConfig(), HTTPSListen: "127.0.0.1:0", RedirectHTTP: redirect})
+			p, err := New(Config{TLSConfig: ca.server, HTTPSListen: "127.0.0.1:0", RedirectHTTP: redirect})
 			if err != nil {
 				t.Fatal(err)
 			}
