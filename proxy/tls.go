@@ -39,6 +39,9 @@ func (p *Proxy) offersH2() bool { return slices.Contains(p.tls.NextProtos, "h2")
 // opens a connection and says nothing holds no slot longer than one that sends
 // half a head), then serves it as HTTP/2 or HTTP/1.1.
 func (p *Proxy) serveTLS(ctx context.Context, nc net.Conn) {
+	if rc := rawConnOf(nc); rc != nil {
+		nc = &sockConn{Conn: nc, sio: newSockIO(nc, rc)}
+	}
 	tc := tls.Server(nc, p.tls)
 	hctx, cancel := context.WithTimeout(ctx, p.cfg.ReadHeaderTimeout)
 	err := tc.HandshakeContext(hctx)
@@ -57,6 +60,20 @@ func (p *Proxy) serveTLS(ctx context.Context, nc net.Conn) {
 	p.track(c, true)
 	c.serve()
 }
+
+// sockConn is a TCP connection read and written with sockIO's raw system
+// calls, under crypto/tls: the records of a TLS connection then cost what a
+// plain connection's reads and writes cost (see sockIO: no P handed off to
+// another thread in a read or write), where through net.Conn's own Read and
+// Write the TLS keep-alive path paid it on every request. Deadlines and Close
+// are net.Conn's.
+type sockConn struct {
+	net.Conn
+	sio *sockIO
+}
+
+func (c *sockConn) Read(p []byte) (int, error)  { return c.sio.Read(p) }
+func (c *sockConn) Write(p []byte) (int, error) { return c.sio.Write(p) }
 
 // redirectToHTTPS answers fr with a 308 to the same URL over HTTPS on
 // c.redirectPort (Config.RedirectHTTP), and reports whether the connection
