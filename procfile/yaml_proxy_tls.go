@@ -178,8 +178,8 @@ func hostProblem(name string) string {
 
 // checkHTTPS checks what needs the whole manifest: each host's process is
 // balanced, redirect_http has an HTTPS listener to send to, and the two
-// listeners differ. It warns of what the proxy does not serve yet, and of
-// hosts no browser resolves by itself.
+// listeners differ. It warns of what the proxy does not serve yet (host
+// routes), and of hosts no browser resolves by itself.
 func (y *yamlParser) checkHTTPS(m *Manifest) {
 	pc := &m.Proxy
 	if pc.HTTPSListen != "" && y.tlsOff > 0 {
@@ -213,8 +213,8 @@ func (y *yamlParser) checkHTTPS(m *Manifest) {
 				"add \"127.0.0.1 %s\" to /etc/hosts", h.Host, h.Host)
 		}
 	}
-	if pc.TLS.On || len(pc.Hosts) > 0 {
-		y.warnf(cmp.Or(pc.TLS.Line, pc.Line), "proxy: HTTPS (tls, https_listen, redirect_http) and hosts are read and checked, "+
-			"but the proxy does not serve them yet: it still serves plain HTTP on %s", cmp.Or(pc.Listen, defaults.Listen))
+	if len(pc.Hosts) > 0 {
+		y.warnf(pc.Hosts[0].Line, "proxy.hosts are read and checked, but the proxy does not route by host yet: "+
+			"every host reaches the path prefixes' processes")
 	}
 }
