@@ -25,7 +25,8 @@ func newCheckCmd(e *env) *cobra.Command {
 		Short:   "Validate the manifest and the machine without starting anything",
 		Long: `check reads the manifest and reports every problem it can find before "up" would:
 manifest errors, framework reloaders left on, ports already taken, missing commands,
-and whether the inotify limit covers the directories to watch. Exit status 1 when
+Python modules and imports the instances' interpreter cannot find (with what to
+install), and whether the inotify limit covers the directories to watch. Exit status 1 when
 anything is wrong.`,
 		Example: `  devcluster check
   devcluster check -f devcluster.yaml -m web=4`,
@@ -101,6 +102,7 @@ func runCheck(e *env, f *manifestFlags, w io.Writer) int {
 		c.fail("commands: %s", indentLines(err.Error()))
 	} else {
 		c.ok("every command is found")
+		c.imports(proj)
 	}
 	// What up builds before it starts anything, built here too (both start nothing),
 	// so that a setting only they refuse (a --strategy flag) fails check as well.
