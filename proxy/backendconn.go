@@ -56,6 +56,7 @@ type backendConn struct {
 	bw       *bufio.Writer
 	lastUsed time.Time
 	rdl      lazyDeadline
+	ctl      sockCtl // redial's and unconnect's state (dial_linux.go)
 }
 
 // rawConnOf returns s's RawConn, or nil. A RawConn is an allocation: it is taken

@@ -81,7 +81,7 @@ func (r *rawConns) alive(bc *backendConn) bool { return idleAlive(bc, r.p.staleA
 // retire keeps bc as a spare when its socket is one of ours (redial can reuse
 // it), else closes it.
 func (r *rawConns) retire(bc *backendConn, reusable bool) {
-	if _, ours := bc.conn.(*os.File); !reusable || !ours {
+	if _, ours := bc.conn.(*os.File); !reusable || !ours || !unconnect(bc) {
 		r.p.closeBackendConn(bc)
 		return
 	}

@@ -121,10 +121,8 @@ func waitConnected(f *os.File, rc syscall.RawConn, timeout time.Duration) error 
 
 // redial connects the socket of bc, which its instance closed after a response
 // ("Connection: close"), to ep: a new connection in the same socket, without
-// socket, close and the poller's (de)registration per request. Our side is closed
-// first as close would do it (a FIN, which the instance acknowledges), then
-// connect(AF_UNSPEC) returns the socket to its unconnected state, which Linux
-// allows for TCP.
+// socket, close and the poller's (de)registration per request. Its connection is
+// ended first (endConnection), unless retire did that already (unconnect).
 //
 // reused: bc is connected to ep now, or err says why the connect failed (bc must
 // then be closed). Otherwise nothing was connected, and wait tells whether bc may
@@ -135,33 +133,96 @@ func (p *Proxy) redial(bc *backendConn, ep *endpoint) (reused, wait bool, err er
 	if !isFile || bc.rc == nil || ep.sa == nil || ep.family != bc.ep.family {
 		return false, false, nil
 	}
-	var pending bool
-	cerr := bc.rc.Control(func(fd uintptr) {
-		switch tcpState(fd) {
-		case tcpCloseWait: // the instance's FIN is in: send ours
-			unix.RawSyscall(unix.SYS_SHUTDOWN, fd, unix.SHUT_WR, 0)
-		case tcpClose, tcpLastAck:
-		default: // the instance still holds the connection open: leave it be
-			wait = true
-			return
-		}
-		if disconnect(fd) != nil {
-			return
-		}
-		socketError(fd) // reading SO_ERROR clears whatever the old connection left
-		reused = true
-		pending, err = connectSocket(fd, ep)
-	})
-	if cerr != nil || !reused {
-		return false, wait && cerr == nil, nil
+	ctl := bc.sockCtl()
+	ctl.ep = ep
+	cerr := bc.rc.Control(ctl.fn)
+	ctl.ep = nil
+	if cerr != nil || !ctl.reused {
+		return false, ctl.end == endWait && cerr == nil, nil
 	}
-	if err == nil && pending {
+	err = ctl.err
+	if err == nil && ctl.pending {
 		err = waitConnected(f, bc.rc, p.cfg.ConnectTimeout)
 	}
 	if err != nil {
 		return true, false, dialError(ep, "connect", err)
 	}
 	return true, false, nil
+}
+
+// unconnect ends bc's connection now if its instance has closed already (see
+// endConnection): called as bc is retired after a complete response, once the
+// response has gone to the client, so that the client's next request pays only
+// for the connect. false: bc is to be closed.
+func unconnect(bc *backendConn) bool {
+	if bc.rc == nil {
+		return false
+	}
+	ctl := bc.sockCtl()
+	cerr := bc.rc.Control(ctl.fn)
+	return cerr == nil && ctl.end != endFailed
+}
+
+// sockCtl is what redial and unconnect run in their RawConn's Control, with its
+// argument and results in fields: its func is made once per connection, where a
+// closure per call would be allocations per request.
+type sockCtl struct {
+	fn          func(fd uintptr)
+	ep          *endpoint // redial: connect to it; nil: unconnect, end the connection only
+	unconnected bool      // the connection has ended: the socket is ready for a connect
+	end         int       // endConnection's result
+	reused      bool      // redial: the socket was connected again
+	pending     bool      // … and the handshake is in progress
+	err         error     // … or it failed
+}
+
+func (bc *backendConn) sockCtl() *sockCtl {
+	c := &bc.ctl
+	if c.fn == nil {
+		c.fn = c.run
+	}
+	c.end, c.reused, c.pending, c.err = endDone, false, false, nil
+	return c
+}
+
+func (c *sockCtl) run(fd uintptr) {
+	if !c.unconnected {
+		if c.end = endConnection(fd); c.end != endDone {
+			return
+		}
+		c.unconnected = true
+	}
+	if c.ep == nil {
+		return
+	}
+	c.unconnected, c.reused = false, true
+	c.pending, c.err = connectSocket(fd, c.ep)
+}
+
+// Results of endConnection.
+const (
+	endDone   = iota // fd is unconnected: connect may use it
+	endWait          // the instance still holds the connection open: leave it be
+	endFailed        // the disconnect was refused: close fd
+)
+
+// endConnection ends fd's connection once its instance has closed its side, as
+// close would (our FIN, which the instance acknowledges), and returns the socket
+// to its unconnected state with connect(AF_UNSPEC), which Linux allows for TCP.
+// Every response byte has been read by then, so none can be lost.
+func endConnection(fd uintptr) int {
+	switch tcpState(fd) {
+	case tcpCloseWait: // the instance's FIN is in: send ours
+		unix.RawSyscall(unix.SYS_SHUTDOWN, fd, unix.SHUT_WR, 0)
+	case tcpClose, tcpLastAck:
+	default:
+		return endWait
+	}
+	if disconnect(fd) != nil {
+		return endFailed
+	}
+	socketError(fd) // reading SO_ERROR clears whatever the old connection left
+	return endDone
 }
 
 // disconnect dissolves fd's connection with connect(AF_UNSPEC). x/sys/unix has
