@@ -16,7 +16,7 @@ type BackendStats struct {
 	State     string
 	Since     time.Time
 	Active    int64  // requests (and tunnels) in flight
-	Requests  uint64 // forwarding attempts
+	Requests  uint64 // forwarding attempts, over the instance's restarts and reloads (as every count here)
 	Failures  uint64 // failed checks and failed attempts
 	LastError string
 	BytesIn   uint64 // request body bytes sent to the instance
@@ -47,14 +47,15 @@ func (p *Proxy) Stats() []BackendStats {
 	for _, pl := range *p.pools.Load() {
 		pl.mu.Lock()
 		for _, b := range pl.backends {
+			c := b.counts()
 			out = append(out, BackendStats{
 				ID: b.id, Process: pl.cfg.Process, Addr: b.addr(),
 				State: b.stateName(), Since: b.since,
-				Active: b.active.Load(), Requests: b.requests.Load(), Failures: b.failures.Load(),
+				Active: b.active.Load(), Requests: c.requests, Failures: c.failures,
 				LastError: b.lastErr,
-				BytesIn:   b.bytesIn.Load(), BytesOut: b.bytesOut.Load(),
-				Connects: b.connects.Load(), Redials: b.redials.Load(),
-				Retries: b.retries.Load(), ConnectFailures: b.connFail.Load(), Faults: faults[b.id],
+				BytesIn:   c.bytesIn, BytesOut: c.bytesOut,
+				Connects: c.connects, Redials: c.redials,
+				Retries: c.retries, ConnectFailures: c.connFail, Faults: faults[b.id],
 				Weight:    int(b.weight.Load()),
 				LastCheck: b.lastCheck.at, LastCheckOK: b.lastCheck.ok,
 				LastCheckResult: b.lastCheck.result, LastCheckDuration: b.lastCheck.took,
