@@ -164,6 +164,19 @@ func TestReloaderWarnings(t *testing.T) {
 		{"gunicorn -b 127.0.0.1:$PORT app:app", nil, ""},
 		{"uvicorn main:app --reload --port $PORT", nil, "remove --reload"},
 		{"python3 worker.py --reload", nil, ""},
+		{"hypercorn main:app --reload --bind 127.0.0.1:$PORT", nil, "hypercorn --reload restarts its workers on its own while it keeps the port; remove --reload"},
+		{"/usr/bin/python3 -m hypercorn --reload main:app", nil, "remove --reload"},
+		{"hypercorn main:app --bind 127.0.0.1:$PORT", nil, ""},
+		{"daphne -b 127.0.0.1 -p $PORT proj.asgi:application", nil, ""},
+		{"granian --interface asgi main:app --reload", nil, "remove --reload"},
+		{"sanic server:app --dev --port $PORT", nil, "remove them"},
+		{"sanic server:app -r", nil, "remove them"},
+		{"sanic server:app --port $PORT", nil, ""},
+		{"litestar run --reload --port $PORT", nil, "remove --reload"},
+		{"fastapi dev main.py --port $PORT", nil, "add --no-reload, or use fastapi run"},
+		{"fastapi dev main.py --no-reload --port $PORT", nil, ""},
+		{"fastapi run main.py --port $PORT", nil, ""},
+		{"fastapi run main.py --reload", nil, "remove --reload"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.command, func(t *testing.T) {

@@ -52,6 +52,28 @@ func reloaderWarning(p *Process) string {
 	case runs(words, "uvicorn") && has("--reload"):
 		return "uvicorn --reload starts a reloader process that keeps the port; remove --reload (" + why + ")"
 	}
+	return asgiReloaderWarning(words, has, why)
+}
+
+// asgiReloaderWarning is reloaderWarning for the ASGI servers and the framework
+// CLIs beside uvicorn: hypercorn, granian, sanic, litestar and fastapi (daphne
+// has no reloader of its own; Channels' is runserver's). Each reloader keeps the
+// port in a parent process while it restarts the server under it.
+func asgiReloaderWarning(words []string, has func(...string) bool, why string) string {
+	switch {
+	case runs(words, "hypercorn") && has("--reload"):
+		return "hypercorn --reload restarts its workers on its own while it keeps the port; remove --reload (" + why + ")"
+	case runs(words, "granian") && has("--reload"):
+		return "granian --reload starts a reloader process that keeps the port; remove --reload (" + why + ")"
+	case runs(words, "sanic") && has("--reload", "--auto-reload", "-r", "--dev", "-d"):
+		return "sanic --dev and --reload start Sanic's reloader, whose process keeps the port; remove them (" + why + ")"
+	case runs(words, "litestar") && contains(words, "run") && has("--reload", "-r"):
+		return "litestar run --reload starts uvicorn's reloader, which keeps the port; remove --reload (" + why + ")"
+	case runs(words, "fastapi") && contains(words, "dev") && !has("--no-reload"):
+		return "fastapi dev starts uvicorn's reloader, which keeps the port; add --no-reload, or use fastapi run (" + why + ")"
+	case runs(words, "fastapi") && contains(words, "run") && has("--reload"):
+		return "fastapi run --reload starts uvicorn's reloader, which keeps the port; remove --reload (" + why + ")"
+	}
 	return ""
 }
 
