@@ -8,9 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 need_go
-need_flask
 mkdir -p bin
-go build -o bin/devcluster ./cmd/devcluster
+# The build and the Flask check (a Python start, through a pyenv shim ~0.4 s) side by
+# side: the demo's start waits for the longer of the two, not for both.
+go build -o bin/devcluster ./cmd/devcluster &
+build=$!
+need_flask || { wait "$build" || true; exit 1; }
+wait "$build"
 # No address here: up's start table names the one the proxy really listens on
 # (its "proxy" row), whatever --listen says.
 echo "devcluster: open the proxy's URL from the table below (or curl -i it) — Ctrl-C to stop" >&2

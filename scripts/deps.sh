@@ -25,18 +25,25 @@ need_go() {
 	fi
 }
 
-# need_flask: python3 on PATH must import flask (the demo and most tests use it).
+# has_module PYTHON MODULE: whether PYTHON finds MODULE, without importing it (importing
+# Flask took most of a second of scripts/demo.sh's start on a busy machine, on top of the
+# pyenv shim's own start).
+has_module() {
+	"$1" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec(sys.argv[1]) is None)' "$2" >/dev/null 2>&1
+}
+
+# need_flask: python3 on PATH must find flask (the demo and most tests use it).
 need_flask() {
-	if python3 -c 'import flask' >/dev/null 2>&1; then
+	if has_module python3 flask; then
 		return 0
 	fi
-	if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import flask' >/dev/null 2>&1; then
+	if [ -x /usr/bin/python3 ] && has_module /usr/bin/python3 flask; then
 		echo "devcluster: python3 on PATH ($(command -v python3)) has no Flask; /usr/bin/python3 has it" >&2
 		echo "devcluster: install Flask for it (pip install flask) or put /usr/bin first on PATH" >&2
 		return 1
 	fi
 	apt_install python3-flask || { echo "devcluster: or: pip install flask" >&2; return 1; }
-	python3 -c 'import flask' >/dev/null 2>&1 || {
+	has_module python3 flask || {
 		echo "devcluster: python3-flask is installed for /usr/bin/python3, but python3 on PATH is $(command -v python3); pip install flask for it" >&2
 		return 1
 	}
