@@ -82,7 +82,9 @@ func newBackendConn(s sock) *backendConn {
 func (p *Proxy) use(b *backend, ep *endpoint, bc *backendConn) *backendConn {
 	b.connects.Add(1)
 	bc.b, bc.ep = b, ep
-	bc.br, bc.bw = p.getReader(bc.sio), p.getWriter(bc.sio)
+	if bc.br == nil { // a spare (redialed) has its own still
+		bc.br, bc.bw = p.getReader(bc.sio), p.getWriter(bc.sio)
+	}
 	return bc
 }
 

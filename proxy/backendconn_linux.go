@@ -86,9 +86,10 @@ func (r *rawConns) retire(bc *backendConn, reusable bool) {
 		return
 	}
 	bc.rdl.clear()
-	r.p.putReader(bc.br)
-	r.p.putWriter(bc.bw)
-	bc.br, bc.bw = nil, nil
+	// The spare keeps its buffers for the connect that reuses it, within a
+	// second or closed (closeBackendConn returns them to the pools).
+	bc.br.Reset(bc.sio)
+	bc.bw.Reset(bc.sio)
 	bc.lastUsed = time.Now()
 	if len(r.spares) == maxSpares {
 		r.p.closeBackendConn(r.spares[0])
