@@ -30,6 +30,10 @@
 #                   per-request accounting (issue 12)
 #   PROFILE=1       write a CPU profile of devcluster's proxy to bench/out/proxy-*.pprof
 #   KEEP=1          keep the temp dir (configs, logs, raw wrk output) and print its path
+#   BASELINE=PATH   also measure another build of bench/proxyserver (e.g. main's:
+#                   git worktree add /tmp/main main && go build -o /tmp/ps-main ./bench/proxyserver
+#                   there), as the "baseline" column, in the same run: a before/after
+#                   comparison that the machine's load changes less than two runs
 #
 # Installs nothing: if wrk is missing it stops, if haproxy or nginx is missing it says so
 # (with the apt-get line) and measures the other columns.
@@ -45,6 +49,7 @@ HEADERS=${HEADERS:-same}
 PROFILE=${PROFILE:-}
 ONREQUEST=${ONREQUEST:-}
 KEEP=${KEEP:-}
+BASELINE=${BASELINE:-}
 K=3
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -65,6 +70,7 @@ case $HEADERS in same | minimal) ;; *) die "HEADERS must be same or minimal, not
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive number, not \"$ROUNDS\""
 [[ $CONNS =~ ^[1-9][0-9]*$ ]] || die "CONNS must be a positive number, not \"$CONNS\""
 [[ -z $THREADS || $THREADS =~ ^[1-9][0-9]?$ ]] || die "THREADS must be a small positive number, not \"$THREADS\""
+[[ -z $BASELINE || -x $BASELINE ]] || die "BASELINE must be an executable bench/proxyserver build, not \"$BASELINE\""
 
 # --- tools: say exactly what is missing, install nothing -------------------------------
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -109,16 +115,17 @@ scheme=http
 base=
 for try in 18000 18200 18400 18600 18800 19000 19200 19400; do
 	ok=1
-	for p in $((try + 1)) $((try + 2)) $((try + 3)) $((try + 80)) $((try + 81)) $((try + 82)); do
+	for p in $((try + 1)) $((try + 2)) $((try + 3)) $((try + 80)) $((try + 81)) $((try + 82)) $((try + 83)); do
 		if port_busy "$p"; then ok=; break; fi
 	done
 	if [[ -n $ok ]]; then base=$try; break; fi
 done
-[[ -n $base ]] || die "no free port block found in 18000-19499 (each needs N+1..N+3 and N+80..N+82)"
+[[ -n $base ]] || die "no free port block found in 18000-19499 (each needs N+1..N+3 and N+80..N+83)"
 backend_ports=($((base + 1)) $((base + 2)) $((base + 3)))
 port_devcluster=$((base + 80))
 port_haproxy=$((base + 81))
 port_nginx=$((base + 82))
+port_baseline=$((base + 83))
 
 # --- build ---------------------------------------------------------------------------------
 say "building bench/backend and bench/proxyserver into $tmp"
@@ -197,6 +204,17 @@ if [[ -n $have_devcluster ]]; then
 		say "devcluster's proxy did not answer within 10 s; skipping its column. Its log:"
 		tail -5 "$tmp/devcluster.log" >&2
 	fi
+fi
+
+if [[ -n $BASELINE ]]; then
+	args=(-listen "127.0.0.1:$port_baseline")
+	for i in 1 2 3; do args+=(-backend "web.$i=127.0.0.1:${backend_ports[i - 1]}"); done
+	[[ -z $ONREQUEST ]] || args+=(-onrequest)
+	start baseline "$tmp/baseline.log" env ${THREADS:+GOMAXPROCS="$THREADS"} "$BASELINE" "${args[@]}"
+	wait_http "http://127.0.0.1:$port_baseline/" "$pid_baseline" || die "BASELINE $BASELINE did not answer within 10 s: $(tail -3 "$tmp/baseline.log")"
+	targets+=(baseline)
+	url[baseline]="http://127.0.0.1:$port_baseline/"
+	pid_of[baseline]=$pid_baseline
 fi
 
 if have haproxy; then
@@ -433,7 +451,7 @@ print("(%s)" % threads)
 print()
 print("| target     |   req/s | p50 ms | p99 ms | CPU µs/req | req/s ÷ HAProxy | p99 ÷ HAProxy | errors |")
 print("|------------|--------:|-------:|-------:|-----------:|----------------:|--------------:|-------:|")
-for t in ["direct", "devcluster", "haproxy", "nginx"]:
+for t in ["direct", "baseline", "devcluster", "haproxy", "nginx"]:
     if t not in med:
         continue
     m = med[t]
