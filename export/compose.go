@@ -72,6 +72,7 @@ func composeRestart(policy string) string {
 
 func renderCompose(c *Cluster, r *Result) error {
 	commonWarnings(c, r, "compose")
+	c.tlsWarnings(r, "compose")
 	balancer := firstNonEmpty(c.opts.Balancer, "haproxy")
 	if balancer != "haproxy" && balancer != "nginx" {
 		return fmt.Errorf("--balancer %q: use haproxy or nginx", balancer)
@@ -250,11 +251,7 @@ func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) 
 // composeBalancer adds the balancer service with its config file mounted.
 func (c *Cluster) composeBalancer(f *composeFile, balancer string, bal []*Process, r *Result) error {
 	s := &composeService{Restart: "always"}
-	publish := itoa(c.ListenPort) + ":" + itoa(c.ListenPort)
-	if c.ListenHost != "" {
-		publish = hostPort(c.ListenHost, c.ListenPort) + ":" + itoa(c.ListenPort)
-	}
-	s.Ports = []string{publish}
+	s.Ports = []string{publishPort(c.ListenHost, c.ListenPort)}
 	for _, p := range bal {
 		s.DependsOn = append(s.DependsOn, p.Slug)
 	}
@@ -264,9 +261,28 @@ func (c *Cluster) composeBalancer(f *composeFile, balancer string, bal []*Proces
 	}
 	s.Image, s.Command = bc.image, bc.command
 	s.Volumes = []string{"./" + bc.file + ":" + bc.target + ":ro"}
+	if t := c.TLS; t != nil {
+		// The certificate and its key, bind-mounted where the balancer's config names them.
+		s.Volumes = append(s.Volumes, dollarEscape(c.relFromOut(t.Cert))+":"+containerCert+":ro", dollarEscape(c.relFromOut(t.Key))+":"+containerKey+":ro")
+		if t.Separate {
+			s.Ports = append(s.Ports, publishPort(t.Host, t.Port))
+		}
+		if balancer == "haproxy" && c.opts.BalancerImage == "" {
+			r.warn("compose", "proxy.tls", "the %s image runs HAProxy as user haproxy (uid 99): the bind-mounted key %s must be readable by it (the local CA's key is 0600, its owner's only)", DefaultHAProxyImage, t.Key)
+		}
+	}
 	r.add(bc.file, bc.data)
 	f.Services[balancerName(f.Services)] = s
 	return nil
+}
+
+// publishPort publishes port on host's address ("" → every address), as the
+// same port in the container.
+func publishPort(host string, port int) string {
+	if host != "" {
+		return hostPort(host, port) + ":" + itoa(port)
+	}
+	return itoa(port) + ":" + itoa(port)
 }
 
 // eachService adds one service per process, made by service, and returns the
@@ -321,7 +337,13 @@ func (c *Cluster) balancerConfig(balancer, format string, extra int, r *Result) 
 		bs := &balancerSetup{image: firstNonEmpty(c.opts.BalancerImage, DefaultHAProxyImage), file: "haproxy.cfg",
 			target: "/usr/local/etc/haproxy/haproxy.cfg"}
 		bs.command = []string{"haproxy", "-f", bs.target}
-		if err := haproxyTemplate.Execute(&b, c.haproxyData(":"+itoa(c.ListenPort), true, extra)); err != nil {
+		d := c.haproxyData(":"+itoa(c.ListenPort), true, extra)
+		if c.TLS != nil {
+			if err := c.haproxyTLS(d, containerCert, ":"+itoa(c.TLS.Port)); err != nil {
+				return nil, err
+			}
+		}
+		if err := haproxyTemplate.Execute(&b, d); err != nil {
 			return nil, err
 		}
 		bs.data = b.String()

@@ -29,6 +29,11 @@ func goldenCases() []goldenCase {
 		{name: "sticky", manifest: "testdata/sticky/devcluster.yaml", opts: Options{Ingress: "sticky.example.com"}},
 		{name: "health", manifest: "testdata/health/devcluster.yaml", env: ".env"},
 		{name: "quoting", manifest: "testdata/quoting/devcluster.yaml"},
+		// HTTPS with the app's certificate on https_listen, redirect_http and
+		// proxy.hosts; and tls: true, whose leaf cmd passes in (here a test one).
+		{name: "tls", manifest: "testdata/tls/devcluster.yaml", opts: Options{Ingress: "tls.example.com"}},
+		{name: "tls-localca", manifest: "testdata/tls-localca/devcluster.yaml",
+			opts: Options{TLSCert: "testdata/tls/cert.pem", TLSKey: "testdata/tls/key.pem"}},
 	}
 }
 
@@ -53,6 +58,15 @@ func (gc goldenCase) load(t testing.TB, format string) *Cluster {
 		opts.Invocation += " -m " + gc.formation
 	}
 	opts.Formation = formation
+	for _, f := range []*string{&opts.TLSCert, &opts.TLSKey} {
+		if *f != "" {
+			abs, err := filepath.Abs(*f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			*f = abs
+		}
+	}
 	opts.WorkDir = "/srv/" + gc.name
 	opts.OutDir = m.Dir
 	if gc.env != "" {
@@ -99,13 +113,13 @@ func TestGolden(t *testing.T) {
 				dir := filepath.Join("testdata", "golden", gc.name, format)
 				files := map[string][]byte{}
 				for _, f := range r.Files {
-					files[f.Name] = f.Data
+					files[f.Name] = machineFree(t, f.Data)
 				}
 				var warns strings.Builder
 				for _, w := range r.Warnings {
 					warns.WriteString(w.String() + "\n")
 				}
-				files["warnings.txt"] = []byte(warns.String())
+				files["warnings.txt"] = machineFree(t, []byte(warns.String()))
 				if *update {
 					if err := os.RemoveAll(dir); err != nil {
 						t.Fatal(err)
@@ -148,6 +162,16 @@ func TestGolden(t *testing.T) {
 			})
 		}
 	}
+}
+
+// machineFree writes the repository's directory as /REPO: a certificate's
+// path is absolute in haproxy.cfg and nginx.conf, as the manifest resolved it.
+func machineFree(t *testing.T, data []byte) []byte {
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(strings.ReplaceAll(string(data), repo+string(filepath.Separator), "/REPO/"))
 }
 
 // TestRenderIsDeterministic renders every case twice: map order, time and

@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"text/template"
 	"time"
@@ -20,6 +21,10 @@ global
     # up to 4096 client connections at once); a fixed one fails to start as a user whose
     # limit is lower.
     # As root, add "user haproxy", "group haproxy" and "chroot /var/lib/haproxy".
+{{- if .TLS}}
+    # devcluster's TLS settings: 1.2 and later (ALPN h2, http/1.1 on each bind).
+    ssl-default-bind-options ssl-min-ver TLSv1.2
+{{- end}}
 {{- if .Resolvers}}
 
 # Docker's DNS: the replicas of each service, as they come and go.
@@ -51,16 +56,32 @@ defaults
 {{- end}}
 
 frontend devcluster
+{{- range .TLSComments}}
+    # {{.}}
+{{- end}}
     bind {{.Bind}}
+{{- with .HTTPSBind}}
+    bind {{.}}
+{{- end}}
+{{- with .RedirectPort}}
+    # redirect_http: plain HTTP answers 308 with the same URL on the HTTPS port.
+    http-request set-var(req.host) req.hdr(host),regsub(:[0-9]+$,) unless { ssl_fc }
+    http-request redirect location https://%[var(req.host)]{{.}}%[capture.req.uri] code 308 unless { ssl_fc }
+{{- end}}
     # The headers devcluster sets; it removes the forwarding headers it does not set.
     option forwardfor
-    http-request set-header X-Forwarded-Proto http
+{{- range .ProtoHeaders}}
+    http-request set-header X-Forwarded-Proto {{.}}
+{{- end}}
     http-request set-header X-Forwarded-Host %[req.hdr(host)]
     http-request set-header X-Forwarded-Port %[dst_port]
     http-request set-header X-Real-IP %[src]
     http-request del-header Forwarded
     http-request del-header X-Forwarded-Prefix
     http-request del-header X-Forwarded-Ssl
+{{- range .HostRoutes}}
+    use_backend {{.Backend}} if { req.hdr(host),field(1,:) -i {{.Hosts}} }
+{{- end}}
 {{- range .Routes}}
     use_backend {{.Name}} if { path {{hq .Prefix}} } || { path_beg {{hq (slash .Prefix)}} }
 {{- end}}
@@ -140,11 +161,26 @@ func haproxyBalance(strategy, sticky string) (string, bool) {
 
 func renderHAProxy(c *Cluster, r *Result) error {
 	commonWarnings(c, r, "haproxy")
+	c.tlsWarnings(r, "haproxy")
 	var b strings.Builder
-	if err := haproxyTemplate.Execute(&b, c.haproxyData(c.Listen, false, 0)); err != nil {
+	d := c.haproxyData(c.Listen, false, 0)
+	if t := c.TLS; t != nil {
+		crt := t.Cert
+		if !t.KeyInCert {
+			// HAProxy 2.x reads the key from the certificate's file or CERT.key only.
+			crt = filepath.Join(firstNonEmpty(c.opts.OutDir, c.Dir), haproxyPEM)
+			r.Files = append(r.Files, File{Name: haproxyPEM, Data: c.combinedPEM(), Mode: 0o600})
+			r.warn("haproxy", "proxy.tls", "HAProxy 2.x reads the certificate and its key from one file: %s is a copy of %s and %s (mode 0600, it holds the private key: keep it out of version control), export again when the certificate changes",
+				haproxyPEM, t.Cert, t.Key)
+		}
+		if err := c.haproxyTLS(d, crt, hostPort(t.Host, t.Port)); err != nil {
+			return err
+		}
+	}
+	if err := haproxyTemplate.Execute(&b, d); err != nil {
 		return err
 	}
-	r.add("haproxy.cfg", b.String())
+	r.Files = append([]File{{Name: "haproxy.cfg", Data: []byte(b.String())}}, r.Files...)
 	return nil
 }
 
@@ -160,7 +196,19 @@ type haproxyData struct {
 	Backends                []haproxyBackend
 	CookieOn                bool
 	Resolvers               bool // compose: servers found through Docker's DNS
+
+	// HTTPS (tls.go): the plain bind gets " ssl crt …" when HTTPS replaces
+	// plain HTTP; HTTPSBind is the second bind of https_listen.
+	TLS          bool
+	TLSComments  []string
+	HTTPSBind    string
+	RedirectPort string   // ":8443" ("" for 443), with redirect_http
+	ProtoHeaders []string // X-Forwarded-Proto's values and conditions
+	HostRoutes   []haproxyHostRoute
 }
+
+// haproxyHostRoute is one use_backend of proxy.hosts: Hosts are quoted words.
+type haproxyHostRoute struct{ Backend, Hosts string }
 
 // haproxyData builds the template's data; with docker, each backend finds the
 // replicas of its compose service through Docker's DNS, with extra server
@@ -178,7 +226,9 @@ func (c *Cluster) haproxyData(bind string, docker bool, extra int) *haproxyData 
 		Default:         c.DefaultBackend(),
 		CookieOn:        c.Sticky == "cookie",
 		Resolvers:       docker,
+		ProtoHeaders:    []string{"http"},
 	}
+	c.haproxyHosts(d)
 	for _, p := range c.Balanced() {
 		if p.Prefix != "/" {
 			d.Routes = append(d.Routes, p)
@@ -203,4 +253,43 @@ func (c *Cluster) haproxyData(bind string, docker bool, extra int) *haproxyData 
 		d.Backends = append(d.Backends, be)
 	}
 	return d
+}
+
+// haproxyTLS adds HTTPS to d: crt is the PEM file as HAProxy sees it, https
+// the address of https_listen's bind.
+func (c *Cluster) haproxyTLS(d *haproxyData, crt, https string) error {
+	t := c.TLS
+	q, err := haproxyQuote(crt)
+	if err != nil {
+		return err
+	}
+	ssl := " ssl crt " + q + " alpn h2,http/1.1"
+	d.TLS = true
+	d.TLSComments = []string{"HTTPS with " + oneLine(t.certSource()) + ";", "HTTP/2 and HTTP/1.1 to clients (ALPN), HTTP/1.1 to the instances, as devcluster."}
+	if !t.Separate {
+		d.Bind += ssl
+		d.ProtoHeaders = []string{"https"}
+		return nil
+	}
+	d.HTTPSBind = https + ssl
+	d.ProtoHeaders = []string{"https if { ssl_fc }", "http unless { ssl_fc }"}
+	if t.RedirectHTTP {
+		d.RedirectPort = ":" + itoa(t.Port)
+		if t.Port == 443 {
+			d.RedirectPort = ""
+		}
+	}
+	return nil
+}
+
+// haproxyHosts routes proxy.hosts before the path prefixes: the Host
+// header's name, its port dropped (hosts are names, never IP addresses, so
+// the first ":" ends the name). procfile allows only a-z, 0-9, "-" and "."
+// in a host: nothing to quote.
+func (c *Cluster) haproxyHosts(d *haproxyData) {
+	for _, p := range c.Balanced() {
+		if hosts := c.hostsOf(p); len(hosts) > 0 {
+			d.HostRoutes = append(d.HostRoutes, haproxyHostRoute{Backend: p.Name, Hosts: strings.Join(hosts, " ")})
+		}
+	}
 }

@@ -357,6 +357,9 @@ func checkStored(t *testing.T, got kubeObjects, deps []appsv1.Deployment, svcs [
 		if !reflect.DeepEqual(g.Spec.Rules, s.Spec.Rules) || !reflect.DeepEqual(g.Annotations, s.Annotations) {
 			t.Errorf("%s: stored rules %+v annotations %v, sent %+v %v", g.Name, g.Spec.Rules, g.Annotations, s.Spec.Rules, s.Annotations)
 		}
+		if !reflect.DeepEqual(g.Spec.TLS, s.Spec.TLS) {
+			t.Errorf("%s: stored tls %+v, sent %+v", g.Name, g.Spec.TLS, s.Spec.TLS)
+		}
 	}
 }
 

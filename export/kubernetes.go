@@ -108,12 +108,20 @@ type k8sServicePort struct {
 }
 
 type k8sIngressSpec struct {
-	Rules []struct {
-		Host string `yaml:"host"`
-		HTTP struct {
-			Paths []k8sIngressPath `yaml:"paths"`
-		} `yaml:"http"`
-	} `yaml:"rules"`
+	TLS   []k8sIngressTLS  `yaml:"tls,omitempty"`
+	Rules []k8sIngressRule `yaml:"rules"`
+}
+
+type k8sIngressTLS struct {
+	Hosts      []string `yaml:"hosts"`
+	SecretName string   `yaml:"secretName"`
+}
+
+type k8sIngressRule struct {
+	Host string `yaml:"host"`
+	HTTP struct {
+		Paths []k8sIngressPath `yaml:"paths"`
+	} `yaml:"http"`
 }
 
 type k8sIngressPath struct {
@@ -153,7 +161,7 @@ func renderKubernetes(c *Cluster, r *Result) error {
 			docs = append(docs, c.service(p))
 		}
 	}
-	if c.opts.Ingress != "" && len(c.Balanced()) > 0 {
+	if (c.opts.Ingress != "" || len(c.Hosts) > 0) && len(c.Balanced()) > 0 {
 		docs = append(docs, c.ingress())
 	}
 	var b bytes.Buffer
@@ -184,6 +192,14 @@ func (c *Cluster) kubernetesWarnings(r *Result) {
 	if len(c.Env) > 0 {
 		r.warn(f, "env file", "%d variable(s) of the env files are not written into the manifest (they may be secrets); the pods read the Secret %s-env: kubectl create secret generic %s-env --from-env-file=.env",
 			len(c.Env), c.App, c.App)
+	}
+	if t := c.TLS; t != nil {
+		if c.opts.Ingress == "" && len(c.Hosts) == 0 {
+			r.warn(f, "proxy.tls", "only an Ingress terminates HTTPS: pass --ingress HOST for one with a tls: section")
+		} else {
+			r.warn(f, "proxy.tls", "the Ingress names the TLS Secret %s, which kubernetes.yaml does not hold: kubectl create secret tls %s --cert=%s --key=%s",
+				c.tlsSecret(), c.tlsSecret(), t.Cert, t.Key)
+		}
 	}
 	if c.Sticky == "cookie" && c.opts.Ingress == "" {
 		r.warn(f, "proxy.sticky", "a Service cannot stick by cookie: pass --ingress HOST for an Ingress with ingress-nginx's cookie affinity")
@@ -222,6 +238,9 @@ func (c *Cluster) kubernetesWarnings(r *Result) {
 		}
 	}
 }
+
+// tlsSecret names the Ingress's TLS Secret.
+func (c *Cluster) tlsSecret() string { return c.App + "-tls" }
 
 func (c *Cluster) labels(p *Process) map[string]string {
 	return map[string]string{"app.kubernetes.io/name": c.App, "app.kubernetes.io/component": p.Slug}
@@ -305,24 +324,47 @@ func (c *Cluster) service(p *Process) k8sDoc {
 		Metadata: k8sMeta{Name: c.objName(p), Labels: c.labels(p)}, Spec: s}}
 }
 
+// ingressPath routes prefix to p's Service.
+func (c *Cluster) ingressPath(p *Process, prefix string) k8sIngressPath {
+	var ip k8sIngressPath
+	ip.Path, ip.PathType = strings.TrimSuffix(prefix, "/"), "Prefix"
+	if ip.Path == "" {
+		ip.Path = "/"
+	}
+	ip.Backend.Service.Name = c.objName(p)
+	ip.Backend.Service.Port.Number = 80
+	return ip
+}
+
+// ingress routes --ingress's host by path prefix and each host of
+// proxy.hosts to its process, with a tls: section for them all when the
+// manifest serves HTTPS.
 func (c *Cluster) ingress() k8sDoc {
 	var s k8sIngressSpec
-	s.Rules = make([]struct {
-		Host string `yaml:"host"`
-		HTTP struct {
-			Paths []k8sIngressPath `yaml:"paths"`
-		} `yaml:"http"`
-	}, 1)
-	s.Rules[0].Host = c.opts.Ingress
-	for _, p := range c.Balanced() {
-		var ip k8sIngressPath
-		ip.Path, ip.PathType = strings.TrimSuffix(p.Prefix, "/"), "Prefix"
-		if ip.Path == "" {
-			ip.Path = "/"
+	var comments, hosts []string
+	if c.opts.Ingress != "" {
+		rule := k8sIngressRule{Host: c.opts.Ingress}
+		for _, p := range c.Balanced() {
+			rule.HTTP.Paths = append(rule.HTTP.Paths, c.ingressPath(p, p.Prefix))
 		}
-		ip.Backend.Service.Name = c.objName(p)
-		ip.Backend.Service.Port.Number = 80
-		s.Rules[0].HTTP.Paths = append(s.Rules[0].HTTP.Paths, ip)
+		s.Rules = append(s.Rules, rule)
+		hosts = append(hosts, c.opts.Ingress)
+		comments = append(comments, "Routes "+c.opts.Ingress+" by path prefix, as devcluster's proxy does.")
+	}
+	for _, h := range c.Hosts {
+		rule := k8sIngressRule{Host: h.Host}
+		rule.HTTP.Paths = append(rule.HTTP.Paths, c.ingressPath(h.Process, "/"))
+		s.Rules = append(s.Rules, rule)
+		hosts = append(hosts, h.Host)
+	}
+	if len(c.Hosts) > 0 {
+		comments = append(comments, "Routes the hosts of proxy.hosts to their processes, whatever the path.")
+	}
+	if c.TLS != nil {
+		s.TLS = []k8sIngressTLS{{Hosts: hosts, SecretName: c.tlsSecret()}}
+		comments = append(comments, "HTTPS with the TLS Secret "+c.tlsSecret()+", which this file does not hold (it is the private key):",
+			"  kubectl create secret tls "+c.tlsSecret()+" --cert=CERT.pem --key=KEY.pem",
+			"with a certificate naming "+strings.Join(hosts, ", ")+".")
 	}
 	meta := k8sMeta{Name: c.App, Labels: map[string]string{"app.kubernetes.io/name": c.App}}
 	if c.Sticky == "cookie" {
@@ -331,6 +373,6 @@ func (c *Cluster) ingress() k8sDoc {
 			"nginx.ingress.kubernetes.io/session-cookie-name": c.Cookie,
 		}
 	}
-	return k8sDoc{comments: []string{"Routes " + c.opts.Ingress + " by path prefix, as devcluster's proxy does."},
+	return k8sDoc{comments: comments,
 		obj: k8sObject{APIVersion: "networking.k8s.io/v1", Kind: "Ingress", Metadata: meta, Spec: s}}
 }

@@ -48,9 +48,12 @@ type Options struct {
 	// scripts/base-image.sh prepared.
 	BaseImage, BalancerImage string
 	Ingress                  string // kubernetes: also write an Ingress for this host
-	StatsListen              string // haproxy stats page; "" → 127.0.0.1:8404
-	WorkDir                  string // systemd WorkingDirectory=; "" → the manifest's directory
-	OutDir                   string // where the files go, for paths relative to it (compose build context)
+	// TLSCert and TLSKey are the local CA's leaf, for a manifest with tls: true
+	// (cmd passes localca's paths in: export imports procfile only).
+	TLSCert, TLSKey string
+	StatsListen     string // haproxy stats page; "" → 127.0.0.1:8404
+	WorkDir         string // systemd WorkingDirectory=; "" → the manifest's directory
+	OutDir          string // where the files go, for paths relative to it (compose build context)
 }
 
 // Cluster is the manifest with every default applied and the formation
@@ -74,6 +77,9 @@ type Cluster struct {
 
 	Processes []*Process
 	Env       []EnvPair // from the env files, in file order, later keys winning
+
+	TLS   *TLS        // HTTPS at the balancer; nil: plain HTTP only (tls.go)
+	Hosts []HostRoute // proxy.hosts, in file order
 
 	opts Options
 }
@@ -176,6 +182,10 @@ func Build(m *procfile.Manifest, opts Options) (*Cluster, error) {
 		c.Processes = append(c.Processes, newProcess(m, p, plan, opts.BasePort))
 	}
 	c.Env = dedupEnv(opts.Env)
+	c.buildHosts(m)
+	if err := c.buildTLS(m, opts); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"text/template"
@@ -67,9 +68,43 @@ http {
         keepalive 32;
     }
 {{end}}
+{{- with .TLS}}
+    # HTTPS with {{.Source}};
+    # HTTP/2 and HTTP/1.1 to clients (ALPN), HTTP/1.1 to the instances, as devcluster.
+    # "listen ... http2" is what nginx before 1.25.1 reads; later ones warn and accept it.
+    ssl_certificate {{nq .Cert}};
+    ssl_certificate_key {{nq .Key}};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:SSL:10m;
+{{end}}
+{{- range .HostServers}}
+    # proxy.hosts: {{.Names}} go to {{.Upstream}}, whatever the path.
     server {
-        listen {{.Listen}};
+{{- range $.ListenLines}}
+        listen {{.}};
+{{- end}}
+        server_name {{.Names}};
+{{template "common" $}}
 
+        location / {
+            proxy_pass http://{{.Upstream}};
+        }
+    }
+{{end}}
+    server {
+{{- range .ListenLines}}
+        listen {{.}}{{if $.HostServers}} default_server{{end}};
+{{- end}}
+{{template "common" .}}
+{{range .Locations}}
+        location {{if .Exact}}= {{end}}{{nq .Path}} {
+            proxy_pass http://{{.Upstream}};
+        }
+{{- end}}
+    }
+}
+{{/* common: what every server block sets, the main one and each host's. */}}
+{{- define "common"}}
         proxy_http_version 1.1;
         # Host as the client sent it ($host would drop the port), and the headers devcluster sets;
         # the forwarding headers it does not set are removed.
@@ -104,17 +139,20 @@ http {
 {{- else}}
         proxy_next_upstream off;
 {{- end}}
-{{range .Locations}}
-        location {{if .Exact}}= {{end}}{{nq .Path}} {
-            proxy_pass http://{{.Upstream}};
+{{- with .RedirectPort}}
+        # redirect_http: plain HTTP answers 308 with the same URL on the HTTPS port.
+        if ($scheme = http) {
+            return 308 https://$host{{.}}$request_uri;
         }
 {{- end}}
-    }
-}
-`))
+{{- end}}`))
 
 type nginxData struct {
 	Header, Listen                  string
+	ListenLines                     []string // "8080", "127.0.0.1:8443 ssl http2"
+	TLS                             *nginxTLS
+	RedirectPort                    string // ":8443" ("" for 443), with redirect_http
+	HostServers                     []nginxHostServer
 	Resolver                        bool
 	Upstreams                       []nginxUpstream
 	Locations                       []nginxLocation
@@ -122,6 +160,13 @@ type nginxData struct {
 	Retries                         int
 	ClientTimeout, IdleTimeout      time.Duration
 }
+
+// nginxTLS is the certificate as nginx reads it (on the host, or mounted in
+// the balancer's container).
+type nginxTLS struct{ Source, Cert, Key string }
+
+// nginxHostServer is the server block of proxy.hosts' names for one process.
+type nginxHostServer struct{ Names, Upstream string }
 
 type nginxUpstream struct {
 	Name, Strategy, Sticky, Method string
@@ -204,6 +249,7 @@ func failTimeout(p *Process) time.Duration {
 
 func renderNginx(c *Cluster, r *Result) error {
 	commonWarnings(c, r, "nginx")
+	c.tlsWarnings(r, "nginx")
 	d, err := c.nginxData(r, "nginx", hostPort(c.ListenHost, c.ListenPort), false)
 	if err != nil {
 		return err
@@ -252,6 +298,10 @@ func (c *Cluster) nginxData(r *Result, format, listen string, docker bool) (*ngi
 			}
 		}
 		d.Upstreams = append(d.Upstreams, u)
+		if hosts := c.hostsOf(p); len(hosts) > 0 {
+			// procfile allows only a-z, 0-9, "-" and "." in a host: nothing to quote.
+			d.HostServers = append(d.HostServers, nginxHostServer{Names: strings.Join(hosts, " "), Upstream: p.Name})
+		}
 		if p.Prefix == "/" {
 			d.Locations = append(d.Locations, nginxLocation{Path: "/", Upstream: p.Name})
 			continue
@@ -261,5 +311,44 @@ func (c *Cluster) nginxData(r *Result, format, listen string, docker bool) (*ngi
 		}
 		d.Locations = append(d.Locations, nginxLocation{Path: withSlash(p.Prefix), Upstream: p.Name})
 	}
+	d.ListenLines = []string{d.Listen}
+	if err := c.nginxTLS(d, docker); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// nginxTLS adds HTTPS to d: on its own listener (https_listen) beside the
+// plain one, or on the plain one's address; with docker, the certificate is
+// the one mounted in the container.
+func (c *Cluster) nginxTLS(d *nginxData, docker bool) error {
+	t := c.TLS
+	if t == nil {
+		return nil
+	}
+	d.TLS = &nginxTLS{Source: oneLine(t.certSource()), Cert: t.Cert, Key: t.Key}
+	if docker {
+		d.TLS.Cert, d.TLS.Key = containerCert, containerKey
+	}
+	for _, f := range []string{d.TLS.Cert, d.TLS.Key} {
+		if strings.Contains(f, "$") {
+			return fmt.Errorf("nginx reads %q as holding a variable (\"$\"): move the file to a path without one", f)
+		}
+	}
+	https := itoa(t.Port)
+	if t.Host != "" && !docker {
+		https = hostPort(t.Host, t.Port)
+	}
+	if !t.Separate {
+		d.ListenLines = []string{https + " ssl http2"}
+		return nil
+	}
+	d.ListenLines = append(d.ListenLines, https+" ssl http2")
+	if t.RedirectHTTP {
+		d.RedirectPort = ":" + itoa(t.Port)
+		if t.Port == 443 {
+			d.RedirectPort = ""
+		}
+	}
+	return nil
 }

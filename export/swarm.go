@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"path"
 	"path/filepath"
 	"time"
 )
@@ -17,6 +18,7 @@ type stackFile struct {
 	Version  string                   `yaml:"version"`
 	Services map[string]*stackService `yaml:"services"`
 	Configs  map[string]*stackConfig  `yaml:"configs,omitempty"`
+	Secrets  map[string]*stackConfig  `yaml:"secrets,omitempty"`
 }
 
 type stackService struct {
@@ -26,6 +28,7 @@ type stackService struct {
 	EnvFile         []string          `yaml:"env_file,omitempty"`
 	Ports           []stackPort       `yaml:"ports,omitempty"`
 	Configs         []stackConfigRef  `yaml:"configs,omitempty"`
+	Secrets         []stackConfigRef  `yaml:"secrets,omitempty"`
 	Healthcheck     *composeHealth    `yaml:"healthcheck,omitempty"`
 	StopSignal      string            `yaml:"stop_signal,omitempty"`
 	StopGracePeriod string            `yaml:"stop_grace_period,omitempty"`
@@ -98,6 +101,7 @@ func swarmRestart(policy string) string {
 
 func renderSwarm(c *Cluster, r *Result) error {
 	commonWarnings(c, r, "swarm")
+	c.tlsWarnings(r, "swarm")
 	balancer := firstNonEmpty(c.opts.Balancer, "haproxy")
 	if balancer != "haproxy" && balancer != "nginx" {
 		return fmt.Errorf("--balancer %q: use haproxy or nginx", balancer)
@@ -229,13 +233,17 @@ func (c *Cluster) stackBalancer(f *stackFile, balancer string, bal []*Process, r
 	key := balancer + "_config"
 	f.Configs = map[string]*stackConfig{key: {Name: c.App + "-" + bc.file[:len(bc.file)-4] + "-" + hex.EncodeToString(sum[:])[:12], File: "./" + bc.file}}
 	r.add(bc.file, bc.data)
-	f.Services[balancerName(f.Services)] = &stackService{
+	name := balancerName(f.Services)
+	f.Services[name] = &stackService{
 		Image:   bc.image,
 		Command: bc.command,
 		Ports:   []stackPort{{Target: c.ListenPort, Published: c.ListenPort, Protocol: "tcp", Mode: "host"}},
 		Configs: []stackConfigRef{{Source: key, Target: bc.target}},
 		Deploy: &stackDeploy{Replicas: 1, EndpointMode: "dnsrr", RestartPolicy: &stackRestart{Condition: "any", Delay: "1s"},
 			UpdateConfig: &stackUpdate{Parallelism: 1, Delay: "0s", FailureAction: "rollback", Monitor: "5s", Order: "stop-first"}},
+	}
+	if c.TLS != nil {
+		c.stackTLS(f, f.Services[name])
 	}
 	if c.ListenHost != "" && c.ListenHost != "0.0.0.0" && c.ListenHost != "::" {
 		r.warn("swarm", "proxy.listen", "Swarm publishes port %d on every address of the node the balancer runs on, not on %s only: keep the node behind a firewall", c.ListenPort, c.ListenHost)
@@ -244,6 +252,26 @@ func (c *Cluster) stackBalancer(f *stackFile, balancer string, bal []*Process, r
 		r.warn("swarm", "proxy.sticky", "Swarm's routing mesh balances connections at layer 4 and cannot stick by cookie: the stack's %s keeps the %s cookie, reaching the replicas directly (endpoint_mode: dnsrr)", balancer, c.Cookie)
 	}
 	return nil
+}
+
+// stackTLS gives the balancer the certificate and its key as Swarm secrets
+// (a bind mount would name a path on whichever node runs it), each named by
+// its content (a secret cannot change: a new certificate is a new secret),
+// mounted where the balancer's config names them, and publishes the HTTPS
+// port of https_listen.
+func (c *Cluster) stackTLS(f *stackFile, s *stackService) {
+	t := c.TLS
+	f.Secrets = map[string]*stackConfig{
+		"tls_cert": {Name: c.contentName("tls-cert", t.certPEM), File: dollarEscape(c.relFromOut(t.Cert))},
+		"tls_key":  {Name: c.contentName("tls-key", t.keyPEM), File: dollarEscape(c.relFromOut(t.Key))},
+	}
+	s.Secrets = []stackConfigRef{
+		{Source: "tls_cert", Target: path.Base(containerCert)},
+		{Source: "tls_key", Target: path.Base(containerKey)},
+	}
+	if t.Separate {
+		s.Ports = append(s.Ports, stackPort{Target: t.Port, Published: t.Port, Protocol: "tcp", Mode: "host"})
+	}
 }
 
 // envFiles are the env files relative to the output directory, where the

@@ -71,6 +71,62 @@ func writeFiles(t *testing.T, r *Result) string {
 	return dir
 }
 
+// renderTo exports the case into a new temporary directory as the command
+// does (-o DIR: haproxy's tls.pem is named there). In compose's and swarm's
+// balancer config the certificate is where the container mounts it: the
+// check reads the manifest's files there instead.
+func (gc goldenCase) renderTo(t *testing.T, format string) string {
+	t.Helper()
+	dir := t.TempDir()
+	c := gc.load(t, format)
+	c.opts.OutDir = dir
+	r, err := Render(c, format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range r.Files {
+		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.TLS != nil && (format == "compose" || format == "swarm") {
+		copyFile(t, c.TLS.Cert, filepath.Join(dir, "tls.pem"))
+		copyFile(t, c.TLS.Key, filepath.Join(dir, "tls.pem.key")) // HAProxy finds it at CERT.key, as mounted
+		if gc.opts.Balancer == "nginx" {
+			replaceIn(t, filepath.Join(dir, "nginx.conf"), containerKey, filepath.Join(dir, "tls.pem.key"))
+			replaceIn(t, filepath.Join(dir, "nginx.conf"), containerCert, filepath.Join(dir, "tls.pem"))
+		} else {
+			replaceIn(t, filepath.Join(dir, "haproxy.cfg"), containerCert, filepath.Join(dir, "tls.pem"))
+		}
+	}
+	return dir
+}
+
+func replaceIn(t *testing.T, path, old, new string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), old) {
+		t.Fatalf("%s does not name %s", path, old)
+	}
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(data), old, new)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestHAProxyAcceptsExport runs the real "haproxy -c" on the haproxy export
 // and on compose's haproxy.cfg of every case; a warning counts as a failure,
 // since it means HAProxy reads the file differently from what it says.
@@ -83,7 +139,7 @@ func TestHAProxyAcceptsExport(t *testing.T) {
 				t.Parallel()
 				gc := gc // each subtest its own copy: the inner loop shares gc
 				gc.opts.Balancer = "haproxy"
-				dir := writeFiles(t, gc.render(t, format))
+				dir := gc.renderTo(t, format)
 				out, err := runTool(t, dir, haproxy, "-c", "-f", "haproxy.cfg")
 				if err != nil || strings.Contains(out, "[WARNING]") || strings.Contains(out, "[ALERT]") {
 					t.Fatalf("haproxy -c -f haproxy.cfg: %v\n%s", err, out)
@@ -107,7 +163,7 @@ func TestNginxAcceptsExport(t *testing.T) {
 				t.Parallel()
 				gc := gc // each subtest its own copy: the inner loop shares gc
 				gc.opts.Balancer = "nginx"
-				dir := writeFiles(t, gc.render(t, format))
+				dir := gc.renderTo(t, format)
 				if format == "compose" && !resolve {
 					withoutResolve(t, dir)
 				}
@@ -117,7 +173,13 @@ func TestNginxAcceptsExport(t *testing.T) {
 					t.Fatalf("nginx -t: %v\n%s", err, out)
 				}
 				if os.Geteuid() == 0 && format == "nginx" { // and as a user, as the header says it runs
-					dir := writeFiles(t, gc.render(t, format))
+					dir := gc.renderTo(t, format)
+					if c := gc.load(t, format); c.TLS != nil { // nobody reads the key where the export names it
+						copyFile(t, c.TLS.Cert, filepath.Join(dir, "cert.pem"))
+						copyFile(t, c.TLS.Key, filepath.Join(dir, "key.pem"))
+						replaceIn(t, filepath.Join(dir, "nginx.conf"), c.TLS.Cert, filepath.Join(dir, "cert.pem"))
+						replaceIn(t, filepath.Join(dir, "nginx.conf"), c.TLS.Key, filepath.Join(dir, "key.pem"))
+					}
 					out, err := runAsNobody(t, dir, nginx, "-t", "-e", "stderr", "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
 					if err != nil || strings.Contains(out, "[warn]") || strings.Contains(out, "[emerg]") {
 						t.Fatalf("nginx -t as nobody: %v\n%s", err, out)

@@ -135,6 +135,9 @@ func runExport(e *env, cmd *cobra.Command, format string, f *manifestFlags, o *e
 	if o.workdir != "" {
 		opts.WorkDir = absFrom(e.cwd, o.workdir)
 	}
+	if opts.TLSCert, opts.TLSKey, err = localLeaf(e, m); err != nil {
+		return err
+	}
 	c, err := export.Build(m, opts)
 	if err != nil {
 		return err
@@ -193,7 +196,11 @@ func writeExport(e *env, shown, dir string, files []export.File) error {
 	}
 	for _, f := range files {
 		path := filepath.Join(dir, f.Name)
-		if err := os.WriteFile(path, f.Data, 0o644); err != nil {
+		mode := fs.FileMode(cmp.Or(f.Mode, 0o644))
+		if err := os.WriteFile(path, f.Data, mode); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		if err := os.Chmod(path, mode); err != nil { // a file written before keeps its mode otherwise
 			return fmt.Errorf("export: %w", err)
 		}
 		fmt.Fprintf(e.stderr, "wrote %s\n", filepath.Join(shown, f.Name))
