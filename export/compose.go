@@ -141,32 +141,42 @@ func (c *Cluster) composeService(p *Process, context string, r *Result) (s *comp
 	return s, "", nil
 }
 
-// generatedDockerfile is, with --dockerfile, the Dockerfile that serves p's
-// development server with gunicorn and gunicorn's command; "" when p runs no
-// development server or the app has a Dockerfile of its own (kept, and said).
+// generatedDockerfile is, with --dockerfile, the Dockerfile that serves p and
+// its command: a development server's app with gunicorn, an ASGI server's
+// app with the same server on every address (asgi.go); "" when p runs
+// neither or the app has a Dockerfile of its own (kept, and said).
 func (c *Cluster) generatedDockerfile(p *Process, format string, r *Result) (df, cmd string, err error) {
-	dev := devServer(p)
-	if dev == "" || !c.opts.Dockerfile {
+	dev, asgi := devServer(p), asgiServer(p)
+	if dev == "" && asgi == "" || !c.opts.Dockerfile {
 		return "", "", nil
 	}
 	has, err := hasDockerfile(c.Dir)
 	if err != nil || has {
 		if has {
-			r.warn(format, "--dockerfile", "the app has a Dockerfile already: it is kept, and %s keeps its command (%s)", p.Name, dev)
+			r.warn(format, "--dockerfile", "the app has a Dockerfile already: it is kept, and %s keeps its command (%s)", p.Name, firstNonEmpty(dev, asgi))
 		}
 		return "", "", err
 	}
-	a, err := detectApp(c.Dir, p)
+	var a *pyApp
+	if dev != "" {
+		a, err = detectApp(c.Dir, p)
+	} else {
+		a, err = detectASGI(c.Dir, p, asgi)
+	}
 	if err != nil {
 		return "", "", err
 	}
 	if df, err = c.dockerfile(p, a); err != nil {
 		return "", "", err
 	}
-	if cmd, err = a.gunicornCommand(); err != nil {
+	if cmd, err = a.command(); err != nil {
 		return "", "", err
 	}
-	r.warn(format, p.Name+".command", "%s is a development server: the service runs the Dockerfile's gunicorn instead", dev)
+	if dev != "" {
+		r.warn(format, p.Name+".command", "%s is a development server: the service runs the Dockerfile's gunicorn instead", dev)
+	} else {
+		r.warn(format, p.Name+".command", "the service runs the Dockerfile's %s on 0.0.0.0:$PORT, trusting the balancer's forwarding headers, not the manifest's command (%s)", asgi, oneLine(p.Command))
+	}
 	return df, cmd, nil
 }
 

@@ -14,10 +14,13 @@ import (
 
 // pyApp is what a Dockerfile needs to serve a Python web app with gunicorn.
 type pyApp struct {
-	Kind   string // "flask", "django" or "gunicorn"
+	Kind   string // "flask", "django", "gunicorn", or "asgi" (asgi.go)
 	Chdir  string // directory of the app module, relative to the manifest's
 	Module string // gunicorn's APP_MODULE: "app:app", "demo.wsgi:application"
 	Env    []EnvPair
+
+	Server    string // asgi: "uvicorn", "hypercorn", "daphne" or "gunicorn-uvicorn"
+	Framework string // asgi: "fastapi", "starlette", "django" or "" (a bare ASGI app)
 }
 
 var (
@@ -75,7 +78,7 @@ const DefaultBaseImage = "python:3.12-slim"
 // and the framework), so that the same file works with a public base and
 // PyPI, or with a prepared base (scripts/base-image.sh) and no network.
 func (c *Cluster) dockerfile(p *Process, a *pyApp) (string, error) {
-	cmd, err := a.gunicornCommand()
+	cmd, err := a.command()
 	if err != nil {
 		return "", err
 	}
@@ -85,8 +88,8 @@ func (c *Cluster) dockerfile(p *Process, a *pyApp) (string, error) {
 	if err := noControl("Dockerfile", base); err != nil || strings.ContainsAny(base, " \t") || base == "" {
 		return "", fmt.Errorf("--base-image %q is not an image name like %s", base, DefaultBaseImage)
 	}
-	fw := map[string]string{"flask": "flask", "django": "django", "gunicorn": "flask"}[a.Kind]
 	fmt.Fprintf(&b, "FROM %s\nWORKDIR /app\n", base)
+	server, all := a.imports()
 	// The dependencies come before the app's code, so that a change to the code
 	// rebuilds one layer and reinstalls nothing.
 	if has, err := fileExists(filepath.Join(c.Dir, "requirements.txt")); err != nil {
@@ -95,13 +98,13 @@ func (c *Cluster) dockerfile(p *Process, a *pyApp) (string, error) {
 		b.WriteString(`COPY requirements.txt ./
 # Installs only what the base cannot import already (a requirement counts as there when
 # its distribution is installed, whatever its version).
-RUN python3 -c 'import re, importlib.metadata as m; [m.version(re.split(r"[^A-Za-z0-9._-]", l.strip())[0]) for l in open("requirements.txt") if l.strip() and l.strip()[0] not in "#-"]; import gunicorn' 2>/dev/null \
-    || python3 -m pip install --no-cache-dir -r requirements.txt gunicorn
+RUN python3 -c 'import re, importlib.metadata as m; [m.version(re.split(r"[^A-Za-z0-9._-]", l.strip())[0]) for l in open("requirements.txt") if l.strip() and l.strip()[0] not in "#-"]; import ` + strings.Join(server, ", ") + `' 2>/dev/null \
+    || python3 -m pip install --no-cache-dir -r requirements.txt ` + strings.Join(server, " ") + `
 `)
 	} else {
 		fmt.Fprintf(&b, `# Installs only what the base cannot import already.
-RUN python3 -c 'import gunicorn, %s' 2>/dev/null || python3 -m pip install --no-cache-dir gunicorn %s
-`, fw, fw)
+RUN python3 -c 'import %s' 2>/dev/null || python3 -m pip install --no-cache-dir %s
+`, strings.Join(all, ", "), strings.Join(all, " "))
 	}
 	fmt.Fprintf(&b, "ENV PYTHONUNBUFFERED=1 PORT=%d", p.Port)
 	for _, e := range a.Env {
@@ -117,17 +120,49 @@ RUN python3 -c 'import gunicorn, %s' 2>/dev/null || python3 -m pip install --no-
 // the engine does not: compose's replicas are told apart by their host name.
 const psFromHostname = `export PS="${PS:-$(hostname)}"; `
 
+// imports are the modules the image must import to serve the app: the
+// server's, and with them the framework's (pip's names are the same).
+func (a *pyApp) imports() (server, all []string) {
+	if a.Kind == "asgi" {
+		all = a.asgiImports()
+		n := 1
+		if a.Server == "gunicorn-uvicorn" {
+			n = 2
+		}
+		return all[:n], all
+	}
+	fw := map[string]string{"flask": "flask", "django": "django", "gunicorn": "flask"}[a.Kind]
+	return []string{"gunicorn"}, []string{"gunicorn", fw}
+}
+
+// command is the shell command that serves the app: its ASGI server, else gunicorn.
+func (a *pyApp) command() (string, error) {
+	if a.Kind == "asgi" {
+		return a.asgiCommand()
+	}
+	return a.gunicornCommand()
+}
+
+// chdirArg is " --chdir DIR" for an app outside the image's working
+// directory, "" for one in it.
+func (a *pyApp) chdirArg() (string, error) {
+	if a.Chdir == "" || a.Chdir == "." {
+		return "", nil
+	}
+	if !moduleRE.MatchString(strings.ReplaceAll(strings.ReplaceAll(a.Chdir, "/", "."), "-", "_")) {
+		return "", fmt.Errorf("--dockerfile: app directory %q: use a plain relative path", a.Chdir)
+	}
+	return " --chdir " + a.Chdir, nil
+}
+
 // gunicornCommand is the shell command that serves the app with gunicorn.
 func (a *pyApp) gunicornCommand() (string, error) {
 	if !moduleRE.MatchString(a.Module) {
 		return "", fmt.Errorf("--dockerfile: %q is not a Python module:callable gunicorn can load", a.Module)
 	}
-	chdir := ""
-	if a.Chdir != "" && a.Chdir != "." {
-		if !moduleRE.MatchString(strings.ReplaceAll(strings.ReplaceAll(a.Chdir, "/", "."), "-", "_")) {
-			return "", fmt.Errorf("--dockerfile: app directory %q: use a plain relative path", a.Chdir)
-		}
-		chdir = " --chdir " + a.Chdir
+	chdir, err := a.chdirArg()
+	if err != nil {
+		return "", err
 	}
 	return fmt.Sprintf("exec python3 -m gunicorn --bind 0.0.0.0:$PORT --workers 2 --access-logfile -%s '%s'", chdir, a.Module), nil
 }

@@ -34,6 +34,8 @@ func goldenCases() []goldenCase {
 		{name: "tls", manifest: "testdata/tls/devcluster.yaml", opts: Options{Ingress: "tls.example.com"}},
 		{name: "tls-localca", manifest: "testdata/tls-localca/devcluster.yaml",
 			opts: Options{TLSCert: "testdata/tls/cert.pem", TLSKey: "testdata/tls/key.pem"}},
+		// An ASGI app (issue 22): the Dockerfile serves it with uvicorn on every address.
+		{name: "fastapi", manifest: "../examples/fastapi/devcluster.yaml", formation: "web=2", opts: Options{Dockerfile: true}},
 	}
 }
 

@@ -69,7 +69,7 @@ Formats:
 	fl.StringVar(&o.app, "app", "", "name prefix of units, services and objects (default: the manifest's directory name)")
 	fl.StringVar(&o.image, "image", "", "compose and kubernetes: the app's image (default: APP:latest)")
 	fl.StringVar(&o.balancer, "balancer", "haproxy", "compose, swarm: the balancer service, haproxy or nginx")
-	fl.BoolVar(&o.dockerfile, "dockerfile", false, "compose, swarm: also write a Dockerfile serving the app with gunicorn, when it has none")
+	fl.BoolVar(&o.dockerfile, "dockerfile", false, "compose, swarm: also write a Dockerfile serving the app (a Flask or Django development server's with gunicorn, an ASGI app with its uvicorn, hypercorn, daphne or gunicorn -k uvicorn), when it has none")
 	fl.StringVar(&o.baseImage, "base-image", "", "compose, swarm: the Dockerfile's FROM (default "+export.DefaultBaseImage+"); what it can import already is not installed")
 	fl.StringVar(&o.balancerImage, "balancer-image", "", "compose, swarm: the balancer's image (default "+export.DefaultHAProxyImage+" or "+export.DefaultNginxImage+")")
 	fl.BoolVar(&o.build, "build", false, "swarm: build the app's image (implies --dockerfile), tag it by its content and name it in stack.yaml; needs -o")
@@ -218,7 +218,7 @@ func buildDockerfile(res *export.Result, dir string) ([]byte, error) {
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "Dockerfile"))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, withHint(fmt.Errorf("export --build: %s has no Dockerfile, and devcluster writes one only for a Flask or Django development server", dir),
+		return nil, withHint(fmt.Errorf("export --build: %s has no Dockerfile, and devcluster writes one only for a Flask or Django development server or an ASGI server (uvicorn, hypercorn, daphne, gunicorn -k uvicorn.workers.UvicornWorker)", dir),
 			"add a Dockerfile to the app, or build the image yourself and pass --image")
 	}
 	return data, err

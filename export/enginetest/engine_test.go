@@ -227,22 +227,29 @@ func client() *http.Client {
 // ask sends one GET through the balancer and returns who answered.
 func ask(hc *http.Client, port int) (answer, error) {
 	var a answer
-	resp, err := hc.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/?format=json")
+	_, err := getJSON(hc, "http://127.0.0.1:"+strconv.Itoa(port)+"/?format=json", &a, func() bool { return a.Instance != "" })
+	return a, err
+}
+
+// getJSON sends one GET and decodes its 200 answer into v; ok says whether
+// v is the answer the test expects.
+func getJSON(hc *http.Client, url string, v any, ok func() bool) (*http.Response, error) {
+	resp, err := hc.Get(url)
 	if err != nil {
-		return a, err
+		return nil, err
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil {
-		return a, err
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return a, fmt.Errorf("%s: %q", resp.Status, body)
+		return nil, fmt.Errorf("%s: %q", resp.Status, body)
 	}
-	if err := json.Unmarshal(body, &a); err != nil || a.Instance == "" {
-		return a, fmt.Errorf("not an example's answer: %q", body)
+	if err := json.Unmarshal(body, v); err != nil || !ok() {
+		return nil, fmt.Errorf("not the app's answer: %q", body)
 	}
-	return a, nil
+	return resp, nil
 }
 
 // tally sends n requests one after another and counts them by instance; a
