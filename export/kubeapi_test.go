@@ -189,6 +189,17 @@ func testExportOnAPIServer(t *testing.T, cp *kubeControlPlane, gc goldenCase) ku
 	}
 	apply := []string{"apply", "--server-side", "--field-manager=devcluster-export-test", "--validate=strict", "-n", ns, "-f", "-"}
 	cp.mustKubectl(t, data, apply...)
+	if c.TLS != nil && len(sentIngs) > 0 {
+		// The Secret the Ingress names, made by the command kubernetes.yaml gives.
+		cp.mustKubectl(t, nil, "create", "secret", "tls", c.tlsSecret(), "--cert="+c.TLS.Cert, "--key="+c.TLS.Key, "-n", ns)
+		for _, in := range sentIngs {
+			for _, tl := range in.Spec.TLS {
+				if typ := cp.mustKubectl(t, nil, "get", "secret", tl.SecretName, "-n", ns, "-o", "jsonpath={.type}"); typ != "kubernetes.io/tls" {
+					t.Errorf("%s: the Ingress's Secret %s has type %q, want kubernetes.io/tls", in.Name, tl.SecretName, typ)
+				}
+			}
+		}
+	}
 
 	// The Deployment controller counts the Pods its ReplicaSet made in status.replicas;
 	// kubectl wait watches for it (no polling here).
