@@ -16,14 +16,14 @@ import (
 // scale it). The framework (FastAPI, Starlette, Django's asgi.py) is only
 // installed, never guessed into the command.
 
-// asgiServers maps what a command runs to the server's name: "uvicorn",
-// "hypercorn", "daphne", or "gunicorn-uvicorn" for gunicorn -k
-// uvicorn.workers.UvicornWorker.
+// asgiServer names the ASGI server p's command runs: "uvicorn",
+// "hypercorn", "daphne", "gunicorn-uvicorn" for gunicorn -k
+// uvicorn.workers.UvicornWorker, or "" (a WSGI gunicorn included).
 func asgiServer(p *Process) string {
 	words := strings.Fields(p.Command)
-	for i, w := range words {
+	for _, w := range words {
 		switch base := path.Base(w); {
-		case base == "gunicorn" || w == "gunicorn" || i > 0 && words[i-1] == "-m" && w == "gunicorn":
+		case base == "gunicorn":
 			if gunicornWorker(words) == "uvicorn.workers.UvicornWorker" {
 				return "gunicorn-uvicorn"
 			}
