@@ -26,11 +26,17 @@ func (c *clientConn) writeProxyError(fr *fwdReq, e *proxyError, keep bool) {
 // writeError answers with a plain-text body "502 Bad Gateway: web.2 (…): cause".
 // fr may be nil when the request could not be parsed.
 func (c *clientConn) writeError(fr *fwdReq, status int, instance, msg string, keep bool) {
-	c.armWrite()
 	body := strconv.Itoa(status) + " " + http.StatusText(status) + ": " + msg + "\n"
+	c.writePage(fr, status, "text/plain; charset=utf-8", instance, body, keep)
+}
+
+// writePage answers with the proxy's own body of type ctype (an error, the
+// hosts page).
+func (c *clientConn) writePage(fr *fwdReq, status int, ctype, instance, body string, keep bool) {
+	c.armWrite()
 	w := c.bw
 	w.WriteString("HTTP/1.1 " + strconv.Itoa(status) + " " + http.StatusText(status) + "\r\n")
-	writeHeader(w, "Content-Type", "text/plain; charset=utf-8")
+	writeHeader(w, "Content-Type", ctype)
 	writeHeader(w, "Cache-Control", "no-store")
 	writeHeader(w, "Content-Length", strconv.Itoa(len(body)))
 	if instance != "" {

@@ -273,9 +273,13 @@ func (c *clientConn) handleRequest() bool {
 		c.writeError(fr, http.StatusBadRequest, "", fr.faultErr.Error(), fr.bodyKeep())
 		return fr.bodyKeep()
 	}
-	pl := c.p.route(h.path)
+	pl, hosts := c.p.routeRequest(h.host, h.path)
 	if pl == nil {
-		c.writeError(fr, http.StatusNotFound, "", "no process is balanced under "+h.path, fr.bodyKeep())
+		if hosts {
+			c.writeHostsPage(fr, fr.bodyKeep())
+		} else {
+			c.writeError(fr, http.StatusNotFound, "", "no process is balanced under "+h.path, fr.bodyKeep())
+		}
 		return fr.bodyKeep()
 	}
 	if st := c.p.sticky; st != nil && st.mode == "cookie" {

@@ -158,6 +158,10 @@ type PoolConfig struct {
 	Weight  int            // every instance's weight, also those added by scaling (default 1)
 	Weights map[string]int // per-instance overrides of Weight, by instance ID
 	MaxConn int            // per instance, for strategy first
+	// Hosts are host names (lower case, no port) whose requests go to this
+	// pool whatever their path (hosts.go). With Hosts and no Prefix, the
+	// pool is reached by host only.
+	Hosts []string
 }
 
 // Proxy balances HTTP requests over the ready instances of its pools. Enable,
@@ -171,7 +175,8 @@ type Proxy struct {
 	logMu sync.Mutex
 
 	mu     sync.Mutex
-	pools  atomic.Pointer[[]*pool] // sorted by prefix length, longest first
+	pools  atomic.Pointer[[]*pool]          // sorted by prefix length, longest first
+	hosts  atomic.Pointer[map[string]*pool] // PoolConfig.Hosts; nil: none (hosts.go)
 	byProc map[string]*pool
 	byID   map[string]*pool // instance ID → its pool, recorded by Enable
 
@@ -340,10 +345,10 @@ func (p *Proxy) AddPool(pc PoolConfig) error {
 	if pc.Process == "" || strings.Contains(pc.Process, ".") {
 		return fmt.Errorf("add pool: bad process name %q", pc.Process)
 	}
-	if pc.Prefix == "" {
+	if pc.Prefix == "" && len(pc.Hosts) == 0 {
 		pc.Prefix = "/"
 	}
-	if !strings.HasPrefix(pc.Prefix, "/") {
+	if pc.Prefix != "" && !strings.HasPrefix(pc.Prefix, "/") {
 		return fmt.Errorf("add pool %s: prefix %q must start with /", pc.Process, pc.Prefix)
 	}
 	sel, err := newSelector(p.cfg.Strategy, pc.MaxConn, p.dice)
@@ -355,9 +360,12 @@ func (p *Proxy) AddPool(pc PoolConfig) error {
 	if _, ok := p.byProc[pc.Process]; ok {
 		return fmt.Errorf("add pool %s: already added", pc.Process)
 	}
+	if err := p.checkHosts(pc); err != nil {
+		return err
+	}
 	old := *p.pools.Load()
 	for _, o := range old {
-		if o.cfg.Prefix == pc.Prefix {
+		if pc.Prefix != "" && o.cfg.Prefix == pc.Prefix {
 			return fmt.Errorf("add pool %s: prefix %s is already balanced to %s", pc.Process, pc.Prefix, o.cfg.Process)
 		}
 	}
@@ -366,6 +374,7 @@ func (p *Proxy) AddPool(pc PoolConfig) error {
 	sort.SliceStable(pools, func(i, j int) bool { return len(pools[i].cfg.Prefix) > len(pools[j].cfg.Prefix) })
 	p.byProc[pc.Process] = pl
 	p.pools.Store(&pools)
+	p.addHosts(pl)
 	return nil
 }
 
@@ -455,10 +464,14 @@ func (p *Proxy) Remove(id string) {
 }
 
 // route returns the pool with the longest prefix matching path, by whole path
-// segments ("/api" matches "/api" and "/api/x", not "/apix").
+// segments ("/api" matches "/api" and "/api/x", not "/apix"). Pools reached by
+// host only have none (routeRequest in hosts.go picks by Host first).
 func (p *Proxy) route(path string) *pool {
 	for _, pl := range *p.pools.Load() {
 		pre := pl.cfg.Prefix
+		if pre == "" { // reached by host only (hosts.go)
+			continue
+		}
 		if pre == "/" {
 			return pl
 		}
