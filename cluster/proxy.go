@@ -7,7 +7,10 @@ import (
 	"github.com/devcluster/devcluster/proxy"
 )
 
-// AddPools gives px a pool for every balanced process of m.
+// AddPools gives px a pool for every balanced process of m, with its hosts of
+// proxy.hosts. A process named there without a prefix of its own is reached by
+// its hosts only, so that several processes can have hosts without claiming
+// the same prefix "/".
 func AddPools(px *proxy.Proxy, m *procfile.Manifest) error {
 	for _, proc := range m.Processes {
 		if !m.IsBalanced(proc) {
@@ -16,6 +19,7 @@ func AddPools(px *proxy.Proxy, m *procfile.Manifest) error {
 		pc := proxy.PoolConfig{
 			Process: proc.Name,
 			Prefix:  proc.Prefix,
+			Hosts:   HostsOf(m, proc.Name),
 			MaxConn: proc.MaxConn,
 			Health: proxy.HealthConfig{
 				Path:     proc.Health.Path,
@@ -31,6 +35,17 @@ func AddPools(px *proxy.Proxy, m *procfile.Manifest) error {
 		}
 	}
 	return nil
+}
+
+// HostsOf lists the hosts of proxy.hosts that route to process, in file order.
+func HostsOf(m *procfile.Manifest, process string) []string {
+	var hosts []string
+	for _, h := range m.Proxy.Hosts {
+		if h.Process == process {
+			hosts = append(hosts, h.Host)
+		}
+	}
+	return hosts
 }
 
 // ProxyConfig is the proxy's configuration from the manifest's proxy: section and

@@ -26,9 +26,8 @@ func TestProxyConfigCopiesEveryManifestSetting(t *testing.T) {
 		"AccessLog":       "the access log (Observers)",
 		// The certificate source: cmd's proxyTLS builds proxy.Config.TLSConfig
 		// from it (the local CA, or the user's cert and key).
-		"TLS": "proxy.Config.TLSConfig, built by cmd (proxyTLS)",
-		// Issue 23 item 3, another change's: host routes are parsed, not served yet.
-		"Hosts": "not served yet (issue 23)",
+		"TLS":   "proxy.Config.TLSConfig, built by cmd (proxyTLS)",
+		"Hosts": "cluster.AddPools (proxy.PoolConfig.Hosts)",
 	}
 	var pc procfile.ProxyConfig
 	v := reflect.ValueOf(&pc).Elem()

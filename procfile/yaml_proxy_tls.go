@@ -178,8 +178,7 @@ func hostProblem(name string) string {
 
 // checkHTTPS checks what needs the whole manifest: each host's process is
 // balanced, redirect_http has an HTTPS listener to send to, and the two
-// listeners differ. It warns of what the proxy does not serve yet (host
-// routes), and of hosts no browser resolves by itself.
+// listeners differ. It warns of hosts no browser resolves by itself.
 func (y *yamlParser) checkHTTPS(m *Manifest) {
 	pc := &m.Proxy
 	if pc.HTTPSListen != "" && y.tlsOff > 0 {
@@ -212,9 +211,5 @@ func (y *yamlParser) checkHTTPS(m *Manifest) {
 			y.warnf(h.Line, "proxy.hosts: %s does not end in .localhost, the only names browsers send to this machine by themselves; "+
 				"add \"127.0.0.1 %s\" to /etc/hosts", h.Host, h.Host)
 		}
-	}
-	if len(pc.Hosts) > 0 {
-		y.warnf(pc.Hosts[0].Line, "proxy.hosts are read and checked, but the proxy does not route by host yet: "+
-			"every host reaches the path prefixes' processes")
 	}
 }
