@@ -22,6 +22,7 @@ type dashboardCluster struct {
 	ctl       dashboardControl
 	faults    dashboardFaults
 	processes []dashboard.Process // Name and Balanced, manifest order; Instances is counted per Snapshot
+	hosts     []dashboard.Host    // proxy.hosts with their URLs (hosts.go)
 	proxy     string
 	strategy  string
 	seed      uint64 // of the proxy's random choices
@@ -75,10 +76,14 @@ func newDashboardCluster(api *API) *dashboardCluster {
 
 // newDashboard builds the live page over the parts api drives, for the proxy's
 // listener at addr (its bound address, not ":0"), and has ps and `devcluster
-// dashboard` report its URL. Call it before the control server starts serving:
-// api.dashboard is read without a lock.
+// dashboard` report its URL. The page also answers under each host of
+// proxy.hosts on the proxy's ports, and shows their URLs. Call it before the
+// control server starts serving: api.dashboard is read without a lock.
 func (a *API) newDashboard(rec *dashboard.Recorder, at DashboardAddr, prefix string) (*dashboard.Dashboard, error) {
-	d, err := dashboard.New(dashboard.Config{Cluster: newDashboardCluster(a), Recorder: rec, Addr: at.Addr, HTTPS: at.HTTPS, AllowedHosts: at.Also, Prefix: prefix})
+	dc := newDashboardCluster(a)
+	dc.hosts = dashboardHosts(a.cfg.Manifest, at.Addr, at.HTTPS)
+	d, err := dashboard.New(dashboard.Config{Cluster: dc, Recorder: rec, Addr: at.Addr, HTTPS: at.HTTPS, Prefix: prefix,
+		AllowedHosts: append(allowedHosts(a.cfg.Manifest, append([]string{at.Addr}, at.Also...)), at.Also...)})
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +102,7 @@ func (noFaults) List() []control.Fault                 { return nil }
 
 func (d *dashboardCluster) Snapshot(ctx context.Context) (dashboard.Snapshot, error) {
 	instances, _ := Sources{Supervisor: d.sup, Balancer: d.bal, Faults: d.faults}.Instances()
-	snap := dashboard.Snapshot{Proxy: d.proxy, Strategy: d.strategy, Seed: d.seed}
+	snap := dashboard.Snapshot{Proxy: d.proxy, Strategy: d.strategy, Seed: d.seed, Hosts: d.hosts}
 	count := map[string]int{}
 	now := d.now()
 	for _, st := range instances {

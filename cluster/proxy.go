@@ -37,17 +37,6 @@ func AddPools(px *proxy.Proxy, m *procfile.Manifest) error {
 	return nil
 }
 
-// HostsOf lists the hosts of proxy.hosts that route to process, in file order.
-func HostsOf(m *procfile.Manifest, process string) []string {
-	var hosts []string
-	for _, h := range m.Proxy.Hosts {
-		if h.Process == process {
-			hosts = append(hosts, h.Host)
-		}
-	}
-	return hosts
-}
-
 // ProxyConfig is the proxy's configuration from the manifest's proxy: section and
 // the flags (listen, strategy: resolved from flag, manifest and default; sticky:
 // the --sticky flag, "" for the manifest's); TestProxyConfigCopiesEveryManifestSetting

@@ -43,6 +43,15 @@ type Snapshot struct {
 	Seed      uint64     `json:"seed"`     // of the proxy's random choices (up --seed N repeats them)
 	Processes []Process  `json:"processes"`
 	Instances []Instance `json:"instances"`
+	Hosts     []Host     `json:"hosts"` // the proxy's host-named routes, if any
+}
+
+// Host is one host-named route of the proxy: requests with this Host go to
+// Process's instances.
+type Host struct {
+	Name    string `json:"name"`    // "api.localhost"
+	Process string `json:"process"` // "api"
+	URL     string `json:"url"`     // "http://api.localhost:8080"
 }
 
 // Process is one process type of the manifest, the target of scale and reload.

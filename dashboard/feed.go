@@ -19,6 +19,7 @@ type pageState struct {
 	Strategy  string               `json:"strategy"`
 	Seed      string               `json:"seed,omitempty"` // a string: JavaScript numbers lose digits past 2^53
 	Processes []Process            `json:"processes"`
+	Hosts     []Host               `json:"hosts"`
 	Instances []pageInstance       `json:"instances"`
 	Recent    []pageRequest        `json:"recent"`
 	Logs      map[string][]LogLine `json:"logs"`
@@ -66,6 +67,9 @@ func (d *Dashboard) state(ctx context.Context) (pageState, error) {
 		Logs: map[string][]LogLine{}}
 	if st.Processes == nil {
 		st.Processes = []Process{}
+	}
+	if st.Hosts = snap.Hosts; st.Hosts == nil {
+		st.Hosts = []Host{}
 	}
 	st.Instances = make([]pageInstance, 0, len(snap.Instances))
 	for _, in := range snap.Instances {

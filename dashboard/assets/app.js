@@ -139,6 +139,17 @@ function fieldValue(field, target) {
   return e && e.value !== "" ? Number(e.value) : undefined;
 }
 
+// renderHosts shows each host of proxy.hosts as a link to its URL, beside
+// the proxy's address; they only change with the manifest.
+let hostsKey = "";
+function renderHosts(hosts) {
+  const key = JSON.stringify(hosts);
+  if (key === hostsKey) return;
+  hostsKey = key;
+  document.getElementById("hosts").replaceChildren(...hosts.map((h) =>
+    el("a", { href: h.url, class: "host", title: "requests with Host " + h.name + " go to " + h.process }, h.url + " → " + h.process)));
+}
+
 function renderActions(st) {
   const key = JSON.stringify([st.can_act, st.processes.map((p) => p.name + p.instances), st.instances.map((i) => i.id)]);
   if (key === actionsKey) return; // keep what the user is typing
@@ -302,6 +313,7 @@ function fmtAxis(v) { return v >= 10 ? Math.round(v) : v.toFixed(1); }
 function render(st) {
   st.can_act = canAct; // the feed cannot carry the header: the page's own check decides
   document.getElementById("proxy").textContent = "proxy " + (st.proxy || "–") + (st.strategy ? " · " + st.strategy : "") + (st.seed ? " · seed " + st.seed : "");
+  renderHosts(st.hosts || []);
   const rate = {}, p50 = {};
   for (const i of st.instances) {
     rate[i.id] = i.rate;
