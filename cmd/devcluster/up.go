@@ -283,6 +283,7 @@ func printTable(w io.Writer, proj *project, specs []supervisor.InstanceSpec, add
 		}
 		fmt.Fprintf(tw, "devcluster | proxy\t%s\thttp://%s\t%s\n", portOf(a), a, over)
 	}
+	printHostRows(tw, proj, addrs)
 	tw.Flush()
 }
 
