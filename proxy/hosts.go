@@ -158,20 +158,23 @@ type hostRoute struct {
 	host, process, url string
 }
 
-// hostRoutes lists the host routes by name, with their URLs on the port the
-// client connected to.
+// hostRoutes lists the host routes by name, with their URLs on the scheme and
+// port the client connected to.
 func (c *clientConn) hostRoutes() []hostRoute {
 	hm := c.p.hosts.Load()
 	if hm == nil {
 		return nil
 	}
-	port := ""
-	if c.localPort != "" && c.localPort != "80" {
+	port, defPort := "", "80"
+	if c.proto == "https" {
+		defPort = "443"
+	}
+	if c.localPort != "" && c.localPort != defPort {
 		port = ":" + c.localPort
 	}
 	var rs []hostRoute
 	for h, pl := range *hm {
-		rs = append(rs, hostRoute{host: h, process: pl.cfg.Process, url: "http://" + h + port + "/"})
+		rs = append(rs, hostRoute{host: h, process: pl.cfg.Process, url: c.proto + "://" + h + port + "/"})
 	}
 	sort.Slice(rs, func(i, j int) bool { return rs[i].host < rs[j].host })
 	return rs
