@@ -37,6 +37,7 @@ class Client:
         self.host, self.port = u.hostname, u.port or 443
         self.ctx = ssl.create_default_context(cafile=cafile)
         self.cookie = ""
+        self.instances = {}  # answers by instance
 
     def do(self, method, path, body=None):
         conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=10)
@@ -47,6 +48,8 @@ class Client:
         conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read().decode()
+        inst = resp.getheader("X-Devcluster-Instance", "?")
+        self.instances[inst] = self.instances.get(inst, 0) + 1
         cookie = resp.getheader("Set-Cookie")
         if cookie:
             self.cookie = cookie.split(";", 1)[0]
@@ -69,11 +72,9 @@ def main():
         ("after login, redirect(next)", []),
         ("OAuth redirect_uri, url_for(_external=True)", []),
     ]
-    instances = {}
     for _ in range(a.rounds):
         c.cookie = ""  # a new visitor each round
         resp, _ = c.do("GET", "/account")
-        instances[resp.getheader("X-Devcluster-Instance")] = instances.get(resp.getheader("X-Devcluster-Instance"), 0) + 1
         login = urllib.parse.urlsplit(resp.getheader("Location", ""))
         nxt = urllib.parse.parse_qs(login.query).get("next", [""])[0]
         kinds[0][1].append(nxt)
@@ -82,8 +83,8 @@ def main():
         resp, data = c.do("GET", "/oauth/start")
         kinds[2][1].append(json.loads(data)["redirect_uri"])
 
-    spread = ", ".join(f"{k} {v}" for k, v in sorted(instances.items()))
-    print(f"{a.rounds} rounds through {a.url} ({spread})")
+    spread = ", ".join(f"{k} {v}" for k, v in sorted(c.instances.items()))
+    print(f"{a.rounds} rounds, {sum(c.instances.values())} requests through {a.url} ({spread})")
     total = plain = 0
     for name, urls in kinds:
         n = sum(1 for u in urls if u.startswith("http://"))
