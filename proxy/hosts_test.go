@@ -220,3 +220,46 @@ func TestKeepAliveZeroAllocsByHost(t *testing.T) {
 		t.Errorf("got %.2f allocations per request routed by host, want 0", allocs)
 	}
 }
+
+// A host of proxy.hosts named localhost takes localhost from the default server.
+func TestLocalhostAsHost(t *testing.T) {
+	t.Parallel()
+	tp := startProxy(t, Config{}, PoolConfig{Process: "web"}, PoolConfig{Process: "api", Hosts: []string{"localhost"}})
+	startWeb(t, tp, 1)
+	tp.Enable("api.1", startBackend(t, "api.1", nil).Addr)
+	for host, want := range map[string]string{"localhost": "api.1", "LOCALHOST:1": "api.1", "127.0.0.1": "web.1"} {
+		resp, _ := rawResponse(t, tp.Addr, "GET / HTTP/1.1\r\nHost: "+host+"\r\nConnection: close\r\n\r\n")
+		if got := resp.Header.Get("X-Devcluster-Instance"); got != want {
+			t.Errorf("Host %s: got %q, want %s", host, got, want)
+		}
+	}
+}
+
+// FuzzHostName: the name is a prefix of the Host value, and looking it up
+// finds what a lower-cased lookup finds.
+func FuzzHostName(f *testing.F) {
+	for _, s := range []string{"api.localhost", "API.LocalHost:8080", "api.localhost.", "[::1]:80", "[::1", "a.:", ":", "",
+		"127.0.0.1:1", strings.Repeat("A", 300)} {
+		f.Add(s)
+	}
+	hm := map[string]*pool{"api.localhost": {}, "a": {}}
+	asciiLower := func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		name := hostName([]byte(v))
+		if !strings.HasPrefix(v, string(name)) {
+			t.Fatalf("hostName(%q) = %q, not a prefix", v, name)
+		}
+		want := hm[strings.Map(asciiLower, string(name))]
+		if len(name) > maxHostName {
+			want = nil
+		}
+		if got := lookupHost(hm, name); got != want {
+			t.Errorf("lookupHost(%q) = %p, want %p", name, got, want)
+		}
+	})
+}
