@@ -263,3 +263,58 @@ func FuzzHostName(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkProxyRawByHost is BenchmarkProxyRaw routed by a Host in another
+// case and with a port, beside a prefix pool: what host routing adds.
+func BenchmarkProxyRawByHost(b *testing.B) {
+	tp := startProxy(b, Config{}, PoolConfig{Process: "web"}, PoolConfig{Process: "api", Hosts: []string{"app.localhost", "api.localhost"}})
+	for i := 1; i <= 3; i++ {
+		tp.Enable("api."+strconv.Itoa(i), rawBackend(b))
+	}
+	c := newRawClient(b, tp.Addr)
+	c.req = []byte("GET /x HTTP/1.1\r\nHost: API.localhost:8080\r\nUser-Agent: raw\r\nAccept: */*\r\n\r\n")
+	for i := 0; i < 10; i++ {
+		c.get()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if n, err := c.get(); err != nil || n != 5 {
+			b.Fatalf("got %d %v, want 5 bytes", n, err)
+		}
+	}
+}
+
+// BenchmarkRoute is the routing decision alone: by path prefix without hosts,
+// and by a Host in lower case or not, with its port.
+func BenchmarkRoute(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		hosts []string
+		host  string
+	}{
+		{"prefix", nil, "localhost:8080"},
+		{"host", []string{"app.localhost", "api.localhost"}, "api.localhost:8080"},
+		{"host upper", []string{"app.localhost", "api.localhost"}, "API.LocalHost:8080"},
+		{"default server", []string{"app.localhost", "api.localhost"}, "127.0.0.1:8080"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			p, err := New(Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, pc := range []PoolConfig{{Process: "web"}, {Process: "admin", Prefix: "/admin"}, {Process: "api", Hosts: bc.hosts, Prefix: "/api"}} {
+				if err := p.AddPool(pc); err != nil {
+					b.Fatal(err)
+				}
+			}
+			host := []byte(bc.host)
+			b.ReportAllocs()
+			for b.Loop() {
+				if pl, _ := p.routeRequest(host, "/x"); pl == nil {
+					b.Fatal("no pool")
+				}
+			}
+		})
+	}
+}
