@@ -129,22 +129,44 @@ func (c *rawClient) get() (int, error) {
 	return n, err
 }
 
+// allocsPerGet dials the backend connections with a few requests, then
+// returns the allocations of a round trip.
+func (c *rawClient) allocsPerGet(t *testing.T) float64 {
+	t.Helper()
+	for i := 0; i < 10; i++ {
+		if n, err := c.get(); err != nil || n != 5 {
+			t.Fatalf("warm-up: got %d %v, want 5 bytes", n, err)
+		}
+	}
+	return testing.AllocsPerRun(300, func() {
+		if n, err := c.get(); err != nil || n != 5 {
+			t.Fatalf("got %d %v, want 5 bytes", n, err)
+		}
+	})
+}
+
+// bench measures the client's round trips, after a few that dial the
+// backend connections.
+func (c *rawClient) bench(b *testing.B) {
+	for i := 0; i < 10; i++ {
+		c.get()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if n, err := c.get(); err != nil || n != 5 {
+			b.Fatalf("got %d %v, want 5 bytes", n, err)
+		}
+	}
+}
+
 func TestKeepAliveZeroAllocs(t *testing.T) {
 	tp := startProxy(t, Config{})
 	for i := 1; i <= 3; i++ {
 		tp.Enable("web."+strconv.Itoa(i), rawBackend(t))
 	}
 	c := newRawClient(t, tp.Addr)
-	for i := 0; i < 10; i++ { // dial the backend connections
-		if n, err := c.get(); err != nil || n != 5 {
-			t.Fatalf("warm-up: got %d %v, want 5 bytes", n, err)
-		}
-	}
-	allocs := testing.AllocsPerRun(300, func() {
-		if n, err := c.get(); err != nil || n != 5 {
-			t.Fatalf("got %d %v, want 5 bytes", n, err)
-		}
-	})
+	allocs := c.allocsPerGet(t)
 	if allocs > 0 {
 		t.Errorf("got %.2f allocations per proxied request, want 0", allocs)
 	}
@@ -159,16 +181,7 @@ func BenchmarkProxyRaw(b *testing.B) {
 		tp.Enable("web."+strconv.Itoa(i), rawBackend(b))
 	}
 	c := newRawClient(b, tp.Addr)
-	for i := 0; i < 10; i++ {
-		c.get()
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if n, err := c.get(); err != nil || n != 5 {
-			b.Fatalf("got %d %v, want 5 bytes", n, err)
-		}
-	}
+	c.bench(b)
 }
 
 // With an OnRequest hook, a request allocates only the strings the hook keeps:
@@ -179,16 +192,7 @@ func TestKeepAliveAllocsWithOnRequest(t *testing.T) {
 		tp.Enable("web."+strconv.Itoa(i), rawBackend(t))
 	}
 	c := newRawClient(t, tp.Addr)
-	for i := 0; i < 10; i++ {
-		if n, err := c.get(); err != nil || n != 5 {
-			t.Fatalf("warm-up: got %d %v, want 5 bytes", n, err)
-		}
-	}
-	allocs := testing.AllocsPerRun(300, func() {
-		if n, err := c.get(); err != nil || n != 5 {
-			t.Fatalf("got %d %v, want 5 bytes", n, err)
-		}
-	})
+	allocs := c.allocsPerGet(t)
 	if allocs > 2 {
 		t.Errorf("got %.2f allocations per proxied request with OnRequest, want at most 2 (path and request id)", allocs)
 	}
@@ -208,16 +212,7 @@ func BenchmarkProxyRawOnRequest(b *testing.B) {
 		tp.Enable("web."+strconv.Itoa(i), rawBackend(b))
 	}
 	c := newRawClient(b, tp.Addr)
-	for i := 0; i < 10; i++ {
-		c.get()
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if n, err := c.get(); err != nil || n != 5 {
-			b.Fatalf("got %d %v, want 5 bytes", n, err)
-		}
-	}
+	c.bench(b)
 	mu.Lock()
 	defer mu.Unlock()
 	if last.Status != 200 {

@@ -206,16 +206,7 @@ func TestKeepAliveZeroAllocsByHost(t *testing.T) {
 	}
 	c := newRawClient(t, tp.Addr)
 	c.req = []byte("GET /x HTTP/1.1\r\nHost: API.localhost:8080\r\nUser-Agent: raw\r\nAccept: */*\r\n\r\n")
-	for i := 0; i < 10; i++ {
-		if n, err := c.get(); err != nil || n != 5 {
-			t.Fatalf("warm-up: got %d %v, want 5 bytes (web has no instance: only api answers)", n, err)
-		}
-	}
-	allocs := testing.AllocsPerRun(300, func() {
-		if n, err := c.get(); err != nil || n != 5 {
-			t.Fatalf("got %d %v, want 5 bytes", n, err)
-		}
-	})
+	allocs := c.allocsPerGet(t) // web has no instance: only api answers
 	if allocs > 0 {
 		t.Errorf("got %.2f allocations per request routed by host, want 0", allocs)
 	}
@@ -273,16 +264,7 @@ func BenchmarkProxyRawByHost(b *testing.B) {
 	}
 	c := newRawClient(b, tp.Addr)
 	c.req = []byte("GET /x HTTP/1.1\r\nHost: API.localhost:8080\r\nUser-Agent: raw\r\nAccept: */*\r\n\r\n")
-	for i := 0; i < 10; i++ {
-		c.get()
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if n, err := c.get(); err != nil || n != 5 {
-			b.Fatalf("got %d %v, want 5 bytes", n, err)
-		}
-	}
+	c.bench(b)
 }
 
 // BenchmarkRoute is the routing decision alone: by path prefix without hosts,
