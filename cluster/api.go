@@ -21,6 +21,7 @@ type Config struct {
 	BasePort   int    // the instances' base port, for scaling's plan
 	Strategy   string // the balancing strategy in force
 	Listen     string // the proxy's bound address
+	ProxyURL   string // the URL clients reach it at (https:// when it serves HTTPS)
 	Started    time.Time
 	Supervisor *supervisor.Supervisor
 	Proxy      *proxy.Proxy
@@ -69,6 +70,7 @@ func (a *API) Status(ctx context.Context) (control.Status, error) {
 		Dir:       a.cfg.Manifest.Dir,
 		Manifest:  a.cfg.Manifest.Path,
 		Proxy:     a.cfg.Listen,
+		ProxyURL:  a.cfg.ProxyURL,
 		Strategy:  a.cfg.Strategy,
 		Started:   a.cfg.Started,
 		Faults:    faults,

@@ -14,7 +14,10 @@ import (
 // is the caller's business; nothing here depends on it.
 func WriteTable(w io.Writer, st Status) error {
 	proxy := "no proxy"
-	if st.Proxy != "" {
+	switch {
+	case st.ProxyURL != "":
+		proxy = "proxy on " + st.ProxyURL
+	case st.Proxy != "":
 		proxy = "proxy on http://" + st.Proxy
 	}
 	if _, err := fmt.Fprintf(w, "devcluster pid %d, %s, %s\n", st.PID, proxy, st.Manifest); err != nil {

@@ -58,6 +58,19 @@ worker.1  crash-looping  -     5100  -            -       7         0        0  
 	}
 }
 
+// TestWriteTableNamesTheProxyURL: a proxy serving HTTPS is named by its
+// https:// URL (it said http:// under up --https).
+func TestWriteTableNamesTheProxyURL(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	if err := WriteTable(&b, Status{PID: 7, Proxy: "127.0.0.1:8443", ProxyURL: "https://127.0.0.1:8443", Manifest: "Procfile"}); err != nil {
+		t.Fatal(err)
+	}
+	if first, _, _ := strings.Cut(b.String(), "\n"); first != "devcluster pid 7, proxy on https://127.0.0.1:8443, Procfile" {
+		t.Errorf("got %q, want the https:// URL", first)
+	}
+}
+
 // TestWriteTableNamesStandbys: the warm standbys, one more process per
 // instance, are named under the table.
 func TestWriteTableNamesStandbys(t *testing.T) {

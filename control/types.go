@@ -107,6 +107,9 @@ type Status struct {
 	Dir      string `json:"dir"`      // project directory
 	Manifest string `json:"manifest"` // manifest path
 	Proxy    string `json:"proxy"`    // proxy listen address, "" when no proxy
+	// ProxyURL is the URL clients reach the proxy at: https:// when it serves
+	// HTTPS (there, or on https_listen), else http://; "" when no proxy.
+	ProxyURL string `json:"proxy_url,omitempty"`
 	Strategy string `json:"strategy"` // balancing strategy: roundrobin, leastconn, ...
 	// Seed is the seed of the proxy's random choices (up --seed repeats them);
 	// 0 when no proxy runs.

@@ -266,7 +266,7 @@ func (c *upCluster) parts(ln, ctlLn net.Listener) *parts {
 	ctlCtx, stopCtl := context.WithCancel(context.Background())
 	proj := c.cfg.proj
 	api := cluster.NewAPI(cluster.Config{Manifest: proj.manifest, BasePort: proj.basePort, Strategy: proj.strategy,
-		Listen: ln.Addr().String(), Started: c.started, Supervisor: c.sup, Proxy: c.px, Faults: c.faults,
+		Listen: ln.Addr().String(), ProxyURL: addrsOf(proj.manifest, ln, c.tlsLn).url(), Started: c.started, Supervisor: c.sup, Proxy: c.px, Faults: c.faults,
 		Down: c.requestStop, Logf: c.log.printf})
 	dashAddr, https, also := addrsOf(proj.manifest, ln, c.tlsLn).dashboard()
 	c.dash = c.obs.Start(api, cluster.DashboardAddr{Addr: dashAddr, HTTPS: https, Also: also}, c.log.printf)

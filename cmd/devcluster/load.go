@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/devcluster/devcluster/loadgen"
+	"github.com/devcluster/devcluster/localca"
 )
 
 // loadFlags are devcluster load's flags.
@@ -147,8 +149,17 @@ func loadConfig(ctx context.Context, e *env, f *loadFlags, target string) (loadg
 	} else if f.body != "" {
 		cfg.Body = []byte(f.body)
 	}
-	if f.cacert != "" {
-		pem, err := os.ReadFile(f.cacert)
+	url, err := loadURL(ctx, e, &f.client, target)
+	cfg.URL = url
+	if err != nil {
+		return cfg, err
+	}
+	cacert := f.cacert
+	if cacert == "" && strings.HasPrefix(url, "https://") {
+		cacert = localCACert(e) // the cluster's HTTPS is the local CA's, as a rule
+	}
+	if cacert != "" {
+		pem, err := os.ReadFile(cacert)
 		if err != nil {
 			return cfg, fmt.Errorf("--cacert: %w", err)
 		}
@@ -157,13 +168,25 @@ func loadConfig(ctx context.Context, e *env, f *loadFlags, target string) (loadg
 			pool = x509.NewCertPool()
 		}
 		if !pool.AppendCertsFromPEM(pem) {
-			return cfg, fmt.Errorf("--cacert %s: no PEM certificate in it", f.cacert)
+			return cfg, fmt.Errorf("--cacert %s: no PEM certificate in it", cacert)
 		}
 		cfg.TLS = &tls.Config{RootCAs: pool}
 	}
-	url, err := loadURL(ctx, e, &f.client, target)
-	cfg.URL = url
-	return cfg, err
+	return cfg, nil
+}
+
+// localCACert is the local CA's certificate (devcluster trust --path) if it
+// exists, else "" (the system's roots alone).
+func localCACert(e *env) string {
+	dir, err := localca.DefaultDir(e.getenv)
+	if err != nil {
+		return ""
+	}
+	p := filepath.Join(dir, localca.CAFile)
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
 }
 
 // loadURL is target itself when it is a URL, else PATH on the running
@@ -186,6 +209,9 @@ func loadURL(ctx context.Context, e *env, f *clientFlags, target string) (string
 	}
 	if st.Proxy == "" {
 		return "", withHint(errors.New("this cluster runs no proxy (no balanced process)"), "devcluster load http://127.0.0.1:5000/ -n 10")
+	}
+	if st.ProxyURL != "" {
+		return st.ProxyURL + target, nil
 	}
 	return "http://" + st.Proxy + target, nil
 }

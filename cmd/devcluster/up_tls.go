@@ -58,6 +58,14 @@ func addrsOf(m *procfile.Manifest, ln, tlsLn net.Listener) proxyAddrs {
 	return proxyAddrs{plain: ln.Addr().String()}
 }
 
+// url is the URL clients reach the proxy at: HTTPS when it is served.
+func (a proxyAddrs) url() string {
+	if a.secure != "" {
+		return "https://" + a.secure
+	}
+	return "http://" + a.plain
+}
+
 // dashboard is the address the dashboard's URL names (HTTPS when served),
 // and the other one it also answers on.
 func (a proxyAddrs) dashboard() (addr string, https bool, also []string) {
