@@ -26,6 +26,7 @@ type Config struct {
 	Supervisor *supervisor.Supervisor
 	Proxy      *proxy.Proxy
 	Faults     *Faults // nil: faults are refused
+	Loads      *Loads  // the dashboard's loads; nil: refused
 	// Down asks the cluster to stop (devcluster down); it must not block.
 	Down func()
 	// Logf reports what the API does on its own (nil: silent).

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -26,6 +27,7 @@ type dashboardCluster struct {
 	proxy     string
 	strategy  string
 	seed      uint64 // of the proxy's random choices
+	loads     *Loads // nil: the page cannot start a load
 	now       func() time.Time
 }
 
@@ -66,7 +68,7 @@ func newDashboardCluster(api *API) *dashboardCluster {
 	if api.cfg.Faults != nil {
 		faults = api.cfg.Faults
 	}
-	dc := &dashboardCluster{sup: api.cfg.Supervisor, bal: api.cfg.Proxy, ctl: api, faults: faults, processes: procs,
+	dc := &dashboardCluster{loads: api.cfg.Loads, sup: api.cfg.Supervisor, bal: api.cfg.Proxy, ctl: api, faults: faults, processes: procs,
 		proxy: api.cfg.Listen, strategy: api.cfg.Strategy, now: time.Now}
 	if api.cfg.Proxy != nil {
 		dc.seed = api.cfg.Proxy.Seed()
@@ -103,6 +105,9 @@ func (noFaults) List() []control.Fault                 { return nil }
 func (d *dashboardCluster) Snapshot(ctx context.Context) (dashboard.Snapshot, error) {
 	instances, _ := Sources{Supervisor: d.sup, Balancer: d.bal, Faults: d.faults}.Instances()
 	snap := dashboard.Snapshot{Proxy: d.proxy, Strategy: d.strategy, Seed: d.seed, Hosts: d.hosts}
+	if d.loads != nil {
+		snap.Load = d.loads.State()
+	}
 	count := map[string]int{}
 	now := d.now()
 	for _, st := range instances {
@@ -153,6 +158,15 @@ func (d *dashboardCluster) Act(ctx context.Context, a dashboard.Action) error {
 	case dashboard.ActClearFaults:
 		_, err := d.faults.Clear(a.Target)
 		return err
+	case dashboard.ActLoad, dashboard.ActLoadStop:
+		if d.loads == nil {
+			return errors.New("this cluster cannot send a load from the page (no proxy)")
+		}
+		if a.Kind == dashboard.ActLoadStop {
+			d.loads.Stop()
+			return nil
+		}
+		return d.loads.Start(LoadSpec{Path: a.Path, Users: a.N, Rate: a.Rate, Duration: a.Duration})
 	case dashboard.ActKill, dashboard.ActPause, dashboard.ActResume, dashboard.ActDrain, dashboard.ActReady,
 		dashboard.ActMaint, dashboard.ActDelay, dashboard.ActFail, dashboard.ActReset, dashboard.ActTimeout, dashboard.ActWeight:
 		_, err := d.faults.Set(ctx, control.Fault{Instance: a.Target, Kind: string(a.Kind), Delay: a.Duration,

@@ -30,6 +30,11 @@ const (
 	ActScale       ActionKind = "scale"   // Target: process; N
 	ActReload      ActionKind = "reload"  // Target: process or instance
 	ActClearFaults ActionKind = "clear"   // Target: instance, or "" for every instance
+	// ActLoad starts a load through the proxy (devcluster load from a button):
+	// Path, N users, Duration, Rate (0: closed loop); no Target. ActLoadStop
+	// ends it.
+	ActLoad     ActionKind = "load"
+	ActLoadStop ActionKind = "load-stop"
 )
 
 // Action is what a button on the page asks the cluster to do. In JSON,
@@ -44,6 +49,8 @@ type Action struct {
 	Weight   int           `json:"weight"`  // weight: 0..256
 	N        int           `json:"n"`       // scale: instance count
 	For      time.Duration `json:"-"`       // a fault reverts by itself after this long; 0: until cleared
+	Path     string        `json:"path"`    // load: the path requested
+	Rate     float64       `json:"rate"`    // load: requests due per second (open loop); 0: closed loop
 }
 
 // Limits of the values an action may carry.
@@ -52,12 +59,16 @@ const (
 	MaxScale     = 1000
 	MaxDelay     = time.Hour
 	MaxFaultTime = 24 * time.Hour
+	MaxLoadUsers = 256
+	MaxLoadTime  = 10 * time.Minute
+	MaxLoadRate  = 100_000
 )
 
 var kinds = map[ActionKind]bool{
 	ActRestart: true, ActStop: true, ActStart: true, ActKill: true, ActPause: true,
 	ActResume: true, ActDrain: true, ActReady: true, ActMaint: true, ActDelay: true,
 	ActFail: true, ActReset: true, ActTimeout: true, ActWeight: true, ActScale: true, ActReload: true, ActClearFaults: true,
+	ActLoad: true, ActLoadStop: true,
 }
 
 // TargetsProcess reports whether the action's Target may be a process name.
@@ -83,7 +94,7 @@ func (a Action) Validate() error {
 	if !kinds[a.Kind] {
 		return fmt.Errorf("unknown action %q (actions: %s)", a.Kind, kindList())
 	}
-	if a.Target == "" && a.Kind != ActClearFaults {
+	if a.Target == "" && a.Kind != ActClearFaults && a.Kind != ActLoad && a.Kind != ActLoadStop {
 		add("%s needs a target", a.Kind)
 	}
 	switch a.Kind {
@@ -106,6 +117,8 @@ func (a Action) Validate() error {
 		if a.N < 0 || a.N > MaxScale {
 			add("instance count must be between 0 and %d, got %d", MaxScale, a.N)
 		}
+	case ActLoad:
+		a.validateLoad(add)
 	}
 	if a.hasPercent() {
 		if !(a.Percent > 0 && a.Percent <= 100) {
@@ -124,7 +137,8 @@ func (a Action) Validate() error {
 func kindList() string {
 	var names []string
 	for _, k := range []ActionKind{ActRestart, ActStop, ActStart, ActKill, ActPause, ActResume,
-		ActDrain, ActReady, ActMaint, ActDelay, ActFail, ActReset, ActTimeout, ActWeight, ActScale, ActReload, ActClearFaults} {
+		ActDrain, ActReady, ActMaint, ActDelay, ActFail, ActReset, ActTimeout, ActWeight, ActScale, ActReload, ActClearFaults,
+		ActLoad, ActLoadStop} {
 		names = append(names, string(k))
 	}
 	return strings.Join(names, ", ")
@@ -141,12 +155,14 @@ type actionJSON struct {
 	Weight     int        `json:"weight"`
 	N          int        `json:"n"`
 	ForMS      float64    `json:"for_ms"`
+	Path       string     `json:"path"`
+	Rate       float64    `json:"rate"`
 }
 
 func (j actionJSON) action() Action {
 	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
 	a := Action{Kind: j.Kind, Target: j.Target, Duration: ms(j.DurationMS), Jitter: ms(j.JitterMS),
-		Status: j.Status, Weight: j.Weight, N: j.N, For: ms(j.ForMS)}
+		Status: j.Status, Weight: j.Weight, N: j.N, For: ms(j.ForMS), Path: j.Path, Rate: j.Rate}
 	switch {
 	case j.Percent != nil:
 		a.Percent = *j.Percent
@@ -189,4 +205,20 @@ func checkTarget(a Action, s Snapshot) error {
 		what = "process"
 	}
 	return fmt.Errorf("unknown %s %q (known: %s)", what, a.Target, strings.Join(known, ", "))
+}
+
+// validateLoad checks a load's shape: bounded, as devcluster load always is.
+func (a Action) validateLoad(add func(string, ...any)) {
+	if !strings.HasPrefix(a.Path, "/") || strings.ContainsAny(a.Path, " \r\n") {
+		add("load path must start with / and have no spaces, got %q", a.Path)
+	}
+	if a.N < 1 || a.N > MaxLoadUsers {
+		add("load users must be between 1 and %d, got %d", MaxLoadUsers, a.N)
+	}
+	if a.Duration < time.Second || a.Duration > MaxLoadTime {
+		add("load duration must be between 1s and %s, got %s", MaxLoadTime, a.Duration)
+	}
+	if a.Rate < 0 || a.Rate > MaxLoadRate {
+		add("load rate must be between 0 (closed loop) and %d requests/s, got %g", MaxLoadRate, a.Rate)
+	}
 }

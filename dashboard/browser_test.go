@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +73,31 @@ func TestBrowserSetsResetAndTimeout(t *testing.T) {
 	p.Click(browsertest.Button("timeout", "web.2"))
 	p.WaitText("#message", "the page to say the timeout was set", 30*time.Second, func(s string) bool { return s == "timeout web.2: done" })
 	for _, want := range []Action{{Kind: ActReset, Target: "web.1", Percent: 25}, {Kind: ActTimeout, Target: "web.2", Percent: 100}} {
+		if !hasAction(s.c, want) {
+			t.Errorf("the cluster never got %+v; got %+v", want, s.c.acted())
+		}
+	}
+}
+
+// TestBrowserStartsALoad: the load panel's inputs (labelled) and its start
+// button send the load action the cluster runs (devcluster load from a
+// button); before any load the status line says where it will show.
+func TestBrowserStartsALoad(t *testing.T) {
+	browsertest.Chromium(t)
+	s := serve(t, 3)
+	p := browsertest.Open(t, s.d.URL())
+	p.WaitCell("web.1", "state", "web.1 shown", 30*time.Second, func(s string) bool { return s == "ready" })
+	p.WaitText("#load-status", "the load panel's status", 30*time.Second, func(s string) bool {
+		return strings.HasPrefix(s, "no load yet")
+	})
+	p.SetValue(browsertest.Field("load_path", ""), "/cart")
+	p.SetValue(browsertest.Field("load_users", ""), "4")
+	p.SetValue(browsertest.Field("load_seconds", ""), "3")
+	p.Click(browsertest.Button("load", ""))
+	p.WaitText("#message", "the page to say the load started", 30*time.Second, func(s string) bool { return s == "load: done" })
+	p.Click(browsertest.Button("load-stop", ""))
+	p.WaitText("#message", "the page to say the load stopped", 30*time.Second, func(s string) bool { return s == "load-stop: done" })
+	for _, want := range []Action{{Kind: ActLoad, Path: "/cart", N: 4, Duration: 3 * time.Second}, {Kind: ActLoadStop}} {
 		if !hasAction(s.c, want) {
 			t.Errorf("the cluster never got %+v; got %+v", want, s.c.acted())
 		}

@@ -44,6 +44,25 @@ type Snapshot struct {
 	Processes []Process  `json:"processes"`
 	Instances []Instance `json:"instances"`
 	Hosts     []Host     `json:"hosts"` // the proxy's host-named routes, if any
+	// Load is the load started from the page (running, or the last one), nil
+	// when none was.
+	Load *LoadState `json:"load,omitempty"`
+}
+
+// LoadState is a load started from the page: what it asks and its totals.
+type LoadState struct {
+	Running    bool             `json:"running"`
+	Path       string           `json:"path"`
+	Users      int              `json:"users"`
+	Rate       float64          `json:"rate"` // asked, open loop; 0: closed loop
+	ElapsedMS  float64          `json:"elapsed_ms"`
+	DurationMS float64          `json:"duration_ms"`
+	Requests   int64            `json:"requests"`
+	Failed     int64            `json:"failed"`
+	RPS        float64          `json:"rps"` // over the last second
+	P50MS      float64          `json:"p50_ms"`
+	P99MS      float64          `json:"p99_ms"`
+	Instances  map[string]int64 `json:"instances"`
 }
 
 // Host is one host-named route of the proxy: requests with this Host go to

@@ -49,6 +49,11 @@ func TestActionsReachTheClusterTyped(t *testing.T) {
 		{`{"kind":"restart","target":"web.1"}`, Action{Kind: ActRestart, Target: "web.1"}},
 		{`{"kind":"clear","target":""}`, Action{Kind: ActClearFaults}},
 		{`{"kind":"pause","target":"web.2"}`, Action{Kind: ActPause, Target: "web.2"}},
+		{`{"kind":"load","path":"/cart","n":20,"duration_ms":30000,"rate":0}`,
+			Action{Kind: ActLoad, Path: "/cart", N: 20, Duration: 30 * time.Second}},
+		{`{"kind":"load","path":"/","n":3,"duration_ms":5000,"rate":200}`,
+			Action{Kind: ActLoad, Path: "/", N: 3, Duration: 5 * time.Second, Rate: 200}},
+		{`{"kind":"load-stop"}`, Action{Kind: ActLoadStop}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.body, func(t *testing.T) {
@@ -87,6 +92,11 @@ func TestBadActionsAreRefusedWithTheReason(t *testing.T) {
 		{`{"kind":"kill"}`, 400, "kill needs a target"},
 		{`{"kind":"kill","target":"web.1","command":"rm -rf /"}`, 400, `unknown field "command"`},
 		{`not json`, 400, "bad action"},
+		{`{"kind":"load","path":"cart","n":1,"duration_ms":1000}`, 400, `load path must start with / and have no spaces, got "cart"`},
+		{`{"kind":"load","path":"/","n":0,"duration_ms":1000}`, 400, "load users must be between 1 and 256, got 0"},
+		{`{"kind":"load","path":"/","n":1}`, 400, "load duration must be between 1s and 10m0s, got 0s"},
+		{`{"kind":"load","path":"/","n":1,"duration_ms":3600000}`, 400, "load duration must be between 1s and 10m0s, got 1h0m0s"},
+		{`{"kind":"load","path":"/","n":1,"duration_ms":1000,"rate":-1}`, 400, "load rate must be between 0 (closed loop) and 100000 requests/s, got -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.body, func(t *testing.T) {

@@ -20,6 +20,7 @@ type pageState struct {
 	Seed      string               `json:"seed,omitempty"` // a string: JavaScript numbers lose digits past 2^53
 	Processes []Process            `json:"processes"`
 	Hosts     []Host               `json:"hosts"`
+	Load      *LoadState           `json:"load,omitempty"` // the page's load, running or the last
 	Instances []pageInstance       `json:"instances"`
 	Recent    []pageRequest        `json:"recent"`
 	Logs      map[string][]LogLine `json:"logs"`
@@ -68,6 +69,7 @@ func (d *Dashboard) state(ctx context.Context) (pageState, error) {
 	if st.Processes == nil {
 		st.Processes = []Process{}
 	}
+	st.Load = snap.Load
 	if st.Hosts = snap.Hosts; st.Hosts == nil {
 		st.Hosts = []Host{}
 	}

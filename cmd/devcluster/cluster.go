@@ -64,6 +64,7 @@ type upCluster struct {
 	faults   *cluster.Faults
 	dash     *dashboard.Dashboard // nil until Run has bound the proxy's address, or when off
 	tlsLn    net.Listener         // HTTPS beside plain HTTP (proxy.https_listen); bound by bind
+	loads    *cluster.Loads       // the dashboard's loads (nil until parts)
 	started  time.Time
 
 	stopAsked chan struct{} // closed once a signal or `devcluster down` asks to stop
@@ -265,9 +266,11 @@ func (c *upCluster) parts(ln, ctlLn net.Listener) *parts {
 
 	ctlCtx, stopCtl := context.WithCancel(context.Background())
 	proj := c.cfg.proj
+	proxyURL := addrsOf(proj.manifest, ln, c.tlsLn).url()
+	c.loads = cluster.NewLoads(proxyURL, loadTLS(proxyURL, c.cfg.getenv))
 	api := cluster.NewAPI(cluster.Config{Manifest: proj.manifest, BasePort: proj.basePort, Strategy: proj.strategy,
-		Listen: ln.Addr().String(), ProxyURL: addrsOf(proj.manifest, ln, c.tlsLn).url(), Started: c.started, Supervisor: c.sup, Proxy: c.px, Faults: c.faults,
-		Down: c.requestStop, Logf: c.log.printf})
+		Listen: ln.Addr().String(), ProxyURL: proxyURL, Started: c.started, Supervisor: c.sup, Proxy: c.px, Faults: c.faults,
+		Loads: c.loads, Down: c.requestStop, Logf: c.log.printf})
 	dashAddr, https, also := addrsOf(proj.manifest, ln, c.tlsLn).dashboard()
 	c.dash = c.obs.Start(api, cluster.DashboardAddr{Addr: dashAddr, HTTPS: https, Also: also}, c.log.printf)
 	server := control.NewServer(api)
@@ -322,6 +325,9 @@ func (c *upCluster) stop(p *parts) {
 	c.requestStop()
 	if c.dash != nil {
 		c.dash.Close()
+	}
+	if c.loads != nil {
+		c.loads.Close() // the page's load ends before the proxy stops answering it
 	}
 	p.proxy.stopWithin(drainWait, c.killed)
 	p.faults.stop()

@@ -21,7 +21,7 @@ var importRules = map[string][]string{
 	// cluster is what a running cluster is: it joins the parts' views (the
 	// supervisor's, the proxy's, the fault registry's) and serves them to
 	// control and dashboard; only cmd imports it.
-	"cluster": {"control", "dashboard", "procfile", "proxy", "supervisor", "watcher"},
+	"cluster": {"control", "dashboard", "loadgen", "procfile", "proxy", "supervisor", "watcher"},
 	// probe compares the answers of the instances a control.Status lists.
 	"probe": {"control"},
 }

@@ -156,7 +156,7 @@ func loadConfig(ctx context.Context, e *env, f *loadFlags, target string) (loadg
 	}
 	cacert := f.cacert
 	if cacert == "" && strings.HasPrefix(url, "https://") {
-		cacert = localCACert(e) // the cluster's HTTPS is the local CA's, as a rule
+		cacert = localCACert(e.getenv) // the cluster's HTTPS is the local CA's, as a rule
 	}
 	if cacert != "" {
 		pem, err := os.ReadFile(cacert)
@@ -177,8 +177,8 @@ func loadConfig(ctx context.Context, e *env, f *loadFlags, target string) (loadg
 
 // localCACert is the local CA's certificate (devcluster trust --path) if it
 // exists, else "" (the system's roots alone).
-func localCACert(e *env) string {
-	dir, err := localca.DefaultDir(e.getenv)
+func localCACert(getenv func(string) string) string {
+	dir, err := localca.DefaultDir(getenv)
 	if err != nil {
 		return ""
 	}
@@ -334,4 +334,23 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// loadTLS is the dashboard's loads' TLS settings for proxyURL: nil for plain
+// HTTP; for HTTPS, the system's roots and the local CA's (the certificate
+// up --https serves), or the system's alone for a certificate of the user's.
+func loadTLS(proxyURL string, getenv func(string) string) *tls.Config {
+	if !strings.HasPrefix(proxyURL, "https://") {
+		return nil
+	}
+	pool, _ := x509.SystemCertPool()
+	if pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if p := localCACert(getenv); p != "" {
+		if pem, err := os.ReadFile(p); err == nil {
+			pool.AppendCertsFromPEM(pem)
+		}
+	}
+	return &tls.Config{RootCAs: pool}
 }

@@ -319,6 +319,8 @@ function render(st) {
     rate[i.id] = i.rate;
     if (i.traffic.window.Count) p50[i.id] = i.p50_ms;
   }
+  // The page's own load is its own series on the rate chart, "load".
+  if (st.load && st.load.running) rate.load = st.load.rps;
   // The feed's first state brings the last minute (the server's record of
   // it), so the charts are full at load; later states add a point each.
   if (st.history) history.splice(0, history.length, ...st.history.map((h) => ({ t: Date.parse(h.time), rate: h.rate, p50: h.p50 })));
@@ -328,11 +330,43 @@ function render(st) {
   while (history.length && history[0].t < now - historyMS) history.shift();
   renderInstances(st);
   renderActions(st);
+  renderLoad(st);
   renderRecent(st);
   renderLogs(st);
   drawSpread(document.getElementById("spread"), st);
   drawChart(document.getElementById("rate"), "rate", "req/s");
   drawChart(document.getElementById("latency"), "p50", "ms");
+}
+
+// renderLoad draws the load panel once (its inputs keep what the user
+// typed) and its status line on every state: devcluster load from a button,
+// through this cluster's proxy, always bounded by its seconds.
+let loadDrawn = false;
+function renderLoad(st) {
+  const box = document.getElementById("load");
+  if (!loadDrawn) {
+    const path = el("input", { type: "text", "data-field": "load_path", "data-target": "", value: "/" });
+    box.replaceChildren(
+      el("label", { class: "field" }, el("span", {}, "path"), path),
+      numberInput("load_users", "", 10, "users", "virtual users, each with its own connection and cookies"),
+      numberInput("load_seconds", "", 10, "seconds", "the load stops by itself after this long"),
+      numberInput("load_rate", "", 0, "req/s (0: closed loop)", "open loop: requests due per second; 0: each user sends when answered"),
+      actionButton("load", "", "start load", () => ({
+        path: path.value, n: fieldValue("load_users", ""), duration_ms: 1000 * (fieldValue("load_seconds", "") || 0),
+        rate: fieldValue("load_rate", "") || 0,
+      })),
+      actionButton("load-stop", "", "stop load", null, "danger"));
+    loadDrawn = true;
+  }
+  for (const b of box.querySelectorAll("button")) b.disabled = !st.can_act;
+  const l = st.load;
+  const status = document.getElementById("load-status");
+  if (!l) { status.textContent = "no load yet: it shows as the \"load\" series of the rate chart"; return; }
+  const shares = Object.entries(l.instances || {}).sort().map(([id, n]) => id + " " + n).join(", ");
+  status.textContent = (l.running ? "running: " : "done: ") + "GET " + l.path + " · " + l.users + " users · " +
+    (l.rate ? l.rate + " req/s due · " : "") + (l.elapsed_ms / 1000).toFixed(1) + " s of " + (l.duration_ms / 1000).toFixed(0) + " s · " +
+    l.requests + " requests, " + l.failed + " failed" + (l.running ? " · " + Math.round(l.rps) + " req/s" : "") +
+    " · p50 " + l.p50_ms.toFixed(1) + " ms, p99 " + l.p99_ms.toFixed(1) + " ms" + (shares ? " · " + shares : "");
 }
 
 function connect() {
