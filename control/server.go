@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,6 +44,8 @@ type Server struct {
 
 	uid      int
 	handlers sync.WaitGroup
+	// followers counts the logs -f streams being served (Status.Followers).
+	followers atomic.Int64
 }
 
 // NewServer returns a server for c; it starts nothing.
@@ -167,6 +170,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	st.Followers = int(s.followers.Load())
 	now := time.Now
 	if s.Now != nil {
 		now = s.Now
@@ -283,6 +287,10 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	ls := newLogStream(ctx, w, follow, cancel)
 	defer ls.stopWrites()
+	if follow {
+		s.followers.Add(1)
+		defer s.followers.Add(-1)
+	}
 	return ls.end(s.cluster.Logs(ctx, ids, n, follow, ls.out))
 }
 

@@ -110,7 +110,10 @@ type Status struct {
 	// ProxyURL is the URL clients reach the proxy at: https:// when it serves
 	// HTTPS (there, or on https_listen), else http://; "" when no proxy.
 	ProxyURL string `json:"proxy_url,omitempty"`
-	Strategy string `json:"strategy"` // balancing strategy: roundrobin, leastconn, ...
+	// Followers is how many `devcluster logs -f` streams are open (scripts
+	// wait for one before they make the line it must show).
+	Followers int    `json:"followers"`
+	Strategy  string `json:"strategy"` // balancing strategy: roundrobin, leastconn, ...
 	// Seed is the seed of the proxy's random choices (up --seed repeats them);
 	// 0 when no proxy runs.
 	Seed      uint64     `json:"seed,omitempty"`

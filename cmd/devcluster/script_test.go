@@ -70,20 +70,21 @@ func TestScripts(t *testing.T) {
 		Setup:               func(e *testscript.Env) error { return scriptSetup(e, repo) },
 		Condition:           scriptCondition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waithttp":    cmdWaitHTTP,
-			"balance":     cmdBalance,
-			"load":        cmdLoad,
-			"waitstate":   cmdWaitState,
-			"killinst":    cmdKillInstance,
-			"waitrestart": cmdWaitRestart,
-			"sigcluster":  cmdSigCluster,
-			"savepids":    cmdSavePids,
-			"gone":        cmdGone,
-			"portfree":    cmdPortFree,
-			"fileperm":    cmdFilePerm,
-			"holdport":    cmdHoldPort,
-			"waitbody":    cmdWaitBody,
-			"sameline":    cmdSameLine,
+			"waithttp":      cmdWaitHTTP,
+			"balance":       cmdBalance,
+			"load":          cmdLoad,
+			"waitstate":     cmdWaitState,
+			"waitfollowers": cmdWaitFollowers,
+			"killinst":      cmdKillInstance,
+			"waitrestart":   cmdWaitRestart,
+			"sigcluster":    cmdSigCluster,
+			"savepids":      cmdSavePids,
+			"gone":          cmdGone,
+			"portfree":      cmdPortFree,
+			"fileperm":      cmdFilePerm,
+			"holdport":      cmdHoldPort,
+			"waitbody":      cmdWaitBody,
+			"sameline":      cmdSameLine,
 			"setversion": func(ts *testscript.TestScript, neg bool, args []string) {
 				editFile(ts, args[0], func(s string) string {
 					return versionLine.ReplaceAllString(s, `VERSION = "`+args[1]+`"`)
@@ -445,6 +446,28 @@ func cmdWaitState(ts *testscript.TestScript, neg bool, args []string) {
 	})
 	if !ok {
 		ts.Fatalf("waitstate %s %s: not reached within %s (last: %s)", args[0], args[1], timeout, last)
+	}
+}
+
+// waitfollowers N [TIMEOUT]: wait until N devcluster logs -f streams are open
+// (a background logs -f has connected), so that what follows reaches it.
+func cmdWaitFollowers(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 {
+		ts.Fatalf("usage: waitfollowers N [TIMEOUT]")
+	}
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	timeout := argTimeout(ts, args, 1)
+	last := -1
+	if !tstest.Poll(timeout, func() bool {
+		st, err := scriptStatus(ts)
+		if err != nil {
+			return false
+		}
+		last = st.Followers
+		return st.Followers >= n
+	}) {
+		ts.Fatalf("waitfollowers %d: not reached within %s (last: %d)", n, timeout, last)
 	}
 }
 
