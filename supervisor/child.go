@@ -221,6 +221,7 @@ func (s *Supervisor) startChild(sp InstanceSpec, command string, more []*os.File
 	}
 	cmd.ExtraFiles = append(cmd.ExtraFiles, more...)
 	var out *os.File
+	s.spawnMu.RLock()
 	err := s.spawner.do(func() error {
 		return children.startDirect(func() (int, error) {
 			f, err := startCommand(cmd, s.cfg.PTY)
@@ -232,6 +233,7 @@ func (s *Supervisor) startChild(sp InstanceSpec, command string, more []*os.File
 		})
 	})
 	if err != nil {
+		s.spawnMu.RUnlock()
 		return nil, err
 	}
 	c := &child{
@@ -244,6 +246,7 @@ func (s *Supervisor) startChild(sp InstanceSpec, command string, more []*os.File
 	}
 	seen := false
 	s.addLive(sp.ID, c.pid)
+	s.spawnMu.RUnlock()
 	c.probeCtx, c.stopProbe = context.WithCancel(context.Background())
 	readDone := make(chan struct{})
 	s.goroutine(func() {

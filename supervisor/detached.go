@@ -86,12 +86,15 @@ func waitGone(procs []markedProc, timeout time.Duration) []markedProc {
 // Whatever an instance started goes with it, wherever it moved: a detached daemon
 // that kept the port would make the next start fail with EADDRINUSE.
 func (s *Supervisor) killDetached(id string, pgid int) {
+	s.spawnMu.Lock()
 	procs := s.detached(id, pgid)
 	if len(procs) == 0 {
+		s.spawnMu.Unlock()
 		return
 	}
 	children.adopt(procs)
 	signalProcs(procs, syscall.SIGKILL)
+	s.spawnMu.Unlock()
 	for _, p := range waitGone(procs, detachedGrace) {
 		s.out.logf("%s: pid %d (%s) outlived SIGKILL", id, p.pid, procCmdline(p.pid))
 	}

@@ -20,6 +20,7 @@ const (
 	cmdPause                  // SIGSTOP the group and the marked processes
 	cmdResume                 // SIGCONT what cmdPause stopped
 	cmdSetEnv                 // the environment of the next starts (see SetEnv)
+	cmdReaped                 // an old child that lingered after its restart is reaped (see linger)
 )
 
 // command is a request to an instance's goroutine. reply (buffered) gets nil once
@@ -29,6 +30,7 @@ type command struct {
 	kind  cmdKind
 	gen   int
 	env   []string // cmdSetEnv
+	old   *child   // cmdReaped
 	reply chan error
 }
 
@@ -69,6 +71,11 @@ type instance struct {
 	// env, once SetEnv gave one, replaces spec.Env for the next starts.
 	env     []string
 	standby standby
+	// lingering counts the old children still exiting after a restart went
+	// on without them; pendingExit is the last of them, whose exit becomes
+	// LastExit once reaped (see linger).
+	lingering   lingering
+	pendingExit *child
 }
 
 func newInstance(s *Supervisor, sp InstanceSpec, initial bool, gen int) *instance {
@@ -284,7 +291,7 @@ func (in *instance) handle(ctx context.Context, c command) bool {
 		in.wanted = true
 		in.failures, in.lastFailure = 0, nil
 		in.retry.stop()
-		in.stopChild(ctx, true, errors.New(in.spec.ID+" was restarted again"))
+		in.stopForRestart(ctx, errors.New(in.spec.ID+" was restarted again"))
 		in.waitPortFree(ctx)
 		in.apply(event{kind: evGeneration, gen: c.gen})
 		if ctx.Err() != nil || in.s.killCtx.Err() != nil {
@@ -300,6 +307,9 @@ func (in *instance) handle(ctx context.Context, c command) bool {
 		in.reply(c.reply, in.fault(c.kind))
 	case cmdSetEnv:
 		in.setEnv(c.env)
+		in.reply(c.reply, nil)
+	case cmdReaped:
+		in.oldReaped(c.old)
 		in.reply(c.reply, nil)
 	}
 	return false
@@ -441,13 +451,20 @@ func (in *instance) forget(c *child, why error, stopped, planned bool) {
 	c.filter.release()
 	in.s.removeInstanceRecord(in.spec.ID)
 	in.child = nil
+	in.pendingExit = nil
 	in.deadline.stop()
 	in.hold.stop()
 	kind := evExited
 	if stopped {
 		kind = evReaped
 	}
-	in.apply(event{kind: kind, exit: c.exitString(), planned: planned})
+	exit := "" // a child that lingers (see linger) has no exit yet
+	select {
+	case <-c.exited:
+		exit = c.exitString()
+	default:
+	}
+	in.apply(event{kind: kind, exit: exit, planned: planned})
 	in.answer(why)
 }
 

@@ -190,6 +190,11 @@ func (s *Supervisor) roll(ctx context.Context, verb, process string, only map[st
 		}
 		done += n
 	}
+	// The old processes the roll stopped may still be exiting (see linger): the
+	// roll is over once they are gone and their exits are LastExit.
+	for _, in := range list {
+		in.lingering.wait(ctx)
+	}
 	return nil
 }
 

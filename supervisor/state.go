@@ -23,6 +23,7 @@ const (
 	evStandbyGone                  // the standby was taken, exited or dropped
 	evGeneration                   // a roll moved it to generation gen
 	evWaiting                      // its first start waits for the processes it depends on
+	evOldExit                      // a child that lingered after its stop is reaped: exit (see linger)
 )
 
 // event is one thing that happened to an instance. Only the fields its kind
@@ -147,6 +148,8 @@ func (l *lifecycle) apply(ev event, now time.Time) {
 		l.standbyPID = 0
 	case evGeneration:
 		l.gen = ev.gen
+	case evOldExit:
+		l.lastExit, l.planned = ev.exit, ev.planned
 	}
 }
 

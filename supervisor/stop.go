@@ -13,6 +13,17 @@ import (
 // signal to the whole group, StopTimeout, SIGKILL to the group, reap. Kill cuts
 // every wait short.
 func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
+	in.stop(ctx, drain, false, why)
+}
+
+// stopForRestart is stopChild for a restart: drained, it returns once the child
+// has let go of its port, and the rest of its stop goes on in the background
+// (see linger).
+func (in *instance) stopForRestart(ctx context.Context, why error) {
+	in.stop(ctx, true, true, why)
+}
+
+func (in *instance) stop(ctx context.Context, drain, early bool, why error) {
 	c := in.child
 	if c == nil {
 		return
@@ -28,14 +39,17 @@ func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
 	// A stopped process would take the stop signal only once continued, and its
 	// in-flight requests would never end the drain.
 	in.resume("so that it can stop")
+	drained := false
 	if drain && in.enabled {
 		in.apply(event{kind: evDraining})
 		in.commit() // the drain may take DrainTimeout: ps shows it
 		dctx, cancel := context.WithTimeout(ctx, in.s.cfg.DrainTimeout)
 		stop := context.AfterFunc(in.s.killCtx, cancel)
-		if err := in.s.cfg.Balancer.Drain(dctx, in.spec.ID); err != nil && ctx.Err() == nil && in.s.killCtx.Err() == nil {
+		err := in.s.cfg.Balancer.Drain(dctx, in.spec.ID)
+		if err != nil && ctx.Err() == nil && in.s.killCtx.Err() == nil {
 			in.s.out.logf("%s: drain: %v; stopping anyway", in.spec.ID, err)
 		}
+		drained = err == nil
 		stop()
 		cancel()
 	}
@@ -45,6 +59,9 @@ func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
 	if in.s.killCtx.Err() != nil {
 		sig = syscall.SIGKILL
 	}
+	// Whether the child may linger once it lets go of its port (see linger):
+	// it must hold it now.
+	early = early && drained && planned && sig != syscall.SIGKILL && in.spec.Port > 0 && !portFree(in.spec.Port)
 	if err := signalGroup(c.pid, sig); err != nil {
 		in.s.out.logf("stop %s: signal process group %d: %v", in.spec.ID, c.pid, err)
 	}
@@ -54,8 +71,22 @@ func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
 	children.adopt(detached) // they may exit on sig before any periodic look
 	signalProcs(detached, sig)
 	timer := time.NewTimer(in.spec.StopTimeout)
-	defer timer.Stop()
+	var released <-chan struct{}
+	if early {
+		stopWatch := make(chan struct{})
+		defer close(stopWatch)
+		released = in.s.portReleased(in.spec.Port, c, stopWatch)
+	}
 	select {
+	case <-released:
+		select {
+		case <-c.exited: // gone meanwhile: an ordinary stop
+		default:
+			in.forget(c, why, true, planned)
+			in.linger(c, timer)
+			in.commit()
+			return
+		}
 	case <-c.exited:
 	case <-timer.C:
 		in.s.out.logf("%s did not stop within %s after %s; sending SIGKILL to its process group",
@@ -66,6 +97,7 @@ func (in *instance) stopChild(ctx context.Context, drain bool, why error) {
 		_ = signalGroup(c.pid, syscall.SIGKILL)
 		<-c.exited
 	}
+	timer.Stop()
 	in.forget(c, why, true, planned)
 	in.commit() // no process any more, whatever follows (waitPortFree may take a while)
 }

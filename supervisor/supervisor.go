@@ -67,6 +67,11 @@ type Supervisor struct {
 
 	liveMu sync.Mutex
 	live   map[string]map[int]bool // instance id → leader pids of its unreaped children
+	// spawnMu is read-held by a start from before its fork until its leader
+	// is in live, and held by killDetached: a child that lingers (see linger)
+	// is reaped while its instance starts the next one, which must not look
+	// detached from the old one in between.
+	spawnMu sync.RWMutex
 
 	warming     chan struct{} // a place per standby warming up: one per CPU
 	standbyOnce sync.Once     // standbyScript
