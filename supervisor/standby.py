@@ -22,6 +22,7 @@ changed between the preload and the go (a pip install meanwhile).
 
 import ast
 import os
+import re
 import sys
 
 # Files scanned for imports, at most: the entry file and the project modules it
@@ -323,6 +324,104 @@ def flask_app_file(project, rest):
     return project.local_file(target)
 
 
+APP_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:.*)?$")
+
+
+def app_arg_files(project, rest):
+    """The project's files that a server's app arguments name: "main:app" for
+    uvicorn, hypercorn and gunicorn, "mysite.asgi:application" for daphne, the
+    module of "--factory pkg:create" (any word that is module[:attribute] and a
+    file of the project; an option's value such as "debug" is not one)."""
+    out = []
+    for a in rest:
+        if a.startswith("-") or not APP_ARG.match(a):
+            continue
+        f = project.local_file(a.split(":")[0])
+        if f and project.owns(f) and f not in out:
+            out.append(f)
+    return out
+
+
+def django_settings(paths):
+    """The settings module a Django project runs with: DJANGO_SETTINGS_MODULE, or
+    what an entry file (manage.py, wsgi.py, asgi.py) sets it to by default with
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings"); or None."""
+    name = os.environ.get("DJANGO_SETTINGS_MODULE")
+    if name:
+        return name
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                tree = ast.parse(f.read(), path)
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and dotted(node.func)[-1:] == ["setdefault"] and len(node.args) == 2
+                    and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)
+                    and node.args[0].value == "DJANGO_SETTINGS_MODULE"):
+                return node.args[1].value
+    return None
+
+
+def settings_names(path, *names):
+    """{name: value} of the top-level assignments NAME = "x" or NAME = ["x", ...]
+    in a settings file, read without running it."""
+    out = {}
+    try:
+        with open(path, "rb") as f:
+            tree = ast.parse(f.read(), path)
+    except (OSError, SyntaxError, ValueError):
+        return out
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        key = node.targets[0].id
+        if key not in names:
+            continue
+        v = node.value
+        if isinstance(v, ast.Constant) and isinstance(v.value, str):
+            out[key] = v.value
+        elif isinstance(v, (ast.List, ast.Tuple)):
+            out[key] = [e.value for e in v.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return out
+
+
+# What Django's own start imports whatever the project, without settings.
+DJANGO_FIRST = ["django.core.management", "django.urls", "django.core.handlers.wsgi", "django.utils.log",
+                "django.views.generic.base", "django.db.migrations.executor"]
+
+
+def django_libraries(project, entries, rest):
+    """For a Django project (see django_settings): the project's settings and URL
+    conf to scan (never to import), and the libraries to import first: Django's
+    own start, the runserver command when it runs, and each app of
+    INSTALLED_APPS that is not the project's own with its AppConfig module
+    (an app whose import needs the app registry fails here and is imported by
+    django.setup() as usual)."""
+    name = django_settings(entries)
+    if not name:
+        return [], []
+    files, first = [], [(m, ()) for m in DJANGO_FIRST]
+    if "runserver" in rest:
+        first.append(("django.core.management.commands.runserver", ()))
+    settings = project.local_file(name)
+    if not settings or not project.owns(settings):
+        return files, first
+    files.append(settings)
+    found = settings_names(settings, "INSTALLED_APPS", "ROOT_URLCONF")
+    urls = found.get("ROOT_URLCONF")
+    if isinstance(urls, str) and project.local_file(urls):
+        files.append(project.local_file(urls))
+    apps = found.get("INSTALLED_APPS")
+    for app in apps if isinstance(apps, list) else []:
+        module = app.rsplit(".apps.", 1)[0] if ".apps." in app else app
+        origin = top_origin(module)
+        if origin is None or (origin not in ("built-in", "frozen") and project.owns(origin)):
+            continue
+        first += [(module, ()), (module + ".apps", ())]
+    return files, first
+
+
 def entry_files(project, mode, target, rest):
     """The files whose imports are preloaded, and the libraries to import first."""
     if mode == "s":
@@ -331,6 +430,8 @@ def entry_files(project, mode, target, rest):
             f = flask_app_file(project, rest)
             if f and project.owns(f):
                 entries.append(f)
+        elif not project.owns(target):  # a server's console script: uvicorn, gunicorn
+            entries.extend(app_arg_files(project, rest))
         return entries, []
     origin = top_origin(target)
     if origin is None:
@@ -344,6 +445,8 @@ def entry_files(project, mode, target, rest):
         f = flask_app_file(project, rest)
         if f and project.owns(f):
             entries.append(f)
+    else:  # python -m uvicorn main:app, -m gunicorn app:app, -m daphne ...
+        entries.extend(app_arg_files(project, rest))
     return entries, first
 
 
@@ -409,6 +512,8 @@ def main():
             entries, first = entry_files(project, mode, target, rest)
             # The script, or the project's own -m module, runs as __main__.
             main_entry = entries[0] if entries and not first else None
+            more, django_first = django_libraries(project, entries, rest)
+            first, entries = first + django_first, entries + more
             preload(first + libraries(project, entries, main_entry))
         except MonkeyPatching as e:
             why = "%s monkey-patches, which must happen before any other import" % e.args[0]
