@@ -87,6 +87,27 @@ type backend struct {
 	failRun   int
 	idle      chan struct{} // closed when active drops to 0 while draining
 	stopCheck context.CancelFunc
+	// away is closed when a drain starts: the WebSocket tunnels to this
+	// incarnation close with 1001 (see goaway.go). Made by awayChan.
+	away chan struct{}
+}
+
+// awayChan returns the channel closed when b's next drain starts.
+func (b *backend) awayChan() <-chan struct{} {
+	b.pool.mu.Lock()
+	defer b.pool.mu.Unlock()
+	if b.away == nil {
+		b.away = make(chan struct{})
+	}
+	return b.away
+}
+
+// goAwayLocked tells the tunnels to b that it is going away; pool.mu held.
+func (b *backend) goAwayLocked() {
+	if b.away != nil {
+		close(b.away)
+		b.away = nil
+	}
 }
 
 func (b *backend) state() state { return state(b.st.Load()) }
@@ -249,6 +270,7 @@ func (pl *pool) drain(ctx context.Context, id string) error {
 	}
 	b.st.Store(int32(stateDraining))
 	b.since = pl.p.now()
+	b.goAwayLocked()
 	if b.idle == nil {
 		b.idle = make(chan struct{})
 	}
@@ -294,6 +316,7 @@ func (pl *pool) remove(id string) {
 	}
 	pl.gone[id] = b
 	b.st.Store(int32(stateRemoved))
+	b.goAwayLocked()
 	b.ep.Store(newEndpoint(b.ep.Load().addr))
 	if b.stopCheck != nil {
 		b.stopCheck()

@@ -23,8 +23,10 @@ func upgradeMismatch(asked, got []byte) string {
 }
 
 // tunnel relays an upgraded connection (WebSocket) both ways until either side
-// closes, then closes both. The request counts as in flight until then.
+// closes, then closes both. The request counts as in flight until then. A
+// WebSocket's ends when the instance is drained (see goaway.go).
 func (c *clientConn) tunnel(b *backend, bc *backendConn, fr *fwdReq, resp *respHead) {
+	away := b.awayChan()
 	w := c.bw
 	w.WriteString("HTTP/1.1 ")
 	w.Write(resp.status)
@@ -58,9 +60,21 @@ func (c *clientConn) tunnel(b *backend, bc *backendConn, fr *fwdReq, resp *respH
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		n, _ := bc.br.WriteTo(c.conn)
-		b.bytesOut.Add(uint64(n))
-		closeBoth()
+		if !asciiEqualFoldBytes(resp.upgrade, []byte("websocket")) {
+			n, _ := bc.br.WriteTo(c.conn)
+			b.bytesOut.Add(uint64(n))
+			closeBoth()
+			return
+		}
+		r := &frameRelay{src: bc.br, srcConn: bc.conn, dst: c.conn}
+		goingAway := r.relay(away)
+		b.bytesOut.Add(uint64(r.n))
+		if !goingAway {
+			closeBoth()
+			return
+		}
+		// The client answers the close frame, or its read below times out.
+		goAway(c.conn, bc.conn)
 	}()
 	n, _ := c.br.WriteTo(bc.conn)
 	b.bytesIn.Add(uint64(n))
