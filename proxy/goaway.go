@@ -36,6 +36,24 @@ var wsCloseGoingAway = func() []byte {
 	return append(f, reason...)
 }()
 
+// awayChan returns the channel closed when b's next drain starts.
+func (b *backend) awayChan() <-chan struct{} {
+	b.pool.mu.Lock()
+	defer b.pool.mu.Unlock()
+	if b.away == nil {
+		b.away = make(chan struct{})
+	}
+	return b.away
+}
+
+// goAwayLocked tells the tunnels to b that it is going away; pool.mu held.
+func (b *backend) goAwayLocked() {
+	if b.away != nil {
+		close(b.away)
+		b.away = nil
+	}
+}
+
 // frameRelay copies WebSocket frames from an instance to a client, whole, and
 // stops at a frame boundary once away is closed.
 type frameRelay struct {

@@ -92,24 +92,6 @@ type backend struct {
 	away chan struct{}
 }
 
-// awayChan returns the channel closed when b's next drain starts.
-func (b *backend) awayChan() <-chan struct{} {
-	b.pool.mu.Lock()
-	defer b.pool.mu.Unlock()
-	if b.away == nil {
-		b.away = make(chan struct{})
-	}
-	return b.away
-}
-
-// goAwayLocked tells the tunnels to b that it is going away; pool.mu held.
-func (b *backend) goAwayLocked() {
-	if b.away != nil {
-		close(b.away)
-		b.away = nil
-	}
-}
-
 func (b *backend) state() state { return state(b.st.Load()) }
 
 // counters are a backend's counts, as Stats reports them.
