@@ -422,6 +422,43 @@ def django_libraries(project, entries, rest):
     return files, first
 
 
+# What a server imports once it runs, after its command line is read: its
+# protocol and worker implementations ("auto" picks among those installed).
+SERVER_EXTRAS = {
+    "uvicorn": ["uvicorn.protocols.http.auto", "uvicorn.protocols.websockets.auto", "uvicorn.lifespan.on",
+                "uvicorn.loops.auto"],
+    "gunicorn": ["gunicorn.workers.sync", "gunicorn.glogging"],
+}
+
+
+def server_libraries(project, mode, target):
+    """The libraries a server run as -m TARGET (or by its console script) imports
+    before the app: the imports at the top of its __main__ module (python -m
+    gunicorn imports gunicorn.app.wsgiapp there; only gunicorn itself otherwise),
+    read without running it, and its SERVER_EXTRAS."""
+    name = target.split(".")[0] if mode == "m" else os.path.basename(target)
+    out = [(m, ()) for m in SERVER_EXTRAS.get(name, [])] if mode == "m" or not project.owns(target) else []
+    if mode != "m" or "." in target:
+        return out
+    origin = top_origin(target)
+    if not origin or origin in ("built-in", "frozen") or project.owns(origin):
+        return out  # the project's own -m module: entry_files scans it
+    path = os.path.join(os.path.dirname(origin), "__main__.py") if origin.endswith("__init__.py") else origin
+    try:
+        imps = imports_of(path)
+    except (MonkeyPatching, OSError, SyntaxError, ValueError):
+        return out
+    found = []
+    for n, level, f in imps:
+        if level == 0 and n:
+            o = top_origin(n)
+            if o and (o in ("built-in", "frozen") or not project.owns(o)):
+                found.append((n, f))
+        elif level == 1 and origin.endswith("__init__.py"):  # from .cli import main
+            found.append((target + ("." + n if n else ""), f))
+    return found + out
+
+
 def entry_files(project, mode, target, rest):
     """The files whose imports are preloaded, and the libraries to import first."""
     if mode == "s":
@@ -448,6 +485,17 @@ def entry_files(project, mode, target, rest):
     else:  # python -m uvicorn main:app, -m gunicorn app:app, -m daphne ...
         entries.extend(app_arg_files(project, rest))
     return entries, first
+
+
+def plan(project, mode, target, rest):
+    """What the standby imports, in order: [(module, fromnames)]."""
+    entries, first = entry_files(project, mode, target, rest)
+    # The script, or the project's own -m module, runs as __main__.
+    main_entry = entries[0] if entries and not first else None
+    more, django_first = django_libraries(project, entries, rest)
+    first, entries = first + django_first, entries + more
+    first += server_libraries(project, mode, target)
+    return first + libraries(project, entries, main_entry)
 
 
 def snapshot():
@@ -509,12 +557,7 @@ def main():
         dirs = [os.getcwd()] + ([os.path.dirname(os.path.abspath(target))] if mode == "s" else [])
         project = Project(dirs)
         try:
-            entries, first = entry_files(project, mode, target, rest)
-            # The script, or the project's own -m module, runs as __main__.
-            main_entry = entries[0] if entries and not first else None
-            more, django_first = django_libraries(project, entries, rest)
-            first, entries = first + django_first, entries + more
-            preload(first + libraries(project, entries, main_entry))
+            preload(plan(project, mode, target, rest))
         except MonkeyPatching as e:
             why = "%s monkey-patches, which must happen before any other import" % e.args[0]
             mode = None
