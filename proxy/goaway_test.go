@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/devcluster/devcluster/internal/tstest"
 	"io"
 	"net"
 	"net/http"
@@ -15,7 +16,7 @@ import (
 // wsServer is an instance that accepts WebSocket upgrades, greets each client
 // with a text frame naming itself (and a frame of big bytes when big is set,
 // sent slowly in two halves), then reads until the connection ends.
-func wsServer(t *testing.T, name string, big int) string {
+func wsServer(t *testing.T, name string, big int, rest <-chan struct{}) string {
 	t.Helper()
 	up := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
 	return closingServerWith(t, up, func(c net.Conn) {
@@ -24,7 +25,7 @@ func wsServer(t *testing.T, name string, big int) string {
 		if big > 0 {
 			f := wsFrame(0x2, make([]byte, big))
 			c.Write(f[:len(f)/2])
-			time.Sleep(200 * time.Millisecond) // the drain starts inside the frame
+			<-rest // the test has started the drain inside the frame
 			c.Write(f[len(f)/2:])
 		}
 		io.Copy(io.Discard, c)
@@ -109,7 +110,8 @@ func TestDrainClosesWebSocketsGoingAway(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tp := startProxy(t, Config{Retries: -1})
-			tp.Enable("web.1", wsServer(t, "web.1", tt.big))
+			rest := make(chan struct{})
+			tp.Enable("web.1", wsServer(t, "web.1", tt.big, rest))
 			conn, br, inst := wsDial(t, tp.Addr)
 			if inst != "web.1" {
 				t.Fatalf("tunnel to %q, want web.1", inst)
@@ -117,11 +119,22 @@ func TestDrainClosesWebSocketsGoingAway(t *testing.T) {
 			if op, p, err := readFrame(br); err != nil || op != 0x1 || string(p) != "hello from web.1" {
 				t.Fatalf("first frame: op %d %q %v", op, p, err)
 			}
-			tp.Enable("web.2", wsServer(t, "web.2", 0))
+			tp.Enable("web.2", wsServer(t, "web.2", 0, nil))
+			if tt.big > 0 {
+				// The client has bytes of the big frame: the proxy is inside it
+				// when the drain starts (it used to start before, by chance).
+				if _, err := br.Peek(16); err != nil {
+					t.Fatalf("the big frame's first bytes: %v", err)
+				}
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			drained := make(chan error, 1)
 			go func() { drained <- tp.Drain(ctx, "web.1") }()
+			if tt.big > 0 {
+				tstest.WaitFor(t, 10*time.Second, "web.1 draining", func() bool { return statsOf(tp.Proxy, "web.1").State != "up" })
+			}
+			close(rest)
 			op, p, err := readFrame(br)
 			if tt.big > 0 {
 				if err != nil || op != 0x2 || len(p) != tt.big {
