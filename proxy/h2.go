@@ -4,60 +4,75 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
-	"net/http"
 	"sync"
-
-	"golang.org/x/net/http2"
 )
 
-// HTTP/2 for clients, HTTP/1.1 to the instances. golang.org/x/net/http2
-// speaks the protocol (frames, flow control, HPACK); each stream's request is
-// then written as an HTTP/1.1 head on a virtual connection (h2stream.go) and
-// forwarded by the same clientConn code as a plain HTTP/1.1 request, so
-// balancing, retries, faults, sticky sessions, the dashboard, stats and the
-// access log are one path for every protocol. The response that path writes is
-// read back into the stream's http.ResponseWriter.
+// HTTP/2 for clients, HTTP/1.1 to the instances. The proxy's own server loop
+// (h2conn.go: one reader goroutine per connection, h2write.go: one writer)
+// speaks the protocol with golang.org/x/net/http2's Framer and hpack; each
+// stream's request is then written as an HTTP/1.1 head on a virtual
+// connection (h2stream.go) and forwarded by the same clientConn code as a
+// plain HTTP/1.1 request, so balancing, retries, faults, sticky sessions, the
+// dashboard, stats and the access log are one path for every protocol. The
+// response that path writes is read back (h2resp.go) into the stream, whose
+// frames go out with those of the other streams ready at the same time: one
+// write, not one per frame.
 //
 // A stream's clientConn is taken from its HTTP/2 connection's free list and
 // given back after the response: it keeps its backend connections open, so the
 // streams of one client reuse keep-alive connections to the instances as an
 // HTTP/1.1 client's requests do, as many at most as streams ran at once.
 
-// h2Server is one Serve call's HTTP/2 server. hs exists only for graceful
-// shutdown: http2.ConfigureServer hooks every connection served with it as
-// BaseConfig to hs.Shutdown, which sends them GOAWAY.
+// h2Server is one Serve call's set of HTTP/2 connections, for graceful
+// shutdown: GOAWAY on each.
 type h2Server struct {
-	srv *http2.Server
-	hs  *http.Server
+	mu    sync.Mutex
+	down  bool
+	conns map[*h2sConn]struct{}
 }
 
 func (p *Proxy) newH2Server() *h2Server {
-	s := &h2Server{
-		srv: &http2.Server{IdleTimeout: p.cfg.IdleTimeout},
-		hs:  &http.Server{},
-	}
-	http2.ConfigureServer(s.hs, s.srv)
-	return s
+	return &h2Server{conns: map[*h2sConn]struct{}{}}
 }
 
 // shutdown sends GOAWAY on every HTTP/2 connection: each ends once its
 // streams have.
 func (s *h2Server) shutdown() {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // hs serves nothing itself: nothing to wait for
-	s.hs.Shutdown(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = true
+	for c := range s.conns {
+		c.goAway(0)
+	}
 }
 
-// h2Conn is one HTTP/2 client connection.
+// add registers c, or reports false once the server is shutting down.
+func (s *h2Server) add(c *h2sConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *h2Server) remove(c *h2sConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+}
+
+// h2Conn is the pool of stream connections of one HTTP/2 client connection.
 type h2Conn struct {
 	p   *Proxy
 	ctx context.Context
 	tc  *tls.Conn
 
-	streams sync.WaitGroup // ServeHTTP calls running; added to under mu
+	streams sync.WaitGroup // streams forwarding; added to under mu
 
 	mu     sync.Mutex
-	closed bool          // ServeConn returned
+	closed bool          // the connection ended
 	free   []*clientConn // stream connections idle, with their backend connections
 	all    []*clientConn
 }
@@ -74,7 +89,11 @@ func (p *Proxy) serveH2(ctx context.Context, tc *tls.Conn) {
 	hc := &h2Conn{p: p, ctx: ctx, tc: tc}
 	p.trackH2(tc, true)
 	defer p.trackH2(tc, false)
-	run.h2.srv.ServeConn(tc, &http2.ServeConnOpts{Context: ctx, BaseConfig: run.h2.hs, Handler: hc})
+	c := newH2sConn(hc, tc)
+	if run.h2.add(c) {
+		c.serve()
+		run.h2.remove(c)
+	}
 	tc.Close()
 	hc.mu.Lock()
 	hc.closed = true
@@ -86,17 +105,6 @@ func (p *Proxy) serveH2(ctx context.Context, tc *tls.Conn) {
 		c.p.putWriter(c.bw)
 	}
 	hc.all, hc.free = nil, nil
-}
-
-// ServeHTTP forwards one stream's request.
-func (hc *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := hc.get()
-	if c == nil {
-		panic(http.ErrAbortHandler) // the connection is gone: reset the stream
-	}
-	defer hc.streams.Done()
-	defer hc.put(c)
-	c.conn.(*streamConn).serveStream(c, w, r)
 }
 
 // get returns a stream connection for a new stream, counted in streams, or

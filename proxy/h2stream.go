@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"context"
 	"crypto/tls"
+	"golang.org/x/net/http2/hpack"
 	"io"
 	"math"
 	"net"
@@ -35,10 +37,11 @@ type streamConn struct {
 	closed bool // Close was called: the response is cut (a reset fault)
 }
 
-// serveStream forwards r through c, whose conn is s, writing the answer to w.
-func (s *streamConn) serveStream(c *clientConn, w http.ResponseWriter, r *http.Request) {
-	s.start(w, r)
-	c.ctx = r.Context()
+// serveStream forwards rq through c, whose conn is s, writing the answer to w,
+// and reports whether the response was complete.
+func (s *streamConn) serveStream(c *clientConn, w http.ResponseWriter, rq *h2Request) bool {
+	s.start(w, rq)
+	c.ctx = rq.ctx
 	c.linger = false
 	c.state.Store(connActive)
 	c.br.Reset(&c.lr) // nothing of the last stream stays buffered
@@ -51,67 +54,96 @@ func (s *streamConn) serveStream(c *clientConn, w http.ResponseWriter, r *http.R
 	} else {
 		c.handle()
 	}
-	s.finish()
+	return s.finish()
 }
 
-// start readies s for r: its HTTP/1.1 head, its body, a fresh response.
-func (s *streamConn) start(w http.ResponseWriter, r *http.Request) {
-	b := append(s.hbuf[:0], r.Method...)
+// h2Request is one HTTP/2 stream's request as h2conn.go decoded it.
+type h2Request struct {
+	method, path, authority string
+	fields                  []hpack.HeaderField // the regular ones
+	contentLength           int64               // -1: unknown
+	body                    io.Reader
+	ctx                     context.Context
+}
+
+// start readies s for rq: its HTTP/1.1 head, its body, a fresh response.
+// Cookie fields, which HTTP/2 may split, are joined into one (RFC 9113
+// 8.2.3).
+func (s *streamConn) start(w http.ResponseWriter, rq *h2Request) {
+	b := append(s.hbuf[:0], rq.method...)
 	b = append(b, ' ')
-	if r.RequestURI != "" {
-		b = append(b, r.RequestURI...)
-	} else {
-		b = append(b, r.URL.RequestURI()...)
-	}
+	b = append(b, rq.path...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
-	b = append(b, r.Host...)
+	host := rq.authority
+	cookies := 0
+	for _, f := range rq.fields {
+		switch f.Name {
+		case "host":
+			if host == "" {
+				host = f.Value
+			}
+		case "cookie":
+			cookies++
+		}
+	}
+	b = append(b, host...)
 	b = append(b, "\r\n"...)
-	for k, vs := range r.Header {
-		switch k {
-		case "Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Proxy-Connection", "Upgrade", "Te", "Expect":
-			continue // HTTP/2 has none of these (Go's server takes care of 100-continue)
+	if cookies > 0 {
+		b = append(b, "cookie: "...)
+		n := 0
+		for _, f := range rq.fields {
+			if f.Name == "cookie" {
+				if n > 0 {
+					b = append(b, "; "...)
+				}
+				b = append(b, f.Value...)
+				n++
+			}
 		}
-		for _, v := range vs {
-			b = append(b, k...)
-			b = append(b, ": "...)
-			b = append(b, v...)
-			b = append(b, "\r\n"...)
+		b = append(b, "\r\n"...)
+	}
+	for _, f := range rq.fields {
+		switch f.Name {
+		case "host", "cookie", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "upgrade", "te", "expect":
+			continue // HTTP/2 has none of these (h2body.go answers 100-continue)
 		}
+		b = append(b, f.Name...)
+		b = append(b, ": "...)
+		b = append(b, f.Value...)
+		b = append(b, "\r\n"...)
 	}
 	s.body = nil
 	switch {
-	case r.ContentLength > 0:
+	case rq.contentLength > 0:
 		b = append(b, "Content-Length: "...)
-		b = strconv.AppendInt(b, r.ContentLength, 10)
+		b = strconv.AppendInt(b, rq.contentLength, 10)
 		b = append(b, "\r\n"...)
-		s.body = r.Body
-	case r.ContentLength < 0: // a body of unknown length
+		s.body = rq.body
+	case rq.contentLength < 0: // a body of unknown length
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
-		s.enc.reset(r.Body)
+		s.enc.reset(rq.body)
 		s.body = &s.enc
 	}
 	b = append(b, "\r\n"...)
 	s.hbuf, s.head = b, b
-	s.done = r.Context().Done()
+	s.done = rq.ctx.Done()
 	s.wakeMu.Lock()
 	if s.wake == nil || s.woken {
 		s.wake, s.woken = make(chan struct{}), false
 	}
 	s.wakeMu.Unlock()
-	s.rw = respWriter{w: w, isHead: r.Method == http.MethodHead, remain: -1, head: s.rw.head[:0], line: s.rw.line[:0]}
+	s.rw = respWriter{w: w, isHead: rq.method == http.MethodHead, remain: -1, head: s.rw.head[:0], line: s.rw.line[:0]}
 	s.closed = false
 }
 
-// finish ends the stream once the forwarding path is done with it: a response
-// cut short (a reset fault, an instance gone in the middle of a body, no
-// answer at all) resets the stream, so the client sees an error, not a short
+// finish tells, once the forwarding path is done with the stream, whether
+// its response is complete: one cut short (a reset fault, an instance gone in the middle of a body, no
+// answer at all) is reset (h2conn.go), so the client sees an error, not a short
 // success.
-func (s *streamConn) finish() {
+func (s *streamConn) finish() bool {
 	rw := &s.rw
-	if rw.done || rw.inBody && !s.closed && rw.remain < 0 && !rw.chunked {
-		return // complete, or a body that ends with the stream
-	}
-	panic(http.ErrAbortHandler)
+	// complete, or a body that ends with the stream
+	return rw.done || rw.inBody && !s.closed && rw.remain < 0 && !rw.chunked
 }
 
 func (s *streamConn) Read(p []byte) (int, error) {

@@ -27,6 +27,7 @@ import (
 // import, even in tests).
 type testCert struct {
 	pool   *x509.CertPool
+	caDER  []byte // the CA's certificate, for tools that read it from a file
 	server *tls.Config
 }
 
@@ -62,7 +63,7 @@ func newTestCert(t *testing.T) testCert {
 	cert := tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: key}
 	// The local CA's settings (localca.ServerConfig): TLS 1.2+, h2 then http/1.1.
 	server := &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}, Certificates: []tls.Certificate{cert}}
-	return testCert{pool: pool, server: server}
+	return testCert{pool: pool, caDER: caDER, server: server}
 }
 
 // tlsProxy serves the proxy over HTTPS with a local CA made for the test, and
