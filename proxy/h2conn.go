@@ -59,12 +59,14 @@ type h2sConn struct {
 	active  int  // streams running
 	goaway  bool // GOAWAY sent or received: no new streams
 	idle    *time.Timer
+
+	work chan *h2sStream // to a stream goroutine waiting for one
 }
 
 func newH2sConn(hc *h2Conn, tc *tls.Conn) *h2sConn {
 	c := &h2sConn{
 		hc: hc, tc: tc,
-		kick: make(chan struct{}, 1), wdone: make(chan struct{}),
+		kick: make(chan struct{}, 1), wdone: make(chan struct{}), work: make(chan *h2sStream),
 		sendWin: 65535, peerWin: 65535, peerFrame: h2MaxFrame, recvWin: 65535,
 		streams: map[uint32]*h2sStream{},
 	}

@@ -93,8 +93,26 @@ func (c *h2sConn) onHeaders(f *http2.MetaHeadersFrame) (http2.ErrCode, bool) {
 	if c.active++; c.active == 1 {
 		c.idle.Stop()
 	}
-	go c.runStream(st)
+	select {
+	case c.work <- st: // a stream goroutine was idle
+	default:
+		go c.streamWorker(st)
+	}
 	return 0, false
+}
+
+// streamWorker runs st, then the streams given to it while it waits, until
+// the connection ends: a new stream costs no new goroutine (and no new
+// stack to grow) once the connection has had as many at once.
+func (c *h2sConn) streamWorker(st *h2sStream) {
+	for {
+		c.runStream(st)
+		select {
+		case st = <-c.work:
+		case <-c.ctx.Done():
+			return
+		}
+	}
 }
 
 // runStream forwards st's request and ends the stream.

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -47,6 +48,7 @@ func (c *h2sConn) wakeLocked() { c.wake() }
 func (c *h2sConn) writeLoop() {
 	defer close(c.wdone)
 	for range c.kick {
+		runtime.Gosched() // the streams ready now add their frames to this write
 		for {
 			c.mu.Lock()
 			b, closing := c.out, c.closing
@@ -140,7 +142,9 @@ func (st *h2sStream) writeHeaders(code int, end bool) error {
 	for k, vs := range st.hdr {
 		name := lowerHeader(k)
 		for _, v := range vs {
-			c.henc.WriteField(hpack.HeaderField{Name: name, Value: v})
+			// A request ID is never sent twice: not worth a place in the
+			// dynamic table, where it would push out what is.
+			c.henc.WriteField(hpack.HeaderField{Name: name, Value: v, Sensitive: name == "x-request-id"})
 		}
 	}
 	block := c.hbuf.b
