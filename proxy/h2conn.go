@@ -100,6 +100,10 @@ func (c *h2sConn) serve() {
 	c.wf.WriteWindowUpdate(0, h2ConnWindow-65535)
 	c.recvWin = h2ConnWindow
 	c.idle = time.AfterFunc(p.cfg.IdleTimeout, c.onIdle)
+	if c.goaway { // a shutdown came before the preface
+		c.wf.WriteGoAway(0, http2.ErrCodeNo, nil)
+		c.closing = true
+	}
 	c.mu.Unlock()
 	c.wake()
 	go c.writeLoop()
@@ -321,6 +325,9 @@ func (c *h2sConn) goAway(code http2.ErrCode) {
 		return
 	}
 	c.goaway = true
+	if c.idle == nil {
+		return // SETTINGS must go first: serve sends the GOAWAY after them
+	}
 	if c.werr == nil {
 		c.wf.WriteGoAway(c.lastID, code, nil)
 	}

@@ -44,8 +44,11 @@ func (c *h2sConn) onHeaders(f *http2.MetaHeadersFrame) (http2.ErrCode, bool) {
 		st.body.put(nil, true) // trailers are dropped
 		return 0, false
 	}
-	if id%2 == 0 || id <= c.lastID {
+	switch {
+	case id%2 == 0:
 		return http2.ErrCodeProtocol, true
+	case id <= c.lastID:
+		return 0, false // trailers of a stream answered and closed already
 	}
 	c.lastID = id
 	switch {

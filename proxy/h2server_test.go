@@ -421,3 +421,21 @@ func TestH2GoAwayOnShutdown(t *testing.T) {
 		t.Errorf("Serve: %v", err)
 	}
 }
+
+// TestH2RequestTrailersEndTheBody: a request body of unknown length ended by
+// trailers (HEADERS with END_STREAM) reaches the instance whole; the
+// trailers are dropped.
+func TestH2RequestTrailersEndTheBody(t *testing.T) {
+	t.Parallel()
+	tp, ccfg := h2TestProxy(t, Config{}, forwardedEcho)
+	r := dialH2Raw(t, tp.Addr, ccfg)
+	r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: r.block("POST", "/up"), EndHeaders: true})
+	r.fr.WriteData(1, false, []byte("hel"))
+	r.fr.WriteData(1, false, []byte("lo"))
+	r.hbuf.Reset()
+	r.enc.WriteField(hpack.HeaderField{Name: "x-checksum", Value: "abc"})
+	r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: r.hbuf.Bytes(), EndStream: true, EndHeaders: true})
+	if status, body := r.response(1, false); status != "200" || !strings.HasSuffix(string(body), "len=5 body=hello") {
+		t.Errorf("got %s %q, want 200 ending \"len=5 body=hello\"", status, body)
+	}
+}
