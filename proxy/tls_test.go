@@ -31,7 +31,7 @@ type testCert struct {
 	server *tls.Config
 }
 
-func newTestCert(t *testing.T) testCert {
+func newTestCert(t testing.TB) testCert {
 	t.Helper()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -68,7 +68,7 @@ func newTestCert(t *testing.T) testCert {
 
 // tlsProxy serves the proxy over HTTPS with a local CA made for the test, and
 // returns it with a client config that trusts that CA alone.
-func tlsProxy(t *testing.T, cfg Config) (*testProxy, *tls.Config) {
+func tlsProxy(t testing.TB, cfg Config) (*testProxy, *tls.Config) {
 	t.Helper()
 	ca := newTestCert(t)
 	cfg.TLSConfig = ca.server
@@ -79,7 +79,7 @@ func tlsProxy(t *testing.T, cfg Config) (*testProxy, *tls.Config) {
 
 // tlsClient speaks HTTP/2 when h2, else HTTP/1.1, with TLS versions from min
 // to max.
-func tlsClient(t *testing.T, base *tls.Config, h2 bool, minV, maxV uint16) *http.Client {
+func tlsClient(t testing.TB, base *tls.Config, h2 bool, minV, maxV uint16) *http.Client {
 	t.Helper()
 	cfg := base.Clone()
 	cfg.MinVersion, cfg.MaxVersion = minV, maxV
