@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
-	"slices"
 	"strconv"
 )
 
@@ -31,9 +30,6 @@ func serverTLS(cfg *tls.Config) *tls.Config {
 	}
 	return c
 }
-
-// offersH2 reports whether the proxy's TLS settings offer HTTP/2.
-func (p *Proxy) offersH2() bool { return slices.Contains(p.tls.NextProtos, "h2") }
 
 // serveTLS runs the handshake of nc, within ReadHeaderTimeout (a client that
 // opens a connection and says nothing holds no slot longer than one that sends
