@@ -11,7 +11,8 @@ import (
 
 // A warm standby is an instance's next process, started while the current one
 // serves: a Python interpreter that has imported the libraries the app imports
-// (Flask, Django; never the app's own modules) and waits. When the instance
+// (Flask, Django; never the app's own modules, but for a Django project's
+// settings and models, checked at the go: see standby.py) and waits. When the instance
 // starts again (a reload, a restart, a crash), the standby is told to go and runs
 // the app in that same process: it pays for the app's own imports and binding its
 // port, not for starting Python and importing Flask again, which is most of a

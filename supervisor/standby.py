@@ -18,6 +18,12 @@ code given with -c, an app that calls a monkey-patching function, a library that
 forks when imported) it leaves to the interpreter itself:
 at the go it execs PYTHON ARG..., an ordinary cold start. So does a library file that
 changed between the preload and the go (a pip install meanwhile).
+
+A Django project is the one case where the standby runs some of the app's own code
+before the go: django_setup imports its settings and populates the app registry
+(its models), recording every project file read meanwhile; if one has changed at
+the go (a save of settings.py or models.py), it starts cold, with the new code.
+What a save changes most (views, URLs) is imported only after the go.
 """
 
 import ast
@@ -422,6 +428,144 @@ def django_libraries(project, entries, rest):
     return files, first
 
 
+class SourceOnly(__import__("importlib.machinery").machinery.SourceFileLoader):
+    """Loads a project module from its source, never from a cached .pyc: the source
+    is then opened (and its stat recorded, see Recorder) before it is read."""
+
+    def get_code(self, fullname):
+        path = self.get_filename(fullname)
+        return self.source_to_code(self.get_data(path), path)
+
+
+class Recorder:
+    """While on, records (mtime, size) of each project file opened for reading (a
+    module's source, a file the settings read such as .env), stat'ed at the open,
+    before it is read: a save after that changes what is recorded; and None for
+    the files of a project module looked for and not found. Project modules are
+    loaded through SourceOnly meanwhile."""
+
+    def __init__(self, project):
+        self.project, self.files, self.on = project, {}, False
+        sys.addaudithook(self.hook)  # for good: an audit hook cannot be removed
+
+    def find_spec(self, name, path=None, target=None):
+        import importlib.machinery as m
+
+        spec = m.PathFinder.find_spec(name, path)
+        if spec is None and name not in sys.builtin_module_names:
+            # One that appears by the go is imported then: "try: from .local import *".
+            last = name.rpartition(".")[2]
+            for d in [d for d in (sys.path if path is None else path) if isinstance(d, str)]:
+                for f in (os.path.join(d, last + ".py"), os.path.join(d, last, "__init__.py")):
+                    if self.project.owns(f):
+                        self.files.setdefault(os.path.abspath(f), None)
+        if spec is None or (type(spec.loader) is not m.SourceFileLoader or not spec.origin
+                or not self.project.owns(spec.origin)):
+            return None
+        spec.loader = SourceOnly(spec.loader.name, spec.loader.path)
+        return spec
+
+    def hook(self, event, args):
+        if not self.on or event != "open" or not isinstance(args[0], (str, bytes)):
+            return
+        path, mode, flags = os.path.abspath(os.fsdecode(args[0])), args[1], args[2]
+        if (set(mode) & set("wax+")) if mode else (flags & (os.O_WRONLY | os.O_RDWR)):
+            return
+        if path not in self.files and self.project.owns(path):
+            try:
+                st = os.stat(path)
+            except OSError:
+                return
+            self.files[path] = (st.st_mtime_ns, st.st_size)
+
+    def __enter__(self):
+        sys.meta_path.insert(0, self)
+        self.on = True
+        return self
+
+    def __exit__(self, *exc):
+        self.on = False
+        sys.meta_path.remove(self)
+
+
+class NotSetUp(Exception):
+    pass
+
+
+def django_setup(project, mode, target, rest):
+    """For a Django project whose settings module is its own: imports the settings
+    and populates the app registry (INSTALLED_APPS, their models, their ready())
+    as django.setup() does, with the command line and DJANGO_SETTINGS_MODULE the
+    app gets, and returns the project files read meanwhile with their stat (the
+    go checks them: a save of settings.py or models.py starts cold). Logging is
+    left to the app's own setup after the go. Returns None, having run nothing,
+    when the project is not Django or the command line names its settings
+    (--settings, --pythonpath). When a project app's AppConfig has a ready() of
+    its own (it may start threads or connect), it stops before populating the
+    registry: that runs after the go, once. Any error means the go must start
+    cold (the app reports it as it would)."""
+    if any(a.startswith(("--settings", "--pythonpath")) for a in rest):
+        return None  # manage.py applies them itself, before the settings are read
+    entries = entry_files(project, mode, target, rest)[0]
+    name = django_settings(entries)
+    if not name or not project.local_file(name) or not project.owns(project.local_file(name)):
+        return None
+    rec = Recorder(project)
+    for path in entries:
+        st = os.stat(path)
+        rec.files[path] = (st.st_mtime_ns, st.st_size)
+    env, argv = os.environ.get("DJANGO_SETTINGS_MODULE"), sys.argv
+    os.environ["DJANGO_SETTINGS_MODULE"], sys.argv = name, [target] + rest
+    try:
+        with rec:
+            from django.apps import AppConfig, apps
+            from django.conf import settings
+
+            for entry in settings.INSTALLED_APPS:
+                ready = type(AppConfig.create(entry)).ready
+                if ready is not AppConfig.ready and project.owns(ready.__code__.co_filename):
+                    raise NotSetUp("%s's ready()" % entry)
+            apps.populate(settings.INSTALLED_APPS)
+            django_extras(project, settings, apps)
+    except NotSetUp:
+        pass  # the settings are read; the registry is populated after the go
+    finally:
+        sys.argv = argv
+        if env is None:
+            del os.environ["DJANGO_SETTINGS_MODULE"]
+    return rec.files
+
+
+def django_extras(project, settings, apps):
+    """Imports the library modules a runserver start imports once the registry is
+    ready: what the settings name (middleware, backends, storages) and the
+    migrations and template tags of the apps that are not the project's."""
+    import importlib
+    import pkgutil
+
+    names = []
+    for key in ("MIDDLEWARE", "AUTHENTICATION_BACKENDS", "SESSION_ENGINE", "MESSAGE_STORAGE"):
+        v = getattr(settings, key, None)
+        names += [v] if isinstance(v, str) else list(v or [])
+    names += [c.get("BACKEND") for c in settings.CACHES.values()] + [t.get("BACKEND") for t in settings.TEMPLATES]
+    for app in apps.get_app_configs():
+        if project.owns(app.path):
+            continue
+        for sub in ("migrations", "templatetags"):
+            if os.path.isdir(os.path.join(app.path, sub)):
+                names += ["%s.%s.%s" % (app.name, sub, m.name) for m in pkgutil.iter_modules([os.path.join(app.path, sub)])]
+    for n in names:
+        origin = top_origin(n) if isinstance(n, str) and n else None
+        if origin is None or (origin not in ("built-in", "frozen") and project.owns(origin)):
+            continue
+        for mod in (n, n.rsplit(".", 1)[0]):
+            try:
+                importlib.import_module(mod)
+                break
+            except Exception:
+                continue
+
+
 # What a server imports once it runs, after its command line is read: its
 # protocol and worker implementations ("auto" picks among those installed).
 SERVER_EXTRAS = {
@@ -513,12 +657,16 @@ def snapshot():
 
 
 def changed(snap):
-    for path, (mtime, size) in snap.items():
+    """A file of snap whose (mtime, size) is no longer what it records, or that
+    exists where it records None; or None."""
+    for path, was in snap.items():
         try:
             st = os.stat(path)
         except OSError:
+            if was is None:
+                continue
             return path
-        if (st.st_mtime_ns, st.st_size) != (mtime, size):
+        if (st.st_mtime_ns, st.st_size) != was:
             return path
     return None
 
@@ -552,7 +700,7 @@ def main():
         sys.path.insert(0, os.path.dirname(os.path.realpath(target)))
     elif mode == "m":
         sys.path.insert(0, os.getcwd())
-    snap = None
+    snap, own = None, {}
     if mode:
         dirs = [os.getcwd()] + ([os.path.dirname(os.path.abspath(target))] if mode == "s" else [])
         project = Project(dirs)
@@ -564,7 +712,18 @@ def main():
         except Forked as e:
             why = "the library %s forks when imported" % e.args[0]
             mode = None
+        if mode:
+            me = os.getpid()
+            try:
+                own = django_setup(project, mode, target, rest) or {}
+            except (Exception, SystemExit):
+                mode, why = None, None  # a broken save: the cold start reports it
+            if os.getpid() != me:
+                os._exit(0)  # a copy forked by the app's setup
+            if forked[0]:
+                mode, why = None, "the Django setup forks"
         snap = snapshot()
+        snap.update(own)  # stat'ed before they were read
     try:
         os.write(go_fd, b"R")
     except OSError:
@@ -574,6 +733,8 @@ def main():
     if not mode:
         cold(args, why)
     path = changed(snap)
+    if path in own:
+        cold(args, None)  # the app's own file: its new code, as a cold start runs it
     if path:
         cold(args, "%s changed since the standby imported it" % path)
     sys.argv = [target] + rest

@@ -17,15 +17,7 @@ import (
 func standbyPreloads(t *testing.T, files map[string]string, args ...string) []string {
 	t.Helper()
 	dir := t.TempDir()
-	for name, body := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, dir, files)
 	prog := `import json, os, sys
 m = load_standby(sys.argv[1])
 os.chdir(sys.argv[2])
@@ -39,6 +31,21 @@ print(json.dumps(sorted(sys.modules)))
 		t.Fatal(err)
 	}
 	return mods
+}
+
+// writeTree writes files (path relative to dir: contents) under dir, making
+// their directories.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func checkPreloaded(t *testing.T, mods []string, want, never []string) {
